@@ -1,0 +1,18 @@
+# crammer_layer(NAME DEPS ...): a STATIC library of every .cpp in src/<NAME>/, headers under
+# include/crammer/<NAME>/. A layer with no sources yet is skipped (its dependants then are too).
+function(crammer_layer name)
+  cmake_parse_arguments(L "" "" "DEPS;PRIVATE_DEPS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/*.cpp")
+  list(FILTER sources EXCLUDE REGEX "/main\\.cpp$")
+  if(NOT sources)
+    return()
+  endif()
+  foreach(dep IN LISTS L_DEPS)
+    if(dep MATCHES "^crammer_" AND NOT TARGET ${dep})
+      message(STATUS "crammer: skipping layer ${name} (needs ${dep})")
+      return()
+    endif()
+  endforeach()
+  add_library(crammer_${name} STATIC ${sources})
+  target_link_libraries(crammer_${name} PUBLIC ${L_DEPS} PRIVATE crammer_warnings ${L_PRIVATE_DEPS})
+endfunction()

@@ -1,0 +1,80 @@
+// The typed config tree of a sweep (DESIGN §6). Defaults live here; YAML and `a.b=v`
+// overrides are parsed in one place (config/loader). Everything downstream takes this struct.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace crammer {
+
+struct ModelEntry {
+  std::string name;          // used in results and figures
+  std::string path;          // Hugging Face checkpoint directory
+  std::string dtype = "bf16";  // compute dtype: f32 | bf16
+  std::string tokenizer;     // tokenizer directory; empty = the checkpoint directory
+};
+
+struct CorpusConfig {
+  std::string format = "text";  // text | jsonl | token-ids
+  std::vector<std::string> paths;
+  std::string text_field = "text";  // jsonl: the field holding the text
+  std::string text_kind = "natural";  // natural | random-words
+  std::optional<std::string> word_list;  // file of words for random-words texts
+  int64_t samples = 16;
+  uint64_t seed = 0;
+};
+
+struct OptimizerConfig {
+  double lr = 0.01;
+  double beta1 = 0.9;
+  double beta2 = 0.9;
+  double eps = 1e-8;
+  double weight_decay = 0.01;
+  int64_t max_steps = 5000;
+  int64_t patience = 2000;
+  double target_accuracy = 1.0;
+};
+
+struct CramConfig {
+  std::vector<int64_t> n_mem = {1, 2, 4};
+  std::vector<int64_t> lengths = {16, 32, 64, 128};
+  std::string search = "grid";  // grid | bisect | progressive
+  bool predict_first_token = false;
+  double init_std_scale = 1.0;  // mem ~ N(0,1) * std(embedding matrix) * init_std_scale
+  bool decode_check = true;     // greedy decode from mem alone (decode_exact, decode_prefix)
+  OptimizerConfig optimizer;
+};
+
+struct BatchingConfig {
+  int64_t batch_size = 16;
+  int64_t head_chunk = 256;  // positions per LM-head/CE chunk
+};
+
+struct RuntimeConfig {
+  std::string device = "cpu";  // cpu | cuda
+  int64_t threads = 2;         // intra-op threads per rank (0 = split the cores over local ranks)
+  uint64_t seed = 0;
+  std::string log_level = "info";
+};
+
+struct OutputConfig {
+  std::string path = "results/quickstart.h5";
+  bool save_memory = false;
+  int64_t curves_every = 0;      // 0 = no curves
+  double flush_seconds = 10.0;   // rank 0 flushes the results file at least this often
+};
+
+struct ExperimentConfig {
+  std::vector<ModelEntry> models;
+  CorpusConfig corpus;
+  CramConfig cram;
+  BatchingConfig batching;
+  RuntimeConfig runtime;
+  OutputConfig output;
+
+  std::string source_file;  // the YAML file it came from (for messages), empty if none
+};
+
+}  // namespace crammer

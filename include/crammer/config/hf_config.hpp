@@ -1,0 +1,56 @@
+// A Hugging Face checkpoint's config.json, read into one typed, architecture-neutral spec.
+// Torch-free so that config validation (lengths vs max_position_embeddings) needs no LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace crammer {
+
+// Llama-3 style rope scaling (`rope_scaling` with rope_type "llama3"); other types are refused.
+struct RopeScaling {
+  std::string rope_type;  // "llama3"
+  double factor = 1.0;
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
+  int64_t original_max_position_embeddings = 8192;
+};
+
+struct ModelSpec {
+  std::string model_type;  // gpt2 | gpt_neox | llama
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t num_layers = 0;
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;  // == num_heads unless grouped-query attention
+  int64_t head_dim = 0;      // hidden_size / num_heads unless config.json says otherwise
+  int64_t intermediate_size = 0;
+  int64_t max_position_embeddings = 0;
+  double norm_eps = 1e-5;    // layer_norm_epsilon | layer_norm_eps | rms_norm_eps
+  std::string hidden_act;    // gelu_new | gelu | silu ...
+  // Rotary (gpt_neox, llama).
+  double rotary_pct = 1.0;   // gpt_neox: fraction of head_dim that is rotated
+  double rope_theta = 10000.0;
+  std::optional<RopeScaling> rope_scaling;
+  bool use_parallel_residual = true;  // gpt_neox
+  bool tie_word_embeddings = false;
+  bool attention_bias = false;  // llama
+  bool mlp_bias = false;        // llama
+  std::optional<int64_t> bos_token_id;
+  std::optional<int64_t> eos_token_id;
+  std::string torch_dtype;  // as written in config.json ("float32", "bfloat16", ...), may be empty
+};
+
+// The model types crammer implements, for error messages.
+const std::vector<std::string>& supported_model_types();
+
+// Reads DIR/config.json. Throws ModelLoadError naming the file and the field on any problem
+// (missing file, malformed JSON, missing or mistyped field, unknown model_type).
+ModelSpec read_model_spec(const std::string& checkpoint_dir);
+
+// Writes DIR/config.json with the real Hugging Face field names of spec.model_type.
+void write_model_spec(const ModelSpec& spec, const std::string& checkpoint_dir);
+
+}  // namespace crammer

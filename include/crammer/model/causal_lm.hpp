@@ -1,0 +1,65 @@
+// A frozen decoder-only causal LM, as crammer needs it: token embeddings in, final hidden
+// states out (after the final norm), LM head applied separately so callers can chunk it, and
+// an incremental KV-cached forward for greedy decoding. One implementation file per
+// architecture (gpt2.cpp, gpt_neox.cpp, llama.cpp) following Hugging Face transformers.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include "crammer/config/hf_config.hpp"
+
+namespace crammer {
+
+// Keys and values of every layer, grown by forward_cached. [B, kv_heads, T_cached, head_dim].
+struct KVCache {
+  std::vector<torch::Tensor> k;
+  std::vector<torch::Tensor> v;
+  int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
+};
+
+class CausalLM : public torch::nn::Module {
+ public:
+  explicit CausalLM(ModelSpec spec) : spec_(std::move(spec)) {}
+  const ModelSpec& spec() const { return spec_; }
+
+  // ids [B, T] int64 -> token embeddings [B, T, d] in the compute dtype.
+  virtual torch::Tensor embed(const torch::Tensor& ids) = 0;
+  // The input embedding matrix [V, d] (mem init uses its std).
+  virtual torch::Tensor embedding_weight() = 0;
+  // The LM head matrix [V, d] (== embedding_weight() when tied).
+  virtual torch::Tensor head_weight() = 0;
+  // inputs_embeds [B, T, d] at positions 0..T-1 -> final hidden states [B, T, d].
+  // Plain causal attention: no padding mask (callers right-pad, so no real token sees a pad).
+  virtual torch::Tensor forward(const torch::Tensor& embeds) = 0;
+  // Same, continuing at positions cache.length().. and appending to the cache.
+  virtual torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) = 0;
+  // hidden [..., d] -> logits [..., V] in f32 (the caller chunks over positions).
+  virtual torch::Tensor lm_head(const torch::Tensor& hidden);
+
+  // Stops gradients to all weights (cramming); pretraining leaves them trainable.
+  void freeze();
+
+ protected:
+  ModelSpec spec_;
+};
+
+// Builds the architecture named by spec.model_type with random weights (HF init: normal with
+// std initializer_range, norms at 1/0), on CPU in f32.
+std::shared_ptr<CausalLM> make_random_model(const ModelSpec& spec, uint64_t seed);
+
+// Loads DIR (config.json + safetensors) into a frozen model of the given compute dtype and
+// device. A missing or unused checkpoint tensor is a ModelLoadError listing the names.
+std::shared_ptr<CausalLM> load_model(const std::string& dir, torch::Dtype dtype = torch::kFloat32,
+                                     torch::Device device = torch::kCPU);
+
+// Hugging Face tensor names -> this model's parameters, for saving a checkpoint (make-model,
+// pretrain). Tied heads are written once, as HF does.
+std::map<std::string, torch::Tensor> export_hf_weights(CausalLM& model);
+
+}  // namespace crammer

@@ -1,0 +1,58 @@
+// One unit of work of a sweep (a Task) and what cramming it produced (a TaskResult).
+// Torch-free: the plan, store and dist layers pass these around without LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace crammer {
+
+struct Task {
+  std::string key;          // stable across runs and rank counts: see plan/planner
+  int32_t model_index = 0;  // index into ExperimentConfig::models
+  int64_t sample_id = 0;    // index into the run's sample table
+  int32_t n_mem = 1;        // k
+  int32_t length = 0;       // target length in tokens
+  std::vector<int32_t> token_ids;  // the text to cram: the first `length` tokens of the sample
+};
+
+enum class TaskStatus : int8_t { done = 0, failed = 1, skipped = 2 };
+const char* to_string(TaskStatus s);
+
+// Metric names and meanings: DESIGN §2. Keep these field names: export columns use them.
+struct TaskResult {
+  std::string task_key;
+  int32_t model_index = 0;
+  int64_t sample_id = 0;
+  int32_t n_mem = 0;
+  int32_t length = 0;
+  TaskStatus status = TaskStatus::done;
+
+  int32_t n_tokens = 0;
+  int32_t n_targets = 0;
+  double baseline_loss = 0;
+  double baseline_acc = 0;
+  double best_acc = 0;
+  double best_loss = 0;
+  int32_t steps = 0;
+  int32_t steps_to_best = 0;
+  bool converged = false;
+  double info_gain_nats = 0;
+  double info_gain_bits = 0;
+  int32_t token_gain = 0;
+  bool decode_exact = false;
+  int32_t decode_prefix = 0;
+
+  double wall_seconds = 0;
+  int32_t rank = 0;
+  std::string device;
+  std::string error;  // non-empty for failed and skipped rows
+
+  std::vector<float> memory;      // optional best mem, [k, d] row-major (output.save_memory)
+  int32_t d_model = 0;            // second dimension of `memory`
+  std::vector<float> curve_loss;  // optional, every output.curves_every steps
+  std::vector<float> curve_acc;
+};
+
+}  // namespace crammer

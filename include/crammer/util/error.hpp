@@ -1,0 +1,56 @@
+// Typed errors of crammer. `main` catches them once, prints the message and exits with
+// exit_code(): 2 for anything the user can fix in the input (config, files), 1 otherwise.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace crammer {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+  virtual int exit_code() const { return 1; }
+};
+
+// Bad user input: config file, override, command-line value.
+class ConfigError : public Error {
+ public:
+  using Error::Error;
+  int exit_code() const override { return 2; }
+};
+
+// A checkpoint directory that cannot be read: config.json, safetensors, tensor names.
+class ModelLoadError : public Error {
+ public:
+  using Error::Error;
+  int exit_code() const override { return 2; }
+};
+
+// Tokenizer files that cannot be read or used.
+class TokenizerError : public Error {
+ public:
+  using Error::Error;
+  int exit_code() const override { return 2; }
+};
+
+// Corpus files that cannot be read or sampled.
+class CorpusError : public Error {
+ public:
+  using Error::Error;
+  int exit_code() const override { return 2; }
+};
+
+// The results file (HDF5, journal): carries the library's error text.
+class StoreError : public Error {
+ public:
+  using Error::Error;
+};
+
+// MPI / NCCL failures.
+class DistError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace crammer
