@@ -8,13 +8,42 @@
 
 namespace crammer {
 
+// A grid task crams one text at one length and yields one result row. A capacity-search task
+// (cram.search bisect | progressive) has capacity_search set, `length` is the largest length
+// it may probe, and it yields one row per probe; every row carries the task's key and the rows
+// of one task are stored together, so resume treats a task as all-or-nothing.
 struct Task {
   std::string key;          // stable across runs and rank counts: see plan/planner
   int32_t model_index = 0;  // index into ExperimentConfig::models
   int64_t sample_id = 0;    // index into the run's sample table
   int32_t n_mem = 1;        // k
   int32_t length = 0;       // target length in tokens
+  bool capacity_search = false;
   std::vector<int32_t> token_ids;  // the text to cram: the first `length` tokens of the sample
+};
+
+// One sample as tokenized for one model (tokenizers differ between models).
+struct SampleRecord {
+  int64_t sample_id = 0;
+  int32_t model_index = 0;
+  std::string source;      // corpus file (or "random-words")
+  int64_t offset = 0;      // byte offset of the span in the source (line number for jsonl)
+  std::string text_kind;   // natural | random-words
+  std::string text;        // the sampled text (enough for the largest length)
+  std::vector<int32_t> token_ids;
+};
+
+// What the results file records about each model of the sweep.
+struct ModelRecord {
+  int32_t model_index = 0;
+  std::string name;
+  std::string path;
+  std::string dtype;
+  std::string model_type;
+  int64_t d_model = 0;
+  int64_t num_layers = 0;
+  int64_t vocab_size = 0;
+  int64_t n_params = 0;
 };
 
 enum class TaskStatus : int8_t { done = 0, failed = 1, skipped = 2 };
