@@ -1,0 +1,168 @@
+// Value checks right after parsing, with the arithmetic in the message (STYLE 4). Cross-checks
+// that need a model read only its config.json (no weights, no LibTorch).
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "crammer/config/hf_config.hpp"
+#include "crammer/config/loader.hpp"
+#include "crammer/util/error.hpp"
+
+namespace crammer {
+namespace fs = std::filesystem;
+namespace {
+
+class Checker {
+ public:
+  explicit Checker(const ExperimentConfig& c) : source_(c.source_file.empty() ? "config" : c.source_file) {}
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    throw ConfigError(source_ + ": " + key + ": " + what);
+  }
+  void one_of(const std::string& key, const std::string& v, std::initializer_list<const char*> allowed) const {
+    std::string list;
+    for (const char* a : allowed) {
+      if (v == a) return;
+      list += (list.empty() ? "" : " | ") + std::string(a);
+    }
+    fail(key, "'" + v + "' is not one of " + list);
+  }
+  template <class T>
+  void at_least(const std::string& key, T v, T lo) const {
+    if (v < lo) fail(key, "must be >= " + num(lo) + ", got " + num(v));
+  }
+  void in_range(const std::string& key, double v, double lo, double hi, bool hi_inclusive) const {
+    if (!(v >= lo && (hi_inclusive ? v <= hi : v < hi)))
+      fail(key, "must be in [" + num(lo) + ", " + num(hi) + (hi_inclusive ? "]" : ")") + ", got " + num(v));
+  }
+  void positive(const std::string& key, double v) const {
+    if (!(v > 0)) fail(key, "must be > 0, got " + num(v));
+  }
+  void non_empty(const std::string& key, size_t n) const {
+    if (n == 0) fail(key, "must not be empty");
+  }
+  void file_exists(const std::string& key, const std::string& path) const {
+    if (!fs::is_regular_file(path)) fail(key, "file '" + path + "' does not exist");
+  }
+  template <class T>
+  static std::string num(T v) {
+    std::string s = std::to_string(v);
+    if (s.find('.') != std::string::npos) {
+      while (s.back() == '0') s.pop_back();
+      if (s.back() == '.') s.pop_back();
+    }
+    return s;
+  }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace
+
+void validate(const ExperimentConfig& c, const LoadOptions& options) {
+  Checker ck(c);
+
+  ck.non_empty("models", c.models.size());
+  std::set<std::string> names;
+  for (size_t i = 0; i < c.models.size(); ++i) {
+    const auto& m = c.models[i];
+    std::string p = "models." + std::to_string(i);
+    if (m.name.empty()) ck.fail(p + ".name", "must not be empty");
+    if (m.name.find_first_of("/ \t") != std::string::npos)
+      ck.fail(p + ".name", "'" + m.name + "' must not contain '/' or spaces (it is part of task keys)");
+    if (!names.insert(m.name).second) ck.fail(p + ".name", "'" + m.name + "' is used by two models");
+    if (m.path.empty()) ck.fail(p + ".path", "must name a Hugging Face checkpoint directory");
+    ck.one_of(p + ".dtype", m.dtype, {"f32", "bf16"});
+    if (options.check_files) {
+      if (!fs::is_directory(m.path)) ck.fail(p + ".path", "directory '" + m.path + "' does not exist");
+      if (!fs::is_regular_file(fs::path(m.path) / "config.json"))
+        ck.fail(p + ".path", "'" + m.path + "' has no config.json (expected a Hugging Face checkpoint directory)");
+      if (!m.tokenizer.empty() && !fs::is_directory(m.tokenizer))
+        ck.fail(p + ".tokenizer", "directory '" + m.tokenizer + "' does not exist");
+    }
+  }
+
+  const auto& corpus = c.corpus;
+  ck.one_of("corpus.format", corpus.format, {"text", "jsonl", "token-ids"});
+  ck.one_of("corpus.text_kind", corpus.text_kind, {"natural", "random-words"});
+  ck.at_least<int64_t>("corpus.samples", corpus.samples, 1);
+  if (corpus.text_kind == "random-words") {
+    if (!corpus.word_list || corpus.word_list->empty())
+      ck.fail("corpus.word_list", "is required when corpus.text_kind is random-words (a file of words, one per line)");
+    if (corpus.format == "token-ids")
+      ck.fail("corpus.text_kind", "random-words texts are made of words; they cannot come from a token-ids corpus");
+    if (options.check_files) ck.file_exists("corpus.word_list", *corpus.word_list);
+  } else {
+    ck.non_empty("corpus.paths", corpus.paths.size());
+  }
+  if (corpus.format == "jsonl" && corpus.text_field.empty()) ck.fail("corpus.text_field", "must not be empty");
+  if (options.check_files) {
+    for (size_t i = 0; i < corpus.paths.size(); ++i)
+      ck.file_exists("corpus.paths[" + std::to_string(i) + "]", corpus.paths[i]);
+  }
+
+  const auto& cram = c.cram;
+  ck.non_empty("cram.n_mem", cram.n_mem.size());
+  for (size_t i = 0; i < cram.n_mem.size(); ++i) {
+    std::string key = "cram.n_mem[" + std::to_string(i) + "]";
+    ck.at_least<int64_t>(key, cram.n_mem[i], 1);
+    if (cram.n_mem[i] > 4096) ck.fail(key, "must be <= 4096, got " + std::to_string(cram.n_mem[i]));
+  }
+  ck.non_empty("cram.lengths", cram.lengths.size());
+  int64_t min_len = cram.predict_first_token ? 1 : 2;
+  for (size_t i = 0; i < cram.lengths.size(); ++i) {
+    std::string key = "cram.lengths[" + std::to_string(i) + "]";
+    if (cram.lengths[i] < min_len)
+      ck.fail(key, "must be >= " + std::to_string(min_len) + " tokens (a text of N tokens has N-1 targets" +
+                       std::string(cram.predict_first_token ? "" : " unless predict_first_token") + "), got " +
+                       std::to_string(cram.lengths[i]));
+  }
+  ck.one_of("cram.search", cram.search, {"grid", "bisect", "progressive"});
+  ck.positive("cram.init_std_scale", cram.init_std_scale);
+  const auto& o = cram.optimizer;
+  ck.positive("cram.optimizer.lr", o.lr);
+  ck.in_range("cram.optimizer.beta1", o.beta1, 0.0, 1.0, false);
+  ck.in_range("cram.optimizer.beta2", o.beta2, 0.0, 1.0, false);
+  ck.positive("cram.optimizer.eps", o.eps);
+  ck.at_least("cram.optimizer.weight_decay", o.weight_decay, 0.0);
+  ck.at_least<int64_t>("cram.optimizer.max_steps", o.max_steps, 0);
+  ck.at_least<int64_t>("cram.optimizer.patience", o.patience, 1);
+  if (!(o.target_accuracy > 0 && o.target_accuracy <= 1))
+    ck.fail("cram.optimizer.target_accuracy", "must be in (0, 1], got " + Checker::num(o.target_accuracy));
+
+  ck.at_least<int64_t>("batching.batch_size", c.batching.batch_size, 1);
+  ck.at_least<int64_t>("batching.head_chunk", c.batching.head_chunk, 1);
+
+  const auto& rt = c.runtime;
+  if (rt.device != "cpu" && rt.device != "cuda" && rt.device.rfind("cuda:", 0) != 0)
+    ck.fail("runtime.device", "'" + rt.device + "' is not one of cpu | cuda | cuda:N");
+  ck.at_least<int64_t>("runtime.threads", rt.threads, 0);
+  ck.one_of("runtime.log_level", rt.log_level, {"trace", "debug", "info", "warn", "error", "off"});
+
+  if (c.output.path.empty()) ck.fail("output.path", "must name the results file (e.g. results/sweep.h5)");
+  ck.at_least<int64_t>("output.curves_every", c.output.curves_every, 0);
+  ck.positive("output.flush_seconds", c.output.flush_seconds);
+
+  if (options.check_models && options.check_files) {
+    int64_t max_len = *std::max_element(cram.lengths.begin(), cram.lengths.end());
+    int64_t max_k = *std::max_element(cram.n_mem.begin(), cram.n_mem.end());
+    for (size_t i = 0; i < c.models.size(); ++i) {
+      const auto& m = c.models[i];
+      ModelSpec spec;
+      try {
+        spec = read_model_spec(m.path);
+      } catch (const Error& e) {
+        ck.fail("models." + std::to_string(i) + ".path", e.what());
+      }
+      if (max_len + max_k > spec.max_position_embeddings)
+        ck.fail("cram.lengths", "max length " + std::to_string(max_len) + " + max n_mem " + std::to_string(max_k) +
+                                    " = " + std::to_string(max_len + max_k) + " positions > max_position_embeddings " +
+                                    std::to_string(spec.max_position_embeddings) + " of model " + m.name + " (" +
+                                    (fs::path(m.path) / "config.json").string() + ")");
+    }
+  }
+}
+
+}  // namespace crammer

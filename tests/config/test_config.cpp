@@ -1,0 +1,334 @@
+// Config contract: DESIGN §6 key names and defaults, overrides, the YAML round trip, and one
+// clear ConfigError per bad input naming the file, the key path and what was expected.
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "crammer/config/loader.hpp"
+#include "crammer/util/error.hpp"
+
+namespace fs = std::filesystem;
+using crammer::ConfigError;
+using crammer::ExperimentConfig;
+using ::testing::HasSubstr;
+
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("crammer_config_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_ / "model");
+    // A llama config.json written by hand, independent of crammer's own writer.
+    write(dir_ / "model" / "config.json", R"({"model_type": "llama", "architectures": ["LlamaForCausalLM"],
+      "vocab_size": 512, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+      "num_key_value_heads": 2, "intermediate_size": 128, "max_position_embeddings": 256,
+      "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": true})");
+    write(dir_ / "corpus.txt", "It was a truth. Another sentence here.\n");
+    write(dir_ / "words.txt", "apple\nbanana\n");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static void write(const fs::path& p, const std::string& text) {
+    std::ofstream(p) << text;
+  }
+
+  // A complete valid config; tests append or replace lines.
+  std::string base() const {
+    return "models:\n"
+           "  - name: tiny\n"
+           "    path: " + (dir_ / "model").string() + "\n"
+           "    dtype: f32\n"
+           "corpus:\n"
+           "  format: text\n"
+           "  paths: [" + (dir_ / "corpus.txt").string() + "]\n"
+           "  samples: 4\n"
+           "cram:\n"
+           "  n_mem: [1, 2]\n"
+           "  lengths: [8, 16]\n"
+           "output:\n"
+           "  path: " + (dir_ / "out.h5").string() + "\n";
+  }
+
+  fs::path file(const std::string& text) const {
+    fs::path p = dir_ / "exp.yaml";
+    write(p, text);
+    return p;
+  }
+
+  // Loads TEXT and returns the ConfigError message; fails the test if none is thrown.
+  std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
+    fs::path p = file(text);
+    try {
+      crammer::load_config(p.string(), overrides);
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.exit_code(), 2);
+      return e.what();
+    }
+    ADD_FAILURE() << "no ConfigError for:\n" << text;
+    return "";
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ConfigTest, DefaultsMatchDesign) {
+  ExperimentConfig c = crammer::load_config(file(base()).string());
+  ASSERT_EQ(c.models.size(), 1u);
+  EXPECT_EQ(c.models[0].name, "tiny");
+  EXPECT_EQ(c.corpus.text_kind, "natural");
+  EXPECT_EQ(c.cram.search, "grid");
+  EXPECT_FALSE(c.cram.predict_first_token);
+  EXPECT_DOUBLE_EQ(c.cram.optimizer.lr, 0.01);
+  EXPECT_DOUBLE_EQ(c.cram.optimizer.beta1, 0.9);
+  EXPECT_DOUBLE_EQ(c.cram.optimizer.beta2, 0.9);
+  EXPECT_DOUBLE_EQ(c.cram.optimizer.weight_decay, 0.01);
+  EXPECT_EQ(c.cram.optimizer.max_steps, 5000);
+  EXPECT_EQ(c.cram.optimizer.patience, 2000);
+  EXPECT_DOUBLE_EQ(c.cram.optimizer.target_accuracy, 1.0);
+  EXPECT_EQ(c.batching.batch_size, 16);
+  EXPECT_EQ(c.runtime.device, "cpu");
+  EXPECT_EQ(c.runtime.threads, 2);
+  EXPECT_FALSE(c.output.save_memory);
+  EXPECT_EQ(c.output.curves_every, 0);
+  EXPECT_EQ(c.cram.n_mem, (std::vector<int64_t>{1, 2}));
+}
+
+TEST_F(ConfigTest, EveryDesignKeyIsKnown) {
+  auto keys = crammer::config_keys();
+  for (const char* k : {"models.N.name", "models.N.path", "models.N.dtype", "corpus.format", "corpus.paths",
+                        "corpus.text_kind", "corpus.word_list", "corpus.samples", "corpus.seed", "cram.n_mem",
+                        "cram.lengths", "cram.search", "cram.predict_first_token", "cram.optimizer.lr",
+                        "cram.optimizer.beta1", "cram.optimizer.beta2", "cram.optimizer.weight_decay",
+                        "cram.optimizer.max_steps", "cram.optimizer.patience", "cram.optimizer.target_accuracy",
+                        "batching.batch_size", "runtime.device", "runtime.threads", "runtime.seed", "output.path",
+                        "output.save_memory", "output.curves_every"}) {
+    EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
+  }
+}
+
+TEST_F(ConfigTest, TypedOverrides) {
+  ExperimentConfig c = crammer::load_config(
+      file(base()).string(), {"cram.n_mem=[1,2,4]", "cram.optimizer.lr=0.005", "cram.predict_first_token=true",
+                              "models.0.dtype=bf16", "batching.batch_size=8", "corpus.seed=7",
+                              "output.path=" + (dir_ / "other.h5").string()});
+  EXPECT_EQ(c.cram.n_mem, (std::vector<int64_t>{1, 2, 4}));
+  EXPECT_DOUBLE_EQ(c.cram.optimizer.lr, 0.005);
+  EXPECT_TRUE(c.cram.predict_first_token);
+  EXPECT_EQ(c.models[0].dtype, "bf16");
+  EXPECT_EQ(c.batching.batch_size, 8);
+  EXPECT_EQ(c.corpus.seed, 7u);
+  EXPECT_EQ(c.output.path, (dir_ / "other.h5").string());
+}
+
+TEST_F(ConfigTest, OverrideCanAddAModel) {
+  ExperimentConfig c = crammer::load_config(
+      file(base()).string(),
+      {"models.1.name=second", "models.1.path=" + (dir_ / "model").string(), "models.1.dtype=f32"});
+  ASSERT_EQ(c.models.size(), 2u);
+  EXPECT_EQ(c.models[1].name, "second");
+}
+
+TEST_F(ConfigTest, PrintedConfigRoundTrips) {
+  ExperimentConfig c = crammer::load_config(file(base()).string(), {"cram.optimizer.lr=0.005", "corpus.word_list=" + (dir_ / "words.txt").string()});
+  std::string once = crammer::to_yaml(c);
+  ExperimentConfig again = crammer::load_config(file(once).string());
+  EXPECT_EQ(crammer::to_yaml(again), once);
+  EXPECT_EQ(crammer::config_fingerprint(again), crammer::config_fingerprint(c));
+  EXPECT_DOUBLE_EQ(again.cram.optimizer.lr, 0.005);
+}
+
+TEST_F(ConfigTest, StringsThatLookLikeOtherTypesRoundTrip) {
+  ExperimentConfig c = crammer::load_config(file(base()).string(), {"models.0.name=123", "corpus.text_field=true"});
+  EXPECT_EQ(c.models[0].name, "123");
+  ExperimentConfig again = crammer::load_config(file(crammer::to_yaml(c)).string());
+  EXPECT_EQ(again.models[0].name, "123");
+  EXPECT_EQ(again.corpus.text_field, "true");
+}
+
+TEST_F(ConfigTest, FingerprintIgnoresRuntimeButNotCram) {
+  ExperimentConfig a = crammer::load_config(file(base()).string());
+  ExperimentConfig b = crammer::load_config(file(base()).string(), {"runtime.threads=1", "batching.batch_size=4"});
+  ExperimentConfig d = crammer::load_config(file(base()).string(), {"cram.optimizer.lr=0.02"});
+  EXPECT_EQ(crammer::config_fingerprint(a), crammer::config_fingerprint(b));
+  EXPECT_NE(crammer::config_fingerprint(a), crammer::config_fingerprint(d));
+}
+
+// ---- bad configs: each names the file, the key path and what was expected ----
+
+TEST_F(ConfigTest, UnknownTopLevelKeySuggests) {
+  std::string m = error_of(base() + "bataching:\n  batch_size: 2\n");
+  EXPECT_THAT(m, HasSubstr("exp.yaml"));
+  EXPECT_THAT(m, HasSubstr("unknown key 'bataching'"));
+  EXPECT_THAT(m, HasSubstr("did you mean 'batching'"));
+}
+
+TEST_F(ConfigTest, UnknownNestedKeySuggests) {
+  std::string m = error_of(base() + "runtime:\n  thraeds: 2\n");
+  EXPECT_THAT(m, HasSubstr("unknown key 'runtime.thraeds'"));
+  EXPECT_THAT(m, HasSubstr("did you mean 'runtime.threads'"));
+  EXPECT_THAT(m, HasSubstr("exp.yaml:"));
+}
+
+TEST_F(ConfigTest, UnknownOptimizerKey) {
+  std::string m = error_of(base(), {"cram.optimizer.learning_rate=0.1"});
+  EXPECT_THAT(m, HasSubstr("unknown key 'cram.optimizer.learning_rate'"));
+  EXPECT_THAT(m, HasSubstr("command-line override 'cram.optimizer.learning_rate=0.1'"));
+}
+
+TEST_F(ConfigTest, UnknownModelKey) {
+  std::string m = error_of(base(), {"models.0.dtpye=f32"});
+  EXPECT_THAT(m, HasSubstr("unknown key 'models.0.dtpye'"));
+  EXPECT_THAT(m, HasSubstr("did you mean 'models.0.dtype'"));
+}
+
+TEST_F(ConfigTest, WrongTypeNumber) {
+  std::string m = error_of(base(), {"cram.optimizer.lr=fast"});
+  EXPECT_THAT(m, HasSubstr("cram.optimizer.lr: expected a number, got 'fast'"));
+}
+
+TEST_F(ConfigTest, WrongTypeIntegerInList) {
+  std::string m = error_of(base(), {"cram.n_mem=[1,two]"});
+  EXPECT_THAT(m, HasSubstr("cram.n_mem[1]: expected an integer, got 'two'"));
+}
+
+TEST_F(ConfigTest, WrongTypeBoolean) {
+  std::string m = error_of(base(), {"cram.predict_first_token=maybe"});
+  EXPECT_THAT(m, HasSubstr("cram.predict_first_token: expected true or false, got 'maybe'"));
+}
+
+TEST_F(ConfigTest, SectionIsNotAMapping) {
+  std::string m = error_of(base() + "runtime: 3\n");
+  EXPECT_THAT(m, HasSubstr("exp.yaml:"));
+  EXPECT_THAT(m, HasSubstr("runtime: expected a mapping of keys, got '3'"));
+}
+
+TEST_F(ConfigTest, ModelsNotAList) {
+  std::string m = error_of("models: {name: x}\n");
+  EXPECT_THAT(m, HasSubstr("models: expected a list of models"));
+}
+
+TEST_F(ConfigTest, OutOfRangeLearningRate) {
+  std::string m = error_of(base(), {"cram.optimizer.lr=-1"});
+  EXPECT_THAT(m, HasSubstr("cram.optimizer.lr: must be > 0, got -1"));
+}
+
+TEST_F(ConfigTest, OutOfRangeBeta) {
+  std::string m = error_of(base(), {"cram.optimizer.beta2=1.5"});
+  EXPECT_THAT(m, HasSubstr("cram.optimizer.beta2: must be in [0, 1), got 1.5"));
+}
+
+TEST_F(ConfigTest, OutOfRangeTargetAccuracy) {
+  std::string m = error_of(base(), {"cram.optimizer.target_accuracy=0"});
+  EXPECT_THAT(m, HasSubstr("cram.optimizer.target_accuracy: must be in (0, 1]"));
+}
+
+TEST_F(ConfigTest, OutOfRangeNMem) {
+  std::string m = error_of(base(), {"cram.n_mem=[1,0]"});
+  EXPECT_THAT(m, HasSubstr("cram.n_mem[1]: must be >= 1, got 0"));
+}
+
+TEST_F(ConfigTest, LengthTooShortForTargets) {
+  std::string m = error_of(base(), {"cram.lengths=[1,8]"});
+  EXPECT_THAT(m, HasSubstr("cram.lengths[0]: must be >= 2 tokens"));
+}
+
+TEST_F(ConfigTest, BadBatchSize) {
+  std::string m = error_of(base(), {"batching.batch_size=0"});
+  EXPECT_THAT(m, HasSubstr("batching.batch_size: must be >= 1, got 0"));
+}
+
+TEST_F(ConfigTest, EmptyNMemList) {
+  std::string m = error_of(base(), {"cram.n_mem=[]"});
+  EXPECT_THAT(m, HasSubstr("cram.n_mem: must not be empty"));
+}
+
+TEST_F(ConfigTest, EmptyModelList) {
+  std::string m = error_of(base(), {"models=[]"});
+  EXPECT_THAT(m, HasSubstr("models: must not be empty"));
+}
+
+TEST_F(ConfigTest, EmptyCorpusPaths) {
+  std::string m = error_of(base(), {"corpus.paths=[]"});
+  EXPECT_THAT(m, HasSubstr("corpus.paths: must not be empty"));
+}
+
+TEST_F(ConfigTest, BadEnumValues) {
+  EXPECT_THAT(error_of(base(), {"models.0.dtype=fp16"}), HasSubstr("models.0.dtype: 'fp16' is not one of f32 | bf16"));
+  EXPECT_THAT(error_of(base(), {"corpus.format=csv"}), HasSubstr("corpus.format: 'csv' is not one of text | jsonl | token-ids"));
+  EXPECT_THAT(error_of(base(), {"cram.search=binary"}), HasSubstr("cram.search: 'binary' is not one of grid | bisect | progressive"));
+  EXPECT_THAT(error_of(base(), {"runtime.device=tpu"}), HasSubstr("runtime.device: 'tpu' is not one of cpu | cuda | cuda:N"));
+}
+
+TEST_F(ConfigTest, MissingCorpusFile) {
+  std::string m = error_of(base(), {"corpus.paths=[" + (dir_ / "nope.txt").string() + "]"});
+  EXPECT_THAT(m, HasSubstr("corpus.paths[0]: file '"));
+  EXPECT_THAT(m, HasSubstr("nope.txt' does not exist"));
+}
+
+TEST_F(ConfigTest, MissingModelDirectory) {
+  std::string m = error_of(base(), {"models.0.path=" + (dir_ / "absent").string()});
+  EXPECT_THAT(m, HasSubstr("models.0.path: directory '"));
+  EXPECT_THAT(m, HasSubstr("absent' does not exist"));
+}
+
+TEST_F(ConfigTest, ModelDirectoryWithoutConfigJson) {
+  fs::create_directories(dir_ / "empty_model");
+  std::string m = error_of(base(), {"models.0.path=" + (dir_ / "empty_model").string()});
+  EXPECT_THAT(m, HasSubstr("models.0.path: '"));
+  EXPECT_THAT(m, HasSubstr("has no config.json"));
+}
+
+TEST_F(ConfigTest, RandomWordsNeedsWordList) {
+  std::string m = error_of(base(), {"corpus.text_kind=random-words"});
+  EXPECT_THAT(m, HasSubstr("corpus.word_list: is required when corpus.text_kind is random-words"));
+}
+
+TEST_F(ConfigTest, MissingWordListFile) {
+  std::string m = error_of(base(), {"corpus.text_kind=random-words", "corpus.word_list=" + (dir_ / "nowords.txt").string()});
+  EXPECT_THAT(m, HasSubstr("corpus.word_list: file '"));
+}
+
+TEST_F(ConfigTest, LengthBeyondModelPositions) {
+  std::string m = error_of(base(), {"cram.lengths=[16,255]"});
+  EXPECT_THAT(m, HasSubstr("cram.lengths: max length 255 + max n_mem 2 = 257 positions > max_position_embeddings 256"));
+  EXPECT_THAT(m, HasSubstr("of model tiny"));
+  EXPECT_THAT(m, HasSubstr("config.json"));
+}
+
+TEST_F(ConfigTest, DuplicateModelNames) {
+  std::string m = error_of(base(), {"models.1.name=tiny", "models.1.path=" + (dir_ / "model").string()});
+  EXPECT_THAT(m, HasSubstr("models.1.name: 'tiny' is used by two models"));
+}
+
+TEST_F(ConfigTest, MalformedYamlNamesLine) {
+  std::string m = error_of(base() + "cram: [unclosed\n");
+  EXPECT_THAT(m, HasSubstr("exp.yaml:"));
+  EXPECT_THAT(m, HasSubstr("not valid YAML"));
+}
+
+TEST_F(ConfigTest, MalformedOverride) {
+  std::string m = error_of(base(), {"cram.lengths"});
+  EXPECT_THAT(m, HasSubstr("command-line override 'cram.lengths': expected KEY=VALUE"));
+}
+
+TEST_F(ConfigTest, MissingConfigFile) {
+  try {
+    crammer::load_config((dir_ / "missing.yaml").string());
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("missing.yaml: cannot open the config file"));
+  }
+}
+
+TEST_F(ConfigTest, MalformedModelConfigJson) {
+  write(dir_ / "model" / "config.json", "{ not json");
+  std::string m = error_of(base());
+  EXPECT_THAT(m, HasSubstr("models.0.path"));
+  EXPECT_THAT(m, HasSubstr("config.json"));
+}
+
+}  // namespace
