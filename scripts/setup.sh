@@ -11,7 +11,7 @@ PACKAGES=(
   libyaml-cpp-dev libboost-program-options-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libpcre2-dev libsentencepiece-dev
+  libpcre2-dev libsentencepiece-dev libicu-dev
   python3-h5py python3-pandas python3-matplotlib python3-numpy
   slurm-wlm
 )
@@ -28,3 +28,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Configure and build (Ninja, ccache). BUILD_DIR and extra CMake flags may be overridden.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-"$here/build/release"}
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -S "$here" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CRAMMER_CMAKE_ARGS:-}
+fi
+jobs=${CRAMMER_BUILD_JOBS:-$(nproc)}
+ninja -C "$BUILD_DIR" -j "$jobs"
+echo "setup: built $BUILD_DIR/src/app/crammer"

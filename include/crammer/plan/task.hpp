@@ -28,7 +28,8 @@ struct SampleRecord {
   int32_t model_index = 0;
   std::string source;      // corpus file (or "random-words")
   int64_t offset = 0;      // byte offset of the span in the source (line number for jsonl)
-  std::string text_kind;   // natural | random-words
+  int64_t text_offset = 0; // byte offset of the span in its document's text (jsonl: in the field)
+  std::string text_kind;   // natural | random-words | token-ids
   std::string text;        // the sampled text (enough for the largest length)
   std::vector<int32_t> token_ids;
 };
@@ -72,6 +73,9 @@ struct TaskResult {
   int32_t token_gain = 0;
   bool decode_exact = false;
   int32_t decode_prefix = 0;
+  // Capacity-search tasks only (same value on every probe row of the task): the largest probed
+  // length that converged, 0 if none; -1 on grid rows (analysis derives it from the grid).
+  int32_t capacity = -1;
 
   double wall_seconds = 0;
   int32_t rank = 0;

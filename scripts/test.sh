@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up (packages + build) and runs the whole test suite: unit, mpi, slurm and bench smoke tests.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bash "$here/scripts/setup.sh"
+BUILD_DIR=${BUILD_DIR:-"$here/build/release"}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Two cores: run tests two at a time; MPI and Slurm tests are serialised by CTest resource locks.
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${CRAMMER_TEST_JOBS:-2}" "$@"

@@ -1,0 +1,44 @@
+// `crammer plan`: a dry run. Loads and validates the config, builds the task list and prints
+// counts and a cost estimate; --print-config prints the resolved config as YAML instead (which
+// `crammer plan` accepts again unchanged).
+#include <iostream>
+
+#include "crammer/config/loader.hpp"
+#include "crammer/plan/planner.hpp"
+#include "crammer/plan/summary.hpp"
+#include "crammer/app/submit.hpp"
+#include "options.hpp"
+
+namespace crammer {
+
+int cmd_plan(const Args& args) {
+  po::options_description desc("options");
+  desc.add_options()("print-config", po::bool_switch(), "print the resolved config as YAML and stop")(
+      "json", po::bool_switch(), "print the whole plan (every task and sample) as JSON");
+  po::options_description hidden;
+  hidden.add_options()("config", po::value<std::string>()->required(), "config file")(
+      "overrides", po::value<std::vector<std::string>>()->multitoken(), "a.b=v overrides");
+  po::positional_options_description pos;
+  pos.add("config", 1).add("overrides", -1);
+  po::variables_map vm;
+  if (!parse_command_line("plan", "CONFIG.yaml [a.b=v ...] [--print-config]", desc, pos, args, vm, hidden))
+    return 0;
+  std::vector<std::string> overrides;
+  if (vm.count("overrides")) overrides = vm["overrides"].as<std::vector<std::string>>();
+  ExperimentConfig config = load_config(vm["config"].as<std::string>(), overrides);
+  if (vm["print-config"].as<bool>()) {
+    std::cout << to_yaml(config);
+    return 0;
+  }
+  Plan plan = make_plan(config);
+  if (vm["json"].as<bool>()) {
+    std::cout << plan_to_json(plan) << "\n";
+    return 0;
+  }
+  std::cout << plan_summary(config, plan);
+  return 0;
+}
+
+int cmd_submit(const Args& args) { return submit_main(args); }
+
+}  // namespace crammer

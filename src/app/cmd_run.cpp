@@ -1,0 +1,268 @@
+// `crammer run`: the sweep of DESIGN §4. Every rank reads the config; rank 0 plans, owns the
+// results file and coordinates; every other rank loads models and crams the batches it pulls.
+// One process does both in-process. Glue only: planning (plan), cramming (cram), the file
+// (store) and the hand-out protocol (dist) live in their layers.
+#include <ATen/Parallel.h>
+#include <mpi.h>
+
+#include <chrono>
+#include <ctime>
+#include <memory>
+
+#include "crammer/app/commands.hpp"
+#include "crammer/config/loader.hpp"
+#include "crammer/cram/cram.hpp"
+#include "crammer/dist/context.hpp"
+#include "crammer/dist/sweep.hpp"
+#include "crammer/model/causal_lm.hpp"
+#include "crammer/plan/planner.hpp"
+#include "crammer/store/results_writer.hpp"
+#include "crammer/util/error.hpp"
+#include "crammer/util/interrupt.hpp"
+#include "crammer/util/log.hpp"
+#include "crammer/version.hpp"
+#include "options.hpp"
+
+namespace crammer {
+namespace {
+
+// Holds one model at a time: a worker keeps the model it has while the coordinator sends it
+// tasks of that model (it prefers them), and swaps only when it must.
+class CramBackend : public WorkerBackend {
+ public:
+  CramBackend(const ExperimentConfig& config, const DistContext& ctx)
+      : config_(config), settings_(make_cram_settings(config, ctx.rank, ctx.device)), device_(ctx.device) {}
+
+  std::vector<TaskResult> run(const std::vector<Task>& batch) override {
+    std::vector<TaskResult> rows;
+    // Batches are normally of one model; group defensively in config order.
+    for (int32_t m = 0; m < static_cast<int32_t>(config_.models.size()); ++m) {
+      std::vector<Task> part;
+      for (const auto& t : batch)
+        if (t.model_index == m) part.push_back(t);
+      if (part.empty()) continue;
+      CausalLM& model = hold(m);
+      auto r = cram_tasks(model, part, settings_);
+      rows.insert(rows.end(), std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));
+    }
+    return rows;
+  }
+  int32_t held_model() const override { return held_; }
+
+ private:
+  CausalLM& hold(int32_t index) {
+    if (held_ != index) {
+      model_.reset();  // free the old weights before loading the new ones
+      const auto& entry = config_.models.at(index);
+      auto t0 = std::chrono::steady_clock::now();
+      model_ = load_model(entry.path, entry.dtype == "bf16" ? torch::kBFloat16 : torch::kFloat32,
+                          torch::Device(device_));
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      spdlog::info("loaded model {} ({}) in {:.2f} s", entry.name, entry.path, secs);
+      held_ = index;
+    }
+    return *model_;
+  }
+
+  const ExperimentConfig& config_;
+  CramSettings settings_;
+  std::string device_;
+  std::shared_ptr<CausalLM> model_;
+  int32_t held_ = -1;
+};
+
+// Rank 0's sink: every row goes through the journal (fsync) before store() returns.
+class WriterSink : public ResultSink {
+ public:
+  explicit WriterSink(ResultsWriter& writer) : writer_(writer) {}
+  void store(const TaskResult& result) override { writer_.append({result}); }
+  void flush() override { writer_.flush(); }
+
+ private:
+  ResultsWriter& writer_;
+};
+
+std::string now_iso8601() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", std::localtime(&t));
+  return buf;
+}
+
+std::vector<std::string> gather_hosts(const DistContext& ctx) {
+  char name[256] = {};
+  std::snprintf(name, sizeof name, "%s", ctx.host.c_str());
+  std::vector<char> all(ctx.coordinator() ? 256 * ctx.size : 1);
+  MPI_Gather(name, 256, MPI_CHAR, all.data(), 256, MPI_CHAR, 0, ctx.world);
+  std::vector<std::string> hosts;
+  if (ctx.coordinator()) {
+    for (int r = 0; r < ctx.size; ++r) {
+      std::string h(all.data() + 256 * r);
+      if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
+    }
+  }
+  return hosts;
+}
+
+struct RunArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  bool fresh = false;
+  std::string progress = "auto";
+  double grace_seconds = 30;
+  double progress_seconds = 30;
+  std::string command_line;
+};
+
+int run_sweep_command(const RunArgs& a) {
+  DistOptions dopts;
+  // Every rank reads the same config; a bad one fails identically everywhere.
+  ExperimentConfig config = load_config(a.config, a.overrides);
+  dopts.use_cuda = config.runtime.device.rfind("cuda", 0) == 0;
+  DistContext ctx = make_dist_context(dopts);
+  init_logging(config.runtime.log_level, ctx.size > 1 ? ctx.rank : -1);
+  at::set_num_threads(threads_per_rank(static_cast<int>(config.runtime.threads), ctx.local_size));
+
+  auto hosts = gather_hosts(ctx);
+  std::vector<Task> tasks;
+  std::unique_ptr<ResultsWriter> writer;
+  SweepOptions sopts;
+  sopts.batch_size = static_cast<size_t>(config.batching.batch_size);
+  sopts.flush_seconds = config.output.flush_seconds;
+  sopts.grace_seconds = a.grace_seconds;
+  sopts.progress.mode = parse_progress_mode(a.progress);
+  sopts.progress.log_seconds = a.progress_seconds;
+  for (const auto& m : config.models) sopts.progress.model_names.push_back(m.name);
+
+  // Rank 0 plans and opens the file; a failure there must not leave workers waiting.
+  int plan_ok = 1;
+  std::string plan_error;
+  int plan_error_code = 1;
+  if (ctx.coordinator()) {
+    try {
+      Plan plan = make_plan(config);
+      RunInfo run;
+      run.config_yaml = to_yaml(config);
+      run.config_fingerprint = config_fingerprint(config);
+      run.command_line = a.command_line;
+      run.start_time = now_iso8601();
+      run.hosts = hosts;
+      std::istringstream versions(version_text());
+      for (std::string line; std::getline(versions, line);) {
+        auto sp = line.find(' ');
+        if (sp == std::string::npos) continue;
+        std::string key = line.substr(0, sp);
+        for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        run.versions[key] = line.substr(sp + 1);
+      }
+      run.versions["git_commit"] = CRAMMER_GIT_COMMIT;
+      writer = std::make_unique<ResultsWriter>();
+      writer->open(config.output.path, run, plan.models, plan.samples, a.fresh ? OpenMode::fresh : OpenMode::resume);
+      const auto& done = writer->finished_keys();
+      std::vector<TaskResult> skipped;
+      for (auto& s : plan.skipped)
+        if (!writer->has_row(s.task_key, s.length)) skipped.push_back(s);
+      if (!skipped.empty()) writer->append(skipped);
+      size_t total = plan.tasks.size();
+      for (auto& t : plan.tasks)
+        if (!done.count(t.key)) tasks.push_back(std::move(t));
+      spdlog::info("plan: {} tasks ({} already stored, {} to run), {} skipped rows; results -> {}", total,
+                   total - tasks.size(), tasks.size(), plan.skipped.size(), config.output.path);
+    } catch (const Error& e) {
+      plan_ok = 0;
+      plan_error = e.what();
+      plan_error_code = e.exit_code();
+    }
+  }
+  MPI_Bcast(&plan_ok, 1, MPI_INT, 0, ctx.world);
+  MPI_Bcast(&plan_error_code, 1, MPI_INT, 0, ctx.world);
+  if (!plan_ok) {
+    if (ctx.coordinator()) {
+      if (plan_error_code == 2) throw ConfigError(plan_error);
+      throw Error(plan_error);
+    }
+    return plan_error_code;
+  }
+
+  CramBackend backend(config, ctx);
+  std::unique_ptr<WriterSink> sink;
+  if (writer) sink = std::make_unique<WriterSink>(*writer);
+  SweepOutcome outcome = run_sweep(ctx, std::move(tasks), backend, sink.get(), sopts);
+
+  if (ctx.coordinator()) {
+    writer->close();
+    spdlog::info("sweep {}: {} done, {} failed, {} unfinished in {:.1f} s; results in {}",
+                 outcome.completed ? "complete" : (outcome.interrupted ? "interrupted" : "stopped"),
+                 outcome.counts.tasks_done, outcome.counts.tasks_failed, outcome.counts.tasks_unfinished,
+                 outcome.seconds, config.output.path);
+  }
+  if (outcome.interrupted) {
+    if (ctx.coordinator())
+      spdlog::warn("stopped by signal {}; every finished result is stored. Rerun the same command to resume.",
+                   outcome.stop_signal);
+    if (outcome.abort_needed()) MPI_Abort(MPI_COMM_WORLD, kExitInterrupted);
+    return kExitInterrupted;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int cmd_run(const Args& args) {
+  po::options_description desc("options");
+  desc.add_options()("fresh", po::bool_switch(), "replace an existing results file instead of resuming it")(
+      "progress", po::value<std::string>()->default_value("auto"), "progress display: auto | bar | log | off")(
+      "progress-seconds", po::value<double>()->default_value(30), "interval of progress log lines")(
+      "grace-seconds", po::value<double>()->default_value(30),
+      "after SIGTERM/USR1/USR2: how long rank 0 waits for in-flight results before exiting 75");
+  po::options_description hidden;
+  hidden.add_options()("config", po::value<std::string>()->required(), "config file")(
+      "overrides", po::value<std::vector<std::string>>()->multitoken(), "a.b=v overrides");
+  po::positional_options_description pos;
+  pos.add("config", 1).add("overrides", -1);
+  po::variables_map vm;
+  if (!parse_command_line("run", "CONFIG.yaml [a.b=v ...] [options]", desc, pos, args, vm, hidden)) return 0;
+
+  RunArgs a;
+  a.config = vm["config"].as<std::string>();
+  if (vm.count("overrides")) a.overrides = vm["overrides"].as<std::vector<std::string>>();
+  a.fresh = vm["fresh"].as<bool>();
+  a.progress = vm["progress"].as<std::string>();
+  a.progress_seconds = vm["progress-seconds"].as<double>();
+  a.grace_seconds = vm["grace-seconds"].as<double>();
+  a.command_line = "crammer run";
+  for (const auto& w : args) a.command_line += " " + w;
+
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  }
+  install_stop_handlers();  // after MPI_Init: ours must be the handlers that count
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int code = 0;
+  try {
+    code = run_sweep_command(a);
+  } catch (const Error& e) {
+    if (size > 1) {
+      // Report once here, then take every rank down so none waits forever.
+      std::cerr << "crammer run: error: " << e.what() << "\n";
+      MPI_Abort(MPI_COMM_WORLD, e.exit_code());
+    }
+    MPI_Finalize();
+    throw;
+  } catch (const std::exception& e) {
+    if (size > 1) {
+      std::cerr << "crammer run: error: " << e.what() << "\n";
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    MPI_Finalize();
+    throw;
+  }
+  MPI_Finalize();
+  return code;
+}
+
+}  // namespace crammer

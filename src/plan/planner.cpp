@@ -1,0 +1,206 @@
+// Config + corpus + tokenizers -> Plan (models, samples, tasks, skipped rows). The rules (keys,
+// order, skipping) are documented in planner.hpp. Not here: the summary text (summary.cpp).
+#include "crammer/plan/planner.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "crammer/config/hf_config.hpp"
+#include "crammer/text/corpus_samples.hpp"
+#include "crammer/text/tokenizer.hpp"
+#include "crammer/util/error.hpp"
+
+namespace crammer {
+namespace {
+
+std::vector<int64_t> sorted_unique(std::vector<int64_t> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+std::string tokenizer_dir(const ModelEntry& m) { return m.tokenizer.empty() ? m.path : m.tokenizer; }
+
+ModelRecord model_record(const ModelEntry& m, int32_t index) {
+  ModelRecord r;
+  r.model_index = index;
+  r.name = m.name;
+  r.path = m.path;
+  r.dtype = m.dtype;
+  // Only config.json is read (no weights); n_params is left to the model layer.
+  if (std::filesystem::is_regular_file(std::filesystem::path(m.path) / "config.json")) {
+    ModelSpec spec = read_model_spec(m.path);
+    r.model_type = spec.model_type;
+    r.d_model = spec.hidden_size;
+    r.num_layers = spec.num_layers;
+    r.vocab_size = spec.vocab_size;
+  } else {
+    spdlog::warn("plan: model '{}': no config.json in '{}'; model_type, d_model, num_layers and "
+                 "vocab_size left unknown", m.name, m.path);
+  }
+  return r;
+}
+
+TaskResult skipped_row(const std::string& key, const Task& t, size_t available,
+                       const std::string& model_name, const std::string& why) {
+  TaskResult r;
+  r.task_key = key;
+  r.model_index = t.model_index;
+  r.sample_id = t.sample_id;
+  r.n_mem = t.n_mem;
+  r.length = t.length;
+  r.status = TaskStatus::skipped;
+  r.error = "sample " + std::to_string(t.sample_id) + " has " + std::to_string(available) +
+            " tokens for model '" + model_name + "', fewer than " + why;
+  return r;
+}
+
+}  // namespace
+
+std::string grid_task_key(const std::string& model, int64_t n_mem, int64_t length, int64_t sample_id) {
+  return model + "/k" + std::to_string(n_mem) + "/L" + std::to_string(length) + "/s" +
+         std::to_string(sample_id);
+}
+
+std::string search_task_key(const std::string& model, int64_t n_mem, int64_t sample_id) {
+  return model + "/k" + std::to_string(n_mem) + "/search/s" + std::to_string(sample_id);
+}
+
+Plan make_plan(const ExperimentConfig& config) {
+  // One tokenizer per directory: models sharing a tokenizer load it once.
+  std::map<std::string, std::unique_ptr<Tokenizer>> loaded;
+  std::vector<const Tokenizer*> toks;
+  const bool optional = config.corpus.format == "token-ids";
+  for (const auto& m : config.models) {
+    std::string dir = tokenizer_dir(m);
+    if (optional && !has_tokenizer(dir)) {
+      toks.push_back(nullptr);
+      continue;
+    }
+    auto it = loaded.find(dir);
+    if (it == loaded.end()) it = loaded.emplace(dir, load_tokenizer(dir)).first;
+    toks.push_back(it->second.get());
+  }
+  return make_plan(config, toks);
+}
+
+Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer*>& tokenizers) {
+  if (config.models.empty()) throw ConfigError("models: no model to plan for");
+  if (tokenizers.size() != config.models.size()) {
+    throw ConfigError("make_plan: " + std::to_string(tokenizers.size()) + " tokenizers for " +
+                      std::to_string(config.models.size()) + " models");
+  }
+  const auto n_mems = sorted_unique(config.cram.n_mem);
+  const auto lengths = sorted_unique(config.cram.lengths);
+  if (n_mems.empty() || lengths.empty()) throw ConfigError("cram.n_mem and cram.lengths must not be empty");
+  const int64_t max_length = lengths.back();
+  const bool grid = config.cram.search == "grid";
+
+  Plan plan;
+  std::vector<SampleModel> sample_models;
+  for (size_t i = 0; i < config.models.size(); ++i) {
+    plan.models.push_back(model_record(config.models[i], static_cast<int32_t>(i)));
+    // The embedding matrix bounds the ids (config.json); the tokenizer's size is the fallback.
+    int64_t vocab = plan.models.back().vocab_size;
+    if (vocab == 0 && tokenizers[i]) vocab = tokenizers[i]->vocab_size();
+    sample_models.push_back(SampleModel{config.models[i].name, tokenizers[i], vocab});
+  }
+
+  const auto samples = build_samples(config.corpus, max_length, sample_models);
+  for (size_t m = 0; m < config.models.size(); ++m) {
+    for (const auto& s : samples) {
+      SampleRecord r;
+      r.sample_id = s.sample_id;
+      r.model_index = static_cast<int32_t>(m);
+      r.source = s.source;
+      r.offset = s.offset;
+      r.text_offset = s.text_offset;
+      r.text_kind = s.text_kind;
+      r.text = s.texts[m];
+      r.token_ids = s.token_ids[m];
+      plan.samples.push_back(std::move(r));
+    }
+  }
+
+  for (size_t m = 0; m < config.models.size(); ++m) {
+    const std::string& name = config.models[m].name;
+    for (int64_t k : n_mems) {
+      auto add = [&](int64_t length, const SampleRecord& s) {
+        const size_t available = s.token_ids.size();
+        Task t;
+        t.model_index = static_cast<int32_t>(m);
+        t.sample_id = s.sample_id;
+        t.n_mem = static_cast<int32_t>(k);
+        t.length = static_cast<int32_t>(length);
+        t.capacity_search = !grid;
+        if (grid) {
+          t.key = grid_task_key(name, k, length, s.sample_id);
+          if (static_cast<int64_t>(available) < length) {
+            plan.skipped.push_back(skipped_row(t.key, t, available, name, "length " + std::to_string(length)));
+            return;
+          }
+        } else {
+          t.key = search_task_key(name, k, s.sample_id);
+          // Cap the search at the largest grid length this sample reaches.
+          auto reach = std::upper_bound(lengths.begin(), lengths.end(), static_cast<int64_t>(available));
+          if (reach == lengths.begin()) {
+            plan.skipped.push_back(skipped_row(t.key, t, available, name,
+                                               "the smallest length " + std::to_string(lengths.front())));
+            return;
+          }
+          t.length = static_cast<int32_t>(*(reach - 1));
+        }
+        t.token_ids.assign(s.token_ids.begin(), s.token_ids.begin() + t.length);
+        plan.tasks.push_back(std::move(t));
+      };
+      const SampleRecord* first = &plan.samples[m * samples.size()];
+      if (grid) {
+        for (int64_t length : lengths) {
+          for (size_t i = 0; i < samples.size(); ++i) add(length, first[i]);
+        }
+      } else {
+        for (size_t i = 0; i < samples.size(); ++i) add(max_length, first[i]);
+      }
+    }
+  }
+  return plan;
+}
+
+std::string plan_to_json(const Plan& plan) {
+  using nlohmann::ordered_json;
+  ordered_json j;
+  j["models"] = ordered_json::array();
+  for (const auto& m : plan.models) {
+    j["models"].push_back({{"model_index", m.model_index}, {"name", m.name}, {"path", m.path},
+                           {"dtype", m.dtype}, {"model_type", m.model_type}, {"d_model", m.d_model},
+                           {"num_layers", m.num_layers}, {"vocab_size", m.vocab_size},
+                           {"n_params", m.n_params}});
+  }
+  j["samples"] = ordered_json::array();
+  for (const auto& s : plan.samples) {
+    j["samples"].push_back({{"sample_id", s.sample_id}, {"model_index", s.model_index},
+                            {"source", s.source}, {"offset", s.offset}, {"text_offset", s.text_offset},
+                            {"text_kind", s.text_kind}, {"text", s.text}, {"token_ids", s.token_ids}});
+  }
+  j["tasks"] = ordered_json::array();
+  for (const auto& t : plan.tasks) {
+    j["tasks"].push_back({{"key", t.key}, {"model_index", t.model_index}, {"sample_id", t.sample_id},
+                          {"n_mem", t.n_mem}, {"length", t.length},
+                          {"capacity_search", t.capacity_search}, {"token_ids", t.token_ids}});
+  }
+  j["skipped"] = ordered_json::array();
+  for (const auto& r : plan.skipped) {
+    j["skipped"].push_back({{"task_key", r.task_key}, {"model_index", r.model_index},
+                            {"sample_id", r.sample_id}, {"n_mem", r.n_mem}, {"length", r.length},
+                            {"status", to_string(r.status)}, {"error", r.error}});
+  }
+  // Replacement: a byte-level BPE decode may end inside a UTF-8 character.
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace crammer

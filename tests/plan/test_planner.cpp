@@ -1,0 +1,249 @@
+// The planner on real data (Austen novels, the GPT-2 tokenizer, a config.json written here):
+// task counts, keys, order, the prefix property, skipped rows for short samples, capacity-search
+// tasks, determinism (byte for byte) and the plan summary's numbers.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <tuple>
+
+#include <gtest/gtest.h>
+
+#include "crammer/plan/planner.hpp"
+#include "crammer/plan/summary.hpp"
+#include "crammer/util/error.hpp"
+
+namespace crammer {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kRoot(CRAMMER_SOURCE_DIR);
+const std::string kGpt2 = (kRoot / "data/tokenizers/gpt2").string();
+
+// Per test (ctest may run the tests of this file in parallel processes).
+fs::path temp_dir(const std::string& name) {
+  fs::path d = fs::path(CRAMMER_BINARY_DIR) / "test-tmp" / "plan" /
+               ::testing::UnitTest::GetInstance()->current_test_info()->name() / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// A checkpoint directory holding only config.json (the planner reads nothing else).
+std::string checkpoint(const std::string& name, int64_t vocab) {
+  fs::path d = temp_dir(name);
+  std::ofstream(d / "config.json") << R"({"model_type": "gpt2", "vocab_size": )" << vocab
+                                   << R"(, "n_embd": 64, "n_layer": 3, "n_head": 2, "n_positions": 1024})";
+  return d.string();
+}
+
+ExperimentConfig base_config() {
+  ExperimentConfig c;
+  c.models.push_back(ModelEntry{"tiny", checkpoint("tiny", 50257), "f32", kGpt2});
+  c.models.push_back(ModelEntry{"tok", kGpt2, "bf16", ""});  // no config.json: fields unknown
+  c.corpus.paths = {(kRoot / "data/corpora/austen/emma.txt").string(),
+                    (kRoot / "data/corpora/austen/northangerabbey.txt").string()};
+  c.corpus.samples = 5;
+  c.corpus.seed = 1;
+  c.cram.n_mem = {2, 1};         // unsorted on purpose: order must not matter
+  c.cram.lengths = {32, 16, 64};
+  c.cram.optimizer.max_steps = 100;
+  return c;
+}
+
+const SampleRecord& sample_of(const Plan& p, int32_t model, int64_t id) {
+  for (const auto& s : p.samples) {
+    if (s.model_index == model && s.sample_id == id) return s;
+  }
+  throw std::runtime_error("no sample");
+}
+
+TEST(Planner, GridTasksKeysOrderAndPrefixes) {
+  const auto cfg = base_config();
+  const Plan p = make_plan(cfg);
+  ASSERT_EQ(p.models.size(), 2u);
+  EXPECT_EQ(p.models[0].model_type, "gpt2");
+  EXPECT_EQ(p.models[0].d_model, 64);
+  EXPECT_EQ(p.models[0].num_layers, 3);
+  EXPECT_EQ(p.models[0].vocab_size, 50257);
+  EXPECT_EQ(p.models[0].dtype, "f32");
+  EXPECT_EQ(p.models[1].name, "tok");
+  EXPECT_EQ(p.models[1].vocab_size, 0);
+  ASSERT_EQ(p.samples.size(), 10u);  // 2 models x 5 samples
+
+  // Austen is long: nothing skipped, 2 models x 2 k x 3 lengths x 5 samples.
+  EXPECT_TRUE(p.skipped.empty());
+  ASSERT_EQ(p.tasks.size(), 2u * 2 * 3 * 5);
+
+  const std::regex key_re(R"((tiny|tok)/k([0-9]+)/L([0-9]+)/s([0-9]+))");
+  std::set<std::string> keys;
+  std::tuple<int, int, int, int64_t> prev{-1, 0, 0, 0};
+  for (const auto& t : p.tasks) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(t.key, m, key_re)) << t.key;
+    EXPECT_EQ(m[1].str(), cfg.models[t.model_index].name);
+    EXPECT_EQ(std::stoi(m[2].str()), t.n_mem);
+    EXPECT_EQ(std::stoi(m[3].str()), t.length);
+    EXPECT_EQ(std::stoll(m[4].str()), t.sample_id);
+    EXPECT_TRUE(keys.insert(t.key).second) << "duplicate " << t.key;
+    EXPECT_FALSE(t.capacity_search);
+    auto cur = std::make_tuple(t.model_index, t.n_mem, t.length, t.sample_id);
+    EXPECT_LT(prev, cur) << "order broken at " << t.key;
+    prev = cur;
+    // The text to cram: the first `length` ids of this model's sample.
+    const auto& s = sample_of(p, t.model_index, t.sample_id);
+    ASSERT_EQ(t.token_ids.size(), static_cast<size_t>(t.length));
+    EXPECT_TRUE(std::equal(t.token_ids.begin(), t.token_ids.end(), s.token_ids.begin()));
+  }
+  // Prefix property: L=16 ids are a prefix of L=32 ids of the same sample.
+  std::map<std::string, const Task*> by_key;
+  for (const auto& t : p.tasks) by_key[t.key] = &t;
+  for (int64_t i = 0; i < 5; ++i) {
+    const Task* a = by_key.at(grid_task_key("tiny", 1, 16, i));
+    const Task* b = by_key.at(grid_task_key("tiny", 1, 32, i));
+    const Task* c = by_key.at(grid_task_key("tiny", 2, 32, i));
+    EXPECT_TRUE(std::equal(a->token_ids.begin(), a->token_ids.end(), b->token_ids.begin()));
+    EXPECT_EQ(b->token_ids, c->token_ids);  // k does not change the text
+  }
+  EXPECT_EQ(grid_task_key("tiny", 4, 128, 7), "tiny/k4/L128/s7");
+  EXPECT_EQ(search_task_key("tiny", 4, 7), "tiny/k4/search/s7");
+}
+
+TEST(Planner, DeterministicByteForByte) {
+  auto cfg = base_config();
+  const std::string a = plan_to_json(make_plan(cfg));
+  const std::string b = plan_to_json(make_plan(cfg));
+  EXPECT_EQ(a, b);
+  cfg.cram.n_mem = {1, 2};
+  cfg.cram.lengths = {64, 16, 32};
+  EXPECT_EQ(plan_to_json(make_plan(cfg)), a) << "config list order changed the plan";
+  cfg.corpus.seed = 2;
+  EXPECT_NE(plan_to_json(make_plan(cfg)), a);
+
+  // A task's ids do not depend on how many samples the sweep has.
+  auto small = base_config();
+  small.corpus.samples = 2;
+  const Plan ps = make_plan(small), pb = make_plan(base_config());
+  std::map<std::string, std::vector<int32_t>> big_ids;
+  for (const auto& t : pb.tasks) big_ids[t.key] = t.token_ids;
+  for (const auto& t : ps.tasks) EXPECT_EQ(big_ids.at(t.key), t.token_ids) << t.key;
+}
+
+TEST(Planner, ShortSamplesAreSkippedNotPadded) {
+  fs::path d = temp_dir("short");
+  std::ofstream(d / "short.txt") << "Short text. It has very few tokens in it, far fewer than needed! "
+                                    "Another sentence follows here.\n";
+  auto cfg = base_config();
+  cfg.corpus.paths = {(d / "short.txt").string()};
+  cfg.corpus.samples = 3;
+  cfg.cram.lengths = {4, 8, 16, 64};
+  const Plan p = make_plan(cfg);
+  // Independent count: a (model, k, L, sample) point is skipped iff the sample has < L tokens.
+  size_t want_skipped = 0;
+  for (const auto& s : p.samples) {
+    EXPECT_LT(s.token_ids.size(), 64u);
+    for (int64_t L : cfg.cram.lengths) want_skipped += cfg.cram.n_mem.size() * (s.token_ids.size() < size_t(L));
+  }
+  EXPECT_GT(want_skipped, 0u);
+  EXPECT_EQ(p.skipped.size(), want_skipped);
+  EXPECT_EQ(p.tasks.size() + p.skipped.size(), 2u * 2 * 4 * 3);
+  std::set<std::string> keys;
+  for (const auto& t : p.tasks) keys.insert(t.key);
+  for (const auto& r : p.skipped) {
+    EXPECT_EQ(r.status, TaskStatus::skipped);
+    EXPECT_STREQ(to_string(r.status), "skipped");
+    EXPECT_TRUE(keys.insert(r.task_key).second) << "skipped key also a task: " << r.task_key;
+    const auto n = sample_of(p, r.model_index, r.sample_id).token_ids.size();
+    EXPECT_LT(n, static_cast<size_t>(r.length));
+    EXPECT_NE(r.error.find("has " + std::to_string(n) + " tokens"), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find("length " + std::to_string(r.length)), std::string::npos) << r.error;
+  }
+}
+
+TEST(Planner, CapacitySearchTasks) {
+  auto cfg = base_config();
+  cfg.cram.search = "bisect";
+  const Plan p = make_plan(cfg);
+  ASSERT_EQ(p.tasks.size(), 2u * 2 * 5);
+  std::set<std::string> keys;
+  for (const auto& t : p.tasks) {
+    EXPECT_TRUE(t.capacity_search);
+    EXPECT_EQ(t.length, 64);
+    EXPECT_EQ(t.token_ids, sample_of(p, t.model_index, t.sample_id).token_ids);
+    EXPECT_EQ(t.key, search_task_key(cfg.models[t.model_index].name, t.n_mem, t.sample_id));
+    keys.insert(t.key);
+  }
+  EXPECT_EQ(keys.size(), p.tasks.size());
+
+  // A short sample caps the search at the largest length it reaches, or is skipped.
+  fs::path d = temp_dir("short-search");
+  std::ofstream(d / "s.txt") << "One two three four five six seven eight nine ten eleven twelve.\n";
+  cfg.corpus.paths = {(d / "s.txt").string()};
+  cfg.corpus.samples = 1;
+  cfg.cram.lengths = {4, 8, 100};
+  const Plan q = make_plan(cfg);
+  ASSERT_EQ(q.tasks.size(), 4u);
+  for (const auto& t : q.tasks) EXPECT_EQ(t.length, 8) << t.key;
+  cfg.cram.lengths = {50, 100};
+  const Plan r = make_plan(cfg);
+  EXPECT_TRUE(r.tasks.empty());
+  ASSERT_EQ(r.skipped.size(), 4u);
+  EXPECT_NE(r.skipped[0].error.find("smallest length 50"), std::string::npos) << r.skipped[0].error;
+}
+
+TEST(Planner, TokenIdsCheckedAgainstConfigVocab) {
+  fs::path d = temp_dir("ids");
+  std::ofstream(d / "ids.jsonl") << "[1, 2, 3, 4, 5, 6, 7, 8]\n[9, 1500, 3]\n";
+  ExperimentConfig c;
+  c.models.push_back(ModelEntry{"small", checkpoint("small-vocab", 1000), "f32", ""});  // no tokenizer
+  c.corpus.format = "token-ids";
+  c.corpus.paths = {(d / "ids.jsonl").string()};
+  c.corpus.samples = 1;
+  c.cram.n_mem = {1};
+  c.cram.lengths = {4, 8};
+  const Plan p = make_plan(c);
+  ASSERT_EQ(p.tasks.size(), 2u);
+  EXPECT_EQ(p.tasks[1].token_ids, (std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  c.corpus.samples = 2;
+  try {
+    make_plan(c);
+    FAIL();
+  } catch (const CorpusError& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("ids.jsonl:2, element 1: token id 1500 >= vocab size 1000 of model 'small'"),
+              std::string::npos) << msg;
+  }
+}
+
+TEST(PlanSummary, CountsAndCostBound) {
+  auto cfg = base_config();
+  const Plan p = make_plan(cfg);
+  // Independent arithmetic: 2 models x 5 samples x sum over k in {1,2}, L in {16,32,64} of (k+L).
+  double per_step = 0;
+  for (int k : {1, 2}) {
+    for (int L : {16, 32, 64}) per_step += k + L;
+  }
+  per_step *= 2 * 5;
+  const PlanCost cost = estimate_cost(cfg, p);
+  EXPECT_DOUBLE_EQ(cost.tokens_per_step, per_step);
+  EXPECT_DOUBLE_EQ(cost.token_steps_upper, per_step * 100);
+  const std::string text = plan_summary(cfg, p);
+  EXPECT_NE(text.find("total: 60 tasks, 0 skipped (of 60 = 2 models x 2 n_mem x 3 lengths x 5 samples)"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("tiny: 30 tasks, 0 skipped"), std::string::npos) << text;
+  EXPECT_NE(text.find(std::to_string(static_cast<int64_t>(per_step * 100)) + " token-steps"),
+            std::string::npos) << text;
+
+  // Progressive: each task probes every length up to 64 -> same per-step sum as the grid.
+  cfg.cram.search = "progressive";
+  EXPECT_DOUBLE_EQ(estimate_cost(cfg, make_plan(cfg)).tokens_per_step, per_step);
+  // Bisect over 3 lengths: ceil(log2(4)) = 2 probes of (k + 64) per task.
+  cfg.cram.search = "bisect";
+  EXPECT_DOUBLE_EQ(estimate_cost(cfg, make_plan(cfg)).tokens_per_step, 2 * 5 * (2.0 * (1 + 64) + 2.0 * (2 + 64)));
+}
+
+}  // namespace
+}  // namespace crammer

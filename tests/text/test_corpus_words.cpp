@@ -1,0 +1,96 @@
+// Word lists: reading (dedupe, errors) and the frequency-ranked builder, including the shipped
+// data/wordlists/austen-top5000.txt, which must be exactly what build_word_list makes.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "crammer/text/corpus_words.hpp"
+#include "crammer/util/error.hpp"
+
+namespace crammer {
+namespace {
+
+namespace fs = std::filesystem;
+
+class WordFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(CRAMMER_BINARY_DIR) / "test-tmp" /
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  std::string write(const std::string& name, const std::string& content) {
+    auto p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p.string();
+  }
+  fs::path dir_;
+};
+
+TEST_F(WordFiles, ReadSkipsBlanksAndDuplicates) {
+  auto p = write("w.txt", "apple\n\n  pear \r\napple\nfig\n\t\n");
+  EXPECT_EQ(read_word_list(p), (std::vector<std::string>{"apple", "pear", "fig"}));
+}
+
+TEST_F(WordFiles, ReadErrors) {
+  auto empty = write("empty.txt", "\n  \n");
+  try {
+    read_word_list(empty);
+    FAIL();
+  } catch (const CorpusError& e) {
+    EXPECT_NE(std::string(e.what()).find(empty), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no words"), std::string::npos) << e.what();
+  }
+  auto two = write("two.txt", "one\ntwo words\n");
+  try {
+    read_word_list(two);
+    FAIL();
+  } catch (const CorpusError& e) {
+    EXPECT_NE(std::string(e.what()).find(two + ":2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_word_list((dir_ / "missing.txt").string()), CorpusError);
+}
+
+TEST_F(WordFiles, BuildCountsByHand) {
+  // the x4 (The, the, THE, the), cat x3, sat x2, a x2, mat x1; don't/Anne's/caf(e) excluded;
+  // 'quoted' counts as quoted; dog's -> excluded.
+  auto a = write("a.txt", "The cat sat. The cat? 'Quoted' don't\n");
+  auto b = write("b.txt", "THE_cat sat on a mat, a dog's caf\xC3\xA9 the Anne\xE2\x80\x99s.");
+  auto words = build_word_list({a, b}, 0);
+  std::vector<std::pair<std::string, int64_t>> got;
+  for (const auto& w : words) got.emplace_back(w.word, w.count);
+  std::vector<std::pair<std::string, int64_t>> want = {
+      {"the", 4}, {"cat", 3}, {"a", 2}, {"sat", 2}, {"mat", 1}, {"on", 1}, {"quoted", 1}};
+  EXPECT_EQ(got, want);
+  auto top2 = build_word_list({a, b}, 2);
+  ASSERT_EQ(top2.size(), 2u);
+  EXPECT_EQ(top2[1].word, "cat");
+
+  auto out = (dir_ / "out.txt").string();
+  write_word_list(words, out);
+  EXPECT_EQ(read_word_list(out), (std::vector<std::string>{"the", "cat", "a", "sat", "mat", "on", "quoted"}));
+}
+
+TEST(ShippedWordList, IsWhatTheBuilderMakes) {
+  const fs::path root(CRAMMER_SOURCE_DIR);
+  std::vector<std::string> novels;
+  for (const char* n : {"emma", "mansfieldpark", "northangerabbey", "prideprejudice", "sensesensibility"}) {
+    novels.push_back((root / "data/corpora/austen" / (std::string(n) + ".txt")).string());
+  }
+  auto built = build_word_list(novels, 5000);
+  std::ifstream in(root / "data/wordlists/austen-top5000.txt");
+  ASSERT_TRUE(in) << "data/wordlists/austen-top5000.txt missing";
+  std::vector<std::string> shipped;
+  for (std::string line; std::getline(in, line);) shipped.push_back(line);
+  ASSERT_EQ(shipped.size(), 5000u);
+  ASSERT_EQ(built.size(), 5000u);
+  for (size_t i = 0; i < built.size(); ++i) ASSERT_EQ(shipped[i], built[i].word) << "rank " << i;
+  for (size_t i = 1; i < built.size(); ++i) ASSERT_GE(built[i - 1].count, built[i].count);
+  EXPECT_EQ(built[0].word, "the");
+}
+
+}  // namespace
+}  // namespace crammer
