@@ -1,0 +1,65 @@
+// The append-only journal next to a results file ("<path>.journal"): every appended batch of
+// rows is written and fdatasync'ed here before ResultsWriter::append returns, so a crash loses
+// nothing reported as stored; the HDF5 file can be rebuilt from it. Format (little-endian):
+//   header  "CRMJRNL\n" u32 version=1 u32 0
+//   record  u32 type, u32 crc32(type|length|payload), u64 length, payload[length]
+// A torn or corrupt tail stops the scan cleanly; the writer truncates it away.
+// Not for readers of results: they read the HDF5 file.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "crammer/store/results_file.hpp"
+
+namespace crammer {
+
+enum class JournalType : uint32_t {
+  header = 1,  // RunHeader: first record, written when the results file is created
+  rows = 2,    // one append() batch of TaskResult
+  clean = 3,   // u64 row count: the HDF5 file was closed cleanly holding that many rows
+};
+
+class Journal {
+ public:
+  Journal() = default;
+  Journal(Journal&& o) noexcept;
+  Journal& operator=(Journal&& o) noexcept;
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+  ~Journal();
+
+  // Opens (creating if missing) and takes an exclusive lock: StoreError when another process
+  // holds it (another writer of the same results file).
+  static Journal open_locked(const std::string& path);
+
+  // Calls `fn` for every intact record in order; stops at a torn tail. With truncate_tail the
+  // file is cut back to the last intact record. Returns the number of records.
+  size_t scan(const std::function<void(JournalType, const std::string&)>& fn,
+              bool truncate_tail);
+
+  void clear();  // keep only the file header (fresh mode)
+  void append(JournalType type, const std::string& payload);  // write + fdatasync
+  void close();
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
+// True when some process holds the journal's lock (a writer is active).
+bool journal_locked(const std::string& path);
+
+std::string encode_header(const RunHeader& h);
+RunHeader decode_header(const std::string& payload, const std::string& where);
+std::string encode_rows(const std::vector<TaskResult>& rows);
+std::vector<TaskResult> decode_rows(const std::string& payload, const std::string& where);
+std::string encode_u64(uint64_t v);
+uint64_t decode_u64(const std::string& payload, const std::string& where);
+
+uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);
+
+}  // namespace crammer

@@ -1,0 +1,401 @@
+// ResultsWriter: journal first (fdatasync'ed), then the HDF5 file in SWMR mode. Opening in
+// resume mode rebuilds the HDF5 file from the journal when the last session did not close
+// cleanly. See docs/results-file.md for the guarantees.
+#include "crammer/store/results_writer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <unordered_set>
+
+#include <spdlog/spdlog.h>
+
+#include "crammer/util/error.hpp"
+#include "h5.hpp"
+#include "journal.hpp"
+#include "schema.hpp"
+
+namespace crammer {
+
+namespace {
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+void fsync_path(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), O_RDONLY | (directory ? O_DIRECTORY : 0));
+  if (fd < 0) throw StoreError("cannot open " + path + " to fsync it: " + std::strerror(errno));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw StoreError("fsync of " + path + " failed: " + std::strerror(errno));
+}
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+std::string row_id(const std::string& key, int32_t length) {
+  return key + '\n' + std::to_string(length);
+}
+
+// The open datasets of one results file, and appending rows to them (no dedup, no journal).
+class Appender {
+ public:
+  Appender(hid_t file, const std::string& path, const RunHeader& header) : path_(path) {
+    results_ = open(file, "/results");
+    rows_ = h5::rows_of(results_, path + ":/results");
+    loss_ = open(file, "/curves/loss");
+    acc_ = open(file, "/curves/acc");
+    curve_size_ = h5::rows_of(loss_, path + ":/curves/loss");
+    for (const auto& m : header.models) {
+      Memory mem;
+      mem.name = schema::memory_dataset(m.name);
+      mem.dataset = open(file, mem.name);
+      mem.size = h5::rows_of(mem.dataset, path + ":" + mem.name);
+      memory_.emplace(m.model_index, std::move(mem));
+    }
+    row_type_ = schema::result_type();
+  }
+
+  hsize_t rows() const { return rows_; }
+
+  void append(const std::vector<TaskResult>& rows) {
+    if (rows.empty()) return;
+    std::vector<schema::ResultRow> out;
+    out.reserve(rows.size());
+    std::map<int32_t, std::vector<float>> memory;  // model_index -> concatenated [k, d] blocks
+    std::vector<float> loss, acc;
+    for (const auto& r : rows) {
+      int64_t mem_offset = -1;
+      if (!r.memory.empty()) {
+        auto& buf = memory[r.model_index];
+        mem_offset = static_cast<int64_t>(memory_.at(r.model_index).size + buf.size());
+        buf.insert(buf.end(), r.memory.begin(), r.memory.end());
+      }
+      int64_t curve_offset = static_cast<int64_t>(curve_size_ + loss.size());
+      loss.insert(loss.end(), r.curve_loss.begin(), r.curve_loss.end());
+      acc.insert(acc.end(), r.curve_acc.begin(), r.curve_acc.end());
+      out.push_back(schema::to_row(r, mem_offset, curve_offset, path_));
+    }
+    // Arrays first, rows last: a reader that sees a row finds its arrays (after a flush).
+    for (auto& [index, buf] : memory) {
+      Memory& mem = memory_.at(index);
+      h5::append_rows(mem.dataset, H5T_NATIVE_FLOAT, buf.data(), buf.size(), mem.size,
+                      path_ + ":" + mem.name);
+      mem.size += buf.size();
+    }
+    if (!loss.empty()) {
+      h5::append_rows(loss_, H5T_NATIVE_FLOAT, loss.data(), loss.size(), curve_size_,
+                      path_ + ":/curves/loss");
+      h5::append_rows(acc_, H5T_NATIVE_FLOAT, acc.data(), acc.size(), curve_size_,
+                      path_ + ":/curves/acc");
+      curve_size_ += loss.size();
+    }
+    h5::append_rows(results_, row_type_, out.data(), out.size(), rows_, path_ + ":/results");
+    rows_ += out.size();
+  }
+
+  void close() {
+    for (auto& [index, mem] : memory_) mem.dataset.close(path_ + ":" + mem.name);
+    loss_.close(path_ + ":/curves/loss");
+    acc_.close(path_ + ":/curves/acc");
+    results_.close(path_ + ":/results");
+  }
+
+ private:
+  struct Memory {
+    std::string name;
+    h5::Id dataset;
+    hsize_t size = 0;
+  };
+
+  h5::Id open(hid_t file, const std::string& name) {
+    return h5::dataset_id(CRAMMER_H5(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path_ + ":" + name));
+  }
+
+  std::string path_;
+  h5::Id results_, loss_, acc_, row_type_;
+  hsize_t rows_ = 0;
+  hsize_t curve_size_ = 0;
+  std::map<int32_t, Memory> memory_;
+};
+
+h5::Id open_rw(const std::string& path) {
+  h5::Id fapl = h5::plist_id(CRAMMER_H5(H5Pcreate(H5P_FILE_ACCESS), path));
+  CRAMMER_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), path);
+  // The journal's flock keeps writers apart; HDF5's own lock is off as in the readers, because
+  // HDF5 refuses to open one file twice in a process with different locking settings.
+  CRAMMER_H5(H5Pset_file_locking(fapl, false, true), path);
+  return h5::file_id(CRAMMER_H5(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl), path));
+}
+
+}  // namespace
+
+struct ResultsWriter::Impl {
+  std::string path;
+  Journal journal;
+  RunHeader header;
+  h5::Id file;
+  std::optional<Appender> appender;
+  std::set<std::string> finished;
+  std::unordered_set<std::string> row_ids;
+  std::map<int32_t, int64_t> d_model;  // model_index -> d_model (to check memory blocks)
+  bool broken = false;
+
+  // Writes a complete HDF5 file from `header` and `rows` next to `path`, then renames it over
+  // `path`: a crash leaves either the old file or the new one.
+  void build_file(const std::vector<std::vector<TaskResult>>& batches) {
+    const std::string tmp = path + ".rebuild.tmp";
+    {
+      h5::Id f = schema::create_file(tmp, header);
+      Appender a(f, tmp, header);
+      std::unordered_set<std::string> seen;
+      for (const auto& batch : batches) {
+        std::vector<TaskResult> fresh;
+        for (const auto& r : batch)
+          if (seen.insert(row_id(r.task_key, r.length)).second) fresh.push_back(r);
+        a.append(fresh);
+      }
+      a.close();
+      f.close(tmp);
+    }
+    fsync_path(tmp, false);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw StoreError("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+    fsync_path(dir_of(path), true);
+  }
+
+  void check_fingerprint(const std::string& stored, const std::string& wanted) const {
+    if (stored == wanted) return;
+    throw ConfigError("results file " + path + " was written under a different config "
+                      "(config_fingerprint " + stored + " in the file, " + wanted +
+                      " now): pass a different output.path to keep it, or --fresh to "
+                      "overwrite it");
+  }
+
+  // Opens `path` for appending in SWMR mode and loads the stored row keys.
+  void open_for_append() {
+    file = open_rw(path);
+    {
+      const std::string where = path + ":/results";
+      h5::Id ds = h5::dataset_id(CRAMMER_H5(H5Dopen2(file, "results", H5P_DEFAULT), where));
+      hsize_t n = h5::rows_of(ds, where);
+      std::vector<schema::KeyRow> keys(n);
+      h5::Id kt = schema::key_type();
+      h5::read_rows(ds, kt, keys.data(), 0, n, where);
+      for (const auto& k : keys) {
+        std::string key(k.task_key, strnlen(k.task_key, sizeof k.task_key));
+        row_ids.insert(row_id(key, k.length));
+        finished.insert(key);
+      }
+    }
+    // SWMR: from here on readers may open the file while we append.
+    CRAMMER_H5(H5Fstart_swmr_write(file), path);
+    appender.emplace(file, path, header);
+  }
+
+  void create_new(const RunHeader& h) {
+    header = h;
+    for (const auto& m : header.models) schema::memory_dataset(m.name);  // fail before writing
+    journal.clear();
+    journal.append(JournalType::header, encode_header(header));
+    build_file({});
+  }
+
+  // An HDF5 file without a journal (journal deleted after a run): adopt it, rewrite the journal.
+  void adopt_existing(const RunInfo& run) {
+    std::vector<TaskResult> rows;
+    {
+      h5::Id f = schema::open_for_reading(path);
+      int32_t version = 0;
+      header = schema::read_header(f, path, &version);
+      check_fingerprint(header.run.config_fingerprint, run.config_fingerprint);
+      rows = schema::read_results(f, path, header, {true, true});
+    }
+    spdlog::info("results file {} has no journal: writing {} from its {} rows", path,
+                 journal.path(), rows.size());
+    journal.clear();
+    journal.append(JournalType::header, encode_header(header));
+    journal.append(JournalType::rows, encode_rows(rows));
+    journal.append(JournalType::clean, encode_u64(rows.size()));
+  }
+
+  void resume(const RunInfo& run, const RunHeader& fallback) {
+    std::optional<RunHeader> jheader;
+    std::optional<uint64_t> clean_rows;
+    size_t records = journal.scan(
+        [&](JournalType type, const std::string& payload) {
+          if (!jheader) {
+            if (type != JournalType::header)
+              throw StoreError("journal " + journal.path() + " does not start with a header record");
+            jheader = decode_header(payload, journal.path());
+          } else if (type == JournalType::clean) {
+            clean_rows = decode_u64(payload, journal.path());
+          } else {
+            clean_rows.reset();
+          }
+        },
+        true);
+    if (records == 0) {
+      if (file_exists(path)) adopt_existing(run);
+      else create_new(fallback);
+      return;
+    }
+    header = *jheader;
+    check_fingerprint(header.run.config_fingerprint, run.config_fingerprint);
+    std::string why;
+    if (!clean_rows) {
+      why = "the last run did not close it cleanly";
+    } else if (!file_exists(path)) {
+      why = "it is missing";
+    } else {
+      try {
+        h5::Id f = open_rw(path);
+        int32_t version = 0;
+        RunHeader h = schema::read_header(f, path, &version);
+        h5::Id ds = h5::dataset_id(CRAMMER_H5(H5Dopen2(f, "results", H5P_DEFAULT), path + ":/results"));
+        hsize_t n = h5::rows_of(ds, path + ":/results");
+        if (h.run.config_fingerprint != header.run.config_fingerprint)
+          throw StoreError("results file " + path + " and its journal " + journal.path() +
+                           " disagree on the config fingerprint: move one of them away");
+        if (n != *clean_rows)
+          why = "it holds " + std::to_string(n) + " rows, its journal " +
+                std::to_string(*clean_rows);
+      } catch (const StoreError& e) {
+        if (std::string(e.what()).find("disagree") != std::string::npos) throw;
+        why = std::string("it cannot be read (") + e.what() + ")";
+      }
+    }
+    if (why.empty()) return;
+    spdlog::warn("rebuilding results file {} from its journal {}: {}", path, journal.path(), why);
+    std::vector<std::vector<TaskResult>> batches;
+    journal.scan(
+        [&](JournalType type, const std::string& payload) {
+          if (type == JournalType::rows) batches.push_back(decode_rows(payload, journal.path()));
+        },
+        false);
+    build_file(batches);
+  }
+};
+
+ResultsWriter::ResultsWriter() = default;
+
+ResultsWriter::~ResultsWriter() {
+  try {
+    close();
+  } catch (const std::exception& e) {
+    spdlog::error("closing results file: {}", e.what());
+  }
+}
+
+void ResultsWriter::open(const std::string& path, const RunInfo& run,
+                         const std::vector<ModelRecord>& models,
+                         const std::vector<SampleRecord>& samples, OpenMode mode) {
+  if (impl_) close();
+  h5::silence_errors();
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->journal = Journal::open_locked(journal_path(path));
+  RunHeader fresh{run, models, samples};
+  if (mode == OpenMode::fresh) {
+    if (file_exists(path) && std::remove(path.c_str()) != 0)
+      throw StoreError("cannot remove " + path + " for --fresh: " + std::strerror(errno));
+    impl->create_new(fresh);
+  } else {
+    impl->resume(run, fresh);
+  }
+  for (const auto& m : impl->header.models) impl->d_model[m.model_index] = m.d_model;
+  impl->open_for_append();
+  impl_ = std::move(impl);
+}
+
+const std::set<std::string>& ResultsWriter::finished_keys() const {
+  static const std::set<std::string> none;
+  return impl_ ? impl_->finished : none;
+}
+
+bool ResultsWriter::has_row(const std::string& task_key, int32_t length) const {
+  return impl_ && impl_->row_ids.count(row_id(task_key, length)) > 0;
+}
+
+size_t ResultsWriter::append(const std::vector<TaskResult>& rows) {
+  if (!impl_) throw StoreError("ResultsWriter::append: no results file is open");
+  Impl& m = *impl_;
+  if (m.broken)
+    throw StoreError("results file " + m.path + ": an earlier write failed; the rows are safe "
+                     "in " + m.journal.path() + " and reopening the file rebuilds it");
+  std::vector<TaskResult> fresh;
+  std::unordered_set<std::string> batch_ids;
+  for (const auto& r : rows) {
+    std::string id = row_id(r.task_key, r.length);
+    if (m.row_ids.count(id) || !batch_ids.insert(id).second) continue;
+    const std::string where = "results file " + m.path + ", row " + r.task_key + " length " +
+                              std::to_string(r.length);
+    schema::to_row(r, 0, 0, where);  // checks the key
+    auto d = m.d_model.find(r.model_index);
+    if (d == m.d_model.end())
+      throw StoreError(where + ": model_index " + std::to_string(r.model_index) +
+                       " is not in /models (" + std::to_string(m.d_model.size()) + " models)");
+    if (!r.memory.empty() &&
+        (r.d_model <= 0 || r.memory.size() % static_cast<size_t>(r.d_model) != 0))
+      throw StoreError(where + ": memory has " + std::to_string(r.memory.size()) +
+                       " values, not a multiple of d_model " + std::to_string(r.d_model));
+    if (r.curve_loss.size() != r.curve_acc.size())
+      throw StoreError(where + ": curve_loss has " + std::to_string(r.curve_loss.size()) +
+                       " points, curve_acc " + std::to_string(r.curve_acc.size()));
+    fresh.push_back(r);
+  }
+  if (fresh.empty()) return 0;
+  m.journal.append(JournalType::rows, encode_rows(fresh));  // durable from here on
+  try {
+    m.appender->append(fresh);
+  } catch (...) {
+    m.broken = true;
+    throw;
+  }
+  for (const auto& r : fresh) {
+    m.row_ids.insert(row_id(r.task_key, r.length));
+    m.finished.insert(r.task_key);
+  }
+  return fresh.size();
+}
+
+void ResultsWriter::flush() {
+  if (!impl_ || impl_->broken) return;
+  CRAMMER_H5(H5Fflush(impl_->file, H5F_SCOPE_LOCAL), impl_->path);
+}
+
+void ResultsWriter::close() {
+  if (!impl_) return;
+  auto impl = std::move(impl_);
+  if (impl->broken) return;  // the journal stays "unclean": the next open rebuilds the file
+  uint64_t rows = impl->appender->rows();
+  impl->appender->close();
+  impl->appender.reset();
+  impl->file.close(impl->path);
+  fsync_path(impl->path, false);
+  impl->journal.append(JournalType::clean, encode_u64(rows));
+  impl->journal.close();
+}
+
+bool ResultsWriter::is_open() const { return impl_ != nullptr; }
+
+const std::string& ResultsWriter::path() const {
+  static const std::string none;
+  return impl_ ? impl_->path : none;
+}
+
+size_t ResultsWriter::row_count() const {
+  return impl_ && impl_->appender ? impl_->appender->rows() : 0;
+}
+
+}  // namespace crammer

@@ -1,0 +1,3 @@
+# Store tests beyond the test_*.cpp unit suites: the append throughput benchmark (label bench).
+crammer_add_gtest(store_bench_append SOURCES "${CMAKE_CURRENT_SOURCE_DIR}/bench_append.cpp"
+  LIBS crammer_store LABELS bench TIMEOUT 600)

@@ -1,0 +1,172 @@
+// `crammer export` and `crammer status` helpers: CSV header, values checked by Python's csv
+// module against h5py's reading of the same file, and the status counts.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "crammer/store/results_reader.hpp"
+#include "crammer/store/results_writer.hpp"
+#include "store_test_util.hpp"
+
+namespace crammer {
+namespace {
+
+const char* kHeader =
+    "task_key,model,sample_id,n_mem,length,status,n_tokens,n_targets,baseline_loss,baseline_acc,"
+    "best_acc,best_loss,steps,steps_to_best,converged,info_gain_nats,info_gain_bits,token_gain,"
+    "decode_exact,decode_prefix,wall_seconds,rank,device,error";
+
+std::string write_file(const test::TempDir& dir, int n) {
+  const std::string path = dir.file("r.h5");
+  ResultsWriter w;
+  w.open(path, test::make_run(), test::make_models(), test::make_samples());
+  std::vector<TaskResult> rows;
+  for (int i = 0; i < n; ++i) rows.push_back(test::make_row(i));
+  w.append(rows);
+  return path;
+}
+
+TEST(Export, HeaderAndPlainRow) {
+  test::TempDir dir;
+  const std::string path = write_file(dir, 3);
+  std::ostringstream out;
+  write_csv(path, out);
+  std::istringstream in(out.str());
+  std::string header, first;
+  std::getline(in, header);
+  std::getline(in, first);
+  EXPECT_EQ(header, kHeader);
+  // row 0: model demo, done, no error; doubles must read back exactly
+  TaskResult r = test::make_row(0);
+  std::vector<std::string> f;
+  std::stringstream ss(first);
+  for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
+  if (!first.empty() && first.back() == ',') f.push_back("");
+  ASSERT_EQ(f.size(), 24u) << first;
+  std::vector<std::string> want = {r.task_key, "demo", "1000", "1", "16", "done", "16", "15"};
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(f[i], want[i]) << "column " << i;
+  EXPECT_EQ(std::stod(f[8]), r.baseline_loss);
+  EXPECT_EQ(std::stod(f[9]), r.baseline_acc);
+  EXPECT_EQ(std::stod(f[10]), r.best_acc);
+  EXPECT_EQ(std::stod(f[11]), r.best_loss);
+  EXPECT_EQ(f[12], "100");
+  EXPECT_EQ(f[13], "50");
+  EXPECT_EQ(f[14], "true");
+  EXPECT_EQ(std::stod(f[15]), r.info_gain_nats);
+  EXPECT_EQ(std::stod(f[16]), r.info_gain_bits);
+  EXPECT_EQ(f[17], "-7");
+  EXPECT_EQ(f[18], "false");
+  EXPECT_EQ(f[19], "0");
+  EXPECT_EQ(std::stod(f[20]), r.wall_seconds);
+  EXPECT_EQ(f[21], "0");
+  EXPECT_EQ(f[22], "cuda:0");
+  EXPECT_EQ(f[23], "");
+}
+
+TEST(Export, CsvValuesEqualH5pyValues) {
+  test::TempDir dir;
+  const std::string path = write_file(dir, 12);
+  const std::string csv_path = dir.file("r.csv");
+  {
+    std::ofstream f(csv_path);
+    write_csv(path, f);
+  }
+  const char* script = R"PY(
+import sys, csv, h5py
+f = h5py.File(sys.argv[1], "r")
+x = f["results"][:]
+names = {int(m["model_index"]): (m["name"].decode() if isinstance(m["name"], bytes) else m["name"]) for m in f["models"][:]}
+rows = list(csv.DictReader(open(sys.argv[2], newline="")))
+assert len(rows) == len(x), (len(rows), len(x))
+for c, h in zip(rows, x):
+    assert c["model"] == names[int(h["model_index"])]
+    assert c["status"] == h["status_name"].decode()
+    for k in ["task_key", "device", "error"]:
+        assert c[k] == h[k].decode(), (k, c[k], h[k])
+    for k in ["sample_id", "n_mem", "length", "n_tokens", "n_targets", "steps", "steps_to_best", "token_gain", "decode_prefix", "rank"]:
+        assert int(c[k]) == int(h[k]), k
+    for k in ["baseline_loss", "baseline_acc", "best_acc", "best_loss", "info_gain_nats", "info_gain_bits", "wall_seconds"]:
+        assert float(c[k]) == float(h[k]), (k, c[k], h[k])
+    for k in ["converged", "decode_exact"]:
+        assert c[k] == ("true" if h[k] else "false"), k
+print("OK", len(rows), sum(1 for c in rows if "\n" in c["error"]))
+)PY";
+  std::string out = test::run_python(script, path + " " + csv_path);
+  EXPECT_EQ(out, "OK 12 8\n");  // 8 rows carry an error with a quote, a comma and a newline
+}
+
+TEST(Export, ModelsAndSamplesTablesAndUnknownTable) {
+  test::TempDir dir;
+  const std::string path = write_file(dir, 1);
+  std::ostringstream models, samples, bad;
+  write_csv(path, models, "models");
+  EXPECT_EQ(models.str(),
+            "model_index,name,path,dtype,model_type,d_model,num_layers,vocab_size,n_params\n"
+            "0,demo,models/demo,f32,gpt2,8,2,50257,123456\n"
+            "1,tiny-llama,models/tiny,bf16,llama,4,1,32000,999\n");
+  write_csv(path, samples, "samples");
+  EXPECT_NE(samples.str().find("1,1,random-words,0,random-words,5,1 2 3 4 5,\"cat \"\"dog\"\"\nbird\""),
+            std::string::npos)
+      << samples.str();
+  try {
+    write_csv(path, bad, "memory");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("results, models or samples"), std::string::npos);
+  }
+}
+
+TEST(Status, CountsPerModelAndPerKLength) {
+  test::TempDir dir;
+  const int n = 30;
+  const std::string path = write_file(dir, n);
+  StatusSummary s = status_summary(path);
+  // Independent count from the row recipe of make_row.
+  std::map<std::string, StatusCounts> by_model;
+  std::map<std::pair<int32_t, int32_t>, StatusCounts> by_kl;
+  for (int i = 0; i < n; ++i) {
+    TaskResult r = test::make_row(i);
+    auto bump = [&](StatusCounts& c) {
+      (r.status == TaskStatus::done ? c.done : r.status == TaskStatus::failed ? c.failed : c.skipped)++;
+    };
+    bump(by_model[r.model_index == 0 ? "demo" : "tiny-llama"]);
+    bump(by_kl[{r.n_mem, r.length}]);
+  }
+  EXPECT_EQ(s.total_rows, n);
+  EXPECT_FALSE(s.active);
+  EXPECT_EQ(s.all.done, 10);
+  EXPECT_EQ(s.all.failed, 10);
+  EXPECT_EQ(s.all.skipped, 10);
+  ASSERT_EQ(s.by_model.size(), by_model.size());
+  for (const auto& [name, c] : by_model) {
+    EXPECT_EQ(s.by_model[name].done, c.done) << name;
+    EXPECT_EQ(s.by_model[name].failed, c.failed) << name;
+    EXPECT_EQ(s.by_model[name].skipped, c.skipped) << name;
+  }
+  ASSERT_EQ(s.by_k_length.size(), by_kl.size());
+  for (const auto& [kl, c] : by_kl) {
+    EXPECT_EQ(s.by_k_length[kl].done, c.done);
+    EXPECT_EQ(s.by_k_length[kl].failed, c.failed);
+    EXPECT_EQ(s.by_k_length[kl].skipped, c.skipped);
+  }
+  std::string text = s.text();
+  EXPECT_NE(text.find(path + ": 30 rows, no run is writing it"), std::string::npos) << text;
+  EXPECT_NE(text.find("tiny-llama"), std::string::npos) << text;
+}
+
+TEST(Status, ActiveWhileAWriterHoldsTheFile) {
+  test::TempDir dir;
+  const std::string path = dir.file("r.h5");
+  ResultsWriter w;
+  w.open(path, test::make_run(), test::make_models(), test::make_samples());
+  w.append({test::make_row(0)});
+  w.flush();
+  StatusSummary s = status_summary(path);
+  EXPECT_TRUE(s.active);
+  EXPECT_EQ(s.total_rows, 1);
+}
+
+}  // namespace
+}  // namespace crammer
