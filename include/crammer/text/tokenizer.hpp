@@ -21,6 +21,11 @@ class Tokenizer {
   virtual int64_t vocab_size() const = 0;
   virtual std::optional<int32_t> bos_id() const = 0;
   virtual std::optional<int32_t> eos_id() const = 0;
+  // True when encode(text, true) prepends bos_id() (Llama-3 template, SentencePiece, or
+  // tokenizer_config.json add_bos_token). GPT-2/Pythia: false, though bos_id() may be set.
+  virtual bool uses_bos() const = 0;
+  // One line for logs: kind, source file, pre-tokenizer, size.
+  virtual std::string describe() const = 0;
 };
 
 // Loads from a checkpoint or tokenizer directory, trying in order: tokenizer.json,

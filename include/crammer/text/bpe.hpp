@@ -1,0 +1,142 @@
+// Byte-level BPE (GPT-2, Pythia/GPT-NeoX, Llama-3): the GPT-2 byte<->unicode map, added
+// tokens matched before pre-tokenization, regex pre-tokenizer steps, merges applied by rank
+// with a per-word cache. Not SentencePiece-style BPE (byte_fallback, "▁"): that is
+// sentencepiece_tokenizer.hpp. File parsing lives in bpe_files.cpp (read_tokenizer_json,
+// read_vocab_merges); load_tokenizer (tokenizer.hpp) picks the file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "crammer/text/pretokenizer.hpp"
+#include "crammer/text/tokenizer.hpp"
+#include "crammer/util/error.hpp"
+
+namespace crammer {
+
+// A well-formed tokenizer.json of a kind this BPE does not implement (Unigram, WordPiece,
+// SentencePiece-style BPE): load_tokenizer may fall back to tokenizer.model beside it.
+class TokenizerUnsupported : public TokenizerError {
+ public:
+  using TokenizerError::TokenizerError;
+};
+
+// GPT-2's reversible map: printable Latin-1 bytes keep their code point, the other 68 bytes
+// map to U+0100.. in byte order. byte_to_unicode()[b] is the code point of byte b.
+const std::vector<uint32_t>& byte_to_unicode();
+// Byte-level token text ("Ġworld") -> raw bytes (" world"). Characters outside the map are
+// kept as their UTF-8 (as Hugging Face's ByteLevel decoder does).
+std::string byte_level_to_bytes(std::string_view token);
+// Raw bytes -> byte-level token text (inverse of byte_level_to_bytes).
+std::string bytes_to_byte_level(std::string_view bytes);
+// Unicode NFC of valid UTF-8 TEXT (ICU). Without ICU in the build (CRAMMER_HAVE_ICU unset)
+// ASCII text passes and other text throws TokenizerError naming WHERE.
+std::string nfc_normalize(std::string_view text, const std::string& where);
+
+// A token matched verbatim in the text before pre-tokenization (tokenizer.json added_tokens).
+struct AddedToken {
+  int32_t id = -1;
+  std::string content;
+  bool special = true;
+  bool lstrip = false;       // swallow whitespace before the match
+  bool rstrip = false;       // swallow whitespace after the match
+  bool single_word = false;  // only when not inside a word
+};
+
+// One pre-tokenizer step, applied to every piece the previous step produced.
+struct PreTokenizerStep {
+  enum class Kind { split, byte_level };
+  Kind kind = Kind::byte_level;
+  // split
+  std::string pattern;
+  bool literal = false;
+  SplitBehavior behavior = SplitBehavior::isolated;
+  // byte_level
+  bool add_prefix_space = false;
+  bool use_regex = true;  // split with kGpt2Pattern
+};
+
+// Everything the model needs, as read from the files; error messages use the labels.
+struct BpeSpec {
+  std::string source;       // file the spec came from: prefix of every error message
+  std::string vocab_label;  // "model.vocab" / "vocab.json"
+  std::vector<std::pair<std::string, int32_t>> vocab;  // byte-level token text -> id
+  std::vector<std::pair<std::string, std::string>> merges;
+  std::vector<std::string> merge_labels;  // per merge: "model.merges[3]", "merges.txt line 5"
+  std::vector<AddedToken> added;
+  std::vector<PreTokenizerStep> pre_tokenizer;
+  bool ignore_merges = false;  // Llama-3: a piece already in the vocab is one token
+  bool nfc = false;            // normalizer NFC (Pythia/GPT-NeoX), applied outside added tokens
+  std::optional<std::string> template_bos;  // special token before $A in TemplateProcessing
+};
+
+class BpeTokenizer : public Tokenizer {
+ public:
+  // Validates merges against the vocab; throws TokenizerError naming spec.source + label.
+  explicit BpeTokenizer(BpeSpec spec);
+
+  std::vector<int32_t> encode(std::string_view text, bool add_bos = false) const override;
+  std::string decode(const std::vector<int32_t>& ids) const override;
+  int64_t vocab_size() const override { return static_cast<int64_t>(id_bytes_.size()); }
+  std::optional<int32_t> bos_id() const override { return bos_; }
+  std::optional<int32_t> eos_id() const override { return eos_; }
+  bool uses_bos() const override { return uses_bos_; }
+  std::string describe() const override;
+
+  // Id of an added token by content, else of a vocab token by its raw bytes.
+  std::optional<int32_t> token_id(std::string_view content) const;
+  void set_bos(std::optional<int32_t> id, bool uses) {
+    bos_ = id;
+    uses_bos_ = uses && id;
+  }
+  void set_eos(std::optional<int32_t> id) { eos_ = id; }
+  const std::string& source() const { return source_; }
+  const std::optional<std::string>& template_bos() const { return template_bos_; }
+
+  // Pieces after the pre-tokenizer steps (raw bytes, before BPE), for tests and inspection.
+  std::vector<std::string> pre_tokenize(std::string_view text) const;
+
+ private:
+  struct Step {
+    PreTokenizerStep spec;
+    std::unique_ptr<RegexSplitter> regex;  // null for byte_level without use_regex
+  };
+  std::vector<std::string> pre_tokenize_normalized(std::string_view text) const;
+  void encode_segment(std::string_view text, std::vector<int32_t>& ids) const;
+  void bpe_piece(std::string_view piece, std::vector<int32_t>& ids) const;
+  std::vector<int32_t> bpe_merge(std::string_view piece) const;
+
+  std::string source_;
+  std::vector<std::string> id_bytes_;  // id -> raw bytes (added tokens: their content)
+  std::vector<bool> id_known_;
+  std::unordered_map<std::string, int32_t> bytes_to_id_;
+  int32_t byte_id_[256];
+  // (left id << 32 | right id) -> (rank, merged id)
+  std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;
+  std::vector<AddedToken> added_;
+  std::unique_ptr<RegexSplitter> added_regex_;  // all added tokens, longest first, (*MARK:i)
+  std::vector<Step> steps_;
+  bool ignore_merges_ = false;
+  bool nfc_ = false;
+  std::optional<std::string> template_bos_;
+  std::optional<int32_t> bos_, eos_;
+  bool uses_bos_ = false;
+
+  mutable std::mutex cache_mutex_;
+  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
+};
+
+// Parsers (bpe_files.cpp). PATH names the file in messages.
+// tokenizer.json: model.type must be "BPE" with byte-level pre-tokenization.
+BpeSpec read_tokenizer_json(const std::string& path);
+// GPT-2 files: vocab.json ({token: id}) + merges.txt ("#version" line, then "a b" per line).
+BpeSpec read_vocab_merges(const std::string& vocab_path, const std::string& merges_path);
+
+}  // namespace crammer

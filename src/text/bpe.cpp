@@ -1,0 +1,451 @@
+// Byte-level BPE model: encode (added tokens, pre-tokenizer steps, merges by rank with a
+// cache) and decode. File parsing is in bpe_files.cpp; choosing the file in tokenizer.cpp.
+#include "crammer/text/bpe.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <deque>
+#include <queue>
+#include <tuple>
+#include <unordered_set>
+
+#include "crammer/util/error.hpp"
+
+#ifdef CRAMMER_HAVE_ICU
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+#endif
+
+namespace crammer {
+namespace {
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Decodes the UTF-8 character at s[i]; sets LEN to its byte length (1 for a stray byte,
+// whose value is then returned as is).
+uint32_t next_code_point(std::string_view s, size_t i, size_t& len) {
+  auto c = static_cast<unsigned char>(s[i]);
+  int n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) {
+    len = 1;
+    return c;
+  }
+  uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+  for (int k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  len = static_cast<size_t>(n);
+  return cp;
+}
+
+const std::vector<int>& unicode_to_byte() {
+  static const std::vector<int> inverse = [] {
+    std::vector<int> inv(512, -1);
+    const auto& fwd = byte_to_unicode();
+    for (int b = 0; b < 256; ++b) inv[fwd[b]] = b;
+    return inv;
+  }();
+  return inverse;
+}
+
+// Escapes TEXT for a PCRE2 pattern: backslash before every ASCII non-alphanumeric byte
+// (always a literal in PCRE2); UTF-8 multibyte sequences pass through.
+std::string regex_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x80 && !std::isalnum(u)) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+}  // namespace
+
+const std::vector<uint32_t>& byte_to_unicode() {
+  static const std::vector<uint32_t> table = [] {
+    std::vector<uint32_t> t(256);
+    uint32_t next = 256;
+    for (uint32_t b = 0; b < 256; ++b) {
+      bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
+      t[b] = printable ? b : next++;
+    }
+    return t;
+  }();
+  return table;
+}
+
+std::string byte_level_to_bytes(std::string_view token) {
+  const auto& inv = unicode_to_byte();
+  std::string out;
+  for (size_t i = 0; i < token.size();) {
+    size_t len = 0;
+    uint32_t cp = next_code_point(token, i, len);
+    if (cp < inv.size() && inv[cp] >= 0 && len > 0 && !(len == 1 && cp >= 0x80)) {
+      out += static_cast<char>(inv[cp]);
+    } else {
+      out.append(token.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::string bytes_to_byte_level(std::string_view bytes) {
+  const auto& fwd = byte_to_unicode();
+  std::string out;
+  for (char c : bytes) append_utf8(out, fwd[static_cast<unsigned char>(c)]);
+  return out;
+}
+
+std::string nfc_normalize(std::string_view text, const std::string& where) {
+  // ASCII is always in NFC: skip the UTF-16 round trip for the common case.
+  bool ascii = std::all_of(text.begin(), text.end(),
+                           [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) return std::string(text);
+#ifdef CRAMMER_HAVE_ICU
+  UErrorCode err = U_ZERO_ERROR;
+  const UNormalizer2* norm = unorm2_getNFCInstance(&err);
+  auto check = [&](const char* step) {
+    if (U_FAILURE(err)) {
+      throw TokenizerError(where + ": NFC normalisation failed in " + step + ": " +
+                           u_errorName(err));
+    }
+  };
+  check("unorm2_getNFCInstance");
+  std::u16string utf16(text.size(), u'\0');  // UTF-16 never needs more units than UTF-8 bytes
+  int32_t len16 = 0;
+  u_strFromUTF8(utf16.data(), static_cast<int32_t>(utf16.size()), &len16, text.data(),
+                static_cast<int32_t>(text.size()), &err);
+  check("u_strFromUTF8");
+  utf16.resize(static_cast<size_t>(len16));
+  if (unorm2_isNormalized(norm, utf16.data(), len16, &err) && U_SUCCESS(err)) {
+    return std::string(text);
+  }
+  err = U_ZERO_ERROR;
+  // NFC can grow text (up to 3x in UTF-16 units); ask ICU for the size first.
+  int32_t need = unorm2_normalize(norm, utf16.data(), len16, nullptr, 0, &err);
+  if (err != U_BUFFER_OVERFLOW_ERROR) check("unorm2_normalize (size)");
+  err = U_ZERO_ERROR;
+  std::u16string normal(static_cast<size_t>(need), u'\0');
+  unorm2_normalize(norm, utf16.data(), len16, normal.data(), need, &err);
+  check("unorm2_normalize");
+  std::string out(static_cast<size_t>(need) * 3, '\0');
+  int32_t len8 = 0;
+  u_strToUTF8(out.data(), static_cast<int32_t>(out.size()), &len8, normal.data(), need, &err);
+  check("u_strToUTF8");
+  out.resize(static_cast<size_t>(len8));
+  return out;
+#else
+  throw TokenizerError(where +
+                       ": normalizer NFC on non-ASCII text needs ICU, and this build "
+                       "has none (rebuild with libicu-dev: CRAMMER_HAVE_ICU)");
+#endif
+}
+
+BpeTokenizer::BpeTokenizer(BpeSpec spec)
+    : source_(std::move(spec.source)),
+      ignore_merges_(spec.ignore_merges),
+      nfc_(spec.nfc),
+      template_bos_(std::move(spec.template_bos)) {
+  int64_t max_id = -1;
+  for (const auto& [text, id] : spec.vocab) {
+    if (id < 0) {
+      throw TokenizerError(source_ + ": " + spec.vocab_label + ": token " + quote(text) +
+                           " has negative id " + std::to_string(id));
+    }
+    max_id = std::max<int64_t>(max_id, id);
+  }
+  for (const auto& tok : spec.added) max_id = std::max<int64_t>(max_id, tok.id);
+  id_bytes_.resize(static_cast<size_t>(max_id + 1));
+  id_known_.assign(id_bytes_.size(), false);
+
+  std::unordered_map<std::string, int32_t> text_to_id;
+  text_to_id.reserve(spec.vocab.size());
+  bytes_to_id_.reserve(spec.vocab.size());
+  for (const auto& [text, id] : spec.vocab) {
+    if (id_known_[id]) {
+      throw TokenizerError(source_ + ": " + spec.vocab_label + ": id " + std::to_string(id) +
+                           " is given to two tokens (" + quote(text) + " and " +
+                           quote(bytes_to_byte_level(id_bytes_[id])) + ")");
+    }
+    std::string bytes = byte_level_to_bytes(text);
+    id_bytes_[id] = bytes;
+    id_known_[id] = true;
+    text_to_id.emplace(text, id);
+    bytes_to_id_.emplace(std::move(bytes), id);
+  }
+  for (int b = 0; b < 256; ++b) {
+    auto it = bytes_to_id_.find(std::string(1, static_cast<char>(b)));
+    byte_id_[b] = it == bytes_to_id_.end() ? -1 : it->second;
+  }
+
+  merges_.reserve(spec.merges.size());
+  for (size_t i = 0; i < spec.merges.size(); ++i) {
+    const auto& [a, b] = spec.merges[i];
+    const std::string& label = spec.merge_labels[i];
+    auto ia = text_to_id.find(a);
+    auto ib = text_to_id.find(b);
+    for (const auto* side : {&a, &b}) {
+      if (!text_to_id.count(*side)) {
+        throw TokenizerError(source_ + ": " + label + ": merge " + quote(a + " " + b) +
+                             " references unknown symbol " + quote(*side) + " (not in " +
+                             spec.vocab_label + ")");
+      }
+    }
+    auto iab = text_to_id.find(a + b);
+    if (iab == text_to_id.end()) {
+      throw TokenizerError(source_ + ": " + label + ": merge " + quote(a + " " + b) + " yields " +
+                           quote(a + b) + ", which is not in " + spec.vocab_label);
+    }
+    uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(ia->second)) << 32) |
+                   static_cast<uint32_t>(ib->second);
+    merges_.emplace(key, std::make_pair(static_cast<int32_t>(i), iab->second));  // first wins
+  }
+
+  added_ = std::move(spec.added);
+  if (!added_.empty()) {
+    // One alternation, longest content first: PCRE2's leftmost-first then equals the
+    // leftmost-longest matching of Hugging Face's added-token splitter.
+    std::vector<size_t> order(added_.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+      return added_[x].content.size() > added_[y].content.size();
+    });
+    std::string pattern;
+    for (size_t i : order) {
+      const AddedToken& tok = added_[i];
+      if (tok.content.empty()) {
+        throw TokenizerError(source_ + ": added token id " + std::to_string(tok.id) +
+                             " has empty content");
+      }
+      id_bytes_[tok.id] = tok.content;
+      id_known_[tok.id] = true;
+      if (!pattern.empty()) pattern += '|';
+      pattern += "(?:";
+      if (tok.lstrip) pattern += "\\s*";
+      if (tok.single_word) pattern += "(?<!\\w)";
+      pattern += regex_escape(tok.content);
+      if (tok.single_word) pattern += "(?!\\w)";
+      if (tok.rstrip) pattern += "\\s*";
+      pattern += "(*MARK:" + std::to_string(i) + "))";
+    }
+    added_regex_ = std::make_unique<RegexSplitter>(pattern, false, source_ + ": added_tokens");
+  }
+
+  for (auto& step : spec.pre_tokenizer) {
+    Step s{step, nullptr};
+    if (step.kind == PreTokenizerStep::Kind::split) {
+      s.regex = std::make_unique<RegexSplitter>(step.pattern, step.literal,
+                                                source_ + ": pre_tokenizer Split pattern");
+    } else if (step.use_regex) {
+      s.regex = std::make_unique<RegexSplitter>(kGpt2Pattern, false, "GPT-2 pattern");
+    }
+    steps_.push_back(std::move(s));
+  }
+}
+
+std::optional<int32_t> BpeTokenizer::token_id(std::string_view content) const {
+  for (const auto& tok : added_)
+    if (tok.content == content) return tok.id;
+  auto it = bytes_to_id_.find(std::string(content));
+  if (it != bytes_to_id_.end()) return it->second;
+  return std::nullopt;
+}
+
+std::vector<std::string> BpeTokenizer::pre_tokenize(std::string_view text) const {
+  require_valid_utf8(text, "text to tokenize");
+  if (nfc_) return pre_tokenize_normalized(nfc_normalize(text, source_));
+  return pre_tokenize_normalized(text);
+}
+
+std::vector<std::string> BpeTokenizer::pre_tokenize_normalized(std::string_view text) const {
+  std::deque<std::string> owned;  // a deque keeps views into earlier strings valid
+  std::vector<std::string_view> pieces{text};
+  for (const auto& step : steps_) {
+    std::vector<std::string_view> next;
+    for (std::string_view piece : pieces) {
+      if (step.spec.kind == PreTokenizerStep::Kind::byte_level && step.spec.add_prefix_space &&
+          (piece.empty() || piece.front() != ' ')) {
+        owned.push_back(" " + std::string(piece));
+        piece = owned.back();
+      }
+      if (!step.regex) {
+        next.push_back(piece);
+        continue;
+      }
+      SplitBehavior behavior = step.spec.kind == PreTokenizerStep::Kind::split
+                                   ? step.spec.behavior
+                                   : SplitBehavior::isolated;
+      for (auto part : step.regex->split(piece, behavior)) next.push_back(part);
+    }
+    pieces = std::move(next);
+  }
+  return {pieces.begin(), pieces.end()};
+}
+
+void BpeTokenizer::encode_segment(std::string_view text, std::vector<int32_t>& ids) const {
+  if (text.empty()) return;
+  std::string normal;
+  if (nfc_) {
+    normal = nfc_normalize(text, source_);
+    text = normal;
+  }
+  if (steps_.size() == 1 && steps_[0].regex && !steps_[0].spec.add_prefix_space) {
+    // The common case (one regex step): no copies of the pieces.
+    SplitBehavior behavior = steps_[0].spec.kind == PreTokenizerStep::Kind::split
+                                 ? steps_[0].spec.behavior
+                                 : SplitBehavior::isolated;
+    for (auto piece : steps_[0].regex->split(text, behavior)) bpe_piece(piece, ids);
+    return;
+  }
+  for (const auto& piece : pre_tokenize_normalized(text)) bpe_piece(piece, ids);
+}
+
+std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_bos) const {
+  std::vector<int32_t> ids;
+  if (add_bos && uses_bos_) ids.push_back(*bos_);
+  require_valid_utf8(text, "text to tokenize");
+  if (!added_regex_) {
+    encode_segment(text, ids);
+    return ids;
+  }
+  std::vector<int> marks;
+  auto hits = added_regex_->matches(text, &marks);
+  size_t prev = 0;
+  for (size_t k = 0; k < hits.size(); ++k) {
+    encode_segment(text.substr(prev, hits[k].first - prev), ids);
+    ids.push_back(added_.at(static_cast<size_t>(marks[k])).id);
+    prev = hits[k].second;
+  }
+  encode_segment(text.substr(prev), ids);
+  return ids;
+}
+
+void BpeTokenizer::bpe_piece(std::string_view piece, std::vector<int32_t>& ids) const {
+  if (piece.empty()) return;
+  std::string key(piece);
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      ids.insert(ids.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<int32_t> out = bpe_merge(piece);
+  ids.insert(ids.end(), out.begin(), out.end());
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_.size() >= (1u << 20)) cache_.clear();  // bound memory on endless new words
+  cache_.emplace(std::move(key), std::move(out));
+}
+
+std::vector<int32_t> BpeTokenizer::bpe_merge(std::string_view piece) const {
+  if (ignore_merges_) {
+    auto it = bytes_to_id_.find(std::string(piece));
+    if (it != bytes_to_id_.end()) return {it->second};
+  }
+  // Symbols in a linked list; a min-heap of candidate pairs by (rank, position). A popped
+  // pair is applied only if both symbols still hold the ids it was pushed with.
+  struct Sym {
+    int32_t id;
+    int prev, next;
+  };
+  const int n = static_cast<int>(piece.size());
+  std::vector<Sym> syms(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    auto byte = static_cast<unsigned char>(piece[i]);
+    if (byte_id_[byte] < 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "0x%02X", byte);
+      throw TokenizerError(source_ + ": the vocabulary has no token for byte " + hex +
+                           " (a byte-level BPE needs all 256)");
+    }
+    syms[i] = {byte_id_[byte], i - 1, i + 1 < n ? i + 1 : -1};
+  }
+  using Cand = std::tuple<int32_t, int, int32_t, int32_t>;  // rank, left pos, left id, right id
+  std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> heap;
+  auto push = [&](int left) {
+    if (left < 0) return;
+    int right = syms[left].next;
+    if (right < 0) return;
+    uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(syms[left].id)) << 32) |
+                   static_cast<uint32_t>(syms[right].id);
+    auto it = merges_.find(key);
+    if (it != merges_.end()) heap.emplace(it->second.first, left, syms[left].id, syms[right].id);
+  };
+  for (int i = 0; i + 1 < n; ++i) push(i);
+  std::vector<bool> dead(static_cast<size_t>(n), false);
+  while (!heap.empty()) {
+    auto [rank, left, left_id, right_id] = heap.top();
+    heap.pop();
+    int right = syms[left].next;
+    if (dead[left] || syms[left].id != left_id || right < 0 || syms[right].id != right_id) continue;
+    uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(left_id)) << 32) |
+                   static_cast<uint32_t>(right_id);
+    syms[left].id = merges_.at(key).second;
+    dead[right] = true;
+    syms[left].next = syms[right].next;
+    if (syms[left].next >= 0) syms[syms[left].next].prev = left;
+    push(syms[left].prev);
+    push(left);
+  }
+  std::vector<int32_t> out;
+  for (int i = 0; i >= 0; i = syms[i].next) out.push_back(syms[i].id);
+  return out;
+}
+
+std::string BpeTokenizer::decode(const std::vector<int32_t>& ids) const {
+  std::string out;
+  for (int32_t id : ids) {
+    if (id < 0 || static_cast<size_t>(id) >= id_bytes_.size() || !id_known_[id]) {
+      throw TokenizerError(source_ + ": decode: id " + std::to_string(id) +
+                           " is not a token of this vocabulary (size " +
+                           std::to_string(id_bytes_.size()) + ")");
+    }
+    out += id_bytes_[id];
+  }
+  return out;
+}
+
+std::string BpeTokenizer::describe() const {
+  std::string pre;
+  for (const auto& step : steps_) {
+    if (!pre.empty()) pre += " + ";
+    if (step.spec.kind == PreTokenizerStep::Kind::byte_level) {
+      pre += step.spec.use_regex ? "ByteLevel(GPT-2 regex)" : "ByteLevel";
+      if (step.spec.add_prefix_space) pre += "(prefix space)";
+    } else {
+      pre += step.spec.pattern == kLlama3Pattern ? "Split(Llama-3 regex)"
+             : step.spec.pattern == kGpt2Pattern ? "Split(GPT-2 regex)"
+                                                 : "Split(custom regex)";
+    }
+  }
+  std::string s = "byte-level BPE from " + source_ + ": " + std::to_string(vocab_size()) +
+                  " ids, " + std::to_string(merges_.size()) + " merges, " +
+                  std::to_string(added_.size()) + " added tokens, " +
+                  (nfc_ ? "normalizer NFC, " : "") + "pre-tokenizer " + pre;
+  s += ", bos " + (bos_ ? std::to_string(*bos_) + (uses_bos_ ? " (prepended)" : " (not prepended)")
+                        : std::string("none"));
+  s += ", eos " + (eos_ ? std::to_string(*eos_) : std::string("none"));
+  return s;
+}
+
+}  // namespace crammer

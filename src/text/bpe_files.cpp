@@ -1,0 +1,304 @@
+// Parsers of byte-level BPE files into a BpeSpec: Hugging Face tokenizer.json, and GPT-2's
+// vocab.json + merges.txt. Only reading and validating here; the model is bpe.cpp.
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "crammer/text/bpe.hpp"
+#include "crammer/util/error.hpp"
+
+namespace crammer {
+namespace {
+
+using nlohmann::json;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw TokenizerError(path + ": cannot open file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+json parse_json(const std::string& path) {
+  std::string text = read_file(path);
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw TokenizerError(path + ": malformed JSON: " + e.what());
+  }
+}
+
+[[noreturn]] void fail(const std::string& path, const std::string& field, const std::string& what) {
+  throw TokenizerError(path + ": " + field + ": " + what);
+}
+
+[[noreturn]] void unsupported(const std::string& path, const std::string& field,
+                              const std::string& what) {
+  throw TokenizerUnsupported(path + ": " + field + ": " + what);
+}
+
+bool get_bool(const json& obj, const char* key, bool fallback, const std::string& path,
+              const std::string& field) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) fail(path, field + "." + key, "expected true or false, got " + it->dump());
+  return it->get<bool>();
+}
+
+std::vector<std::pair<std::string, int32_t>> read_vocab_object(const json& vocab,
+                                                               const std::string& path,
+                                                               const std::string& field) {
+  if (!vocab.is_object()) fail(path, field, "expected an object {token: id}");
+  std::vector<std::pair<std::string, int32_t>> out;
+  out.reserve(vocab.size());
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    if (!it.value().is_number_integer()) {
+      fail(path, field + "[\"" + it.key() + "\"]",
+           "expected an integer id, got " + it.value().dump());
+    }
+    out.emplace_back(it.key(), it.value().get<int32_t>());
+  }
+  return out;
+}
+
+void add_pre_tokenizer(const json& node, const std::string& path, const std::string& field,
+                       std::vector<PreTokenizerStep>& steps) {
+  if (node.is_null()) return;
+  if (!node.is_object() || !node.contains("type") || !node["type"].is_string()) {
+    fail(path, field, "expected an object with a \"type\"");
+  }
+  std::string type = node["type"];
+  if (type == "Sequence") {
+    const json& list = node.value("pretokenizers", json());
+    if (!list.is_array()) fail(path, field + ".pretokenizers", "expected an array");
+    for (size_t i = 0; i < list.size(); ++i) {
+      add_pre_tokenizer(list[i], path, field + ".pretokenizers[" + std::to_string(i) + "]", steps);
+    }
+  } else if (type == "ByteLevel") {
+    PreTokenizerStep step;
+    step.kind = PreTokenizerStep::Kind::byte_level;
+    // Hugging Face's defaults when the keys are absent.
+    step.add_prefix_space = get_bool(node, "add_prefix_space", true, path, field);
+    step.use_regex = get_bool(node, "use_regex", true, path, field);
+    steps.push_back(step);
+  } else if (type == "Split") {
+    PreTokenizerStep step;
+    step.kind = PreTokenizerStep::Kind::split;
+    const json& pattern = node.value("pattern", json());
+    if (pattern.is_object() && pattern.contains("Regex") && pattern["Regex"].is_string()) {
+      step.pattern = pattern["Regex"];
+    } else if (pattern.is_object() && pattern.contains("String") && pattern["String"].is_string()) {
+      step.pattern = pattern["String"];
+      step.literal = true;
+    } else {
+      fail(path, field + ".pattern", "expected {\"Regex\": \"...\"} or {\"String\": \"...\"}");
+    }
+    std::string behavior = node.value("behavior", std::string("Isolated"));
+    if (behavior == "Isolated")
+      step.behavior = SplitBehavior::isolated;
+    else if (behavior == "Removed")
+      step.behavior = SplitBehavior::removed;
+    else if (behavior == "MergedWithPrevious")
+      step.behavior = SplitBehavior::merged_with_previous;
+    else if (behavior == "MergedWithNext")
+      step.behavior = SplitBehavior::merged_with_next;
+    else {
+      unsupported(path, field + ".behavior",
+                  "\"" + behavior +
+                      "\" is not supported (supported: "
+                      "Isolated, Removed, MergedWithPrevious, MergedWithNext)");
+    }
+    if (get_bool(node, "invert", false, path, field)) {
+      unsupported(path, field + ".invert", "true is not supported");
+    }
+    steps.push_back(step);
+  } else if (type == "Digits") {
+    PreTokenizerStep step;
+    step.kind = PreTokenizerStep::Kind::split;
+    step.pattern = get_bool(node, "individual_digits", false, path, field) ? "\\p{N}" : "\\p{N}+";
+    steps.push_back(step);
+  } else {
+    unsupported(path, field + ".type",
+                "\"" + type +
+                    "\" is not supported (supported: ByteLevel, "
+                    "Split, Digits, Sequence of them)");
+  }
+}
+
+// The special token that TemplateProcessing (or Roberta/Bert processing) puts before $A.
+std::optional<std::string> template_bos(const json& node) {
+  if (!node.is_object()) return std::nullopt;
+  std::string type = node.value("type", std::string());
+  if (type == "Sequence" && node.contains("processors") && node["processors"].is_array()) {
+    for (const auto& p : node["processors"])
+      if (auto bos = template_bos(p)) return bos;
+  } else if (type == "TemplateProcessing" && node.contains("single") && node["single"].is_array()) {
+    for (const auto& item : node["single"]) {
+      if (item.contains("Sequence")) return std::nullopt;  // reached $A: nothing before it
+      if (item.contains("SpecialToken") && item["SpecialToken"].contains("id") &&
+          item["SpecialToken"]["id"].is_string()) {
+        return item["SpecialToken"]["id"].get<std::string>();
+      }
+    }
+  } else if ((type == "RobertaProcessing" || type == "BertProcessing") && node.contains("cls") &&
+             node["cls"].is_array() && !node["cls"].empty() && node["cls"][0].is_string()) {
+    return node["cls"][0].get<std::string>();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+BpeSpec read_tokenizer_json(const std::string& path) {
+  json root = parse_json(path);
+  if (!root.is_object()) fail(path, "(top level)", "expected a JSON object");
+  BpeSpec spec;
+  spec.source = path;
+  spec.vocab_label = "model.vocab";
+
+  auto model_it = root.find("model");
+  if (model_it == root.end() || !model_it->is_object()) {
+    fail(path, "model",
+         "missing section (expected an object with \"type\": \"BPE\", \"vocab\" "
+         "and \"merges\")");
+  }
+  const json& model = *model_it;
+  std::string type = model.value("type", std::string("BPE"));  // old files omit the tag
+  if (type != "BPE") {
+    unsupported(path, "model.type",
+                "\"" + type +
+                    "\" is not supported (supported: \"BPE\" with "
+                    "byte-level pre-tokenization in tokenizer.json; SentencePiece models as "
+                    "tokenizer.model)");
+  }
+  if (get_bool(model, "byte_fallback", false, path, "model")) {
+    unsupported(path, "model.byte_fallback",
+                "true marks a SentencePiece-style BPE; supported: "
+                "byte-level BPE (or its tokenizer.model)");
+  }
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    auto it = model.find(key);
+    if (it != model.end() && it->is_string() && !it->get<std::string>().empty()) {
+      unsupported(path, std::string("model.") + key,
+                  "is set; supported: byte-level BPE without it");
+    }
+  }
+  spec.ignore_merges = get_bool(model, "ignore_merges", false, path, "model");
+  if (!model.contains("vocab")) fail(path, "model.vocab", "missing (expected {token: id})");
+  spec.vocab = read_vocab_object(model["vocab"], path, "model.vocab");
+
+  if (!model.contains("merges") || !model["merges"].is_array()) {
+    fail(path, "model.merges",
+         "missing or not an array (expected \"a b\" strings or [a, b] pairs)");
+  }
+  const json& merges = model["merges"];
+  spec.merges.reserve(merges.size());
+  spec.merge_labels.reserve(merges.size());
+  for (size_t i = 0; i < merges.size(); ++i) {
+    std::string label = "model.merges[" + std::to_string(i) + "]";
+    const json& m = merges[i];
+    if (m.is_string()) {
+      const std::string& s = m.get_ref<const std::string&>();
+      size_t space = s.find(' ');
+      if (space == std::string::npos || space == 0 || space + 1 >= s.size() ||
+          s.find(' ', space + 1) != std::string::npos) {
+        fail(path, label, "expected \"a b\" (two symbols, one space), got " + m.dump());
+      }
+      spec.merges.emplace_back(s.substr(0, space), s.substr(space + 1));
+    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+      spec.merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+    } else {
+      fail(path, label, "expected \"a b\" or [\"a\", \"b\"], got " + m.dump());
+    }
+    spec.merge_labels.push_back(std::move(label));
+  }
+
+  // Byte-level BPE files carry no normalizer, or NFC (Pythia/GPT-NeoX).
+  const json& normalizer = root.value("normalizer", json());
+  std::vector<const json*> normalizers;
+  if (normalizer.is_object() && normalizer.value("type", "") == "Sequence") {
+    const json& list = normalizer.value("normalizers", json::array());
+    for (const auto& n : list) normalizers.push_back(&n);
+  } else if (!normalizer.is_null()) {
+    normalizers.push_back(&normalizer);
+  }
+  for (const json* n : normalizers) {
+    std::string ntype = n->is_object() ? n->value("type", std::string("?")) : n->dump();
+    if (ntype != "NFC") {
+      unsupported(path, "normalizer",
+                  "type " + ntype +
+                      " is not supported (supported: null, "
+                      "NFC)");
+    }
+    spec.nfc = true;
+  }
+
+  add_pre_tokenizer(root.value("pre_tokenizer", json()), path, "pre_tokenizer", spec.pre_tokenizer);
+  if (spec.pre_tokenizer.empty() ||
+      spec.pre_tokenizer.back().kind != PreTokenizerStep::Kind::byte_level) {
+    unsupported(path, "pre_tokenizer",
+                "has no final ByteLevel step: not a byte-level BPE "
+                "(supported: ByteLevel, or Sequence[Split..., ByteLevel])");
+  }
+
+  const json& added = root.value("added_tokens", json::array());
+  if (!added.is_array()) fail(path, "added_tokens", "expected an array");
+  for (size_t i = 0; i < added.size(); ++i) {
+    std::string field = "added_tokens[" + std::to_string(i) + "]";
+    const json& a = added[i];
+    if (!a.is_object()) fail(path, field, "expected an object");
+    if (!a.contains("id") || !a["id"].is_number_integer() || a["id"].get<int64_t>() < 0) {
+      fail(path, field + ".id", "expected a non-negative integer");
+    }
+    if (!a.contains("content") || !a["content"].is_string() ||
+        a["content"].get_ref<const std::string&>().empty()) {
+      fail(path, field + ".content", "expected a non-empty string");
+    }
+    AddedToken tok;
+    tok.id = a["id"].get<int32_t>();
+    tok.content = a["content"];
+    tok.special = get_bool(a, "special", false, path, field);
+    tok.lstrip = get_bool(a, "lstrip", false, path, field);
+    tok.rstrip = get_bool(a, "rstrip", false, path, field);
+    tok.single_word = get_bool(a, "single_word", false, path, field);
+    spec.added.push_back(std::move(tok));
+  }
+  spec.template_bos = template_bos(root.value("post_processor", json()));
+  return spec;
+}
+
+BpeSpec read_vocab_merges(const std::string& vocab_path, const std::string& merges_path) {
+  BpeSpec spec;
+  spec.source = merges_path;  // merge errors name their line here
+  spec.vocab_label = vocab_path;
+  json vocab = parse_json(vocab_path);
+  spec.vocab = read_vocab_object(vocab, vocab_path, "(top level)");
+
+  std::istringstream in(read_file(merges_path));
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (line_no == 1 && line.rfind("#version", 0) == 0) continue;
+    size_t space = line.find(' ');
+    if (space == std::string::npos || space == 0 || space + 1 >= line.size() ||
+        line.find(' ', space + 1) != std::string::npos) {
+      throw TokenizerError(merges_path + ": line " + std::to_string(line_no) +
+                           ": expected two symbols separated by one space, got '" + line + "'");
+    }
+    spec.merges.emplace_back(line.substr(0, space), line.substr(space + 1));
+    spec.merge_labels.push_back("line " + std::to_string(line_no));
+  }
+  PreTokenizerStep step;  // GPT-2: ByteLevel(add_prefix_space=false) with the GPT-2 regex
+  step.kind = PreTokenizerStep::Kind::byte_level;
+  step.add_prefix_space = false;
+  step.use_regex = true;
+  spec.pre_tokenizer.push_back(step);
+  return spec;
+}
+
+}  // namespace crammer

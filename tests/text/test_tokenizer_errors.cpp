@@ -1,0 +1,208 @@
+// Bad tokenizer files: each case must throw TokenizerError whose message names the file and
+// the field (and, where it helps, what is supported).
+#include <gtest/gtest.h>
+
+#include "crammer/text/tokenizer.hpp"
+#include "crammer/util/error.hpp"
+#include "test_tokenizer_util.hpp"
+
+namespace crammer {
+namespace {
+
+using json = nlohmann::json;
+
+// A valid minimal byte-level tokenizer.json: all 256 bytes (id = byte) and one merge.
+json minimal_json() {
+  json vocab = json::object();
+  int next = 256;
+  for (int b = 0; b < 256; ++b) {
+    // Byte-level text of byte b, via GPT-2's map: printable Latin-1 stays, others move up.
+    bool keep = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+    uint32_t cp = keep ? static_cast<uint32_t>(b) : static_cast<uint32_t>(next++);
+    std::string s;
+    if (cp < 0x80) {
+      s += static_cast<char>(cp);
+    } else {
+      s += static_cast<char>(0xC0 | (cp >> 6));
+      s += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+    vocab[s] = b;
+  }
+  vocab["ab"] = 256;
+  return {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", json::array({"a b"})}}},
+          {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}}},
+          {"added_tokens", json::array()}};
+}
+
+// Loads DIR and returns the TokenizerError message ("" and a test failure when none).
+std::string error_of(const test::fs::path& dir) {
+  try {
+    load_tokenizer(dir.string());
+  } catch (const TokenizerError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not a TokenizerError: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "no error for " << dir;
+  return "";
+}
+
+std::string error_of_json(const std::string& name, const std::string& text) {
+  auto dir = test::scratch_dir(name);
+  test::write_text(dir / "tokenizer.json", text);
+  return error_of(dir);
+}
+
+#define EXPECT_MENTIONS(message, part) \
+  EXPECT_NE((message).find(part), std::string::npos) << "message: " << (message)
+
+TEST(TokenizerErrors, MinimalFileIsValid) {
+  auto dir = test::scratch_dir("ok");
+  test::write_text(dir / "tokenizer.json", minimal_json().dump());
+  auto tok = load_tokenizer(dir.string());
+  EXPECT_EQ(tok->encode("abc"), (std::vector<int32_t>{256, 'c'}));
+}
+
+TEST(TokenizerErrors, NoFilesListsWhatWasLookedFor) {
+  auto dir = test::scratch_dir("empty");
+  EXPECT_FALSE(has_tokenizer(dir.string()));
+  auto msg = error_of(dir);
+  EXPECT_MENTIONS(msg, dir.string());
+  for (const char* name : {"tokenizer.json", "vocab.json", "merges.txt", "tokenizer.model"}) {
+    EXPECT_MENTIONS(msg, name);
+  }
+  EXPECT_MENTIONS(error_of(dir / "missing"), "not a directory");
+}
+
+TEST(TokenizerErrors, VocabWithoutMerges) {
+  auto dir = test::scratch_dir("half");
+  test::write_text(dir / "vocab.json", R"({"a": 0})");
+  auto msg = error_of(dir);
+  EXPECT_MENTIONS(msg, "vocab.json");
+  EXPECT_MENTIONS(msg, "merges.txt");
+}
+
+TEST(TokenizerErrors, MissingModelSection) {
+  auto msg = error_of_json("nomodel", R"({"version": "1.0", "added_tokens": []})");
+  EXPECT_MENTIONS(msg, "tokenizer.json");
+  EXPECT_MENTIONS(msg, "model");
+}
+
+TEST(TokenizerErrors, UnsupportedModelTypesSayWhatIsSupported) {
+  for (const char* type : {"Unigram", "WordPiece", "WordLevel"}) {
+    json j = minimal_json();
+    j["model"]["type"] = type;
+    auto msg = error_of_json(type, j.dump());
+    EXPECT_MENTIONS(msg, "tokenizer.json");
+    EXPECT_MENTIONS(msg, "model.type");
+    EXPECT_MENTIONS(msg, type);
+    EXPECT_MENTIONS(msg, "supported: \"BPE\"");
+  }
+}
+
+TEST(TokenizerErrors, MalformedJson) {
+  auto msg = error_of_json("malformed", R"({"model": {"type": "BPE", "vocab": {"a": 0,}})");
+  EXPECT_MENTIONS(msg, "tokenizer.json");
+  EXPECT_MENTIONS(msg, "malformed JSON");
+  EXPECT_MENTIONS(msg, "line 1");  // nlohmann's position
+}
+
+TEST(TokenizerErrors, MergeWithUnknownSymbol) {
+  json j = minimal_json();
+  j["model"]["merges"].push_back("ab zz");
+  auto msg = error_of_json("unknown", j.dump());
+  EXPECT_MENTIONS(msg, "tokenizer.json");
+  EXPECT_MENTIONS(msg, "model.merges[1]");
+  EXPECT_MENTIONS(msg, "unknown symbol 'zz'");
+
+  j = minimal_json();
+  j["model"]["merges"].push_back("b c");  // both known, but "bc" is not a token
+  msg = error_of_json("result", j.dump());
+  EXPECT_MENTIONS(msg, "model.merges[1]");
+  EXPECT_MENTIONS(msg, "'bc'");
+
+  j = minimal_json();
+  j["model"]["merges"].push_back("abc");
+  msg = error_of_json("shape", j.dump());
+  EXPECT_MENTIONS(msg, "model.merges[1]");
+  EXPECT_MENTIONS(msg, "\"a b\"");
+}
+
+TEST(TokenizerErrors, MergesTxtNamesTheLine) {
+  auto dir = test::scratch_dir("txt");
+  json vocab = minimal_json()["model"]["vocab"];
+  test::write_text(dir / "vocab.json", vocab.dump());
+  test::write_text(dir / "merges.txt", "#version: 0.2\na b\nq zz\n");
+  auto msg = error_of(dir);
+  EXPECT_MENTIONS(msg, "merges.txt: line 3");
+  EXPECT_MENTIONS(msg, "unknown symbol 'zz'");
+  EXPECT_MENTIONS(msg, "vocab.json");
+  test::write_text(dir / "merges.txt", "#version: 0.2\na b c\n");
+  msg = error_of(dir);
+  EXPECT_MENTIONS(msg, "merges.txt: line 2");
+  test::write_text(dir / "vocab.json", R"({"a": "zero"})");
+  msg = error_of(dir);
+  EXPECT_MENTIONS(msg, "vocab.json");
+  EXPECT_MENTIONS(msg, "[\"a\"]");
+}
+
+TEST(TokenizerErrors, FieldsOfTheRestOfTheFile) {
+  json j = minimal_json();
+  j["model"]["vocab"] = json::array();
+  EXPECT_MENTIONS(error_of_json("vocab", j.dump()), "model.vocab: expected an object");
+
+  j = minimal_json();
+  j["added_tokens"] = json::array({{{"content", "<x>"}}});
+  EXPECT_MENTIONS(error_of_json("added", j.dump()), "added_tokens[0].id");
+
+  j = minimal_json();
+  j["pre_tokenizer"] = {
+      {"type", "Sequence"},
+      {"pretokenizers",
+       json::array(
+           {{{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}},
+            {{"type", "ByteLevel"}}})}};
+  auto msg = error_of_json("regex", j.dump());
+  EXPECT_MENTIONS(msg, "pre_tokenizer");
+  EXPECT_MENTIONS(msg, "(unclosed");
+
+  j = minimal_json();
+  j["pre_tokenizer"] = {{"type", "Whitespace"}};
+  msg = error_of_json("pretype", j.dump());
+  EXPECT_MENTIONS(msg, "pre_tokenizer.type");
+  EXPECT_MENTIONS(msg, "supported: ByteLevel");
+
+  j = minimal_json();
+  j["normalizer"] = {{"type", "Lowercase"}};
+  msg = error_of_json("norm", j.dump());
+  EXPECT_MENTIONS(msg, "normalizer");
+  EXPECT_MENTIONS(msg, "Lowercase");
+  EXPECT_MENTIONS(msg, "supported: null, NFC");
+
+  j = minimal_json();
+  j["model"]["byte_fallback"] = true;
+  EXPECT_MENTIONS(error_of_json("fallback", j.dump()), "model.byte_fallback");
+}
+
+TEST(TokenizerErrors, ConfigNamesUnknownSpecialToken) {
+  auto dir = test::scratch_dir("config");
+  test::write_text(dir / "tokenizer.json", minimal_json().dump());
+  test::write_text(dir / "tokenizer_config.json", R"({"bos_token": "<nope>"})");
+  auto msg = error_of(dir);
+  EXPECT_MENTIONS(msg, "tokenizer_config.json: bos_token");
+  EXPECT_MENTIONS(msg, "<nope>");
+  test::write_text(dir / "tokenizer_config.json", R"({"add_bos_token": "yes"})");
+  EXPECT_MENTIONS(error_of(dir), "tokenizer_config.json: add_bos_token");
+}
+
+TEST(TokenizerErrors, CorruptSentencePieceModel) {
+  auto dir = test::scratch_dir("spm");
+  test::write_text(dir / "tokenizer.model", "this is not a protobuf");
+  auto msg = error_of(dir);
+  EXPECT_MENTIONS(msg, "tokenizer.model");
+  EXPECT_MENTIONS(msg, "SentencePiece");
+}
+
+}  // namespace
+}  // namespace crammer
