@@ -23,6 +23,15 @@ struct KVCache {
   int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
 };
 
+// One parameter under its Hugging Face checkpoint name, with how HF initialises it.
+struct HfParam {
+  enum class Init { normal, ones, zeros };
+  std::string name;      // e.g. "model.layers.3.self_attn.q_proj.weight"
+  torch::Tensor tensor;  // the registered parameter (same storage)
+  Init init = Init::normal;
+  double std_scale = 1.0;  // normal init: std = initializer_range * std_scale (GPT-2 c_proj)
+};
+
 class CausalLM : public torch::nn::Module {
  public:
   explicit CausalLM(ModelSpec spec) : spec_(std::move(spec)) {}
@@ -45,13 +54,18 @@ class CausalLM : public torch::nn::Module {
   // Stops gradients to all weights (cramming); pretraining leaves them trainable.
   void freeze();
 
+  // The architecture's literal name table expanded over the layers: every parameter once, under
+  // its full HF name (with the base-model prefix); a tied head is not listed.
+  virtual std::vector<HfParam> hf_params() = 0;
+
  protected:
   ModelSpec spec_;
 };
 
 // Builds the architecture named by spec.model_type with random weights (HF init: normal with
-// std initializer_range, norms at 1/0), on CPU in f32.
-std::shared_ptr<CausalLM> make_random_model(const ModelSpec& spec, uint64_t seed);
+// std initializer_range, norms at 1/0, biases 0), on CPU in f32. Deterministic in seed.
+std::shared_ptr<CausalLM> make_random_model(const ModelSpec& spec, uint64_t seed,
+                                            double initializer_range = 0.02);
 
 // Loads DIR (config.json + safetensors) into a frozen model of the given compute dtype and
 // device. A missing or unused checkpoint tensor is a ModelLoadError listing the names.

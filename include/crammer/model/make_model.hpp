@@ -1,0 +1,45 @@
+// `crammer make-model` as a library call: a random Hugging Face-format checkpoint directory
+// (config.json + safetensors + the tokenizer files copied over) for tests, demos and
+// pretraining starts. Not a trainer: the weights are HF-style random init.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "crammer/config/hf_config.hpp"
+
+namespace crammer {
+
+struct MakeModelOptions {
+  std::string arch = "llama";  // gpt2 | gpt_neox | llama
+  int64_t layers = 2;
+  int64_t d_model = 64;
+  int64_t heads = 4;
+  int64_t kv_heads = 0;           // 0: == heads (llama only may differ)
+  int64_t vocab_size = 0;         // required (> 0); the CLI fills it from --tokenizer
+  int64_t intermediate_size = 0;  // 0: gpt2/gpt_neox 4 * d; llama 8d/3 rounded up to 32
+  int64_t max_position_embeddings = 2048;
+  double rope_theta = 10000.0;
+  bool llama3_rope_scaling = false;  // Llama-3.1 rope_scaling (factor 8, 1, 4, 8192)
+  double rotary_pct = 0.25;          // gpt_neox
+  std::optional<bool> tie_word_embeddings;  // unset: gpt2 true, others false
+  uint64_t seed = 0;
+  std::string dtype = "f32";  // f32 | bf16: the dtype written to the safetensors files
+  int shards = 1;
+  std::string tokenizer_dir;  // optional: tokenizer files to copy into out_dir
+  std::string out_dir;
+  std::optional<double> init_std;  // default: initializer_range 0.02
+  std::optional<int64_t> bos_token_id;
+  std::optional<int64_t> eos_token_id;
+};
+
+// The ModelSpec make_model_checkpoint writes (defaults resolved); ConfigError on bad options.
+ModelSpec model_spec_from_options(const MakeModelOptions& opts);
+
+// Writes opts.out_dir/config.json, the safetensors file(s) and copies of the tokenizer files
+// that exist (tokenizer.json, vocab.json, merges.txt, tokenizer.model, tokenizer_config.json,
+// special_tokens_map.json). Returns the spec written.
+ModelSpec make_model_checkpoint(const MakeModelOptions& opts);
+
+}  // namespace crammer

@@ -1,0 +1,141 @@
+// Architecture-neutral parts of CausalLM: the registry of architectures, random init, loading a
+// Hugging Face checkpoint directory through each architecture's name table, and exporting it.
+// The maths of each architecture lives in gpt2.cpp / gpt_neox.cpp / llama.cpp.
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/nn/module.h>
+
+#include <set>
+
+#include "crammer/model/causal_lm.hpp"
+#include "crammer/model/safetensors.hpp"
+#include "crammer/util/error.hpp"
+#include "layers.hpp"
+
+namespace crammer {
+namespace {
+
+const layers::Architecture& architecture(const ModelSpec& spec, const std::string& where) {
+  static const std::vector<layers::Architecture> all = {
+      layers::gpt2_architecture(), layers::gpt_neox_architecture(), layers::llama_architecture()};
+  for (const auto& a : all)
+    if (a.model_type == spec.model_type) return a;
+  std::string list;
+  for (const auto& t : supported_model_types()) list += (list.empty() ? "" : ", ") + t;
+  throw ModelLoadError(where + ": unknown model_type '" + spec.model_type + "' (supported: " +
+                       list + ")");
+}
+
+// "a, b, c ... and N more": error messages list names without flooding the terminal.
+std::string name_list(const std::vector<std::string>& names, size_t max_shown = 12) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < max_shown; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > max_shown) out += " ... and " + std::to_string(names.size() - max_shown) + " more";
+  return out;
+}
+
+std::string shape_str(at::IntArrayRef s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+torch::Tensor CausalLM::lm_head(const torch::Tensor& hidden) {
+  // In the compute dtype, then f32, as transformers' `logits.float()`.
+  return at::linear(hidden, head_weight()).to(torch::kFloat32);  // [..., V]
+}
+
+void CausalLM::freeze() {
+  for (auto& p : parameters()) p.set_requires_grad(false);
+}
+
+std::shared_ptr<CausalLM> make_random_model(const ModelSpec& spec, uint64_t seed,
+                                            double initializer_range) {
+  auto model = architecture(spec, "make_random_model").build(spec, torch::TensorOptions());
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  torch::NoGradGuard no_grad;
+  // Table order is fixed, so the same seed gives the same weights.
+  for (HfParam& p : model->hf_params()) {
+    switch (p.init) {
+      case HfParam::Init::normal: p.tensor.normal_(0.0, initializer_range * p.std_scale, gen); break;
+      case HfParam::Init::ones: p.tensor.fill_(1.0); break;
+      case HfParam::Init::zeros: p.tensor.zero_(); break;
+    }
+  }
+  return model;
+}
+
+std::shared_ptr<CausalLM> load_model(const std::string& dir, torch::Dtype dtype,
+                                     torch::Device device) {
+  if (dtype != torch::kFloat32 && dtype != torch::kBFloat16 && dtype != torch::kFloat16)
+    throw ModelLoadError(dir + ": compute dtype must be f32, bf16 or f16");
+  ModelSpec spec = read_model_spec(dir);
+  const layers::Architecture& arch = architecture(spec, dir + "/config.json");
+  Checkpoint ckpt = Checkpoint::open(dir);
+  std::vector<std::string> names = ckpt.names();
+  std::set<std::string> present(names.begin(), names.end());
+
+  auto model = arch.build(spec, torch::TensorOptions().dtype(dtype).device(device));
+  std::vector<HfParam> table = model->hf_params();
+
+  // Checkpoints saved from the base model (GPT2Model, LlamaModel) lack the prefix: if no
+  // tensor carries it, match the table without it, as transformers does.
+  bool prefixed = false;
+  for (const auto& n : names) prefixed = prefixed || n.rfind(arch.base_prefix, 0) == 0;
+  auto ckpt_name = [&](const std::string& n) {
+    if (!prefixed && n.rfind(arch.base_prefix, 0) == 0) return n.substr(arch.base_prefix.size());
+    return n;
+  };
+
+  std::set<std::string> used;
+  std::vector<std::string> missing;
+  for (const HfParam& p : table) {
+    std::string n = ckpt_name(p.name);
+    if (present.count(n)) used.insert(n);
+    else missing.push_back(n);
+  }
+  // Buffers some checkpoints still carry, and a head tied to the embedding saved anyway.
+  std::vector<std::string> ignorable;
+  for (int64_t i = 0; i < spec.num_layers; ++i)
+    for (const auto& pattern : arch.ignored) {
+      std::string n = pattern;
+      n.replace(n.find("{}"), 2, std::to_string(i));
+      ignorable.push_back(ckpt_name(n));
+    }
+  if (spec.tie_word_embeddings) ignorable.push_back(spec.model_type == "gpt_neox" ? "embed_out.weight" : "lm_head.weight");
+  for (const auto& n : ignorable) used.insert(n);
+  std::vector<std::string> unused;
+  for (const auto& n : names)
+    if (!used.count(n)) unused.push_back(n);
+
+  if (!missing.empty() || !unused.empty()) {
+    std::string msg = dir + ": checkpoint tensors do not match config.json (model_type " +
+                      spec.model_type + ", " + std::to_string(spec.num_layers) + " layers)";
+    if (!missing.empty()) msg += "; missing tensors: " + name_list(missing);
+    if (!unused.empty()) msg += "; unused tensors: " + name_list(unused);
+    throw ModelLoadError(msg);
+  }
+
+  torch::NoGradGuard no_grad;
+  for (HfParam& p : table) {
+    std::string n = ckpt_name(p.name);
+    const TensorInfo& info = ckpt.info(n);
+    if (!p.tensor.sizes().equals(info.shape))
+      throw ModelLoadError(info.file + ": tensor '" + n + "' has shape " + shape_str(info.shape) +
+                           ", config.json implies " + shape_str(p.tensor.sizes()));
+    // copy_ converts dtype and device into the preallocated parameter: one pass, no temporary.
+    p.tensor.copy_(ckpt.get(n));
+  }
+  model->freeze();
+  model->eval();
+  return model;
+}
+
+std::map<std::string, torch::Tensor> export_hf_weights(CausalLM& model) {
+  std::map<std::string, torch::Tensor> out;
+  for (HfParam& p : model.hf_params()) out[p.name] = p.tensor.detach();
+  return out;
+}
+
+}  // namespace crammer

@@ -1,0 +1,137 @@
+// GPT-2 (transformers' modeling_gpt2.py): learned positions (wpe), pre-LayerNorm blocks,
+// Conv1D weights stored [in, out] exactly as in the checkpoint, gelu_new MLP, final ln_f and an
+// LM head tied to wte (unless tie_word_embeddings is false). Not: cross-attention, the
+// scale_attn_by_inverse_layer_idx / reorder_and_upcast_attn variants (refused by config).
+#include <cmath>
+
+#include "crammer/util/error.hpp"
+#include "layers.hpp"
+
+namespace crammer {
+namespace {
+
+using layers::param;
+using Init = HfParam::Init;
+
+// Conv1D: x [..., in] @ w [in, out] + b.
+torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  return at::linear(x, w.t(), b);
+}
+
+struct Gpt2Block : torch::nn::Module {
+  torch::Tensor ln1_w, ln1_b, c_attn_w, c_attn_b, attn_proj_w, attn_proj_b;
+  torch::Tensor ln2_w, ln2_b, c_fc_w, c_fc_b, mlp_proj_w, mlp_proj_b;
+
+  Gpt2Block(const ModelSpec& s, const torch::TensorOptions& o) {
+    const int64_t d = s.hidden_size, f = s.intermediate_size;
+    ln1_w = param(*this, "ln1_w", {d}, o);
+    ln1_b = param(*this, "ln1_b", {d}, o);
+    c_attn_w = param(*this, "c_attn_w", {d, 3 * d}, o);
+    c_attn_b = param(*this, "c_attn_b", {3 * d}, o);
+    attn_proj_w = param(*this, "attn_proj_w", {d, d}, o);
+    attn_proj_b = param(*this, "attn_proj_b", {d}, o);
+    ln2_w = param(*this, "ln2_w", {d}, o);
+    ln2_b = param(*this, "ln2_b", {d}, o);
+    c_fc_w = param(*this, "c_fc_w", {d, f}, o);
+    c_fc_b = param(*this, "c_fc_b", {f}, o);
+    mlp_proj_w = param(*this, "mlp_proj_w", {f, d}, o);
+    mlp_proj_b = param(*this, "mlp_proj_b", {d}, o);
+  }
+};
+
+class Gpt2 : public CausalLM {
+ public:
+  Gpt2(const ModelSpec& s, const torch::TensorOptions& o)
+      : CausalLM(s), act_(layers::activation_from_name(s.hidden_act)) {
+    const int64_t d = s.hidden_size;
+    wte_ = param(*this, "wte", {s.vocab_size, d}, o);
+    wpe_ = param(*this, "wpe", {s.max_position_embeddings, d}, o);
+    for (int64_t i = 0; i < s.num_layers; ++i)
+      blocks_.push_back(register_module("h_" + std::to_string(i), std::make_shared<Gpt2Block>(s, o)));
+    ln_f_w_ = param(*this, "ln_f_w", {d}, o);
+    ln_f_b_ = param(*this, "ln_f_b", {d}, o);
+    if (!s.tie_word_embeddings) lm_head_ = param(*this, "lm_head", {s.vocab_size, d}, o);
+  }
+
+  torch::Tensor embed(const torch::Tensor& ids) override { return at::embedding(wte_, ids); }
+  torch::Tensor embedding_weight() override { return wte_; }
+  torch::Tensor head_weight() override { return lm_head_.defined() ? lm_head_ : wte_; }
+  torch::Tensor forward(const torch::Tensor& embeds) override { return run(embeds, nullptr); }
+  torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) override {
+    return run(embeds, &cache);
+  }
+
+  std::vector<HfParam> hf_params() override {
+    // std of the residual projections: initializer_range / sqrt(2 * n_layer), as GPT-2 inits.
+    const double proj = 1.0 / std::sqrt(2.0 * double(spec_.num_layers));
+    std::vector<HfParam> t = {{"transformer.wte.weight", wte_},
+                              {"transformer.wpe.weight", wpe_}};
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      Gpt2Block& b = *blocks_[i];
+      layers::add_layer(t, int64_t(i), {
+          {"transformer.h.{}.ln_1.weight", b.ln1_w, Init::ones},
+          {"transformer.h.{}.ln_1.bias", b.ln1_b, Init::zeros},
+          {"transformer.h.{}.attn.c_attn.weight", b.c_attn_w},
+          {"transformer.h.{}.attn.c_attn.bias", b.c_attn_b, Init::zeros},
+          {"transformer.h.{}.attn.c_proj.weight", b.attn_proj_w, Init::normal, proj},
+          {"transformer.h.{}.attn.c_proj.bias", b.attn_proj_b, Init::zeros},
+          {"transformer.h.{}.ln_2.weight", b.ln2_w, Init::ones},
+          {"transformer.h.{}.ln_2.bias", b.ln2_b, Init::zeros},
+          {"transformer.h.{}.mlp.c_fc.weight", b.c_fc_w},
+          {"transformer.h.{}.mlp.c_fc.bias", b.c_fc_b, Init::zeros},
+          {"transformer.h.{}.mlp.c_proj.weight", b.mlp_proj_w, Init::normal, proj},
+          {"transformer.h.{}.mlp.c_proj.bias", b.mlp_proj_b, Init::zeros},
+      });
+    }
+    t.push_back({"transformer.ln_f.weight", ln_f_w_, Init::ones});
+    t.push_back({"transformer.ln_f.bias", ln_f_b_, Init::zeros});
+    if (lm_head_.defined()) t.push_back({"lm_head.weight", lm_head_});
+    return t;
+  }
+
+ private:
+  // x [B, T, d] at positions past..past+T-1 -> final hidden [B, T, d].
+  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) {
+    const int64_t B = embeds.size(0), T = embeds.size(1), d = spec_.hidden_size;
+    const int64_t h = spec_.num_heads, hd = spec_.head_dim, past = cache ? cache->length() : 0;
+    const double eps = spec_.norm_eps;
+    if (past + T > spec_.max_position_embeddings)
+      throw Error("gpt2: positions up to " + std::to_string(past + T) +
+                  " exceed n_positions " + std::to_string(spec_.max_position_embeddings));
+    torch::Tensor x = embeds + wpe_.narrow(0, past, T);  // [B, T, d]
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      Gpt2Block& b = *blocks_[i];
+      torch::Tensor qkv = conv1d(layers::layer_norm(x, b.ln1_w, b.ln1_b, eps), b.c_attn_w,
+                                 b.c_attn_b);                            // [B, T, 3d]
+      auto heads = [&](int64_t j) {                                      // -> [B, h, T, hd]
+        return qkv.narrow(-1, j * d, d).view({B, T, h, hd}).transpose(1, 2);
+      };
+      auto [k, v] = layers::cache_append(cache, i, heads(1), heads(2));
+      torch::Tensor a = layers::attention(heads(0), k, v, past);     // [B, h, T, hd]
+      a = a.transpose(1, 2).reshape({B, T, d});
+      x = x + conv1d(a, b.attn_proj_w, b.attn_proj_b);
+      torch::Tensor m = conv1d(layers::layer_norm(x, b.ln2_w, b.ln2_b, eps), b.c_fc_w, b.c_fc_b);
+      x = x + conv1d(layers::activate(m, act_), b.mlp_proj_w, b.mlp_proj_b);
+    }
+    return layers::layer_norm(x, ln_f_w_, ln_f_b_, eps);
+  }
+
+  layers::Activation act_;
+  torch::Tensor wte_, wpe_, ln_f_w_, ln_f_b_, lm_head_;  // wte [V, d], wpe [P, d]
+  std::vector<std::shared_ptr<Gpt2Block>> blocks_;
+};
+
+}  // namespace
+
+namespace layers {
+Architecture gpt2_architecture() {
+  return {"gpt2",
+          "transformer.",
+          {"transformer.h.{}.attn.bias", "transformer.h.{}.attn.masked_bias"},
+          [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {
+            return std::make_shared<Gpt2>(s, o);
+          }};
+}
+}  // namespace layers
+
+}  // namespace crammer

@@ -1,0 +1,142 @@
+// GPT-NeoX / Pythia (transformers' modeling_gpt_neox.py): fused query_key_value whose output is
+// laid out [heads, 3, head_dim] (q, k, v interleaved per head), rotary on the first
+// rotary_pct * head_dim features with base rotary_emb_base, parallel or sequential residual
+// (use_parallel_residual), final_layer_norm and an untied embed_out head. Not: rope_scaling.
+#include "layers.hpp"
+
+namespace crammer {
+namespace {
+
+using layers::param;
+using Init = HfParam::Init;
+
+struct NeoxBlock : torch::nn::Module {
+  torch::Tensor ln1_w, ln1_b, ln2_w, ln2_b, qkv_w, qkv_b, dense_w, dense_b;
+  torch::Tensor up_w, up_b, down_w, down_b;
+
+  NeoxBlock(const ModelSpec& s, const torch::TensorOptions& o) {
+    const int64_t d = s.hidden_size, f = s.intermediate_size;
+    ln1_w = param(*this, "ln1_w", {d}, o);
+    ln1_b = param(*this, "ln1_b", {d}, o);
+    ln2_w = param(*this, "ln2_w", {d}, o);
+    ln2_b = param(*this, "ln2_b", {d}, o);
+    qkv_w = param(*this, "qkv_w", {3 * d, d}, o);
+    dense_w = param(*this, "dense_w", {d, d}, o);
+    if (s.attention_bias) {
+      qkv_b = param(*this, "qkv_b", {3 * d}, o);
+      dense_b = param(*this, "dense_b", {d}, o);
+    }
+    up_w = param(*this, "up_w", {f, d}, o);
+    up_b = param(*this, "up_b", {f}, o);
+    down_w = param(*this, "down_w", {d, f}, o);
+    down_b = param(*this, "down_b", {d}, o);
+  }
+};
+
+class GptNeox : public CausalLM {
+ public:
+  GptNeox(const ModelSpec& s, const torch::TensorOptions& o)
+      : CausalLM(s),
+        act_(layers::activation_from_name(s.hidden_act)),
+        rotary_(layers::make_rotary(int64_t(double(s.head_dim) * s.rotary_pct), s.rope_theta,
+                                    std::nullopt)) {
+    const int64_t d = s.hidden_size;
+    embed_in_ = param(*this, "embed_in", {s.vocab_size, d}, o);
+    for (int64_t i = 0; i < s.num_layers; ++i)
+      blocks_.push_back(
+          register_module("layers_" + std::to_string(i), std::make_shared<NeoxBlock>(s, o)));
+    final_w_ = param(*this, "final_ln_w", {d}, o);
+    final_b_ = param(*this, "final_ln_b", {d}, o);
+    if (!s.tie_word_embeddings) embed_out_ = param(*this, "embed_out", {s.vocab_size, d}, o);
+  }
+
+  torch::Tensor embed(const torch::Tensor& ids) override { return at::embedding(embed_in_, ids); }
+  torch::Tensor embedding_weight() override { return embed_in_; }
+  torch::Tensor head_weight() override { return embed_out_.defined() ? embed_out_ : embed_in_; }
+  torch::Tensor forward(const torch::Tensor& embeds) override { return run(embeds, nullptr); }
+  torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) override {
+    return run(embeds, &cache);
+  }
+
+  std::vector<HfParam> hf_params() override {
+    std::vector<HfParam> t = {{"gpt_neox.embed_in.weight", embed_in_}};
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      NeoxBlock& b = *blocks_[i];
+      layers::add_layer(t, int64_t(i), {
+          {"gpt_neox.layers.{}.input_layernorm.weight", b.ln1_w, Init::ones},
+          {"gpt_neox.layers.{}.input_layernorm.bias", b.ln1_b, Init::zeros},
+          {"gpt_neox.layers.{}.post_attention_layernorm.weight", b.ln2_w, Init::ones},
+          {"gpt_neox.layers.{}.post_attention_layernorm.bias", b.ln2_b, Init::zeros},
+          {"gpt_neox.layers.{}.attention.query_key_value.weight", b.qkv_w},
+          {"gpt_neox.layers.{}.attention.query_key_value.bias", b.qkv_b, Init::zeros},
+          {"gpt_neox.layers.{}.attention.dense.weight", b.dense_w},
+          {"gpt_neox.layers.{}.attention.dense.bias", b.dense_b, Init::zeros},
+          {"gpt_neox.layers.{}.mlp.dense_h_to_4h.weight", b.up_w},
+          {"gpt_neox.layers.{}.mlp.dense_h_to_4h.bias", b.up_b, Init::zeros},
+          {"gpt_neox.layers.{}.mlp.dense_4h_to_h.weight", b.down_w},
+          {"gpt_neox.layers.{}.mlp.dense_4h_to_h.bias", b.down_b, Init::zeros},
+      });
+    }
+    t.push_back({"gpt_neox.final_layer_norm.weight", final_w_, Init::ones});
+    t.push_back({"gpt_neox.final_layer_norm.bias", final_b_, Init::zeros});
+    if (embed_out_.defined()) t.push_back({"embed_out.weight", embed_out_});
+    return t;
+  }
+
+ private:
+  // x [B, T, d] at positions past..past+T-1 -> final hidden [B, T, d].
+  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) {
+    const int64_t B = embeds.size(0), T = embeds.size(1), d = spec_.hidden_size;
+    const int64_t h = spec_.num_heads, hd = spec_.head_dim, past = cache ? cache->length() : 0;
+    const double eps = spec_.norm_eps;
+    auto [cos, sin] = layers::rotary_cos_sin(rotary_, past, T, embeds.scalar_type(),
+                                             embeds.device());  // [T, rot]
+    torch::Tensor x = embeds;  // [B, T, d]
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      NeoxBlock& b = *blocks_[i];
+      torch::Tensor qkv = layers::linear(layers::layer_norm(x, b.ln1_w, b.ln1_b, eps), b.qkv_w,
+                                         b.qkv_b)
+                              .view({B, T, h, 3 * hd});  // per head: q | k | v
+      auto part = [&](int64_t j) {                       // -> [B, h, T, hd]
+        return qkv.narrow(-1, j * hd, hd).transpose(1, 2);
+      };
+      torch::Tensor q = layers::apply_rotary(part(0), cos, sin);
+      auto [k, v] = layers::cache_append(cache, i, layers::apply_rotary(part(1), cos, sin), part(2));
+      torch::Tensor a = layers::attention(q, k, v, past).transpose(1, 2).reshape({B, T, d});
+      a = layers::linear(a, b.dense_w, b.dense_b);
+      auto mlp = [&](const torch::Tensor& y) {
+        torch::Tensor u = layers::linear(layers::layer_norm(y, b.ln2_w, b.ln2_b, eps), b.up_w,
+                                         b.up_b);
+        return layers::linear(layers::activate(u, act_), b.down_w, b.down_b);
+      };
+      if (spec_.use_parallel_residual) {
+        x = x + a + mlp(x);  // x + attn(ln1(x)) + mlp(ln2(x))
+      } else {
+        x = x + a;           // sequential, like GPT-2
+        x = x + mlp(x);
+      }
+    }
+    return layers::layer_norm(x, final_w_, final_b_, eps);
+  }
+
+  layers::Activation act_;
+  layers::Rotary rotary_;
+  torch::Tensor embed_in_, final_w_, final_b_, embed_out_;  // embed_in/out [V, d]
+  std::vector<std::shared_ptr<NeoxBlock>> blocks_;
+};
+
+}  // namespace
+
+namespace layers {
+Architecture gpt_neox_architecture() {
+  return {"gpt_neox",
+          "gpt_neox.",
+          {"gpt_neox.layers.{}.attention.bias", "gpt_neox.layers.{}.attention.masked_bias",
+           "gpt_neox.layers.{}.attention.rotary_emb.inv_freq"},
+          [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {
+            return std::make_shared<GptNeox>(s, o);
+          }};
+}
+}  // namespace layers
+
+}  // namespace crammer

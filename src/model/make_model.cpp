@@ -1,0 +1,102 @@
+// make_model_checkpoint: a random HF-format checkpoint directory (see make_model.hpp).
+#include "crammer/model/make_model.hpp"
+
+#include <cmath>
+#include <filesystem>
+
+#include "crammer/model/causal_lm.hpp"
+#include "crammer/model/safetensors.hpp"
+#include "crammer/util/error.hpp"
+
+namespace crammer {
+
+namespace fs = std::filesystem;
+
+ModelSpec model_spec_from_options(const MakeModelOptions& o) {
+  auto fail = [](const std::string& what) { throw ConfigError("make-model: " + what); };
+  if (o.arch != "gpt2" && o.arch != "gpt_neox" && o.arch != "llama")
+    fail("--arch '" + o.arch + "' is not one of gpt2, gpt_neox, llama");
+  if (o.layers <= 0) fail("--layers must be > 0");
+  if (o.d_model <= 0) fail("--d-model must be > 0");
+  if (o.heads <= 0 || o.d_model % o.heads != 0)
+    fail("--d-model " + std::to_string(o.d_model) + " is not divisible by --heads " +
+         std::to_string(o.heads));
+  if (o.vocab_size <= 0) fail("--vocab-size must be > 0 (or give --tokenizer)");
+  const int64_t kv = o.kv_heads == 0 ? o.heads : o.kv_heads;
+  if (kv != o.heads && o.arch != "llama") fail("--kv-heads differs from --heads: llama only");
+  if (kv <= 0 || o.heads % kv != 0)
+    fail("--heads " + std::to_string(o.heads) + " is not divisible by --kv-heads " +
+         std::to_string(kv));
+  if (o.dtype != "f32" && o.dtype != "bf16") fail("--dtype '" + o.dtype + "' is not f32 or bf16");
+  if (o.shards < 1) fail("--shards must be >= 1");
+  if (o.out_dir.empty()) fail("--out is required");
+
+  ModelSpec s;
+  s.model_type = o.arch;
+  s.vocab_size = o.vocab_size;
+  s.hidden_size = o.d_model;
+  s.num_layers = o.layers;
+  s.num_heads = o.heads;
+  s.num_kv_heads = kv;
+  s.head_dim = o.d_model / o.heads;
+  s.max_position_embeddings = o.max_position_embeddings;
+  s.rope_theta = o.rope_theta;
+  s.bos_token_id = o.bos_token_id;
+  s.eos_token_id = o.eos_token_id;
+  s.torch_dtype = o.dtype == "bf16" ? "bfloat16" : "float32";
+  if (o.arch == "llama") {
+    // SwiGLU has three matrices: 8d/3 keeps the MLP's parameters at those of a 4d GELU MLP.
+    s.intermediate_size = o.intermediate_size > 0
+                              ? o.intermediate_size
+                              : (int64_t(std::ceil(8.0 * double(o.d_model) / 3.0)) + 31) / 32 * 32;
+    s.norm_eps = 1e-5;
+    s.hidden_act = "silu";
+    s.rotary_pct = 1.0;
+    if (o.llama3_rope_scaling) s.rope_scaling = RopeScaling{"llama3", 8.0, 1.0, 4.0, 8192};
+  } else {
+    s.intermediate_size = o.intermediate_size > 0 ? o.intermediate_size : 4 * o.d_model;
+    s.norm_eps = 1e-5;
+    s.hidden_act = o.arch == "gpt2" ? "gelu_new" : "gelu";
+    s.rotary_pct = o.arch == "gpt_neox" ? o.rotary_pct : 1.0;
+    if (o.llama3_rope_scaling) fail("--llama3-rope-scaling is for llama only");
+  }
+  s.tie_word_embeddings = o.tie_word_embeddings.value_or(o.arch == "gpt2");
+  if (o.arch == "gpt_neox") {
+    int64_t rot = int64_t(double(s.head_dim) * s.rotary_pct);
+    if (rot <= 0 || rot % 2 != 0)
+      fail("rotary_pct " + std::to_string(s.rotary_pct) + " * head_dim " +
+           std::to_string(s.head_dim) + " = " + std::to_string(rot) +
+           " rotary dims; must be even and > 0");
+  }
+  return s;
+}
+
+ModelSpec make_model_checkpoint(const MakeModelOptions& o) {
+  ModelSpec spec = model_spec_from_options(o);
+  auto model = make_random_model(spec, o.seed, o.init_std.value_or(0.02));
+  std::map<std::string, torch::Tensor> weights = export_hf_weights(*model);
+  if (o.dtype == "bf16")
+    for (auto& [name, t] : weights) t = t.to(torch::kBFloat16);
+  write_checkpoint(o.out_dir, weights, o.shards);  // creates out_dir
+  write_model_spec(spec, o.out_dir);
+  if (!o.tokenizer_dir.empty()) {
+    static const char* files[] = {"tokenizer.json",        "vocab.json",
+                                  "merges.txt",            "tokenizer.model",
+                                  "tokenizer_config.json", "special_tokens_map.json"};
+    int copied = 0;
+    for (const char* f : files) {
+      fs::path src = fs::path(o.tokenizer_dir) / f;
+      if (!fs::exists(src)) continue;
+      std::error_code ec;
+      fs::copy_file(src, fs::path(o.out_dir) / f, fs::copy_options::overwrite_existing, ec);
+      if (ec) throw ConfigError("make-model: cannot copy " + src.string() + ": " + ec.message());
+      ++copied;
+    }
+    if (copied == 0)
+      throw ConfigError("make-model: --tokenizer " + o.tokenizer_dir +
+                        " holds none of tokenizer.json, vocab.json, merges.txt, tokenizer.model");
+  }
+  return spec;
+}
+
+}  // namespace crammer

@@ -1,0 +1,383 @@
+// Parity of each architecture (gpt2, gpt_neox, llama) against a deliberately naive reference
+// written here in double precision: per-head and per-position loops, rotary from explicit
+// cos/sin per position, layer norms from their formulas, weights read by their Hugging Face
+// names from export_hf_weights. Also: KV-cached forward == full forward. Not: file I/O
+// (test_checkpoint.cpp) and config.json parsing (test_hf_config.cpp).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "crammer/model/causal_lm.hpp"
+
+namespace crammer {
+namespace {
+
+using torch::Tensor;
+using Weights = std::map<std::string, Tensor>;  // HF name -> f64 copy
+
+const double kPi = 3.14159265358979323846;
+
+// Every weight ~ N(0, 0.1), norm weights ~ 1 + N(0, 0.1): biases and norms must matter too, and
+// attention must be peaked enough that masks and rotary change the result.
+void perturb(CausalLM& m, uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::NoGradGuard g;
+  for (HfParam& p : m.hf_params()) {
+    bool norm = p.init == HfParam::Init::ones;
+    p.tensor.copy_(torch::randn(p.tensor.sizes()) * 0.1 + (norm ? 1.0 : 0.0));
+  }
+}
+
+Weights weights_f64(CausalLM& m) {
+  Weights w;
+  for (auto& [n, t] : export_hf_weights(m)) w[n] = t.to(torch::kFloat64);
+  return w;
+}
+
+const Tensor& get(const Weights& w, const std::string& n) {
+  auto it = w.find(n);
+  if (it == w.end()) throw std::runtime_error("reference: no weight " + n);
+  return it->second;
+}
+std::string L(const std::string& pattern, int64_t i) {  // "{}" -> layer index
+  std::string s = pattern;
+  s.replace(s.find("{}"), 2, std::to_string(i));
+  return s;
+}
+
+Tensor ref_layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, double eps) {
+  Tensor mu = x.mean(-1, true);
+  Tensor var = (x - mu).pow(2).mean(-1, true);
+  return (x - mu) / (var + eps).sqrt() * w + b;
+}
+Tensor ref_rms_norm(const Tensor& x, const Tensor& w, double eps) {
+  return x / (x.pow(2).mean(-1, true) + eps).sqrt() * w;
+}
+Tensor ref_act(const Tensor& x, const std::string& name) {
+  if (name == "gelu_new") return 0.5 * x * (1 + (std::sqrt(2 / kPi) * (x + 0.044715 * x.pow(3))).tanh());
+  if (name == "gelu") return 0.5 * x * (1 + (x / std::sqrt(2.0)).erf());
+  if (name == "silu") return x / (1 + (-x).exp());
+  throw std::runtime_error("reference: activation " + name);
+}
+
+// Rotary frequencies, scalar by scalar (llama3 scaling written with explicit branches).
+std::vector<double> ref_inv_freq(int64_t rot, double theta, const std::optional<RopeScaling>& sc) {
+  std::vector<double> f;
+  for (int64_t i = 0; i < rot / 2; ++i) {
+    double inv = 1.0 / std::pow(theta, double(2 * i) / double(rot));
+    if (sc) {
+      double old_len = double(sc->original_max_position_embeddings);
+      double wavelen = 2 * kPi / inv;
+      if (wavelen < old_len / sc->high_freq_factor) {
+        // high frequency: unchanged
+      } else if (wavelen > old_len / sc->low_freq_factor) {
+        inv = inv / sc->factor;
+      } else {
+        double smooth = (old_len / wavelen - sc->low_freq_factor) /
+                        (sc->high_freq_factor - sc->low_freq_factor);
+        inv = (1 - smooth) * inv / sc->factor + smooth * inv;
+      }
+    }
+    f.push_back(inv);
+  }
+  return f;
+}
+
+// x [T, hd] of one head: rotate pairs (i, i + rot/2) of the first rot features by pos * freq.
+Tensor ref_rotary(const Tensor& x, const std::vector<double>& inv_freq) {
+  Tensor out = x.clone();
+  auto a = x.accessor<double, 2>();
+  auto o = out.accessor<double, 2>();
+  const int64_t half = int64_t(inv_freq.size());
+  for (int64_t t = 0; t < x.size(0); ++t)
+    for (int64_t i = 0; i < half; ++i) {
+      double c = std::cos(double(t) * inv_freq[i]), s = std::sin(double(t) * inv_freq[i]);
+      double x1 = a[t][i], x2 = a[t][i + half];
+      o[t][i] = x1 * c - x2 * s;
+      o[t][i + half] = x2 * c + x1 * s;
+    }
+  return out;
+}
+
+// One head: q, k, v [T, hd]; query t attends to keys 0..t.
+Tensor ref_head_attention(const Tensor& q, const Tensor& k, const Tensor& v) {
+  const int64_t T = q.size(0);
+  Tensor out = torch::zeros_like(q);
+  for (int64_t t = 0; t < T; ++t) {
+    Tensor scores = k.narrow(0, 0, t + 1).matmul(q[t]) / std::sqrt(double(q.size(1)));  // [t+1]
+    Tensor p = (scores - scores.max()).exp();
+    p = p / p.sum();
+    out[t] = p.matmul(v.narrow(0, 0, t + 1));
+  }
+  return out;
+}
+
+// Multi-head attention of one sequence. q [T, h*hd], k/v [T, kvh*hd]; rot features rotated.
+Tensor ref_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t h, int64_t kvh,
+                     int64_t hd, const std::vector<double>& inv_freq) {
+  std::vector<Tensor> heads;
+  for (int64_t j = 0; j < h; ++j) {
+    int64_t g = j / (h / kvh);  // the kv head this query head shares
+    Tensor qh = q.narrow(1, j * hd, hd), kh = k.narrow(1, g * hd, hd), vh = v.narrow(1, g * hd, hd);
+    if (!inv_freq.empty()) {
+      qh = ref_rotary(qh.contiguous(), inv_freq);
+      kh = ref_rotary(kh.contiguous(), inv_freq);
+    }
+    heads.push_back(ref_head_attention(qh, kh, vh));
+  }
+  return torch::cat(heads, 1);  // [T, h*hd]
+}
+
+// Reference logits [B, T, V] for ids [B, T].
+Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
+  std::vector<Tensor> out;
+  const int64_t T = ids.size(1), d = s.hidden_size, h = s.num_heads, hd = s.head_dim;
+  for (int64_t b = 0; b < ids.size(0); ++b) {
+    Tensor id = ids[b];
+    Tensor x, head;
+    if (s.model_type == "gpt2") {
+      x = get(w, "transformer.wte.weight").index_select(0, id) +
+          get(w, "transformer.wpe.weight").narrow(0, 0, T);
+      for (int64_t i = 0; i < s.num_layers; ++i) {
+        auto W = [&](const std::string& n) { return get(w, L("transformer.h.{}." + n, i)); };
+        Tensor y = ref_layer_norm(x, W("ln_1.weight"), W("ln_1.bias"), s.norm_eps);
+        Tensor qkv = y.matmul(W("attn.c_attn.weight")) + W("attn.c_attn.bias");  // Conv1D [in, out]
+        Tensor a = ref_attention(qkv.narrow(1, 0, d), qkv.narrow(1, d, d), qkv.narrow(1, 2 * d, d),
+                                 h, h, hd, {});
+        x = x + a.matmul(W("attn.c_proj.weight")) + W("attn.c_proj.bias");
+        y = ref_layer_norm(x, W("ln_2.weight"), W("ln_2.bias"), s.norm_eps);
+        Tensor m = ref_act(y.matmul(W("mlp.c_fc.weight")) + W("mlp.c_fc.bias"), s.hidden_act);
+        x = x + m.matmul(W("mlp.c_proj.weight")) + W("mlp.c_proj.bias");
+      }
+      x = ref_layer_norm(x, get(w, "transformer.ln_f.weight"), get(w, "transformer.ln_f.bias"),
+                         s.norm_eps);
+      head = s.tie_word_embeddings ? get(w, "transformer.wte.weight") : get(w, "lm_head.weight");
+    } else if (s.model_type == "gpt_neox") {
+      auto inv = ref_inv_freq(int64_t(double(hd) * s.rotary_pct), s.rope_theta, std::nullopt);
+      x = get(w, "gpt_neox.embed_in.weight").index_select(0, id);
+      for (int64_t i = 0; i < s.num_layers; ++i) {
+        auto W = [&](const std::string& n) { return get(w, L("gpt_neox.layers.{}." + n, i)); };
+        Tensor y = ref_layer_norm(x, W("input_layernorm.weight"), W("input_layernorm.bias"),
+                                  s.norm_eps);
+        Tensor qkv = y.matmul(W("attention.query_key_value.weight").t()) +
+                     W("attention.query_key_value.bias");  // [T, 3d] = per head q|k|v
+        std::vector<Tensor> q, k, v;
+        for (int64_t j = 0; j < h; ++j) {
+          q.push_back(qkv.narrow(1, j * 3 * hd, hd));
+          k.push_back(qkv.narrow(1, j * 3 * hd + hd, hd));
+          v.push_back(qkv.narrow(1, j * 3 * hd + 2 * hd, hd));
+        }
+        Tensor a = ref_attention(torch::cat(q, 1), torch::cat(k, 1), torch::cat(v, 1), h, h, hd, inv);
+        a = a.matmul(W("attention.dense.weight").t()) + W("attention.dense.bias");
+        auto mlp = [&](const Tensor& z) {
+          Tensor n = ref_layer_norm(z, W("post_attention_layernorm.weight"),
+                                    W("post_attention_layernorm.bias"), s.norm_eps);
+          Tensor u = ref_act(n.matmul(W("mlp.dense_h_to_4h.weight").t()) + W("mlp.dense_h_to_4h.bias"),
+                             s.hidden_act);
+          return u.matmul(W("mlp.dense_4h_to_h.weight").t()) + W("mlp.dense_4h_to_h.bias");
+        };
+        if (s.use_parallel_residual) {
+          x = x + a + mlp(x);
+        } else {
+          Tensor hmid = x + a;
+          x = hmid + mlp(hmid);
+        }
+      }
+      x = ref_layer_norm(x, get(w, "gpt_neox.final_layer_norm.weight"),
+                         get(w, "gpt_neox.final_layer_norm.bias"), s.norm_eps);
+      head = get(w, "embed_out.weight");
+    } else {  // llama
+      auto inv = ref_inv_freq(hd, s.rope_theta, s.rope_scaling);
+      x = get(w, "model.embed_tokens.weight").index_select(0, id);
+      for (int64_t i = 0; i < s.num_layers; ++i) {
+        auto W = [&](const std::string& n) { return get(w, L("model.layers.{}." + n, i)); };
+        auto lin = [&](const Tensor& z, const std::string& n, bool bias) {
+          Tensor r = z.matmul(W(n + ".weight").t());
+          return bias ? r + W(n + ".bias") : r;
+        };
+        Tensor y = ref_rms_norm(x, W("input_layernorm.weight"), s.norm_eps);
+        bool ab = s.attention_bias, mb = s.mlp_bias;
+        Tensor a = ref_attention(lin(y, "self_attn.q_proj", ab), lin(y, "self_attn.k_proj", ab),
+                                 lin(y, "self_attn.v_proj", ab), h, s.num_kv_heads, hd, inv);
+        x = x + lin(a, "self_attn.o_proj", ab);
+        y = ref_rms_norm(x, W("post_attention_layernorm.weight"), s.norm_eps);
+        Tensor g = ref_act(lin(y, "mlp.gate_proj", mb), "silu") * lin(y, "mlp.up_proj", mb);
+        x = x + lin(g, "mlp.down_proj", mb);
+      }
+      x = ref_rms_norm(x, get(w, "model.norm.weight"), s.norm_eps);
+      head = s.tie_word_embeddings ? get(w, "model.embed_tokens.weight") : get(w, "lm_head.weight");
+    }
+    out.push_back(x.matmul(head.t()));  // [T, V]
+  }
+  return torch::stack(out);
+}
+
+ModelSpec base_spec(const std::string& type) {
+  ModelSpec s;
+  s.model_type = type;
+  s.vocab_size = 97;
+  s.hidden_size = 64;
+  s.num_layers = 2;
+  s.num_heads = 4;
+  s.num_kv_heads = 4;
+  s.head_dim = 16;
+  s.intermediate_size = 96;
+  s.max_position_embeddings = 64;
+  s.norm_eps = 1e-5;
+  return s;
+}
+
+ModelSpec llama_gqa_spec() {
+  ModelSpec s = base_spec("llama");
+  s.num_kv_heads = 2;
+  s.hidden_act = "silu";
+  // original_max_position_embeddings 64 puts head_dim 16's frequencies in all three llama3
+  // bands (unchanged, smoothed, divided by factor) at theta 10000.
+  s.rope_scaling = RopeScaling{"llama3", 8.0, 1.0, 4.0, 64};
+  return s;
+}
+ModelSpec llama_bias_spec() {  // biases, tied head, head_dim != hidden/heads
+  ModelSpec s = base_spec("llama");
+  s.num_heads = 8;
+  s.num_kv_heads = 2;
+  s.head_dim = 12;
+  s.hidden_act = "silu";
+  s.attention_bias = s.mlp_bias = s.tie_word_embeddings = true;
+  s.rope_theta = 500.0;
+  return s;
+}
+ModelSpec neox_spec(bool parallel) {
+  ModelSpec s = base_spec("gpt_neox");
+  s.hidden_act = "gelu";
+  s.rotary_pct = 0.25;
+  s.attention_bias = true;
+  s.use_parallel_residual = parallel;
+  return s;
+}
+ModelSpec gpt2_spec() {
+  ModelSpec s = base_spec("gpt2");
+  s.hidden_act = "gelu_new";
+  s.tie_word_embeddings = true;
+  s.intermediate_size = 256;
+  return s;
+}
+
+Tensor random_ids(const ModelSpec& s, int64_t B, int64_t T, uint64_t seed) {
+  torch::manual_seed(seed);
+  return torch::randint(0, s.vocab_size, {B, T}, torch::kInt64);
+}
+
+double check_parity(const ModelSpec& spec, const char* label) {
+  auto model = make_random_model(spec, 7);
+  perturb(*model, 11);
+  Tensor ids = random_ids(spec, 2, 12, 3);
+  Tensor logits = model->lm_head(model->forward(model->embed(ids)));  // [B, T, V] f32
+  Tensor ref = ref_logits(spec, weights_f64(*model), ids);
+  EXPECT_EQ(logits.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(logits.sizes(), ref.sizes());
+  double diff = (logits.to(torch::kFloat64) - ref).abs().max().item<double>();
+  double scale = ref.abs().max().item<double>();
+  std::printf("%-28s max |logits - reference| = %.3g (max |logit| %.3g)\n", label, diff, scale);
+  EXPECT_GT(scale, 0.5) << "logits too small for the comparison to mean anything";
+  EXPECT_LT(diff, 1e-5) << label;
+  return diff;
+}
+
+TEST(Architectures, LlamaGqaLlama3RopeMatchesReference) { check_parity(llama_gqa_spec(), "llama gqa+llama3"); }
+TEST(Architectures, LlamaBiasTiedHeadDimMatchesReference) { check_parity(llama_bias_spec(), "llama bias+tied+head_dim"); }
+TEST(Architectures, GptNeoxParallelMatchesReference) { check_parity(neox_spec(true), "gpt_neox parallel"); }
+TEST(Architectures, GptNeoxSequentialMatchesReference) { check_parity(neox_spec(false), "gpt_neox sequential"); }
+TEST(Architectures, Gpt2MatchesReference) { check_parity(gpt2_spec(), "gpt2"); }
+
+// The comparison can fail: llama3 scaling changes the logits far beyond the tolerance.
+TEST(Architectures, ReferenceDetectsRopeScaling) {
+  ModelSpec s = llama_gqa_spec();
+  auto model = make_random_model(s, 7);
+  perturb(*model, 11);
+  Weights w = weights_f64(*model);
+  Tensor ids = random_ids(s, 1, 12, 3);
+  Tensor ref = ref_logits(s, w, ids);
+  ModelSpec unscaled = s;
+  unscaled.rope_scaling.reset();
+  double d1 = (ref - ref_logits(unscaled, w, ids)).abs().max().item<double>();
+  Tensor logits = model->lm_head(model->forward(model->embed(ids))).to(torch::kFloat64);
+  double d2 = (logits - ref_logits(unscaled, w, ids)).abs().max().item<double>();
+  std::printf("llama3 scaling effect: reference %.3g, model vs unscaled reference %.3g\n", d1, d2);
+  EXPECT_GT(d1, 1e-3);
+  EXPECT_GT(d2, 1e-3);
+}
+
+// forward_cached: a prefix then one token at a time, and a prefix then a multi-token chunk,
+// must reproduce the full forward's hidden states.
+void check_cached(const ModelSpec& spec, const char* label) {
+  auto model = make_random_model(spec, 5);
+  perturb(*model, 6);
+  torch::NoGradGuard g;
+  Tensor ids = random_ids(spec, 2, 11, 9);
+  Tensor x = model->embed(ids);           // [B, T, d]
+  Tensor full = model->forward(x);        // [B, T, d]
+
+  KVCache c1;
+  std::vector<Tensor> parts = {model->forward_cached(x.narrow(1, 0, 5), c1)};
+  for (int64_t t = 5; t < 11; ++t) parts.push_back(model->forward_cached(x.narrow(1, t, 1), c1));
+  EXPECT_EQ(c1.length(), 11);
+  double d1 = (torch::cat(parts, 1) - full).abs().max().item<double>();
+
+  KVCache c2;
+  std::vector<Tensor> chunks = {model->forward_cached(x.narrow(1, 0, 3), c2),
+                                model->forward_cached(x.narrow(1, 3, 4), c2),
+                                model->forward_cached(x.narrow(1, 7, 4), c2)};
+  double d2 = (torch::cat(chunks, 1) - full).abs().max().item<double>();
+  std::printf("%-20s cached one-by-one %.3g, cached chunks %.3g\n", label, d1, d2);
+  EXPECT_LT(d1, 1e-5) << label;
+  EXPECT_LT(d2, 1e-5) << label;
+}
+
+TEST(Architectures, CachedForwardLlama) { check_cached(llama_gqa_spec(), "llama"); }
+TEST(Architectures, CachedForwardGptNeox) { check_cached(neox_spec(true), "gpt_neox"); }
+TEST(Architectures, CachedForwardGpt2) { check_cached(gpt2_spec(), "gpt2"); }
+
+// Gradients flow to the input embeddings through the frozen model (what cramming needs), and
+// a finite difference agrees with them.
+TEST(Architectures, GradientToInputEmbeddings) {
+  for (const ModelSpec& spec : {llama_gqa_spec(), neox_spec(true), gpt2_spec()}) {
+    auto model = make_random_model(spec, 1);
+    perturb(*model, 2);
+    model->freeze();
+    Tensor x = model->embed(random_ids(spec, 1, 6, 4)).detach().to(torch::kFloat64).to(torch::kFloat32);
+    x.set_requires_grad(true);
+    auto loss_of = [&](const Tensor& e) { return model->lm_head(model->forward(e)).select(-1, 3).sum(); };
+    Tensor loss = loss_of(x);
+    loss.backward();
+    ASSERT_TRUE(x.grad().defined());
+    for (auto& p : model->parameters()) EXPECT_FALSE(p.grad().defined());
+    // Central difference along the gradient direction.
+    torch::NoGradGuard g;
+    Tensor dir = x.grad() / x.grad().norm();
+    double eps = 1e-2;
+    double fd = (loss_of(x + eps * dir) - loss_of(x - eps * dir)).item<double>() / (2 * eps);
+    double an = x.grad().norm().item<double>();
+    std::printf("%-10s directional derivative: autograd %.6g, finite difference %.6g\n",
+                spec.model_type.c_str(), an, fd);
+    EXPECT_NEAR(fd, an, 1e-2 * std::max(1.0, an));
+  }
+}
+
+TEST(Architectures, RandomInitIsDeterministicAndHfStyle) {
+  ModelSpec s = gpt2_spec();
+  auto a = make_random_model(s, 42), b = make_random_model(s, 42), c = make_random_model(s, 43);
+  auto wa = export_hf_weights(*a), wb = export_hf_weights(*b), wc = export_hf_weights(*c);
+  EXPECT_TRUE(wa.at("transformer.wte.weight").equal(wb.at("transformer.wte.weight")));
+  EXPECT_FALSE(wa.at("transformer.wte.weight").equal(wc.at("transformer.wte.weight")));
+  EXPECT_NEAR(wa.at("transformer.wte.weight").std().item<double>(), 0.02, 0.002);
+  // GPT-2 scales residual projections by 1/sqrt(2 * n_layer).
+  EXPECT_NEAR(wa.at("transformer.h.0.mlp.c_proj.weight").std().item<double>(), 0.02 / 2.0, 0.001);
+  EXPECT_TRUE(wa.at("transformer.h.1.ln_2.weight").eq(1).all().item<bool>());
+  EXPECT_TRUE(wa.at("transformer.h.1.attn.c_attn.bias").eq(0).all().item<bool>());
+  EXPECT_EQ(wa.count("lm_head.weight"), 0u);  // tied: written once, as HF does
+}
+
+}  // namespace
+}  // namespace crammer

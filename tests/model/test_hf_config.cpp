@@ -1,0 +1,205 @@
+// config.json reading and writing (config/hf_config.cpp) with the field names transformers
+// writes: configs shaped like the published gpt2, Pythia-160M and Llama-3.2-1B ones, renamed
+// fields of newer transformers, round trips, and errors naming file and field.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <unistd.h>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "crammer/config/hf_config.hpp"
+#include "crammer/util/error.hpp"
+
+namespace crammer {
+namespace {
+
+namespace fs = std::filesystem;
+
+class HfConfig : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("crammer_test_hfcfg_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  ModelSpec read(const std::string& json_text) {
+    std::ofstream(dir_ / "config.json") << json_text;
+    return read_model_spec(dir_.string());
+  }
+  std::string error(const std::string& json_text) {
+    try {
+      read(json_text);
+    } catch (const ModelLoadError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "no ModelLoadError for " << json_text;
+    return "";
+  }
+  std::string file() const { return (dir_ / "config.json").string(); }
+  fs::path dir_;
+};
+
+TEST_F(HfConfig, Gpt2HubConfig) {
+  ModelSpec s = read(R"({"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"],
+    "bos_token_id": 50256, "eos_token_id": 50256, "initializer_range": 0.02,
+    "layer_norm_epsilon": 1e-05, "model_type": "gpt2", "n_ctx": 1024, "n_embd": 768,
+    "n_head": 12, "n_inner": null, "n_layer": 12, "n_positions": 1024, "vocab_size": 50257})");
+  EXPECT_EQ(s.model_type, "gpt2");
+  EXPECT_EQ(s.hidden_size, 768);
+  EXPECT_EQ(s.num_layers, 12);
+  EXPECT_EQ(s.num_heads, 12);
+  EXPECT_EQ(s.head_dim, 64);
+  EXPECT_EQ(s.intermediate_size, 4 * 768);  // n_inner null
+  EXPECT_EQ(s.max_position_embeddings, 1024);
+  EXPECT_EQ(s.hidden_act, "gelu_new");
+  EXPECT_TRUE(s.tie_word_embeddings);
+  EXPECT_EQ(s.bos_token_id.value(), 50256);
+}
+
+TEST_F(HfConfig, PythiaConfigAndNewerFieldNames) {
+  const char* pythia = R"({"architectures": ["GPTNeoXForCausalLM"], "bos_token_id": 0,
+    "eos_token_id": 0, "hidden_act": "gelu", "hidden_size": 768, "initializer_range": 0.02,
+    "intermediate_size": 3072, "layer_norm_eps": 1e-05, "max_position_embeddings": 2048,
+    "model_type": "gpt_neox", "num_attention_heads": 12, "num_hidden_layers": 12,
+    "rotary_emb_base": 10000, "rotary_pct": 0.25, "tie_word_embeddings": false,
+    "torch_dtype": "float16", "use_cache": true, "use_parallel_residual": true,
+    "vocab_size": 50304})";
+  ModelSpec s = read(pythia);
+  EXPECT_EQ(s.model_type, "gpt_neox");
+  EXPECT_DOUBLE_EQ(s.rotary_pct, 0.25);
+  EXPECT_DOUBLE_EQ(s.rope_theta, 10000.0);
+  EXPECT_TRUE(s.use_parallel_residual);
+  EXPECT_TRUE(s.attention_bias);  // default
+  EXPECT_FALSE(s.tie_word_embeddings);
+  EXPECT_EQ(s.torch_dtype, "float16");
+  // transformers >= 4.48 names: partial_rotary_factor, rope_theta, dtype.
+  ModelSpec n = read(R"({"model_type": "gpt_neox", "vocab_size": 100, "hidden_size": 64,
+    "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 256,
+    "max_position_embeddings": 128, "partial_rotary_factor": 0.5, "rope_theta": 500.0,
+    "use_parallel_residual": false, "attention_bias": false, "dtype": "bfloat16"})");
+  EXPECT_DOUBLE_EQ(n.rotary_pct, 0.5);
+  EXPECT_DOUBLE_EQ(n.rope_theta, 500.0);
+  EXPECT_FALSE(n.use_parallel_residual);
+  EXPECT_FALSE(n.attention_bias);
+  EXPECT_EQ(n.torch_dtype, "bfloat16");
+}
+
+TEST_F(HfConfig, Llama32Config) {
+  ModelSpec s = read(R"({"architectures": ["LlamaForCausalLM"], "attention_bias": false,
+    "attention_dropout": 0.0, "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009],
+    "head_dim": 64, "hidden_act": "silu", "hidden_size": 2048, "initializer_range": 0.02,
+    "intermediate_size": 8192, "max_position_embeddings": 131072, "mlp_bias": false,
+    "model_type": "llama", "num_attention_heads": 32, "num_hidden_layers": 16,
+    "num_key_value_heads": 8, "pretraining_tp": 1, "rms_norm_eps": 1e-05,
+    "rope_scaling": {"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+      "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+    "rope_theta": 500000.0, "tie_word_embeddings": true, "torch_dtype": "bfloat16",
+    "use_cache": true, "vocab_size": 128256})");
+  EXPECT_EQ(s.num_kv_heads, 8);
+  EXPECT_EQ(s.head_dim, 64);
+  EXPECT_DOUBLE_EQ(s.norm_eps, 1e-5);
+  EXPECT_DOUBLE_EQ(s.rope_theta, 500000.0);
+  ASSERT_TRUE(s.rope_scaling.has_value());
+  EXPECT_EQ(s.rope_scaling->rope_type, "llama3");
+  EXPECT_DOUBLE_EQ(s.rope_scaling->factor, 32.0);
+  EXPECT_EQ(s.rope_scaling->original_max_position_embeddings, 8192);
+  EXPECT_TRUE(s.tie_word_embeddings);
+  EXPECT_EQ(s.eos_token_id.value(), 128001);  // first of the list
+}
+
+TEST_F(HfConfig, RoundTripUsesHfFieldNames) {
+  ModelSpec s;
+  s.model_type = "llama";
+  s.vocab_size = 300;
+  s.hidden_size = 96;
+  s.num_layers = 3;
+  s.num_heads = 6;
+  s.num_kv_heads = 2;
+  s.head_dim = 24;  // != 96 / 6: must survive via head_dim
+  s.intermediate_size = 256;
+  s.max_position_embeddings = 512;
+  s.norm_eps = 1e-6;
+  s.hidden_act = "silu";
+  s.rope_theta = 500000;
+  s.rope_scaling = RopeScaling{"llama3", 8, 1, 4, 8192};
+  s.attention_bias = true;
+  s.torch_dtype = "bfloat16";
+  write_model_spec(s, dir_.string());
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(file()));
+  EXPECT_EQ(j.at("num_key_value_heads"), 2);
+  EXPECT_EQ(j.at("rope_scaling").at("rope_type"), "llama3");
+  EXPECT_EQ(j.at("architectures").at(0), "LlamaForCausalLM");
+  ModelSpec r = read_model_spec(dir_.string());
+  EXPECT_EQ(r.head_dim, 24);
+  EXPECT_EQ(r.num_kv_heads, 2);
+  EXPECT_TRUE(r.attention_bias);
+  EXPECT_DOUBLE_EQ(r.rope_scaling->low_freq_factor, 1.0);
+
+  ModelSpec g;
+  g.model_type = "gpt2";
+  g.vocab_size = 50;
+  g.hidden_size = 32;
+  g.num_layers = 2;
+  g.num_heads = 4;
+  g.num_kv_heads = 4;
+  g.head_dim = 8;
+  g.intermediate_size = 100;
+  g.max_position_embeddings = 64;
+  g.hidden_act = "gelu_new";
+  g.tie_word_embeddings = true;
+  write_model_spec(g, dir_.string());
+  j = nlohmann::json::parse(std::ifstream(file()));
+  for (const char* k : {"n_embd", "n_layer", "n_head", "n_positions", "n_inner",
+                        "layer_norm_epsilon", "activation_function"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  ModelSpec gr = read_model_spec(dir_.string());
+  EXPECT_EQ(gr.intermediate_size, 100);
+  EXPECT_EQ(gr.hidden_size, 32);
+}
+
+TEST_F(HfConfig, ErrorsNameFileAndField) {
+  const std::string good = R"("model_type": "llama", "vocab_size": 100, "hidden_size": 64,
+    "num_attention_heads": 4, "intermediate_size": 128, "max_position_embeddings": 64)";
+  std::string e = error("{" + good + "}");  // num_hidden_layers missing
+  EXPECT_NE(e.find(file()), std::string::npos) << e;
+  EXPECT_NE(e.find("'num_hidden_layers'"), std::string::npos) << e;
+
+  e = error("{" + good + R"(, "num_hidden_layers": "two"})");
+  EXPECT_NE(e.find("'num_hidden_layers'"), std::string::npos) << e;
+  EXPECT_NE(e.find("integer"), std::string::npos) << e;
+
+  e = error("{" + good + R"(, "num_hidden_layers": 2, "num_key_value_heads": 3})");
+  EXPECT_NE(e.find("'num_key_value_heads'"), std::string::npos) << e;
+
+  e = error("{" + good + R"(, "num_hidden_layers": 2, "rope_scaling": {"rope_type": "yarn", "factor": 4}})");
+  EXPECT_NE(e.find("rope_scaling"), std::string::npos) << e;
+  EXPECT_NE(e.find("yarn"), std::string::npos) << e;
+
+  e = error("{" + good + R"(, "num_hidden_layers": 2, "rope_scaling": {"rope_type": "llama3", "factor": 8}})");
+  EXPECT_NE(e.find("'low_freq_factor'"), std::string::npos) << e;
+
+  e = error(R"({"model_type": "t5", "vocab_size": 10})");
+  EXPECT_NE(e.find("'t5'"), std::string::npos) << e;
+  EXPECT_NE(e.find("gpt2, gpt_neox, llama"), std::string::npos) << e;
+
+  e = error(R"({"model_type": "gpt2", "vocab_size": 10, "n_embd": 30, "n_head": 4,
+               "n_layer": 1, "n_positions": 8})");
+  EXPECT_NE(e.find("'n_head'"), std::string::npos) << e;
+  EXPECT_NE(e.find("30"), std::string::npos) << e;
+
+  e = error(R"({"model_type": "gpt2", "vocab_size": 10, "n_embd": 32, "n_head": 4,
+               "n_layer": 1, "n_positions": 8, "activation_function": "mish"})");
+  EXPECT_NE(e.find("'activation_function'"), std::string::npos) << e;
+
+  e = error("[1, 2]");
+  EXPECT_NE(e.find(file()), std::string::npos) << e;
+  e = error("{\"model_type\": ");
+  EXPECT_NE(e.find("malformed JSON"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace crammer
