@@ -1,0 +1,88 @@
+// The sweep loop of DESIGN §4: rank 0 coordinates (hands out batches, receives results, is the
+// only caller of the ResultSink); the other ranks pull work and run it through a WorkerBackend.
+// With one process the coordinator runs the backend in-process. Generic: the cramming engine
+// and the HDF5 store are plugged in by the app layer through the two interfaces below.
+// Signals, failures, exit codes: docs/distributed.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crammer/dist/context.hpp"
+#include "crammer/dist/progress.hpp"
+#include "crammer/plan/task.hpp"
+
+namespace crammer {
+
+// Runs batches on one rank. run() returns at least one result per task (several for capacity
+// search tasks), may throw std::exception (the batch is retried in halves, then failed rows are
+// recorded) or crammer::Interrupted (the batch is dropped unreported: a stop was requested).
+// The dist layer sets TaskResult::rank (and device, when the backend left it empty).
+class WorkerBackend {
+ public:
+  virtual ~WorkerBackend() = default;
+  virtual std::vector<TaskResult> run(const std::vector<Task>& batch) = 0;
+  // Model index currently loaded, -1 when none: the coordinator prefers tasks of this model.
+  virtual int32_t held_model() const = 0;
+};
+
+// Where rank 0 puts results. A result counts as stored once store() has returned; flush() makes
+// stored results durable (called at least every SweepOptions::flush_seconds and at the end).
+class ResultSink {
+ public:
+  virtual ~ResultSink() = default;
+  virtual void store(const TaskResult& result) = 0;
+  virtual void flush() = 0;
+};
+
+struct SweepOptions {
+  size_t batch_size = 16;      // most tasks per hand-out
+  double flush_seconds = 10;   // sink flush interval
+  double grace_seconds = 30;   // after a stop: how long rank 0 waits for in-flight results
+  int single_task_retries = 1; // extra attempts of a task that failed when it ran alone
+  ProgressOptions progress;
+};
+
+struct SweepCounts {
+  int64_t tasks_total = 0;      // rank 0: tasks given to run_sweep; workers: tasks received
+  int64_t tasks_done = 0;       // tasks whose rows were stored with status done
+  int64_t tasks_failed = 0;     // tasks stored as failed rows
+  int64_t tasks_unfinished = 0; // not stored (stop before they ran, or dropped on Interrupted)
+  int64_t rows_stored = 0;      // rank 0: results returned by ResultSink::store()
+  int64_t batches = 0;          // batches handed out (rank 0) or run (workers)
+};
+
+struct SweepOutcome {
+  bool completed = false;     // every task has a stored row
+  bool interrupted = false;   // stopped early on a signal: exit with kExitInterrupted
+  int stop_signal = 0;        // the signal that stopped the sweep (0 if unknown)
+  int unresponsive_workers = 0;  // rank 0: workers that did not check in within grace_seconds
+  double seconds = 0;
+  SweepCounts counts;
+  // True when some worker may still be busy: the caller should MPI_Abort (with
+  // kExitInterrupted) after closing the store instead of MPI_Finalize, which would wait for it.
+  bool abort_needed() const { return unresponsive_workers > 0; }
+};
+
+// Collective over ctx.world. tasks: the sweep (rank 0; ignored elsewhere). sink: required on
+// rank 0, ignored (may be null) elsewhere. backend: used by workers, and by rank 0 when it is
+// the only rank. Throws DistError on MPI failure; sink exceptions propagate from rank 0.
+SweepOutcome run_sweep(const DistContext& ctx, std::vector<Task> tasks, WorkerBackend& backend,
+                       ResultSink* sink, const SweepOptions& options);
+
+// Runs `batch` on `backend`, appending one or more results per task to `out`. A batch that
+// throws std::exception is retried as two halves, recursively; a task that still throws when it
+// runs alone (after `single_task_retries` more attempts if it was alone from the start) becomes
+// a failed row carrying the error text. Interrupted propagates; `out` then holds the results of
+// the parts that finished. rank/device fill the failed rows.
+void run_batch_with_retries(WorkerBackend& backend, const std::vector<Task>& batch,
+                            std::vector<TaskResult>& out, int rank, const std::string& device,
+                            int single_task_retries = 1);
+
+// A failed row for `task` (key, model, sample, n_mem, length copied; status failed; error).
+TaskResult failed_result(const Task& task, const std::string& error, int rank,
+                         const std::string& device);
+
+}  // namespace crammer

@@ -1,0 +1,99 @@
+// Builds the DistContext: communicators, node-local rank, host, device, optional NCCL.
+#include "crammer/dist/context.hpp"
+
+#include <algorithm>
+#include <thread>
+#include <utility>
+
+#include "crammer/dist/check.hpp"
+#include "crammer/util/error.hpp"
+
+#if defined(CRAMMER_WITH_NCCL)
+#include <cuda_runtime_api.h>
+#endif
+
+namespace crammer {
+
+DistContext::DistContext(DistContext&& o) noexcept { *this = std::move(o); }
+
+DistContext& DistContext::operator=(DistContext&& o) noexcept {
+  if (this == &o) return *this;
+  rank = o.rank;
+  size = o.size;
+  local_rank = o.local_rank;
+  local_size = o.local_size;
+  host = std::move(o.host);
+  device = std::move(o.device);
+  device_index = o.device_index;
+  std::swap(world, o.world);
+  std::swap(node, o.node);
+#if defined(CRAMMER_WITH_NCCL)
+  std::swap(nccl, o.nccl);
+#endif
+  return *this;
+}
+
+DistContext::~DistContext() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;  // freeing after MPI_Finalize is an error; the library already did
+#if defined(CRAMMER_WITH_NCCL)
+  if (nccl) ncclCommDestroy(nccl);  // no check: destructors must not throw
+#endif
+  // Raw calls: errors here cannot be reported usefully and must not throw.
+  if (node != MPI_COMM_NULL) MPI_Comm_free(&node);
+  if (world != MPI_COMM_NULL) MPI_Comm_free(&world);
+}
+
+DistContext make_dist_context(const DistOptions& options) {
+  int initialized = 0;
+  CRAMMER_MPI_CHECK(MPI_Initialized(&initialized));
+  if (!initialized) throw DistError("make_dist_context: MPI_Init has not been called");
+
+  DistContext ctx;
+  CRAMMER_MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &ctx.world));
+  CRAMMER_MPI_CHECK(MPI_Comm_set_errhandler(ctx.world, MPI_ERRORS_RETURN));
+  CRAMMER_MPI_CHECK(MPI_Comm_rank(ctx.world, &ctx.rank));
+  CRAMMER_MPI_CHECK(MPI_Comm_size(ctx.world, &ctx.size));
+  CRAMMER_MPI_CHECK(
+      MPI_Comm_split_type(ctx.world, MPI_COMM_TYPE_SHARED, ctx.rank, MPI_INFO_NULL, &ctx.node));
+  CRAMMER_MPI_CHECK(MPI_Comm_set_errhandler(ctx.node, MPI_ERRORS_RETURN));
+  CRAMMER_MPI_CHECK(MPI_Comm_rank(ctx.node, &ctx.local_rank));
+  CRAMMER_MPI_CHECK(MPI_Comm_size(ctx.node, &ctx.local_size));
+
+  char name[MPI_MAX_PROCESSOR_NAME] = {0};
+  int len = 0;
+  CRAMMER_MPI_CHECK(MPI_Get_processor_name(name, &len));
+  ctx.host.assign(name, static_cast<size_t>(len));
+
+  if (options.use_cuda) {
+    ctx.device_index =
+        options.gpus_per_node > 0 ? ctx.local_rank % options.gpus_per_node : ctx.local_rank;
+    ctx.device = "cuda:" + std::to_string(ctx.device_index);
+  }
+
+  if (options.nccl) {
+#if defined(CRAMMER_WITH_NCCL)
+    if (!options.use_cuda) throw DistError("make_dist_context: NCCL needs use_cuda (a GPU per rank)");
+    ncclUniqueId id{};
+    if (ctx.rank == 0) CRAMMER_NCCL_CHECK(ncclGetUniqueId(&id));
+    CRAMMER_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, ctx.world));
+    CRAMMER_CUDA_CHECK(cudaSetDevice(ctx.device_index));
+    CRAMMER_NCCL_CHECK(ncclCommInitRank(&ctx.nccl, ctx.size, id, ctx.rank));
+#else
+    throw DistError(
+        "make_dist_context: NCCL was requested but crammer was built without it "
+        "(configure with -DCRAMMER_WITH_NCCL=ON)");
+#endif
+  }
+  return ctx;
+}
+
+int threads_per_rank(int configured, int local_size, int node_cores) {
+  if (configured > 0) return configured;
+  if (node_cores <= 0) node_cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (node_cores <= 0) node_cores = 1;  // hardware_concurrency may not know
+  return std::max(1, node_cores / std::max(1, local_size));
+}
+
+}  // namespace crammer

@@ -1,0 +1,428 @@
+// The sweep loop: coordinator (rank 0), workers (ranks > 0), and the one-process path.
+// Protocol (tags on ctx.world): worker -> 0 kTagRequest {held model, stopping?, results};
+// 0 -> worker kTagReply {work: a batch} or {stop: done | interrupted}. Every worker gets exactly
+// one stop, as the answer to a request, so no message is ever left unmatched.
+#include "crammer/dist/sweep.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "crammer/dist/check.hpp"
+#include "crammer/dist/scheduler.hpp"
+#include "crammer/dist/wire.hpp"
+#include "crammer/util/error.hpp"
+#include "crammer/util/interrupt.hpp"
+
+namespace crammer {
+namespace {
+
+constexpr int kTagRequest = 101;
+constexpr int kTagReply = 102;
+using Clock = std::chrono::steady_clock;
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Rank 0's idle wait between polls (it cannot block in MPI_Probe: it also watches the stop flag,
+// the flush timer and progress): yield a few times, then sleep with a doubling interval up to
+// 200 us, so an idle coordinator costs little CPU yet answers within a fraction of a millisecond.
+class Backoff {
+ public:
+  void wait() {
+    if (spins_ < 32) {
+      ++spins_;
+      std::this_thread::yield();
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(sleep_us_));
+    sleep_us_ = std::min(sleep_us_ * 2, 200);
+  }
+  void reset() {
+    spins_ = 0;
+    sleep_us_ = 20;
+  }
+
+ private:
+  int spins_ = 0;
+  int sleep_us_ = 20;
+};
+
+void send_bytes(const std::vector<char>& bytes, int dest, int tag, MPI_Comm comm) {
+  if (bytes.size() > size_t(INT_MAX)) {
+    throw DistError("dist: message of " + std::to_string(bytes.size()) +
+                    " bytes exceeds MPI's int count (reduce batching.batch_size)");
+  }
+  CRAMMER_MPI_CHECK(
+      MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, comm));
+}
+
+std::vector<char> recv_bytes(const MPI_Status& probed, MPI_Comm comm) {
+  int count = 0;
+  CRAMMER_MPI_CHECK(MPI_Get_count(&probed, MPI_BYTE, &count));
+  std::vector<char> bytes(static_cast<size_t>(count));
+  CRAMMER_MPI_CHECK(MPI_Recv(bytes.data(), count, MPI_BYTE, probed.MPI_SOURCE, probed.MPI_TAG,
+                             comm, MPI_STATUS_IGNORE));
+  return bytes;
+}
+
+// Blocks until a message from `source` with `tag` is there. Used by workers for rank 0's answer,
+// which always comes promptly; MPI's own blocking probe has the lowest latency (and yields the
+// core when Open MPI knows the node is oversubscribed).
+MPI_Status wait_for(int source, int tag, MPI_Comm comm) {
+  MPI_Status st;
+  CRAMMER_MPI_CHECK(MPI_Probe(source, tag, comm, &st));
+  return st;
+}
+
+// A backend must answer every task of the batch, and only those.
+void check_results_cover(const std::vector<Task>& batch, const std::vector<TaskResult>& results) {
+  std::unordered_set<std::string> keys;
+  for (const auto& t : batch) keys.insert(t.key);
+  std::unordered_set<std::string> answered;
+  for (const auto& r : results) {
+    if (!keys.count(r.task_key)) {
+      throw std::runtime_error("backend returned a result for task '" + r.task_key +
+                               "', which is not in the batch");
+    }
+    answered.insert(r.task_key);
+  }
+  for (const auto& t : batch) {
+    if (!answered.count(t.key)) {
+      throw std::runtime_error("backend returned no result for task '" + t.key + "'");
+    }
+  }
+}
+
+// Task status of a group of rows: failed if any row failed.
+struct TaskTally {
+  std::vector<std::pair<int32_t, TaskStatus>> tasks;  // model, status per distinct key
+};
+
+TaskTally tally(const std::vector<TaskResult>& rows) {
+  TaskTally t;
+  std::unordered_map<std::string, size_t> index;
+  for (const auto& r : rows) {
+    auto [it, fresh] = index.emplace(r.task_key, t.tasks.size());
+    if (fresh) {
+      t.tasks.emplace_back(r.model_index, r.status);
+    } else if (r.status == TaskStatus::failed) {
+      t.tasks[it->second].second = TaskStatus::failed;
+    }
+  }
+  return t;
+}
+
+void add_tally(SweepCounts& counts, const TaskTally& t) {
+  for (const auto& [model, status] : t.tasks) {
+    if (status == TaskStatus::failed) {
+      ++counts.tasks_failed;
+    } else {
+      ++counts.tasks_done;
+    }
+  }
+}
+
+// Rank 0's side of results: store, count what was stored, flush on a timer, show progress.
+class Ledger {
+ public:
+  Ledger(ResultSink& sink, const SweepOptions& options, const std::vector<Task>& tasks,
+         SweepCounts& counts)
+      : sink_(sink),
+        options_(options),
+        counts_(counts),
+        progress_(options.progress, totals(tasks)),
+        last_flush_(Clock::now()) {}
+
+  void store(const std::vector<TaskResult>& rows) {
+    for (const auto& r : rows) {
+      sink_.store(r);
+      ++counts_.rows_stored;  // only after store() returned: "stored" is never claimed early
+      ++unflushed_;
+    }
+    auto t = tally(rows);
+    add_tally(counts_, t);
+    for (const auto& [model, status] : t.tasks) progress_.record(model, status);
+  }
+
+  void tick() {
+    auto now = Clock::now();
+    if (unflushed_ > 0 && seconds_between(last_flush_, now) >= options_.flush_seconds) flush();
+    progress_.update();
+  }
+
+  void finish() {
+    flush();
+    progress_.finish();
+  }
+
+ private:
+  static std::map<int32_t, int64_t> totals(const std::vector<Task>& tasks) {
+    std::map<int32_t, int64_t> out;
+    for (const auto& t : tasks) ++out[t.model_index];
+    return out;
+  }
+  void flush() {
+    sink_.flush();
+    unflushed_ = 0;
+    last_flush_ = Clock::now();
+  }
+
+  ResultSink& sink_;
+  const SweepOptions& options_;
+  SweepCounts& counts_;
+  Progress progress_;
+  Clock::time_point last_flush_;
+  int64_t unflushed_ = 0;
+};
+
+void attempt(WorkerBackend& backend, const std::vector<Task>& batch, std::vector<TaskResult>& out,
+             int rank, const std::string& device, int extra_single_attempts) {
+  if (batch.empty()) return;
+  // No new attempt after a stop: the rest of the batch is left for the resumed run.
+  if (stop_requested()) throw Interrupted{};
+  auto t0 = Clock::now();
+  std::string error;
+  try {
+    auto results = backend.run(batch);
+    check_results_cover(batch, results);
+    for (auto& r : results) {
+      r.rank = rank;  // the rank that computed the row, whatever the backend knows
+      if (r.device.empty()) r.device = device;
+      out.push_back(std::move(r));
+    }
+    return;
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (batch.size() == 1) {
+    if (extra_single_attempts > 0) {
+      spdlog::warn("task {} failed ({}); retrying", batch[0].key, error);
+      attempt(backend, batch, out, rank, device, extra_single_attempts - 1);
+      return;
+    }
+    spdlog::warn("task {} failed: {}", batch[0].key, error);
+    out.push_back(failed_result(batch[0], error, rank, device));
+    out.back().wall_seconds = seconds_between(t0, Clock::now());
+    return;
+  }
+  spdlog::warn("batch of {} tasks failed ({}); retrying as two halves", batch.size(), error);
+  auto mid = batch.begin() + static_cast<std::ptrdiff_t>(batch.size() / 2);
+  attempt(backend, std::vector<Task>(batch.begin(), mid), out, rank, device, 0);
+  attempt(backend, std::vector<Task>(mid, batch.end()), out, rank, device, 0);
+}
+
+SweepOutcome finish_outcome(SweepOutcome out, Clock::time_point start) {
+  out.counts.tasks_unfinished =
+      out.counts.tasks_total - out.counts.tasks_done - out.counts.tasks_failed;
+  out.completed = out.counts.tasks_unfinished == 0;
+  if (out.interrupted && out.stop_signal == 0) out.stop_signal = stop_signal();
+  out.seconds = seconds_between(start, Clock::now());
+  return out;
+}
+
+SweepOutcome run_alone(const DistContext& ctx, std::vector<Task> tasks, WorkerBackend& backend,
+                       ResultSink& sink, const SweepOptions& options) {
+  auto start = Clock::now();
+  SweepOutcome out;
+  out.counts.tasks_total = static_cast<int64_t>(tasks.size());
+  Ledger ledger(sink, options, tasks, out.counts);
+  TaskQueue queue(std::move(tasks));
+  while (!queue.empty()) {
+    if (stop_requested()) {
+      out.interrupted = true;
+      break;
+    }
+    auto batch = queue.take_batch(backend.held_model(), options.batch_size);
+    ++out.counts.batches;
+    std::vector<TaskResult> results;
+    try {
+      run_batch_with_retries(backend, batch, results, ctx.rank, ctx.device,
+                             options.single_task_retries);
+    } catch (const Interrupted&) {
+      out.interrupted = true;
+    }
+    ledger.store(results);  // what finished before an interrupt is kept
+    ledger.tick();
+    if (out.interrupted) break;
+  }
+  ledger.finish();
+  return finish_outcome(std::move(out), start);
+}
+
+struct WorkerState {
+  bool stopped = false;
+  std::unordered_set<std::string> in_flight;  // keys handed out, not yet answered
+};
+
+SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultSink& sink,
+                        const SweepOptions& options) {
+  auto start = Clock::now();
+  SweepOutcome out;
+  out.counts.tasks_total = static_cast<int64_t>(tasks.size());
+  Ledger ledger(sink, options, tasks, out.counts);
+  TaskQueue queue(std::move(tasks));
+  std::vector<WorkerState> workers(static_cast<size_t>(ctx.size));
+  int active = ctx.size - 1;
+  bool stopping = false;
+  Clock::time_point deadline;
+  Backoff backoff;
+
+  auto begin_stop = [&]() {
+    if (stopping) return;
+    stopping = true;
+    deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                  std::chrono::duration<double>(options.grace_seconds));
+    spdlog::warn("stop requested (signal {}): no new work; waiting up to {} s for {} worker(s)",
+                 stop_signal(), options.grace_seconds, active);
+  };
+
+  while (active > 0) {
+    if (stop_requested()) begin_stop();
+    if (stopping && Clock::now() >= deadline) break;
+    int flag = 0;
+    MPI_Status st;
+    CRAMMER_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, kTagRequest, ctx.world, &flag, &st));
+    if (!flag) {
+      ledger.tick();
+      backoff.wait();
+      continue;
+    }
+    backoff.reset();
+    int w = st.MPI_SOURCE;
+    auto req = decode_request(recv_bytes(st, ctx.world));
+    auto& state = workers.at(static_cast<size_t>(w));
+    if (state.stopped) {
+      throw DistError("dist: rank " + std::to_string(w) + " sent a request after its stop");
+    }
+    // Every answered key must have been handed to this worker; then it is no longer in flight.
+    // (A capacity-search task answers with several rows of one key.)
+    std::unordered_set<std::string> answered;
+    for (const auto& r : req.results) answered.insert(r.task_key);
+    for (const auto& key : answered) {
+      if (state.in_flight.erase(key) == 0) {
+        throw DistError("dist: rank " + std::to_string(w) + " returned a result for task '" +
+                        key + "', which it was not given");
+      }
+    }
+    if (!state.in_flight.empty() && !req.stopping) {
+      throw DistError("dist: rank " + std::to_string(w) + " asked for work with " +
+                      std::to_string(state.in_flight.size()) + " task(s) unanswered, e.g. '" +
+                      *state.in_flight.begin() + "'");
+    }
+    state.in_flight.clear();  // a stopping worker dropped them: they stay unfinished
+    if (req.stopping && !stop_requested()) {
+      spdlog::warn("rank {} stops on signal {}; stopping the sweep", w, req.stop_signal);
+      request_stop(req.stop_signal);
+    }
+    if (stop_requested()) begin_stop();
+    queue.set_holder(w, req.held_model);
+
+    // Answer first, store second: the worker computes while rank 0 writes.
+    if (stopping || queue.empty()) {
+      send_bytes(encode_stop(stopping ? StopReason::interrupted : StopReason::done), w,
+                 kTagReply, ctx.world);
+      state.stopped = true;
+      --active;
+    } else {
+      auto batch = queue.take_batch(req.held_model, options.batch_size);
+      for (const auto& t : batch) state.in_flight.insert(t.key);
+      send_bytes(encode_work(batch), w, kTagReply, ctx.world);
+      ++out.counts.batches;
+    }
+    ledger.store(req.results);
+    ledger.tick();
+  }
+  out.interrupted = stopping;
+  out.unresponsive_workers = active;
+  if (active > 0) {
+    spdlog::error("{} worker(s) did not return within the grace period of {} s", active,
+                  options.grace_seconds);
+  }
+  ledger.finish();
+  return finish_outcome(std::move(out), start);
+}
+
+SweepOutcome work(const DistContext& ctx, WorkerBackend& backend, const SweepOptions& options) {
+  auto start = Clock::now();
+  SweepOutcome out;
+  WorkRequest req;
+  req.held_model = backend.held_model();
+  for (;;) {
+    if (stop_requested()) {
+      req.stopping = true;
+      req.stop_signal = stop_signal();
+    }
+    send_bytes(encode_request(req), 0, kTagRequest, ctx.world);
+    req.results.clear();
+    auto bytes = recv_bytes(wait_for(0, kTagReply, ctx.world), ctx.world);
+    if (message_kind(bytes) == MessageKind::stop) {
+      out.interrupted = decode_stop(bytes) == StopReason::interrupted;
+      break;
+    }
+    if (req.stopping) throw DistError("dist: rank 0 sent work after this rank's stop");
+    auto batch = decode_work(bytes);
+    out.counts.tasks_total += static_cast<int64_t>(batch.size());
+    ++out.counts.batches;
+    try {
+      run_batch_with_retries(backend, batch, req.results, ctx.rank, ctx.device,
+                             options.single_task_retries);
+    } catch (const Interrupted&) {
+      // The finished part goes back with the stopping request; the rest stays unfinished.
+      req.stopping = true;
+      req.stop_signal = stop_signal();
+    }
+    add_tally(out.counts, tally(req.results));
+    req.held_model = backend.held_model();
+  }
+  if (out.interrupted) out.stop_signal = stop_signal();
+  return finish_outcome(std::move(out), start);
+}
+
+}  // namespace
+
+TaskResult failed_result(const Task& task, const std::string& error, int rank,
+                         const std::string& device) {
+  TaskResult r;
+  r.task_key = task.key;
+  r.model_index = task.model_index;
+  r.sample_id = task.sample_id;
+  r.n_mem = task.n_mem;
+  r.length = task.length;
+  r.status = TaskStatus::failed;
+  r.error = error.empty() ? std::string("unknown error") : error;
+  r.rank = rank;
+  r.device = device;
+  return r;
+}
+
+void run_batch_with_retries(WorkerBackend& backend, const std::vector<Task>& batch,
+                            std::vector<TaskResult>& out, int rank, const std::string& device,
+                            int single_task_retries) {
+  attempt(backend, batch, out, rank, device, batch.size() == 1 ? single_task_retries : 0);
+}
+
+SweepOutcome run_sweep(const DistContext& ctx, std::vector<Task> tasks, WorkerBackend& backend,
+                       ResultSink* sink, const SweepOptions& options) {
+  if (options.batch_size == 0) throw ConfigError("dist: batch_size must be at least 1, got 0");
+  if (ctx.rank == 0 && sink == nullptr) throw DistError("run_sweep: rank 0 needs a ResultSink");
+  if (ctx.size == 1) return run_alone(ctx, std::move(tasks), backend, *sink, options);
+  if (ctx.world == MPI_COMM_NULL) throw DistError("run_sweep: DistContext has no communicator");
+  if (ctx.rank == 0) {
+    spdlog::info("sweep: {} tasks, {} worker rank(s), batches of up to {}", tasks.size(),
+                 ctx.size - 1, options.batch_size);
+    return coordinate(ctx, std::move(tasks), *sink, options);
+  }
+  return work(ctx, backend, options);
+}
+
+}  // namespace crammer
