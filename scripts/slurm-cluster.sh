@@ -53,8 +53,8 @@ any_alive() {
   return 1
 }
 
-port_free() {
-  ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .
+port_free() {  # nothing accepts connections on 127.0.0.1:PORT (bash's /dev/tcp: no extra tools)
+  ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null
 }
 
 node_names() {  # the NodeName of each slurmd, one per line
