@@ -76,6 +76,7 @@ class WriterSink : public ResultSink {
  public:
   explicit WriterSink(ResultsWriter& writer) : writer_(writer) {}
   void store(const TaskResult& result) override { writer_.append({result}); }
+  void store_batch(const std::vector<TaskResult>& rows) override { writer_.append(rows); }
   void flush() override { writer_.flush(); }
 
  private:

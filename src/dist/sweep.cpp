@@ -142,11 +142,10 @@ class Ledger {
         last_flush_(Clock::now()) {}
 
   void store(const std::vector<TaskResult>& rows) {
-    for (const auto& r : rows) {
-      sink_.store(r);
-      ++counts_.rows_stored;  // only after store() returned: "stored" is never claimed early
-      ++unflushed_;
-    }
+    if (rows.empty()) return;
+    sink_.store_batch(rows);
+    counts_.rows_stored += static_cast<int64_t>(rows.size());  // only after it returned: never claimed early
+    unflushed_ += static_cast<int64_t>(rows.size());
     auto t = tally(rows);
     add_tally(counts_, t);
     for (const auto& [model, status] : t.tasks) progress_.record(model, status);

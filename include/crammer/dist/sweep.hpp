@@ -34,6 +34,10 @@ class ResultSink {
  public:
   virtual ~ResultSink() = default;
   virtual void store(const TaskResult& result) = 0;
+  // The rows of one hand-out at once, so a durable sink pays one sync per batch, not per row.
+  virtual void store_batch(const std::vector<TaskResult>& rows) {
+    for (const auto& r : rows) store(r);
+  }
   virtual void flush() = 0;
 };
 
