@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 
 #include "crammer/app/commands.hpp"
@@ -157,6 +158,10 @@ int run_sweep_command(const RunArgs& a) {
         run.versions[key] = line.substr(sp + 1);
       }
       run.versions["git_commit"] = CRAMMER_GIT_COMMIT;
+      auto parent = std::filesystem::path(config.output.path).parent_path();
+      std::error_code ec;
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+      if (ec) throw ConfigError("output.path: cannot create directory '" + parent.string() + "': " + ec.message());
       writer = std::make_unique<ResultsWriter>();
       writer->open(config.output.path, run, plan.models, plan.samples, a.fresh ? OpenMode::fresh : OpenMode::resume);
       const auto& done = writer->finished_keys();
