@@ -79,6 +79,7 @@ void write_result(ByteWriter& w, const TaskResult& x) {
   w.put<int32_t>(x.token_gain);
   w.put<uint8_t>(x.decode_exact ? 1 : 0);
   w.put<int32_t>(x.decode_prefix);
+  w.put<int32_t>(x.capacity);
   w.put<double>(x.wall_seconds);
   w.put<int32_t>(x.rank);
   w.put_string(x.device);
@@ -116,6 +117,7 @@ TaskResult read_result(ByteReader& r) {
   x.token_gain = r.get<int32_t>("result.token_gain");
   x.decode_exact = r.get<uint8_t>("result.decode_exact") != 0;
   x.decode_prefix = r.get<int32_t>("result.decode_prefix");
+  x.capacity = r.get<int32_t>("result.capacity");
   x.wall_seconds = r.get<double>("result.wall_seconds");
   x.rank = r.get<int32_t>("result.rank");
   x.device = r.get_string("result.device");

@@ -384,6 +384,7 @@ std::string encode_rows(const std::vector<TaskResult>& rows) {
     o.put<int32_t>(r.token_gain);
     o.put<uint8_t>(r.decode_exact);
     o.put<int32_t>(r.decode_prefix);
+    o.put<int32_t>(r.capacity);
     o.put<double>(r.wall_seconds);
     o.put<int32_t>(r.rank);
     o.str(r.device);
@@ -423,6 +424,7 @@ std::vector<TaskResult> decode_rows(const std::string& payload, const std::strin
     r.token_gain = in.get<int32_t>();
     r.decode_exact = in.get<uint8_t>() != 0;
     r.decode_prefix = in.get<int32_t>();
+    r.capacity = in.get<int32_t>();
     r.wall_seconds = in.get<double>();
     r.rank = in.get<int32_t>();
     r.device = in.str();

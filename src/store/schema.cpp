@@ -161,6 +161,7 @@ h5::Id result_type() {
   insert(t, "token_gain", offsetof(R, token_gain), H5T_NATIVE_INT32);
   insert(t, "decode_exact", offsetof(R, decode_exact), flag);
   insert(t, "decode_prefix", offsetof(R, decode_prefix), H5T_NATIVE_INT32);
+  insert(t, "capacity", offsetof(R, capacity), H5T_NATIVE_INT32);
   insert(t, "wall_seconds", offsetof(R, wall_seconds), H5T_NATIVE_DOUBLE);
   insert(t, "rank", offsetof(R, rank), H5T_NATIVE_INT32);
   insert(t, "device", offsetof(R, device), device);
@@ -210,6 +211,7 @@ ResultRow to_row(const TaskResult& r, int64_t memory_offset, int64_t curve_offse
   row.token_gain = r.token_gain;
   row.decode_exact = r.decode_exact ? 1 : 0;
   row.decode_prefix = r.decode_prefix;
+  row.capacity = r.capacity;
   row.wall_seconds = r.wall_seconds;
   row.rank = r.rank;
   copy_text(row.device, sizeof row.device, r.device);
@@ -245,6 +247,7 @@ TaskResult from_row(const ResultRow& row) {
   r.token_gain = row.token_gain;
   r.decode_exact = row.decode_exact != 0;
   r.decode_prefix = row.decode_prefix;
+  r.capacity = row.capacity;
   r.wall_seconds = row.wall_seconds;
   r.rank = row.rank;
   r.device = text_of(row.device, sizeof row.device);

@@ -35,6 +35,7 @@ struct ResultRow {
   int32_t token_gain;
   int8_t decode_exact;
   int32_t decode_prefix;
+  int32_t capacity;  // capacity-search rows: the sample's capacity; -1 on grid rows
   double wall_seconds;
   int32_t rank;
   char device[kDeviceWidth];

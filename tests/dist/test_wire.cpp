@@ -46,6 +46,7 @@ TaskResult sample_result(int i) {
   r.token_gain = -3;
   r.decode_exact = true;
   r.decode_prefix = 76;
+  r.capacity = 33;
   r.wall_seconds = 12.5;
   r.rank = 7;
   r.device = "cuda:3";
@@ -83,6 +84,7 @@ void expect_equal(const TaskResult& a, const TaskResult& b) {
   EXPECT_EQ(a.token_gain, b.token_gain);
   EXPECT_EQ(a.decode_exact, b.decode_exact);
   EXPECT_EQ(a.decode_prefix, b.decode_prefix);
+  EXPECT_EQ(a.capacity, b.capacity);
   expect_same_bits(a.wall_seconds, b.wall_seconds, "wall_seconds");
   EXPECT_EQ(a.rank, b.rank);
   EXPECT_EQ(a.device, b.device);

@@ -89,6 +89,7 @@ inline TaskResult make_row(int i, bool arrays = false) {
   r.token_gain = i - 7;
   r.decode_exact = i % 4 == 1;
   r.decode_prefix = i % 17;
+  r.capacity = i % 3 == 0 ? -1 : i % 23;
   r.wall_seconds = 0.125 * i + 1e-9;
   r.rank = i % 5;
   r.device = "cuda:" + std::to_string(i % 8);
@@ -126,6 +127,7 @@ inline void expect_same(const TaskResult& a, const TaskResult& b, bool arrays) {
   EXPECT_EQ(a.token_gain, b.token_gain);
   EXPECT_EQ(a.decode_exact, b.decode_exact);
   EXPECT_EQ(a.decode_prefix, b.decode_prefix);
+  EXPECT_EQ(a.capacity, b.capacity);
   EXPECT_EQ(a.wall_seconds, b.wall_seconds);
   EXPECT_EQ(a.rank, b.rank);
   EXPECT_EQ(a.device, b.device);
