@@ -10,15 +10,6 @@ find_package(fmt REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
-# Debian's libsentencepiece carries protobuf-lite code and exports its symbols; loaded before
-# libprotobuf (which LibTorch needs) they interpose on protobuf's own static initialisers and
-# crash the process before main. Linking libprotobuf first makes its definitions win.
-# (LibTorch's CMake config turns --as-needed on, which would drop it: keep it explicitly.)
-pkg_check_modules(PROTOBUF REQUIRED protobuf)
-find_library(CRAMMER_PROTOBUF_LIBRARY NAMES protobuf HINTS ${PROTOBUF_LIBRARY_DIRS} REQUIRED)
-add_library(crammer_protobuf_first INTERFACE)
-target_link_libraries(crammer_protobuf_first INTERFACE
-  "-Wl,--push-state,--no-as-needed" "${CRAMMER_PROTOBUF_LIBRARY}" "-Wl,--pop-state")
 # NFC normalisation of tokenizer.json normalizers (GPT-NeoX / Pythia).
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 find_package(Threads REQUIRED)

@@ -11,7 +11,7 @@ PACKAGES=(
   libyaml-cpp-dev libboost-program-options-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libpcre2-dev libsentencepiece-dev libicu-dev
+  libpcre2-dev libsentencepiece-dev sentencepiece libicu-dev
   python3-h5py python3-pandas python3-matplotlib python3-numpy
   slurm-wlm
 )

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <glob.h>
 #include <functional>
 #include <map>
 #include <set>
@@ -480,6 +481,31 @@ ExperimentConfig convert(const YAML::Node& root, const Origins& origins) {
   return c;
 }
 
+// corpus.paths entries with * ? [ are shell patterns (PG-19 is thousands of files): expanded,
+// sorted, so the resolved config lists the files a run really read.
+void expand_corpus_globs(ExperimentConfig& c) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < c.corpus.paths.size(); ++i) {
+    const std::string& p = c.corpus.paths[i];
+    if (p.find_first_of("*?[") == std::string::npos) {
+      out.push_back(p);
+      continue;
+    }
+    glob_t g{};
+    int rc = ::glob(p.c_str(), 0, nullptr, &g);
+    if (rc != 0) {
+      globfree(&g);
+      throw ConfigError((c.source_file.empty() ? std::string("config") : c.source_file) + ": corpus.paths[" +
+                        std::to_string(i) + "]: pattern '" + p + "' matches no file");
+    }
+    std::vector<std::string> found(g.gl_pathv, g.gl_pathv + g.gl_pathc);
+    globfree(&g);
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  c.corpus.paths = std::move(out);
+}
+
 }  // namespace
 
 ExperimentConfig parse_config(const std::string& yaml_text, const std::string& source_name,
@@ -496,6 +522,7 @@ ExperimentConfig parse_config(const std::string& yaml_text, const std::string& s
   for (const auto& w : overrides) apply_override(root, w, origins);
   ExperimentConfig c = convert(root, origins);
   c.source_file = source_name;
+  if (options.check_files) expand_corpus_globs(c);
   validate(c, options);
   return c;
 }

@@ -10,8 +10,10 @@
 
 #include "crammer/util/error.hpp"
 
-#if defined(CRAMMER_WITH_NCCL)
+#if defined(CRAMMER_WITH_CUDA)
 #include <cuda_runtime_api.h>
+#endif
+#if defined(CRAMMER_WITH_NCCL)
 #include <nccl.h>
 #endif
 
@@ -54,7 +56,9 @@ void check_nccl(int code, const char* call, const char* file, int line) {
   throw_dist_error("NCCL", call, file, line,
                    ncclGetErrorString(static_cast<ncclResult_t>(code)));
 }
+#endif
 
+#if defined(CRAMMER_WITH_CUDA)
 void check_cuda(int code, const char* call, const char* file, int line) {
   if (code == static_cast<int>(cudaSuccess)) return;
   throw_dist_error("CUDA", call, file, line, cudaGetErrorString(static_cast<cudaError_t>(code)));

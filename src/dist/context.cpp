@@ -8,7 +8,7 @@
 #include "crammer/dist/check.hpp"
 #include "crammer/util/error.hpp"
 
-#if defined(CRAMMER_WITH_NCCL)
+#if defined(CRAMMER_WITH_CUDA)
 #include <cuda_runtime_api.h>
 #endif
 
@@ -70,6 +70,15 @@ DistContext make_dist_context(const DistOptions& options) {
     ctx.device_index =
         options.gpus_per_node > 0 ? ctx.local_rank % options.gpus_per_node : ctx.local_rank;
     ctx.device = "cuda:" + std::to_string(ctx.device_index);
+#if defined(CRAMMER_WITH_CUDA)
+    // Bind this rank to its GPU before anything (LibTorch, NCCL) allocates on the device.
+    int count = 0;
+    CRAMMER_CUDA_CHECK(cudaGetDeviceCount(&count));
+    if (ctx.device_index >= count)
+      throw DistError("rank " + std::to_string(ctx.rank) + " (host " + ctx.host + ") wants cuda:" +
+                      std::to_string(ctx.device_index) + " but the node has " + std::to_string(count) + " GPU(s)");
+    CRAMMER_CUDA_CHECK(cudaSetDevice(ctx.device_index));
+#endif
   }
 
   if (options.nccl) {

@@ -56,7 +56,7 @@ struct DtypeDesc {
 // Every dtype of the safetensors spec that LibTorch 1.13 can name; others are refused at open.
 const DtypeDesc* find_dtype(const std::string& name) {
   static const DtypeDesc table[] = {
-      {"F32", 4, torch::kFloat32, true},  {"F16", 2, torch::kFloat16, true},
+      {"F32", 4, torch::kFloat32, true},   {"F16", 2, torch::kFloat16, true},
       {"BF16", 2, torch::kBFloat16, true}, {"F64", 8, torch::kFloat64, false},
       {"I64", 8, torch::kInt64, false},    {"I32", 4, torch::kInt32, false},
       {"I16", 2, torch::kInt16, false},    {"I8", 1, torch::kInt8, false},
@@ -143,6 +143,11 @@ bool as_count(const json& j, uint64_t& out) {
   return out <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 }
 
+// "[begin, end]" relative to the data section, as the header writes it.
+std::string range(const Entry& e, size_t data_start) {
+  return "[" + std::to_string(e.begin - data_start) + ", " + std::to_string(e.end - data_start) + "]";
+}
+
 // Parses the header and checks every entry against the data section of the mapping.
 std::vector<Entry> parse_file(const std::shared_ptr<Mapping>& map) {
   const std::string& path = map->path;
@@ -159,7 +164,8 @@ std::vector<Entry> parse_file(const std::shared_ptr<Mapping>& map) {
   std::set<std::string> seen;
   std::string duplicate;
   json::parser_callback_t on_event = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && depth == 1 && !seen.insert(parsed.get<std::string>()).second)
+    if (event == json::parse_event_t::key && depth == 1 &&
+        !seen.insert(parsed.get<std::string>()).second)
       duplicate = parsed.get<std::string>();
     return true;
   };
@@ -214,7 +220,8 @@ std::vector<Entry> parse_file(const std::shared_ptr<Mapping>& map) {
 
     const json& offs = value["data_offsets"];
     uint64_t begin = 0, end = 0;
-    if (!offs.is_array() || offs.size() != 2 || !as_count(offs[0], begin) || !as_count(offs[1], end))
+    if (!offs.is_array() || offs.size() != 2 || !as_count(offs[0], begin) ||
+        !as_count(offs[1], end))
       fail(path, where + ": field 'data_offsets' is " + offs.dump() +
                      ", expected [begin, end] with non-negative integers");
     if (begin > end)
@@ -222,13 +229,15 @@ std::vector<Entry> parse_file(const std::shared_ptr<Mapping>& map) {
                      "] has begin > end");
     if (end > data_size)
       fail(path, where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                     "] out of range of the data section (" + std::to_string(data_size) + " bytes)");
+                     "] out of range of the data section (" + std::to_string(data_size) +
+                     " bytes)");
     const uint64_t bytes = end - begin;
     overflow = overflow || numel > std::numeric_limits<uint64_t>::max() / e.desc->bytes;
     if (overflow || numel * e.desc->bytes != bytes)
-      fail(path, where + ": " + std::string(e.desc->name) + " shape " + shape.dump() + " needs " +
-                     (overflow ? std::string("more than 2^64") : std::to_string(numel * e.desc->bytes)) +
-                     " bytes but data_offsets span " + std::to_string(bytes));
+      fail(path,
+           where + ": " + std::string(e.desc->name) + " shape " + shape.dump() + " needs " +
+               (overflow ? std::string("more than 2^64") : std::to_string(numel * e.desc->bytes)) +
+               " bytes but data_offsets span " + std::to_string(bytes));
     e.begin = data_start + static_cast<size_t>(begin);
     e.end = data_start + static_cast<size_t>(end);
     entries.push_back(std::move(e));
@@ -242,8 +251,9 @@ std::vector<Entry> parse_file(const std::shared_ptr<Mapping>& map) {
             [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
   for (size_t i = 1; i < by_offset.size(); ++i)
     if (by_offset[i]->begin < by_offset[i - 1]->end)
-      fail(path, "tensor '" + by_offset[i]->info.name + "': data_offsets overlap tensor '" +
-                     by_offset[i - 1]->info.name + "'");
+      fail(path, "tensor '" + by_offset[i]->info.name + "': data_offsets " +
+                     range(*by_offset[i], data_start) + " overlap tensor '" +
+                     by_offset[i - 1]->info.name + "' at " + range(*by_offset[i - 1], data_start));
   return entries;
 }
 
@@ -261,12 +271,14 @@ std::string read_text_file(const std::string& path) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Writes bytes to PATH atomically: a temp file in the same directory, fsync, rename.
-void write_atomically(const std::string& path,
-                      const std::function<void(const std::function<void(const void*, size_t)>&)>& produce) {
+void write_atomically(
+    const std::string& path,
+    const std::function<void(const std::function<void(const void*, size_t)>&)>& produce) {
   static std::atomic<unsigned> counter{0};  // two writers of one path in one process
   const std::string tmp =
       path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
@@ -362,12 +374,19 @@ Checkpoint Checkpoint::open(const std::string& dir_or_file) {
     }
     std::sort(pickles.begin(), pickles.end());
     std::sort(others.begin(), others.end());
-    if (!pickles.empty())
+    if (!pickles.empty()) {
+      // Name the weights file rather than e.g. training_args.bin when both are there.
+      std::string shown = pickles.front();
+      for (const auto& name : pickles)
+        if (name.rfind("pytorch_model", 0) == 0) shown = name;
+      const std::string d = "'" + dir.string() + "'";
       throw ModelLoadError(
-          (dir / pickles.front()).string() +
-          " is a pickle checkpoint, which crammer does not read; convert it to safetensors (e.g. in "
-          "Python: from transformers import AutoModelForCausalLM; "
-          "AutoModelForCausalLM.from_pretrained(dir).save_pretrained(dir, safe_serialization=True))");
+          (dir / shown).string() +
+          " is a pickle checkpoint, which crammer does not read; convert it to safetensors (e.g. "
+          "in Python: from transformers import AutoModelForCausalLM; "
+          "AutoModelForCausalLM.from_pretrained(" + d + ").save_pretrained(" + d +
+          ", safe_serialization=True))");
+    }
     std::string msg = "no checkpoint in " + dir.string() +
                       ": looked for model.safetensors and model.safetensors.index.json";
     if (!others.empty()) {
@@ -461,7 +480,8 @@ torch::Tensor Checkpoint::get(const std::string& name) const {
     return t;
   }
   std::shared_ptr<Mapping> keep = e.map;
-  return torch::from_blob(ptr, e.info.shape, [keep](void*) mutable { keep.reset(); }, options);
+  return torch::from_blob(
+      ptr, e.info.shape, [keep](void*) mutable { keep.reset(); }, options);
 }
 
 void write_safetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
@@ -483,7 +503,8 @@ void write_safetensors(const std::string& path, const std::map<std::string, torc
                            "; crammer writes only F32, F16 and BF16");
     torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
     const uint64_t bytes = t.numel() * t.element_size();
-    header[name] = {{"dtype", dt}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {
+        {"dtype", dt}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
     data.push_back(std::move(t));
   }

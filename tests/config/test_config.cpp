@@ -269,6 +269,19 @@ TEST_F(ConfigTest, MissingCorpusFile) {
   EXPECT_THAT(m, HasSubstr("nope.txt' does not exist"));
 }
 
+TEST_F(ConfigTest, CorpusPatternsExpandSorted) {
+  write(dir_ / "b.txt", "B. text.");
+  write(dir_ / "a.txt", "A. text.");
+  ExperimentConfig c = crammer::load_config(file(base()).string(), {"corpus.paths=['" + (dir_ / "?.txt").string() + "']"});
+  EXPECT_EQ(c.corpus.paths, (std::vector<std::string>{(dir_ / "a.txt").string(), (dir_ / "b.txt").string()}));
+}
+
+TEST_F(ConfigTest, CorpusPatternMatchingNothing) {
+  std::string m = error_of(base(), {"corpus.paths=[" + (dir_ / "none*.txt").string() + "]"});
+  EXPECT_THAT(m, HasSubstr("corpus.paths[0]: pattern '"));
+  EXPECT_THAT(m, HasSubstr("matches no file"));
+}
+
 TEST_F(ConfigTest, MissingModelDirectory) {
   std::string m = error_of(base(), {"models.0.path=" + (dir_ / "absent").string()});
   EXPECT_THAT(m, HasSubstr("models.0.path: directory '"));

@@ -178,7 +178,7 @@ def start_long_sweep(a, name, ranks=3):
     for p in (out, out + ".journal"):
         if os.path.exists(p):
             os.remove(p)
-    write_config(cfg, model, out, samples=6, max_steps=150, lengths=(8, 16, 24), batch=1)
+    write_config(cfg, model, out, samples=6, max_steps=80, lengths=(8, 16, 24), batch=1)
     cmd = mpirun(ranks, a.crammer, ["run", cfg, "--progress", "log", "--progress-seconds", "1"])
     print("+ " + " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, env=ENV, cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -304,6 +304,24 @@ def case_cli(a):
     p = subprocess.run([a.crammer, "tokenize", "--tokenizer", "data/tokenizers/gpt2"], input="Hello world",
                        text=True, capture_output=True, cwd=REPO)
     check(p.stdout.split() == ["15496", "995"], "tokenize: " + p.stdout + p.stderr)
+    # SentencePiece inside the LibTorch process (its private protobuf must not clash with
+    # LibTorch's): a model trained here by Debian's spm_train, then used through crammer.
+    spm_dir = os.path.join(a.workdir, "spm")
+    os.makedirs(spm_dir, exist_ok=True)
+    r = run(["spm_train", "--input=data/corpora/austen/persuasion.txt", "--model_prefix=" + os.path.join(spm_dir, "tokenizer"),
+             "--vocab_size=500", "--model_type=bpe", "--input_sentence_size=2000", "--minloglevel=2"])
+    check(r.returncode == 0, "spm_train failed: " + r.stderr[-2000:])
+    p = subprocess.run([a.crammer, "tokenize", "--tokenizer", spm_dir, "--add-bos"], input="Anne Elliot walked.",
+                       text=True, capture_output=True, cwd=REPO)
+    check(p.returncode == 0, "sentencepiece tokenize failed: " + p.stderr)
+    ids = p.stdout.split()
+    check(len(ids) >= 3 and ids[0] == "1", "sentencepiece ids (BOS 1 first): " + p.stdout)
+    e = subprocess.run(["spm_encode", "--model=" + os.path.join(spm_dir, "tokenizer.model"), "--output_format=id"],
+                       input="Anne Elliot walked.\n", text=True, capture_output=True)
+    check(e.stdout.split() == ids[1:], f"crammer {ids[1:]} != spm_encode {e.stdout.split()}")
+    d = subprocess.run([a.crammer, "tokenize", "--tokenizer", spm_dir, "--decode"], input=" ".join(ids[1:]),
+                       text=True, capture_output=True, cwd=REPO)
+    check(d.stdout == "Anne Elliot walked.", "sentencepiece decode: " + repr(d.stdout) + d.stderr)
 
 
 def main():

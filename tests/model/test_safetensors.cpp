@@ -15,8 +15,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include "crammer/model/safetensors.hpp"
 #include "crammer/util/error.hpp"
@@ -25,8 +25,8 @@ namespace crammer {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 class Safetensors : public ::testing::Test {
  protected:
@@ -52,7 +52,8 @@ class Safetensors : public ::testing::Test {
     uint64_t n = header_len >= 0 ? static_cast<uint64_t>(header_len) : header.size();
     for (int i = 0; i < 8; ++i) out.put(static_cast<char>((n >> (8 * i)) & 0xff));
     out << header;
-    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    out.write(reinterpret_cast<const char*>(data.data()),
+              static_cast<std::streamsize>(data.size()));
     return p;
   }
 
@@ -90,7 +91,8 @@ std::map<std::string, torch::Tensor> sample_tensors(torch::Dtype dtype) {
   };
 }
 
-class SafetensorsRoundTrip : public Safetensors, public ::testing::WithParamInterface<torch::Dtype> {};
+class SafetensorsRoundTrip : public Safetensors,
+                             public ::testing::WithParamInterface<torch::Dtype> {};
 
 TEST_P(SafetensorsRoundTrip, EveryTensorComesBackBitExact) {
   const auto tensors = sample_tensors(GetParam());
@@ -115,15 +117,14 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, SafetensorsRoundTrip,
 // Bytes written by hand: F32 1.5 = 0x3FC00000, -2.25 = 0xC0100000, 100 = 0x42C80000;
 // F16 1.0 = 0x3C00, -2.0 = 0xC000, 0.5 = 0x3800; BF16 1.0 = 0x3F80, -3.0 = 0xC040.
 TEST_F(Safetensors, ReadsAHandBuiltFile) {
-  const std::string header =
-      R"({"__metadata__":{"format":"pt"},)"
-      R"("a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},)"
-      R"("b":{"dtype":"F16","shape":[3],"data_offsets":[16,22]},)"
-      R"("c":{"dtype":"BF16","shape":[2,1],"data_offsets":[22,26]}})";
-  const std::vector<uint8_t> data = {
-      0x00, 0x00, 0xC0, 0x3F, 0x00, 0x00, 0x10, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC8, 0x42,
-      0x00, 0x3C, 0x00, 0xC0, 0x00, 0x38,  //
-      0x80, 0x3F, 0x40, 0xC0};
+  const std::string header = R"({"__metadata__":{"format":"pt"},)"
+                             R"("a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},)"
+                             R"("b":{"dtype":"F16","shape":[3],"data_offsets":[16,22]},)"
+                             R"("c":{"dtype":"BF16","shape":[2,1],"data_offsets":[22,26]}})";
+  const std::vector<uint8_t> data = {0x00, 0x00, 0xC0, 0x3F, 0x00, 0x00, 0x10, 0xC0,
+                                     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC8, 0x42,
+                                     0x00, 0x3C, 0x00, 0xC0, 0x00, 0x38,  //
+                                     0x80, 0x3F, 0x40, 0xC0};
   // Unpadded header: the data section starts at an odd offset here, so this also covers
   // tensors whose bytes are not aligned to their element size.
   const std::string p = write_raw("hand.safetensors", header, data);
@@ -149,12 +150,18 @@ TEST_F(Safetensors, ReadsAHandBuiltFile) {
   EXPECT_EQ(c.sizes(), (std::vector<int64_t>{2, 1}));
   EXPECT_EQ(c[0][0].item<float>(), 1.0f);
   EXPECT_EQ(c[1][0].item<float>(), -3.0f);
+
+  // Elements must be aligned for ATen kernels, however the file places them.
+  for (const auto& name : ck.names()) {
+    const torch::Tensor t = ck.get(name);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data_ptr()) % t.element_size(), 0u) << name;
+  }
 }
 
 TEST_F(Safetensors, WriterPadsHeaderSortsNamesAndPacksData) {
-  std::map<std::string, torch::Tensor> tensors = {
-      {"zeta", torch::ones({3})}, {"alpha", torch::ones({2, 2}, torch::kBFloat16)},
-      {"mid", torch::ones({5}, torch::kFloat16)}};
+  std::map<std::string, torch::Tensor> tensors = {{"zeta", torch::ones({3})},
+                                                  {"alpha", torch::ones({2, 2}, torch::kBFloat16)},
+                                                  {"mid", torch::ones({5}, torch::kFloat16)}};
   const std::string p = path("w.safetensors");
   write_safetensors(p, tensors, {{"format", "pt"}});
 
@@ -210,7 +217,8 @@ TEST_F(Safetensors, ShardedEqualsUnshardedAndIndexIsComplete) {
     ASSERT_TRUE(tensors.count(name)) << name;
     per_file[file.get<std::string>()]++;
     // The shard named by the index really holds the tensor.
-    EXPECT_TRUE(Checkpoint::open_file((fs::path(three) / file.get<std::string>()).string()).contains(name));
+    EXPECT_TRUE(
+        Checkpoint::open_file((fs::path(three) / file.get<std::string>()).string()).contains(name));
   }
   EXPECT_EQ(per_file, (std::map<std::string, int>{{files[0], 3}, {files[1], 3}, {files[2], 3}}));
 
@@ -225,9 +233,10 @@ TEST_F(Safetensors, ShardedEqualsUnshardedAndIndexIsComplete) {
 
 TEST_F(Safetensors, ShardsAreBalancedByBytesAndNeverEmpty) {
   // One big tensor then small ones: every shard still gets at least one tensor.
-  std::map<std::string, torch::Tensor> tensors = {
-      {"a", torch::zeros({1000})}, {"b", torch::zeros({10})}, {"c", torch::zeros({10})},
-      {"d", torch::zeros({10})}};
+  std::map<std::string, torch::Tensor> tensors = {{"a", torch::zeros({1000})},
+                                                  {"b", torch::zeros({10})},
+                                                  {"c", torch::zeros({10})},
+                                                  {"d", torch::zeros({10})}};
   write_checkpoint(dir_, tensors, 3);
   const Checkpoint ck = Checkpoint::open(dir_);
   EXPECT_EQ(fs::path(ck.info("a").file).filename(), "model-00001-of-00003.safetensors");
@@ -278,7 +287,8 @@ TEST_F(Safetensors, TensorsAliasTheMappingAndOutliveTheCheckpoint) {
 TEST_F(Safetensors, NonFloatDtypeIsListedButRefusedByGet) {
   const std::string p = write_raw(
       "ints.safetensors",
-      R"({"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]},"w":{"dtype":"F32","shape":[1],"data_offsets":[16,20]}})",
+      R"({"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]},)"
+      R"("w":{"dtype":"F32","shape":[1],"data_offsets":[16,20]}})",
       std::vector<uint8_t>(20, 0));
   const Checkpoint ck = Checkpoint::open_file(p);
   EXPECT_TRUE(ck.contains("ids"));
@@ -301,6 +311,7 @@ struct BadCase {
 
 TEST_F(Safetensors, BadHeadersAreModelLoadErrorsNamingFileAndField) {
   const std::string f4 = R"("dtype":"F32","shape":[2])";
+  // clang-format off
   const std::vector<BadCase> cases = {
       {"not json", "{\"w\": ", 0, {"not valid JSON"}},
       {"not object", "[1, 2]", 0, {"not an object"}},
@@ -317,18 +328,19 @@ TEST_F(Safetensors, BadHeadersAreModelLoadErrorsNamingFileAndField) {
       {"offsets type", "{\"w\":{" + f4 + R"(,"data_offsets":["0",8]}})", 8, {"'w'", "data_offsets"}},
       {"begin > end", "{\"w\":{" + f4 + R"(,"data_offsets":[8,0]}})", 8, {"'w'", "begin > end"}},
       {"past data", "{\"w\":{" + f4 + R"(,"data_offsets":[0,8]}})", 4, {"'w'", "out of range"}},
-      {"size mismatch", "{\"w\":{" + f4 + R"(,"data_offsets":[0,12]}})", 12, {"'w'", "needs 8 bytes", "12"}},
-      {"overlap",
-       "{\"v\":{" + f4 + R"(,"data_offsets":[0,8]},"w":{)" + f4 + R"(,"data_offsets":[4,12]}})", 12,
-       {"'w'", "overlap", "'v'"}},
+      {"size mismatch", "{\"w\":{" + f4 + R"(,"data_offsets":[0,12]}})", 12,
+       {"'w'", "needs 8 bytes", "12"}},
+      {"overlap", "{\"v\":{" + f4 + R"(,"data_offsets":[0,8]},"w":{)" + f4 +
+                  R"(,"data_offsets":[4,12]}})", 12, {"'w'", "overlap", "'v'"}},
       {"metadata not strings", R"({"__metadata__":{"format":1}})", 0, {"__metadata__", "format"}},
-      {"duplicate", "{\"w\":{" + f4 + R"(,"data_offsets":[0,8]},"w":{)" + f4 + R"(,"data_offsets":[0,8]}})", 8,
-       {"'w'", "twice"}},
+      {"duplicate", "{\"w\":{" + f4 + R"(,"data_offsets":[0,8]},"w":{)" + f4 +
+                    R"(,"data_offsets":[0,8]}})", 8, {"'w'", "twice"}},
   };
+  // clang-format on
   int i = 0;
   for (const auto& c : cases) {
-    const std::string p =
-        write_raw("bad" + std::to_string(i++) + ".safetensors", c.header, std::vector<uint8_t>(c.data_bytes, 0));
+    const std::string p = write_raw("bad" + std::to_string(i++) + ".safetensors", c.header,
+                                    std::vector<uint8_t>(c.data_bytes, 0));
     const std::string msg = error_of([&] { Checkpoint::open_file(p); });
     EXPECT_THAT(msg, HasSubstr(p)) << c.label;
     for (const auto& s : c.expect) EXPECT_THAT(msg, HasSubstr(s)) << c.label;
@@ -385,7 +397,8 @@ TEST_F(Safetensors, BadIndexFilesAreModelLoadErrors) {
   // A corrupt shard is reported with the shard's own name.
   with_index(R"({"weight_map":{"x":"model-00001-of-00002.safetensors"}})");
   fs::resize_file(path("model-00001-of-00002.safetensors"), 3);
-  EXPECT_THAT(error_of([&] { Checkpoint::open(dir_); }), HasSubstr("model-00001-of-00002.safetensors"));
+  EXPECT_THAT(error_of([&] { Checkpoint::open(dir_); }),
+              HasSubstr("model-00001-of-00002.safetensors"));
 }
 
 TEST_F(Safetensors, PickleCheckpointIsRefusedWithConversionHint) {
@@ -414,7 +427,9 @@ TEST_F(Safetensors, WriterRefusesUnsupportedDtypeAndLeavesNoFile) {
   EXPECT_THAT(msg, HasSubstr("'ids'"));
   EXPECT_THAT(msg, HasSubstr(path("model.safetensors")));
   EXPECT_TRUE(fs::is_empty(dir_));
-  EXPECT_THAT(error_of([&] { write_checkpoint(dir_, {{"x", torch::ones({1})}}, 0); }),
+  EXPECT_THAT(error_of([&] {
+                write_checkpoint(dir_, {{"x", torch::ones({1})}}, 0);
+              }),
               HasSubstr("shards"));
 }
 

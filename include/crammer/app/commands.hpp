@@ -17,6 +17,7 @@ int cmd_export(const Args& args);
 int cmd_make_model(const Args& args);
 int cmd_tokenize(const Args& args);
 int cmd_submit(const Args& args);
+int cmd_pretrain(const Args& args);
 
 // crammer version, git commit, and the LibTorch / Open MPI / HDF5 versions it was built with.
 std::string version_text();

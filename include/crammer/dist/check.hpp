@@ -15,8 +15,11 @@ namespace crammer {
 void check_mpi(int code, const char* call, const char* file, int line);
 
 #if defined(CRAMMER_WITH_NCCL)
-// `code` is an ncclResult_t / cudaError_t cast to int.
+// `code` is an ncclResult_t cast to int.
 void check_nccl(int code, const char* call, const char* file, int line);
+#endif
+#if defined(CRAMMER_WITH_CUDA)
+// `code` is a cudaError_t cast to int.
 void check_cuda(int code, const char* call, const char* file, int line);
 #endif
 
@@ -29,6 +32,8 @@ std::string rank_and_host();
 #if defined(CRAMMER_WITH_NCCL)
 #define CRAMMER_NCCL_CHECK(call) \
   ::crammer::check_nccl(static_cast<int>(call), #call, __FILE__, __LINE__)
+#endif
+#if defined(CRAMMER_WITH_CUDA)
 #define CRAMMER_CUDA_CHECK(call) \
   ::crammer::check_cuda(static_cast<int>(call), #call, __FILE__, __LINE__)
 #endif

@@ -1,0 +1,301 @@
+"""Reads crammer results files (HDF5, docs/results-file.md) into pandas and computes the
+per-(model, text kind, k) aggregates of DESIGN §2: capacity, theoretical capacity, utilisation,
+token and information gain. Formulas and columns: docs/analysis.md.
+
+Not for plotting (report.py) and not for writing results files (the crammer binary does that).
+Runs under /usr/bin/python3 with Debian's h5py, numpy and pandas.
+"""
+import math
+import os
+
+# A running crammer holds the journal lock, not HDF5's file lock (which it disables); a reader
+# that asks for HDF5's lock could be refused by a file that a crashed writer left marked.
+os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+# DESIGN §2 metrics, in the order of the file and of `crammer export`.
+METRICS = [
+    "n_tokens", "n_targets", "baseline_loss", "baseline_acc", "best_acc", "best_loss", "steps",
+    "steps_to_best", "converged", "info_gain_nats", "info_gain_bits", "token_gain",
+    "decode_exact", "decode_prefix",
+]
+# The columns of `crammer export RESULTS.h5` (table results).
+EXPORT_COLUMNS = (["task_key", "model", "sample_id", "n_mem", "length", "status"] + METRICS +
+                  ["wall_seconds", "rank", "device", "error"])
+STATUS_NAMES = {0: "done", 1: "failed", 2: "skipped"}
+ACC_THRESHOLD = 0.99      # DESIGN §2: a length is "decodable" when mean best_acc >= 0.99
+BITS_PER_VALUE = 16       # bf16, as the paper counts theoretical capacity
+SCHEMA_VERSION = 1        # the newest schema this reader knows
+LN2 = math.log(2.0)
+
+
+class ResultsFileError(Exception):
+    """A file that is not a readable crammer results file; the message names file and field."""
+
+
+def _text(v):
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    return "" if v is None else str(v)
+
+
+def open_results(path):
+    """Opens `path` read-only, in SWMR read mode when the file allows it (a run may be writing
+    it); files that were not written in SWMR mode open plainly."""
+    if not os.path.exists(path):
+        raise ResultsFileError(f"{path}: no such results file")
+    try:
+        f = h5py.File(path, "r", swmr=True)
+    except OSError:
+        try:
+            f = h5py.File(path, "r")
+        except OSError as e:
+            raise ResultsFileError(f"{path}: cannot open as HDF5 ({e})") from e
+    if "schema_version" not in f.attrs:
+        f.close()
+        raise ResultsFileError(f"{path}: an HDF5 file but not a crammer results file "
+                               "(no root attribute schema_version)")
+    version = int(np.asarray(f.attrs["schema_version"]).reshape(-1)[0])
+    if version > SCHEMA_VERSION:
+        f.close()
+        raise ResultsFileError(f"{path}: schema_version {version}; this analysis reads up to "
+                               f"{SCHEMA_VERSION}")
+    for name in ("results", "models", "samples"):
+        if name not in f:
+            f.close()
+            raise ResultsFileError(f"{path}: dataset /{name} is missing")
+    return f
+
+
+def _require(path, table, data, fields):
+    missing = [c for c in fields if c not in (data.dtype.names or ())]
+    if missing:
+        raise ResultsFileError(f"{path}:/{table} lacks field(s) {', '.join(missing)} "
+                               f"(has {', '.join(data.dtype.names or ())})")
+
+
+def read_run_info(path):
+    """Root attributes (provenance): schema_version, config_yaml, config_fingerprint,
+    command_line, start_time, hosts, version_* ... as a dict of Python values."""
+    with open_results(path) as f:
+        out = {}
+        for k, v in f.attrs.items():
+            a = np.asarray(v)
+            if a.dtype.kind in "SOU":
+                out[k] = _text(a.reshape(-1)[0] if a.shape else a.item())
+            else:
+                out[k] = a.item() if a.size == 1 else a.tolist()
+        return out
+
+
+def load_models(path):
+    """/models as a DataFrame: model_index, name, path, dtype, model_type, d_model, num_layers,
+    vocab_size, n_params."""
+    with open_results(path) as f:
+        data = f["models"][()]
+    fields = ["model_index", "name", "path", "dtype", "model_type", "d_model", "num_layers",
+              "vocab_size", "n_params"]
+    _require(path, "models", data, fields)
+    df = pd.DataFrame({c: data[c] for c in fields})
+    for c in ("name", "path", "dtype", "model_type"):
+        df[c] = df[c].map(_text)
+    for c in ("model_index", "d_model", "num_layers", "vocab_size", "n_params"):
+        df[c] = df[c].astype("int64")
+    return df
+
+
+def load_samples(path, token_ids=False):
+    """/samples as a DataFrame: sample_id, model_index, source, offset, text_kind, text,
+    n_sample_tokens (len(token_ids)); with token_ids=True also the ids (numpy arrays)."""
+    with open_results(path) as f:
+        data = f["samples"][()]
+    fields = ["sample_id", "model_index", "source", "offset", "text_kind", "text", "token_ids"]
+    _require(path, "samples", data, fields)
+    df = pd.DataFrame({c: data[c] for c in fields if c != "token_ids"})
+    for c in ("source", "text_kind", "text"):
+        df[c] = df[c].map(_text)
+    df["n_sample_tokens"] = [len(t) for t in data["token_ids"]]
+    if token_ids:
+        df["token_ids"] = list(data["token_ids"])
+    return df.astype({"sample_id": "int64", "model_index": "int64", "offset": "int64"})
+
+
+def _status_text(path, data):
+    raw = data["status"]
+    mapping = dict(STATUS_NAMES)
+    enum = h5py.check_enum_dtype(raw.dtype)
+    if enum:
+        mapping = {int(v): k for k, v in enum.items()}
+    values = np.asarray(raw).astype("int64")
+    unknown = sorted(set(values.tolist()) - set(mapping))
+    if unknown:
+        raise ResultsFileError(f"{path}:/results field status has value(s) {unknown}; "
+                               f"expected {mapping}")
+    return [mapping[v] for v in values]
+
+
+def load_results(path):
+    """/results as a DataFrame, one row per stored result row. Columns (docs/analysis.md):
+    file, task_key, model_index, model, d_model, vocab_size, n_params, sample_id, text_kind,
+    n_mem, length, status ("done" | "failed" | "skipped"), mode ("grid" | "search"), every
+    DESIGN §2 metric, wall_seconds, rank, device, error, and the derived columns
+    baseline_ce_nats, baseline_ce_bits, info_gain_nats_paper, info_gain_bits_paper."""
+    with open_results(path) as f:
+        data = f["results"][()]
+    fields = ["task_key", "model_index", "sample_id", "n_mem", "length", "status"] + METRICS + [
+        "wall_seconds", "rank", "device", "error"]
+    _require(path, "results", data, fields)
+    models = load_models(path)
+    samples = load_samples(path)
+
+    df = pd.DataFrame({"task_key": pd.Series([_text(v) for v in data["task_key"]], dtype=object)})
+    for c in ("model_index", "sample_id", "n_mem", "length"):
+        df[c] = np.asarray(data[c]).astype("int64")
+    df["status"] = pd.Series(_status_text(path, data), dtype=object)
+    for c in METRICS:
+        v = np.asarray(data[c])
+        df[c] = v.astype(bool) if c in ("converged", "decode_exact") else v
+    df["wall_seconds"] = np.asarray(data["wall_seconds"], dtype="float64")
+    df["rank"] = np.asarray(data["rank"]).astype("int64")
+    df["device"] = pd.Series([_text(v) for v in data["device"]], dtype=object)
+    df["error"] = pd.Series([_text(v) for v in data["error"]], dtype=object)
+    # Optional columns a later schema may add (a capacity-search task's own capacity).
+    if "capacity" in (data.dtype.names or ()):
+        df["capacity"] = np.asarray(data["capacity"]).astype("int64")
+
+    unknown = sorted(set(df["model_index"]) - set(models["model_index"]))
+    if unknown:
+        raise ResultsFileError(f"{path}:/results field model_index has value(s) {unknown} "
+                               f"not in /models (has {sorted(models['model_index'])})")
+    m = models.rename(columns={"name": "model"})[
+        ["model_index", "model", "d_model", "vocab_size", "n_params"]]
+    df = df.merge(m, on="model_index", how="left")
+    s = samples[["sample_id", "model_index", "text_kind"]].drop_duplicates(
+        ["sample_id", "model_index"])
+    df = df.merge(s, on=["sample_id", "model_index"], how="left")
+    df["text_kind"] = df["text_kind"].fillna("unknown")
+    df.insert(0, "file", os.path.abspath(path))
+    df["mode"] = pd.Series(["search" if "/search/" in k else "grid" for k in df["task_key"]],
+                           index=df.index, dtype=object)
+    return add_derived(df)
+
+
+def add_derived(df):
+    """Adds the information columns derived from stored metrics (also used on export CSV):
+    baseline_ce_nats = baseline_loss * n_targets (total CE of the text without memory),
+    info_gain_nats_paper = (baseline_loss - best_loss) * n_tokens (the paper notebooks' N
+    instead of the n_targets scored), and their /ln 2 versions in bits."""
+    df = df.copy()
+    df["baseline_ce_nats"] = df["baseline_loss"] * df["n_targets"]
+    df["baseline_ce_bits"] = df["baseline_ce_nats"] / LN2
+    df["info_gain_nats_paper"] = (df["baseline_loss"] - df["best_loss"]) * df["n_tokens"]
+    df["info_gain_bits_paper"] = df["info_gain_nats_paper"] / LN2
+    return df
+
+
+def load_many(paths):
+    """load_results over several files, concatenated. A model name that two files use for
+    different models (other d_model, vocab_size or n_params) becomes "name (file stem)"."""
+    frames = [load_results(p) for p in paths]
+    if not frames:
+        raise ResultsFileError("no results files given")
+    df = pd.concat(frames, ignore_index=True)
+    ident = df[["model", "d_model", "vocab_size", "n_params"]].drop_duplicates()
+    clash = set(ident["model"][ident["model"].duplicated()])
+    if clash:
+        stem = df["file"].map(lambda p: os.path.splitext(os.path.basename(p))[0])
+        hit = df["model"].isin(clash)
+        df.loc[hit, "model"] = df.loc[hit, "model"] + " (" + stem[hit] + ")"
+    return df
+
+
+def theoretical_capacity(n_mem, d_model, vocab_size, bits_per_value=BITS_PER_VALUE):
+    """Tokens that k vectors of d_model values of `bits_per_value` bits could index at most:
+    k * d_model * bits / log2(vocab) (DESIGN §2 per vector, times k)."""
+    return n_mem * d_model * bits_per_value / math.log2(vocab_size)
+
+
+# The keys of one table row, and of one sample inside it.
+GROUP = ["model", "text_kind", "n_mem", "mode"]
+SAMPLE = ["file", "sample_id"]
+
+
+def sample_summary(df):
+    """One row per (model, text_kind, n_mem, mode, file, sample_id) over done rows:
+    sample_capacity (grid: largest length whose best_acc >= 0.99, 0 if none; search: the
+    largest converged probe length, 0 if none) and the per-sample maxima over lengths of
+    token_gain, info_gain_nats, info_gain_nats_paper."""
+    done = df[df["status"] == "done"]
+    if done.empty:
+        return pd.DataFrame(columns=GROUP + SAMPLE + [
+            "sample_capacity", "token_gain", "info_gain_nats", "info_gain_nats_paper"])
+    ok = np.where(done["mode"] == "search", done["converged"], done["best_acc"] >= ACC_THRESHOLD)
+    d = done.assign(_ok_len=np.where(ok, done["length"], 0))
+    g = d.groupby(GROUP + SAMPLE, sort=True)
+    out = g.agg(sample_capacity=("_ok_len", "max"), token_gain=("token_gain", "max"),
+                info_gain_nats=("info_gain_nats", "max"),
+                info_gain_nats_paper=("info_gain_nats_paper", "max")).reset_index()
+    return out
+
+
+def grid_capacity(rows):
+    """DESIGN §2 capacity of one group of done grid rows: the largest length whose mean
+    best_acc over samples is >= 0.99; 0 when no length is."""
+    if rows.empty:
+        return 0
+    mean = rows.groupby("length")["best_acc"].mean()
+    good = mean.index[mean.values >= ACC_THRESHOLD]
+    return int(good.max()) if len(good) else 0
+
+
+def capacity_table(df, bits_per_value=BITS_PER_VALUE):
+    """The Table-1-style table: one row per (model, text_kind, n_mem, mode). Columns and
+    formulas: docs/analysis.md."""
+    per_sample = sample_summary(df)
+    rows = []
+    for key, g in df.groupby(GROUP, sort=True):
+        model, text_kind, n_mem, mode = key
+        done = g[g["status"] == "done"]
+        ps = per_sample
+        if not ps.empty:
+            ps = ps[(ps["model"] == model) & (ps["text_kind"] == text_kind) &
+                    (ps["n_mem"] == n_mem) & (ps["mode"] == mode)]
+        first = g.iloc[0]
+        d_model, vocab, n_params = int(first["d_model"]), int(first["vocab_size"]), int(
+            first["n_params"])
+        if mode == "grid":
+            capacity = float(grid_capacity(done))
+        else:
+            capacity = float(ps["sample_capacity"].mean()) if len(ps) else 0.0
+        theory = theoretical_capacity(int(n_mem), d_model, vocab, bits_per_value)
+        gain = float(ps["token_gain"].mean()) if len(ps) else float("nan")
+        ig = float(ps["info_gain_nats"].mean()) if len(ps) else float("nan")
+        igp = float(ps["info_gain_nats_paper"].mean()) if len(ps) else float("nan")
+        rows.append({
+            "model": model, "text_kind": text_kind, "n_mem": int(n_mem), "mode": mode,
+            "d_model": d_model, "vocab_size": vocab, "n_params": n_params,
+            "samples": int(len(ps)), "rows": int(len(g)),
+            "done": int((g["status"] == "done").sum()),
+            "failed": int((g["status"] == "failed").sum()),
+            "skipped": int((g["status"] == "skipped").sum()),
+            "capacity_tokens": capacity,
+            "capacity_per_sample_mean": float(ps["sample_capacity"].mean()) if len(ps) else 0.0,
+            "capacity_per_sample_std": float(ps["sample_capacity"].std(ddof=0)) if len(ps) else 0.0,
+            "token_gain": gain,
+            "info_gain_nats": ig, "info_gain_bits": ig / LN2,
+            "info_gain_nats_paper": igp, "info_gain_bits_paper": igp / LN2,
+            "theoretical_capacity_tokens": theory,
+            "utilisation": gain / theory,
+        })
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+TABLE_COLUMNS = [
+    "model", "text_kind", "n_mem", "mode", "d_model", "vocab_size", "n_params", "samples",
+    "rows", "done", "failed", "skipped", "capacity_tokens", "capacity_per_sample_mean",
+    "capacity_per_sample_std", "token_gain", "info_gain_nats", "info_gain_bits",
+    "info_gain_nats_paper", "info_gain_bits_paper", "theoretical_capacity_tokens", "utilisation",
+]

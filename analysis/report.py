@@ -1,0 +1,302 @@
+#!/usr/bin/python3
+"""The standard report of one or more crammer results files: four PNG figures and the
+Table-1-style table (Markdown and CSV). What each figure and column means: docs/analysis.md.
+
+    /usr/bin/python3 analysis/report.py results/*.h5 --out report/
+
+Not for custom plots: import crammer_results (load_many, capacity_table) for those.
+"""
+import argparse
+import math
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on cluster nodes
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import crammer_results as cr  # noqa: E402
+
+FIGURES = ["accuracy_vs_length.png", "capacity_vs_k.png", "capacity_vs_model_size.png",
+           "info_gain_vs_baseline.png"]
+TABLES = ["table.md", "table.csv", "per_sample.csv"]
+DPI = 130
+
+
+def _series_label(model, text_kind, many_kinds):
+    return f"{model} ({text_kind})" if many_kinds else str(model)
+
+
+def _no_data(ax, what):
+    ax.text(0.5, 0.5, f"no done rows: {what}", ha="center", va="center",
+            transform=ax.transAxes, fontsize=11, color="0.4")
+
+
+def _k_label(k):
+    return f"k = {k} [mem] vector" + ("" if k == 1 else "s")
+
+
+def _colors(keys):
+    cmap = plt.get_cmap("tab10")
+    return {key: cmap(i % 10) for i, key in enumerate(keys)}
+
+
+MARKERS = ["o", "s", "^", "D", "v", "P"]
+LINESTYLES = ["-", "--", ":", "-."]
+
+
+def _styles(df):
+    """One colour per model (ordered by size), one marker and line style per text kind."""
+    models = (df[["model", "n_params", "d_model"]].drop_duplicates("model")
+              .sort_values(["n_params", "d_model", "model"])["model"].tolist())
+    kinds = sorted(df["text_kind"].unique())
+    color = _colors(models)
+    marker = {k: MARKERS[i % len(MARKERS)] for i, k in enumerate(kinds)}
+    ls = {k: LINESTYLES[i % len(LINESTYLES)] for i, k in enumerate(kinds)}
+    return color, marker, ls
+
+
+def _human(x):
+    """120000 -> "120K", 1.24e9 -> "1.24B": readable parameter counts."""
+    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if x >= div:
+            return f"{x / div:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def _legend(ax, **kw):
+    if ax.get_legend_handles_labels()[0]:  # an empty file has nothing to label
+        ax.legend(fontsize=8, **kw)
+
+
+def _legend_outside(ax):
+    _legend(ax, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+
+
+def _log2_if_positive(ax, axis, values):
+    v = np.asarray(values, dtype=float)
+    if len(v) and np.all(v > 0) and v.max() / v.min() >= 4:
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=2)
+        fmt = matplotlib.ticker.ScalarFormatter()
+        (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+
+
+def plot_accuracy_vs_length(df, path):
+    done = df[df["status"] == "done"]
+    ks = sorted(df["n_mem"].unique()) or [1]
+    ncols = min(3, len(ks))
+    nrows = math.ceil(len(ks) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.0 * nrows), squeeze=False,
+                             sharey=True)
+    series = sorted(done.groupby(["model", "text_kind"]).groups.keys())
+    many_kinds = df["text_kind"].nunique() > 1
+    color, marker, ls = _styles(df)
+    for i, k in enumerate(ks):
+        ax = axes[i // ncols][i % ncols]
+        dk = done[done["n_mem"] == k]
+        if dk.empty:
+            _no_data(ax, _k_label(k))
+        for (model, kind) in series:
+            s = dk[(dk["model"] == model) & (dk["text_kind"] == kind)]
+            if s.empty:
+                continue
+            label = _series_label(model, kind, many_kinds)
+            grid = s[s["mode"] == "grid"]
+            if not grid.empty:
+                st = grid.groupby("length")["best_acc"].agg(["mean", "std"])
+                ax.errorbar(st.index, st["mean"], yerr=st["std"].fillna(0), capsize=3,
+                            marker=marker[kind], ls=ls[kind], color=color[model], label=label)
+            search = s[s["mode"] == "search"]
+            if not search.empty:
+                ax.scatter(search["length"], search["best_acc"], s=16, alpha=0.6,
+                           marker=marker[kind], color=color[model],
+                           label=f"{label}, search probes")
+        ax.axhline(cr.ACC_THRESHOLD, color="0.3", ls="--", lw=1,
+                   label=f"threshold {cr.ACC_THRESHOLD}")
+        _log2_if_positive(ax, "x", dk["length"] if not dk.empty else [])
+        ax.set_title(_k_label(k))
+        ax.set_xlabel("text length (tokens)")
+        ax.set_ylabel("best token accuracy\n(mean ± std over samples)")
+        ax.set_ylim(-0.02, 1.05)
+        ax.grid(alpha=0.3)
+        _legend(ax, loc="lower left")
+    for j in range(len(ks), nrows * ncols):
+        axes[j // ncols][j % ncols].set_visible(False)
+    fig.suptitle("Reconstruction accuracy vs text length")
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+
+
+def plot_capacity_vs_k(table, path, bits=cr.BITS_PER_VALUE):
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    many_kinds = table["text_kind"].nunique() > 1
+    many_modes = table["mode"].nunique() > 1
+    color, marker, _ = _styles(table)
+    for model in color:
+        t = table[table["model"] == model].drop_duplicates("n_mem").sort_values("n_mem")
+        ax.plot(t["n_mem"], t["theoretical_capacity_tokens"], ls=":", lw=1.5, color=color[model],
+                label=f"{model}: theoretical ({bits}-bit values)")
+    for (model, kind, mode), s in table.groupby(["model", "text_kind", "mode"]):
+        s = s.sort_values("n_mem")
+        label = _series_label(model, kind, many_kinds) + (f", {mode}" if many_modes else "")
+        ax.plot(s["n_mem"], s["capacity_tokens"], marker=marker[kind], color=color[model],
+                ls="-" if mode == "grid" else "-.", label=label)
+    if table.empty:
+        _no_data(ax, "no rows")
+    values = list(table["capacity_tokens"]) + list(table["theoretical_capacity_tokens"])
+    _log2_if_positive(ax, "x", table["n_mem"])
+    _log2_if_positive(ax, "y", values)
+    ax.set_xticks(sorted(table["n_mem"].unique()))
+    ax.set_xlabel("number of [mem] vectors k")
+    ax.set_ylabel("capacity (tokens decoded at ≥ 99% accuracy)")
+    ax.set_title("Capacity vs number of [mem] vectors")
+    ax.grid(alpha=0.3, which="both")
+    _legend_outside(ax)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_capacity_vs_model_size(table, path):
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    use_params = len(table) > 0 and bool((table["n_params"] > 0).all())
+    xcol = "n_params" if use_params else "d_model"
+    many_kinds = table["text_kind"].nunique() > 1
+    _, marker, ls = _styles(table)
+    ks = sorted(table["n_mem"].unique())
+    color = _colors(ks)
+    for (k, kind), s in table.groupby(["n_mem", "text_kind"]):
+        # mean over modes where a model has both grid and search rows
+        s = s.groupby([xcol, "model"], as_index=False)["capacity_tokens"].mean().sort_values(xcol)
+        label = _k_label(k) + (f", {kind}" if many_kinds else "")
+        ax.plot(s[xcol], s["capacity_tokens"], marker=marker[kind], ls=ls[kind],
+                color=color[k], label=label)
+    for (x, model), s in table.groupby([xcol, "model"]):
+        ax.annotate(model, (x, s["capacity_tokens"].max()), textcoords="offset points",
+                    xytext=(0, 8), ha="center", fontsize=8)
+    if table.empty:
+        _no_data(ax, "no rows")
+    if len(table) and bool((table[xcol] > 0).all()):
+        ax.set_xscale("log")
+        lo, hi = float(table[xcol].min()), float(table[xcol].max())
+        ax.set_xlim(lo / 1.6, hi * 1.6)  # room for the labels, also with one model
+        xs = sorted(table[xcol].unique())
+        ax.set_xticks(xs)
+        ax.set_xticklabels([_human(x) for x in xs])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.margins(y=0.12)
+    ax.set_xlabel("model parameters (log scale)" if use_params else "d_model (log scale)")
+    ax.set_ylabel("capacity (tokens decoded at ≥ 99% accuracy)")
+    ax.set_title("Capacity across model sizes")
+    ax.grid(alpha=0.3, which="both")
+    _legend_outside(ax)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_info_gain(df, path):
+    fig, ax = plt.subplots(figsize=(6.0, 5.4))
+    done = df[df["status"] == "done"]
+    color, _, _ = _styles(df)
+    for model in color:
+        s = done[done["model"] == model]
+        conv = s[s["converged"]]
+        rest = s[~s["converged"]]
+        if not conv.empty:
+            ax.scatter(conv["baseline_ce_bits"], conv["info_gain_bits"], s=22,
+                       color=color[model], marker="o", label=f"{model}, converged")
+        if not rest.empty:
+            ax.scatter(rest["baseline_ce_bits"], rest["info_gain_bits"], s=22,
+                       color=color[model], marker="x", label=f"{model}, not converged")
+    if done.empty:
+        _no_data(ax, "no rows")
+        hi = 1.0
+    else:
+        hi = float(max(done["baseline_ce_bits"].max(), done["info_gain_bits"].max(), 1.0))
+    ax.plot([0, hi * 1.05], [0, hi * 1.05], color="0.3", ls="--", lw=1,
+            label="y = x (all uncertainty removed)")
+    ax.set_xlabel("baseline cross-entropy of the text, no memory (bits)")
+    ax.set_ylabel("information gain with memory (bits)")
+    ax.set_title("Information gain vs baseline cross-entropy")
+    ax.grid(alpha=0.3)
+    _legend(ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+
+
+MD_COLUMNS = [  # (column, header, decimals)
+    ("model", "model", None), ("text_kind", "text kind", None), ("n_mem", "k", None),
+    ("mode", "mode", None), ("samples", "samples", None), ("done", "done", None),
+    ("failed", "failed", None), ("skipped", "skipped", None),
+    ("capacity_tokens", "capacity (tokens)", 1),
+    ("token_gain", "token gain (tokens)", 2),
+    ("info_gain_nats", "info gain (nats)", 2), ("info_gain_bits", "info gain (bits)", 2),
+    ("info_gain_nats_paper", "info gain ×N (nats)", 2),
+    ("info_gain_bits_paper", "info gain ×N (bits)", 2),
+    ("theoretical_capacity_tokens", "theoretical capacity (tokens)", 1),
+    ("utilisation", "utilisation", 4),
+]
+
+
+def _cell(v, decimals):
+    if decimals is None:
+        return str(v)
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{v:.{decimals}f}"
+
+
+def write_markdown(table, files, bits, path):
+    lines = ["# crammer report", "", "Files: " + ", ".join(f"`{f}`" for f in files), "",
+             "One row per model, text kind, k and mode (grid | search). Failed and skipped "
+             "rows are counted but not used for metrics.",
+             f"Capacity (grid): the largest length whose mean best_acc over samples is ≥ "
+             f"{cr.ACC_THRESHOLD}; (search): the mean over samples of the largest converged probe "
+             "length. Token and information gain: mean over samples of each sample's maximum "
+             "over lengths. \"×N\": the paper's convention (mean loss difference × N tokens "
+             "instead of × the n_targets scored). Theoretical capacity: k · d_model · "
+             f"{bits} / log2(vocab). Utilisation: token gain / theoretical capacity. "
+             "Details: docs/analysis.md.", ""]
+    lines.append("| " + " | ".join(h for _, h, _ in MD_COLUMNS) + " |")
+    lines.append("|" + "|".join("---" if d is None else "---:" for _, _, d in MD_COLUMNS) + "|")
+    for _, row in table.iterrows():
+        lines.append("| " + " | ".join(_cell(row[c], d) for c, _, d in MD_COLUMNS) + " |")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("files", nargs="+", help="crammer results files (HDF5)")
+    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument("--bits-per-value", type=int, default=cr.BITS_PER_VALUE,
+                   help="bits per [mem] value for the theoretical capacity (bf16: 16)")
+    a = p.parse_args(argv)
+    try:
+        df = cr.load_many(a.files)
+    except cr.ResultsFileError as e:
+        print(f"report.py: {e}", file=sys.stderr)
+        return 2
+    os.makedirs(a.out, exist_ok=True)
+    table = cr.capacity_table(df, a.bits_per_value)
+    table.to_csv(os.path.join(a.out, "table.csv"), index=False, float_format="%.17g")
+    cr.sample_summary(df).to_csv(os.path.join(a.out, "per_sample.csv"), index=False,
+                                 float_format="%.17g")
+    write_markdown(table, a.files, a.bits_per_value, os.path.join(a.out, "table.md"))
+    plot_accuracy_vs_length(df, os.path.join(a.out, "accuracy_vs_length.png"))
+    plot_capacity_vs_k(table, os.path.join(a.out, "capacity_vs_k.png"), a.bits_per_value)
+    plot_capacity_vs_model_size(table, os.path.join(a.out, "capacity_vs_model_size.png"))
+    plot_info_gain(df, os.path.join(a.out, "info_gain_vs_baseline.png"))
+    counts = df["status"].value_counts().to_dict()
+    print(f"{len(df)} rows ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none yet'}) from "
+          f"{len(a.files)} file(s); wrote {', '.join(FIGURES + TABLES)} to {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+// Cramming throughput and memory, measured side by side in one run (docs/bench/cram.md):
+//   1. this machine's dense f32 GEMM GFLOP/s (torch::mm of a big square matrix);
+//   2. overhead-bound case (llama, 2 layers, d 64, vocab 512, length 64, k 1) and
+//      compute-bound case (llama, 4 layers, d 256, vocab 50257, length 128, k 1):
+//      sample-steps/s, token-steps/s and achieved GFLOP/s for batch sizes 1, 4, 16, 64;
+//   3. peak memory of the head/CE step (vocab 128256, length 1024, batch 8): chunked vs full
+//      f32 logits.
+// Not a test: it prints figures and the target ratios; it fails only on a crash.
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+#include <torch/types.h>
+
+#include "crammer/cram/engine.hpp"
+#include "crammer/model/causal_lm.hpp"
+
+using namespace crammer;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double gemm_gflops(int64_t n, int reps) {
+  auto a = torch::randn({n, n});
+  auto b = torch::randn({n, n});
+  auto c = torch::mm(a, b);  // warm-up
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    auto t0 = Clock::now();
+    c = torch::mm(a, b);
+    best = std::min(best, since(t0));
+  }
+  return 2.0 * static_cast<double>(n) * n * n / best / 1e9;
+}
+
+ModelSpec llama_spec(int64_t layers, int64_t d, int64_t heads, int64_t vocab) {
+  ModelSpec s;
+  s.model_type = "llama";
+  s.vocab_size = vocab;
+  s.hidden_size = d;
+  s.num_layers = layers;
+  s.num_heads = heads;
+  s.num_kv_heads = heads;
+  s.head_dim = d / heads;
+  s.intermediate_size = 4 * d;
+  s.max_position_embeddings = 4096;
+  s.hidden_act = "silu";
+  return s;
+}
+
+// FLOPs of one cramming step (2 FLOPs per MAC): forward + input-gradient backward, no weight
+// gradients (frozen). Per layer and token the linear maps cost L MACs forward and L backward;
+// attention computes the full T x T score matrix: 2 T^2 d_attn MACs forward (QK^T, PV) and
+// 4 T^2 d_attn backward (dP, dV, dQ, dK); the head costs V d per scored row forward (logits)
+// and V d backward ((softmax - onehot) W).
+double step_flops(const ModelSpec& s, int64_t B, int64_t T, int64_t rows_per_sample) {
+  const double d = static_cast<double>(s.hidden_size);
+  const double attn = static_cast<double>(s.num_heads * s.head_dim);
+  const double kv = static_cast<double>(s.num_kv_heads * s.head_dim);
+  const double lin = d * attn + 2 * d * kv + attn * d + 3 * d * static_cast<double>(s.intermediate_size);
+  const double Bd = static_cast<double>(B), Td = static_cast<double>(T);
+  const double layers = static_cast<double>(s.num_layers);
+  const double macs = 2 * Bd * Td * layers * lin + 6 * layers * Bd * Td * Td * attn +
+                      2 * Bd * static_cast<double>(rows_per_sample) * static_cast<double>(s.vocab_size) * d;
+  return 2 * macs;
+}
+
+struct Throughput {
+  double step_seconds = 0;
+  double sample_steps = 0, token_steps = 0, gflops = 0;
+};
+
+// Seconds per step of a batch of B texts: (time of `steps` steps - time of 0 steps) / steps,
+// so the baseline forward is not counted. Samples never stop early (target accuracy > 1).
+Throughput measure(CausalLM& model, int64_t B, int64_t length, int64_t steps) {
+  CramSettings s;
+  s.cram.decode_check = false;
+  s.cram.optimizer.target_accuracy = 2.0;
+  s.cram.optimizer.patience = 0;
+  s.batching.head_chunk = 256;
+  std::vector<CramItem> items;
+  for (int64_t b = 0; b < B; ++b) {
+    CramItem it;
+    it.key = "bench-" + std::to_string(b);
+    for (int64_t i = 0; i < length; ++i)
+      it.tokens.push_back(static_cast<int32_t>((b * 7919 + i * 104729) % model.spec().vocab_size));
+    items.push_back(it);
+  }
+  s.cram.optimizer.max_steps = 0;
+  auto t0 = Clock::now();
+  cram_batch(model, items, s);
+  const double t_base = since(t0);
+  s.cram.optimizer.max_steps = steps;
+  t0 = Clock::now();
+  cram_batch(model, items, s);
+  Throughput r;
+  // max_steps = S evaluates S + 1 mems and applies S updates: count S + 1 forwards, S backwards.
+  r.step_seconds = std::max(1e-9, since(t0) - t_base) / static_cast<double>(steps);
+  r.sample_steps = static_cast<double>(B) / r.step_seconds;
+  r.token_steps = r.sample_steps * static_cast<double>(length);
+  r.gflops = step_flops(model.spec(), B, /*T=*/length, /*rows=*/length - 1) / r.step_seconds / 1e9;
+  return r;
+}
+
+void throughput_table(const char* name, const ModelSpec& spec, int64_t length,
+                      const std::vector<std::pair<int64_t, int64_t>>& batches_steps,
+                      double gemm, std::vector<Throughput>& out) {
+  auto model = make_random_model(spec, 1);
+  model->freeze();
+  model->eval();
+  std::printf("\n%s: llama %lld layers, d_model %lld, vocab %lld, length %lld, k 1\n", name,
+              static_cast<long long>(spec.num_layers), static_cast<long long>(spec.hidden_size),
+              static_cast<long long>(spec.vocab_size), static_cast<long long>(length));
+  std::printf("  %5s %10s %14s %16s %10s %8s\n", "batch", "s/step", "sample-steps/s",
+              "token-steps/s", "GFLOP/s", "% GEMM");
+  for (auto [B, steps] : batches_steps) {
+    auto r = measure(*model, B, length, steps);
+    std::printf("  %5lld %10.4f %14.1f %16.0f %10.1f %7.1f%%\n", static_cast<long long>(B),
+                r.step_seconds, r.sample_steps, r.token_steps, r.gflops, 100 * r.gflops / gemm);
+    std::fflush(stdout);
+    out.push_back(r);
+  }
+}
+
+long rss_kib(const char* field) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::string(field).size()));
+  return -1;
+}
+
+// Peak resident memory added while fn runs, in MiB (peak RSS reset through clear_refs).
+template <class F>
+double peak_mib(F&& fn) {
+  malloc_trim(0);
+  const long before = rss_kib("VmRSS:");
+  { std::ofstream("/proc/self/clear_refs") << "5"; }
+  fn();
+  const long peak = rss_kib("VmHWM:");
+  return static_cast<double>(peak - before) / 1024.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Optional argument: run one section only (overhead | compute | memory); default all.
+  const std::string only = argc > 1 ? argv[1] : "all";
+  auto want = [&](const char* section) { return only == "all" || only == section; };
+  at::set_num_threads(2);
+  // Fixed mmap threshold: large buffers go back to the OS when freed, so RSS tracks tensors.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  std::printf("crammer cram_bench: %d intra-op threads\n", at::get_num_threads());
+  const double gemm = gemm_gflops(2048, 5);
+  std::printf("dense f32 GEMM (torch::mm 2048x2048): %.1f GFLOP/s\n", gemm);
+
+  std::vector<Throughput> small, big;
+  if (want("overhead"))
+    throughput_table("overhead-bound", llama_spec(2, 64, 4, 512), 64,
+                     {{1, 40}, {4, 40}, {16, 40}, {64, 20}}, gemm, small);
+  if (want("compute"))
+    throughput_table("compute-bound", llama_spec(4, 256, 4, 50257), 128,
+                     {{1, 6}, {4, 4}, {16, 3}, {64, 2}}, gemm, big);
+  double chunked = 0, full_logits_mib = 1;
+  if (want("memory")) {
+
+  // Head/CE step: vocab 128256, length 1024 (1023 scored rows), batch 8, d 64.
+  const int64_t V = 128256, T = 1024, B = 8, d = 64, chunk = 256;
+  auto head_model = make_random_model(llama_spec(1, d, 4, V), 2);
+  head_model->freeze();
+  auto hidden = torch::randn({B, T, d});  // [B, T, d]
+  std::vector<std::vector<int64_t>> targets(B);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 1; i < T; ++i) targets[b].push_back((b * 31 + i * 17) % V);
+  auto ht = make_head_targets(targets, std::vector<int64_t>(B, 0), T, torch::kCPU);
+  full_logits_mib = static_cast<double>(B * (T - 1) * V) * 4 / (1 << 20);
+  auto t0 = Clock::now();
+  chunked = peak_mib([&] { chunked_head(*head_model, hidden, ht, chunk, true); });
+  const double chunked_s = since(t0);
+  // Full-logits reference (autograd through [rows, V] f32 logits) at batch 1 only: at batch 8
+  // it needs several copies of the 4 GiB logits, more than this shared machine should lend.
+  auto h1 = hidden.narrow(0, 0, 1).clone().requires_grad_(true);  // [1, T, d]
+  auto W = head_model->head_weight();
+  std::vector<int64_t> t1(targets[0]);
+  auto tgt1 = torch::tensor(t1, torch::dtype(torch::kInt64));
+  const double full1 = peak_mib([&] {
+    auto logits = torch::matmul(h1[0].narrow(0, 0, T - 1), W.t());  // [T-1, V] f32
+    auto loss = torch::nll_loss(torch::log_softmax(logits, 1), tgt1);
+    loss.backward();
+  });
+  std::printf("\nhead/CE step, vocab %lld, length %lld, batch %lld, d_model %lld:\n",
+              static_cast<long long>(V), static_cast<long long>(T), static_cast<long long>(B),
+              static_cast<long long>(d));
+  std::printf("  full f32 logits [B*(T-1), V]:              %9.1f MiB (size)\n", full_logits_mib);
+  std::printf("  chunked head (head_chunk %lld), peak:      %9.1f MiB  (%.1f%% of full logits), %.2f s\n",
+              static_cast<long long>(chunk), chunked, 100 * chunked / full_logits_mib, chunked_s);
+  std::printf("  full-logits autograd CE at batch 1, peak:  %9.1f MiB  (%.2fx its logits)\n",
+              full1, full1 / (full_logits_mib / B));
+  }
+
+  std::printf("\ntargets:\n");
+  if (small.size() > 2) {
+  const double ratio = small[2].sample_steps / small[0].sample_steps;
+  std::printf("  overhead-bound: batch 16 / batch 1 sample-steps/s = %.1fx (target >= 5x): %s\n",
+              ratio, ratio >= 5 ? "met" : "MISSED");
+  }
+  if (big.size() > 2) {
+  const double frac = big[2].gflops / gemm;
+  std::printf("  compute-bound: batch 16 achieves %.0f%% of GEMM GFLOP/s (target >= 50%%): %s\n",
+              100 * frac, frac >= 0.5 ? "met" : "MISSED");
+  }
+  if (want("memory")) {
+  const double mem = chunked / full_logits_mib;
+  std::printf("  head/CE peak = %.1f%% of full f32 logits (target <= 25%%): %s\n", 100 * mem,
+              mem <= 0.25 ? "met" : "MISSED");
+  }
+  return 0;
+}

@@ -1,0 +1,45 @@
+// The cramming engine's entry point for workers: a list of tasks for one loaded model in, one
+// result row per task (grid) or per probe (capacity search) out. Torch-free header so the dist
+// and app layers can hold CramSettings without LibTorch; the tensor-level pieces live in
+// cram/engine.hpp. Not for: planning (plan), storing (store), sharding (dist).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "crammer/config/experiment_config.hpp"
+#include "crammer/plan/task.hpp"
+
+namespace crammer {
+
+class CausalLM;
+
+// Everything the engine needs besides the model (whose weights fix compute dtype and device).
+struct CramSettings {
+  CramConfig cram;
+  BatchingConfig batching;
+  uint64_t seed = 0;           // run seed (runtime.seed): mem init = f(task key, seed)
+  int32_t rank = 0;            // copied into TaskResult::rank
+  std::string device = "cpu";  // copied into TaskResult::device
+  bool save_memory = false;    // fill TaskResult::memory with the best mem [k, d]
+  int64_t curves_every = 0;    // record loss/acc every this many steps (0 = none)
+  // Called with each finished batch's rows (progress, streaming to rank 0); may be empty.
+  std::function<void(const std::vector<TaskResult>&)> on_rows;
+};
+
+CramSettings make_cram_settings(const ExperimentConfig& config, int32_t rank,
+                                const std::string& device);
+
+// Crams every task on `model` (frozen; weights in the compute dtype on the compute device).
+// Grid tasks are grouped by n_mem and length into batches of batching.batch_size; capacity-
+// search tasks (cram.search bisect | progressive) run their probes in lock-step batches and
+// yield one row per probe, all with the task's key, in probe order. A batch that fails is
+// retried task by task; a task that still fails yields a `failed` row with the error text.
+// Throws crammer::Interrupted when stop_requested() is seen between steps (rows of batches
+// already finished were delivered through on_rows).
+std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tasks,
+                                   const CramSettings& settings);
+
+}  // namespace crammer

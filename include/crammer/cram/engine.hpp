@@ -1,0 +1,108 @@
+// Tensor-level pieces of the cramming engine (DESIGN §1, §2, §4): mem init, AdamW on [B, k, d],
+// the chunked LM-head/CE/argmax step with its hand-written gradient, baselines, greedy decode,
+// and one batched cramming run. cram_tasks (cram/cram.hpp) builds on these; tests and the
+// benchmark call them directly. Not for: task grouping or capacity search (cram/cram.hpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "crammer/cram/cram.hpp"
+
+namespace crammer {
+
+class CausalLM;
+
+// Seed of a task's mem init: a hash of the task key and the run seed only, so a sample's
+// result does not depend on the batch or rank it landed in.
+uint64_t mem_seed(const std::string& task_key, uint64_t run_seed);
+
+// mem [k, d] f32 on CPU: N(0, 1) * init_std from a CPU generator seeded with mem_seed().
+torch::Tensor init_mem(const std::string& task_key, uint64_t run_seed, int64_t k, int64_t d,
+                       double init_std);
+
+// AdamW as torch.optim.AdamW (decoupled weight decay, bias correction), elementwise on a
+// [B, k, d] f32 parameter. Every sample of a batch starts together, so one step count serves.
+struct AdamWState {
+  torch::Tensor m;  // [B, k, d] f32, first moment
+  torch::Tensor v;  // [B, k, d] f32, second moment
+  int64_t step = 0;
+  // Keeps rows `keep` ([B'] int64) of the moments: finished samples leave the batch.
+  void keep(const torch::Tensor& keep_index);
+};
+AdamWState adamw_init(const torch::Tensor& param);
+// param <- AdamW(param, grad), in place (no autograd).
+void adamw_step(torch::Tensor& param, const torch::Tensor& grad, AdamWState& state,
+                const OptimizerConfig& opt);
+
+// The scored positions of a batch, flattened over [B, T]: row r is hidden position
+// `rows[r]` (= b * T + t) and must predict `targets[r]`; `weights[r]` = 1 / n_targets(b).
+struct HeadTargets {
+  int64_t batch = 0;       // B
+  int64_t seq = 0;         // T
+  torch::Tensor rows;      // [R] int64
+  torch::Tensor targets;   // [R] int64
+  torch::Tensor sample;    // [R] int64, b of each row
+  torch::Tensor weights;   // [R] f32
+};
+
+// Per-sample mean CE and correct-argmax counts; with want_grad also d(sum_b loss_b)/d hidden.
+struct HeadOutput {
+  torch::Tensor loss;         // [B] f32, mean CE over each sample's targets
+  torch::Tensor correct;      // [B] int64
+  torch::Tensor grad_hidden;  // [B, T, d] in hidden's dtype; undefined unless want_grad
+};
+
+// LM head, CE and argmax over `chunk` rows at a time, so at most [chunk, V] f32 logits exist:
+// the gradient of each chunk, (softmax - onehot) * weight @ W_head, is formed under no-grad.
+HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const HeadTargets& targets,
+                        int64_t chunk, bool want_grad);
+
+// Builds HeadTargets for texts right-padded into a sequence of length T, where text b's
+// targets sit at positions first[b] .. first[b] + targets[b].size() - 1.
+HeadTargets make_head_targets(const std::vector<std::vector<int64_t>>& targets,
+                              const std::vector<int64_t>& first, int64_t T, torch::Device device);
+
+// Baseline (no memory) of each text: mean CE and correct count over the same targets that
+// cramming scores. With predict_first_token the first target t_1 is predicted from the
+// model's BOS token (else its EOS token) placed before the text; a model with neither scores
+// t_1 as a uniform guess (CE ln V, never correct).
+struct Baseline {
+  double loss = 0;
+  int64_t correct = 0;
+};
+std::vector<Baseline> compute_baselines(CausalLM& model,
+                                        const std::vector<std::vector<int32_t>>& texts,
+                                        bool predict_first_token, int64_t chunk);
+
+// Greedy generation with the KV-cached forward from mem [B, k, d] alone (plus t_1 when
+// predict_first_token is off: t_1 is then input, not crammed). Returns, per sample, how many
+// of its targets (t_1.. or t_2..) were generated correctly before the first mistake.
+std::vector<int32_t> greedy_decode_prefix(CausalLM& model, const torch::Tensor& mem,
+                                          const std::vector<std::vector<int32_t>>& texts,
+                                          bool predict_first_token);
+
+// One sample of a cramming batch. All items of a batch share n_mem.
+struct CramItem {
+  std::string key;
+  int32_t model_index = 0;
+  int64_t sample_id = 0;
+  int32_t n_mem = 1;
+  std::vector<int32_t> tokens;  // the text to cram, exactly (its length is the row's length)
+  torch::Tensor warm_mem;       // optional [k, d] f32 start (progressive search)
+};
+
+struct CramOutcome {
+  TaskResult row;
+  torch::Tensor best_mem;  // [k, d] f32 CPU (undefined for max_steps 0)
+};
+
+// Crams a batch together (DESIGN §4): mem [B, k, d], summed per-sample mean CEs, per-sample
+// stop and compaction. Throws on invalid items or model errors; Interrupted on a stop request.
+std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>& items,
+                                    const CramSettings& settings);
+
+}  // namespace crammer

@@ -1,0 +1,295 @@
+// One batched cramming run (DESIGN §4): B texts of equal k, mem [B, k, d] trained with AdamW
+// against a frozen model, per-sample stop, compaction of finished samples, then the metrics of
+// DESIGN §2. Not for: grouping tasks into batches or capacity search (tasks.cpp).
+//
+// Step accounting: evaluation i (i = 0, 1, ...) scores the mem after i AdamW updates, before
+// update i + 1. `steps` is the number of updates applied when the sample stopped and
+// `steps_to_best` the number applied to reach the best mem, so a sample whose random init is
+// already perfect has steps = steps_to_best = 0 and max_steps = M evaluates M + 1 mems.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+#include <ATen/core/grad_mode.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include "crammer/cram/engine.hpp"
+#include "crammer/model/causal_lm.hpp"
+#include "crammer/util/error.hpp"
+#include "crammer/util/interrupt.hpp"
+
+namespace crammer {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void check_items(CausalLM& model, const std::vector<CramItem>& items, bool predict_first_token) {
+  const auto& spec = model.spec();
+  const int64_t k = items.front().n_mem;
+  for (const auto& it : items) {
+    std::ostringstream why;
+    const auto n = static_cast<int64_t>(it.tokens.size());
+    if (it.n_mem != k) {
+      why << "n_mem " << it.n_mem << " differs from the batch's " << k;
+    } else if (it.n_mem < 1) {
+      why << "n_mem " << it.n_mem << " < 1";
+    } else if (n < (predict_first_token ? 1 : 2)) {
+      why << "text of " << n << " tokens has no target (need >= "
+          << (predict_first_token ? 1 : 2) << ")";
+    } else if (spec.max_position_embeddings > 0 && k + n > spec.max_position_embeddings) {
+      why << "n_mem + length = " << k << " + " << n << " > max_position_embeddings "
+          << spec.max_position_embeddings;
+    } else if (it.warm_mem.defined() &&
+               (it.warm_mem.dim() != 2 || it.warm_mem.size(0) != k ||
+                it.warm_mem.size(1) != spec.hidden_size)) {
+      why << "warm-start mem has shape " << it.warm_mem.sizes() << ", expected [" << k << ", "
+          << spec.hidden_size << "]";
+    } else {
+      for (auto id : it.tokens) {
+        if (id < 0 || id >= spec.vocab_size) {
+          why << "token id " << id << " outside the vocabulary [0, " << spec.vocab_size << ")";
+          break;
+        }
+      }
+    }
+    if (!why.str().empty()) throw ConfigError("cram task " + it.key + ": " + why.str());
+  }
+}
+
+// Per-sample bookkeeping on the host.
+struct Track {
+  int64_t best_correct = -1;
+  double best_loss = 0;
+  int64_t best_step = 0;
+  int64_t last_gain_step = 0;  // last step with a strictly better accuracy (patience)
+  int64_t steps = 0;
+  bool done = false;
+  double wall = 0;
+  std::vector<float> curve_loss, curve_acc;
+  torch::Tensor best_mem;  // [k, d] f32 CPU, once finished
+};
+
+}  // namespace
+
+std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>& items,
+                                    const CramSettings& settings) {
+  std::vector<CramOutcome> out(items.size());
+  if (items.empty()) return out;
+  const auto& cfg = settings.cram;
+  const auto& opt = cfg.optimizer;
+  const bool pft = cfg.predict_first_token;
+  check_items(model, items, pft);
+
+  const auto B0 = static_cast<int64_t>(items.size());
+  const int64_t k = items.front().n_mem;
+  const int64_t d = model.spec().hidden_size;
+  const int64_t chunk = settings.batching.head_chunk;
+  auto emb_w = model.embedding_weight();
+  const auto device = emb_w.device();
+  const auto dtype = emb_w.scalar_type();
+
+  std::vector<std::vector<int32_t>> texts;
+  for (const auto& it : items) texts.push_back(it.tokens);
+
+  // Baselines first: they need no mem.
+  auto t0 = Clock::now();
+  auto base = compute_baselines(model, texts, pft, chunk);
+  const double base_share = seconds_since(t0) / static_cast<double>(B0);
+
+  std::vector<Track> track(items.size());
+  for (auto& tr : track) tr.wall = base_share;
+  std::vector<int64_t> n_targets(items.size());
+  for (int64_t b = 0; b < B0; ++b)
+    n_targets[b] = static_cast<int64_t>(texts[b].size()) - (pft ? 0 : 1);
+
+  if (opt.max_steps > 0) {
+    // mem [B, k, d] f32 on the compute device; init from each task's own seed.
+    double init_std;
+    {
+      at::NoGradGuard no_grad;
+      init_std = emb_w.to(torch::kFloat32).std().item<double>() * cfg.init_std_scale;
+    }
+    std::vector<torch::Tensor> init;
+    for (const auto& it : items)
+      init.push_back(it.warm_mem.defined() ? it.warm_mem.to(torch::kFloat32).cpu()
+                                           : init_mem(it.key, settings.seed, k, d, init_std));
+    auto mem = torch::stack(init).to(device);  // [B, k, d]
+    auto adam = adamw_init(mem);
+
+    // Active samples (indices into items) and their batch tensors, rebuilt on compaction.
+    std::vector<int64_t> active(items.size());
+    for (int64_t b = 0; b < B0; ++b) active[b] = b;
+    torch::Tensor text_emb;  // [B, T - k, d], constant
+    HeadTargets targets;
+    int64_t T = 0;
+    auto build = [&]() {
+      at::NoGradGuard no_grad;
+      std::vector<std::vector<int64_t>> ids, tg;
+      std::vector<int64_t> first;
+      int64_t max_in = 1;
+      for (auto b : active) {
+        const auto& t = texts[b];
+        ids.emplace_back(t.begin(), t.end() - 1);  // t_1..t_{N-1}: t_N predicts nothing
+        tg.emplace_back(t.begin() + (pft ? 0 : 1), t.end());
+        first.push_back(pft ? k - 1 : k);
+        max_in = std::max<int64_t>(max_in, static_cast<int64_t>(ids.back().size()));
+      }
+      const auto Bn = static_cast<int64_t>(active.size());
+      auto pad = torch::zeros({Bn, max_in}, torch::dtype(torch::kInt64));
+      auto acc = pad.accessor<int64_t, 2>();
+      for (int64_t b = 0; b < Bn; ++b)
+        for (size_t i = 0; i < ids[b].size(); ++i) acc[b][static_cast<int64_t>(i)] = ids[b][i];
+      text_emb = model.embed(pad.to(device));  // [B, T - k, d]
+      T = k + max_in;
+      targets = make_head_targets(tg, first, T, device);
+    };
+    build();
+
+    const int64_t max_steps = opt.max_steps;
+    torch::Tensor best_mem;  // [B, k, d] f32, aligned with `active`
+    for (int64_t step = 0; !active.empty(); ++step) {
+      if (stop_requested()) throw Interrupted{};
+      const auto t_step = Clock::now();
+      const bool may_update = step < max_steps;
+      auto leaf = mem.detach().requires_grad_(may_update);
+      auto embeds = torch::cat({leaf.to(dtype), text_emb}, 1);  // [B, T, d]
+      auto hidden = model.forward(embeds);                         // [B, T, d]
+      auto head = chunked_head(model, hidden, targets, chunk, may_update);
+      auto loss_cpu = head.loss.cpu();
+      auto correct_cpu = head.correct.cpu();
+      auto lossa = loss_cpu.accessor<float, 1>();
+      auto correcta = correct_cpu.accessor<int64_t, 1>();
+
+      std::vector<int64_t> improved, keep, leave;  // positions j in `active`
+      for (size_t j = 0; j < active.size(); ++j) {
+        const auto b = active[j];
+        auto& tr = track[b];
+        const double loss = lossa[static_cast<int64_t>(j)];
+        const int64_t correct = correcta[static_cast<int64_t>(j)];
+        if (settings.curves_every > 0 && step % settings.curves_every == 0) {
+          tr.curve_loss.push_back(static_cast<float>(loss));
+          tr.curve_acc.push_back(static_cast<float>(correct) / static_cast<float>(n_targets[b]));
+        }
+        // Best: higher accuracy, ties broken by lower loss (info gain uses best_loss);
+        // patience counts steps since accuracy last went strictly up.
+        if (correct > tr.best_correct) tr.last_gain_step = step;
+        if (correct > tr.best_correct || (correct == tr.best_correct && loss < tr.best_loss)) {
+          tr.best_correct = correct;
+          tr.best_loss = loss;
+          tr.best_step = step;
+          improved.push_back(static_cast<int64_t>(j));
+        }
+        const double acc = static_cast<double>(tr.best_correct) / static_cast<double>(n_targets[b]);
+        tr.steps = step;
+        const bool stop = acc >= opt.target_accuracy || step >= max_steps ||
+                          (opt.patience > 0 && step - tr.last_gain_step >= opt.patience);
+        (stop ? leave : keep).push_back(static_cast<int64_t>(j));
+      }
+
+      torch::Tensor grad;  // [B, k, d] f32
+      if (!keep.empty()) {
+        torch::autograd::backward({hidden}, {head.grad_hidden});
+        grad = leaf.grad();
+      }
+      hidden = torch::Tensor();
+      embeds = torch::Tensor();
+
+      at::NoGradGuard no_grad;
+      if (step == 0) {
+        best_mem = mem.clone();
+      } else if (!improved.empty()) {
+        auto idx = torch::tensor(improved, torch::dtype(torch::kInt64)).to(device);
+        best_mem.index_copy_(0, idx, mem.index_select(0, idx));
+      }
+      for (auto j : leave) {
+        auto& tr = track[active[j]];
+        tr.done = true;
+        tr.best_mem = best_mem[j].to(torch::kCPU, torch::kFloat32).clone();  // [k, d]
+      }
+      // Step time is shared by the samples that took part in it.
+      const double share = seconds_since(t_step) / static_cast<double>(active.size());
+      for (auto b : active) track[b].wall += share;
+      if (keep.empty()) break;
+
+      if (!leave.empty()) {  // compaction: finished samples cost nothing more
+        auto idx = torch::tensor(keep, torch::dtype(torch::kInt64)).to(device);
+        mem = mem.index_select(0, idx);
+        grad = grad.index_select(0, idx);
+        best_mem = best_mem.index_select(0, idx);
+        adam.keep(idx);
+        std::vector<int64_t> next;
+        for (auto j : keep) next.push_back(active[j]);
+        active = std::move(next);
+        build();
+      }
+      const auto t_update = Clock::now();
+      adamw_step(mem, grad, adam, opt);
+      const double update_share = seconds_since(t_update) / static_cast<double>(active.size());
+      for (auto b : active) track[b].wall += update_share;
+    }
+
+    // Greedy decode from each best mem, all samples together.
+    if (cfg.decode_check) {
+      const auto t_dec = Clock::now();
+      std::vector<torch::Tensor> mems;
+      for (const auto& tr : track) mems.push_back(tr.best_mem);
+      auto prefix = greedy_decode_prefix(model, torch::stack(mems), texts, pft);  // [B, k, d] in
+      const double share = seconds_since(t_dec) / static_cast<double>(B0);
+      for (int64_t b = 0; b < B0; ++b) {
+        out[b].row.decode_prefix = prefix[b];
+        out[b].row.decode_exact = prefix[b] == n_targets[b];
+        track[b].wall += share;
+      }
+    }
+  }
+
+  for (int64_t b = 0; b < B0; ++b) {
+    const auto& it = items[b];
+    auto& tr = track[b];
+    auto& r = out[b].row;
+    r.task_key = it.key;
+    r.model_index = it.model_index;
+    r.sample_id = it.sample_id;
+    r.n_mem = it.n_mem;
+    r.length = static_cast<int32_t>(texts[b].size());
+    r.status = TaskStatus::done;
+    r.n_tokens = static_cast<int32_t>(texts[b].size());
+    r.n_targets = static_cast<int32_t>(n_targets[b]);
+    const auto nt = static_cast<double>(n_targets[b]);
+    r.baseline_loss = base[b].loss;
+    r.baseline_acc = static_cast<double>(base[b].correct) / nt;
+    if (opt.max_steps > 0) {
+      r.best_acc = static_cast<double>(tr.best_correct) / nt;
+      r.best_loss = tr.best_loss;
+      r.steps = static_cast<int32_t>(tr.steps);
+      r.steps_to_best = static_cast<int32_t>(tr.best_step);
+      r.token_gain = static_cast<int32_t>(tr.best_correct - base[b].correct);
+    } else {  // baseline-only row: no mem, so the "best" is the baseline itself
+      r.best_acc = r.baseline_acc;
+      r.best_loss = r.baseline_loss;
+    }
+    r.converged = r.best_acc >= opt.target_accuracy;
+    r.info_gain_nats = (r.baseline_loss - r.best_loss) * nt;
+    r.info_gain_bits = r.info_gain_nats / std::log(2.0);
+    r.wall_seconds = tr.wall;
+    r.rank = settings.rank;
+    r.device = settings.device;
+    r.curve_loss = std::move(tr.curve_loss);
+    r.curve_acc = std::move(tr.curve_acc);
+    out[b].best_mem = tr.best_mem;
+    if (settings.save_memory && tr.best_mem.defined()) {
+      auto m = tr.best_mem.contiguous();
+      r.memory.assign(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
+      r.d_model = static_cast<int32_t>(d);
+    }
+  }
+  return out;
+}
+
+}  // namespace crammer

@@ -1,0 +1,245 @@
+// The tensor operations of cramming: mem init, AdamW on [B, k, d], the chunked LM-head/CE step
+// with its hand-written gradient, baselines and greedy decode. Not for: the step loop
+// (engine.cpp) or task grouping and capacity search (tasks.cpp).
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
+
+#include "crammer/cram/engine.hpp"
+#include "crammer/model/causal_lm.hpp"
+
+namespace crammer {
+
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+uint64_t mem_seed(const std::string& task_key, uint64_t run_seed) {
+  uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a over the key bytes: platform independent
+  for (unsigned char c : task_key) {
+    h ^= c;
+    h *= 0x100000001B3ull;
+  }
+  // The CPU generator keeps 32 bits of its seed; fold the high half in so both count.
+  uint64_t s = splitmix64(h ^ splitmix64(run_seed));
+  return (s ^ (s >> 32)) & 0xFFFFFFFFull;
+}
+
+torch::Tensor init_mem(const std::string& task_key, uint64_t run_seed, int64_t k, int64_t d,
+                       double init_std) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(mem_seed(task_key, run_seed));
+  return torch::randn({k, d}, gen, torch::dtype(torch::kFloat32)) * init_std;  // [k, d]
+}
+
+AdamWState adamw_init(const torch::Tensor& param) {
+  AdamWState s;
+  s.m = torch::zeros_like(param);
+  s.v = torch::zeros_like(param);
+  return s;
+}
+
+void AdamWState::keep(const torch::Tensor& keep_index) {
+  m = m.index_select(0, keep_index);
+  v = v.index_select(0, keep_index);
+}
+
+void adamw_step(torch::Tensor& param, const torch::Tensor& grad, AdamWState& state,
+                const OptimizerConfig& opt) {
+  at::NoGradGuard no_grad;
+  state.step += 1;
+  const double bc1 = 1.0 - std::pow(opt.beta1, static_cast<double>(state.step));
+  const double bc2 = 1.0 - std::pow(opt.beta2, static_cast<double>(state.step));
+  // Same order of operations as torch.optim.AdamW (single-tensor path).
+  param.mul_(1.0 - opt.lr * opt.weight_decay);
+  state.m.mul_(opt.beta1).add_(grad, 1.0 - opt.beta1);
+  state.v.mul_(opt.beta2).addcmul_(grad, grad, 1.0 - opt.beta2);
+  auto denom = (state.v.sqrt() / std::sqrt(bc2)).add_(opt.eps);
+  param.addcdiv_(state.m, denom, -opt.lr / bc1);
+}
+
+HeadTargets make_head_targets(const std::vector<std::vector<int64_t>>& targets,
+                              const std::vector<int64_t>& first, int64_t T, torch::Device device) {
+  HeadTargets h;
+  h.batch = static_cast<int64_t>(targets.size());
+  h.seq = T;
+  std::vector<int64_t> rows, tgt, sample;
+  std::vector<float> weights;
+  for (int64_t b = 0; b < h.batch; ++b) {
+    const auto& t = targets[b];
+    const float w = t.empty() ? 0.f : 1.f / static_cast<float>(t.size());
+    for (size_t i = 0; i < t.size(); ++i) {
+      rows.push_back(b * T + first[b] + static_cast<int64_t>(i));
+      tgt.push_back(t[i]);
+      sample.push_back(b);
+      weights.push_back(w);
+    }
+  }
+  const auto r = static_cast<int64_t>(rows.size());
+  auto i64 = torch::dtype(torch::kInt64);
+  h.rows = torch::from_blob(rows.data(), {r}, i64).clone().to(device);
+  h.targets = torch::from_blob(tgt.data(), {r}, i64).clone().to(device);
+  h.sample = torch::from_blob(sample.data(), {r}, i64).clone().to(device);
+  h.weights = torch::from_blob(weights.data(), {r}, torch::dtype(torch::kFloat32)).clone().to(device);
+  return h;
+}
+
+HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const HeadTargets& targets,
+                        int64_t chunk, bool want_grad) {
+  at::NoGradGuard no_grad;
+  const int64_t B = targets.batch, T = targets.seq, d = hidden.size(2);
+  auto flat = hidden.detach().reshape({B * T, d}).index_select(0, targets.rows);  // [R, d]
+  const int64_t R = flat.size(0);
+  auto device = hidden.device();
+  HeadOutput out;
+  out.loss = torch::zeros({B}, torch::dtype(torch::kFloat32).device(device));
+  out.correct = torch::zeros({B}, torch::dtype(torch::kInt64).device(device));
+  torch::Tensor W, grad_rows;
+  if (want_grad) {
+    W = model.head_weight();                              // [V, d]
+    grad_rows = torch::empty({R, d}, hidden.options());  // [R, d]
+  }
+  chunk = std::max<int64_t>(1, chunk);
+  for (int64_t c0 = 0; c0 < R; c0 += chunk) {
+    const int64_t c = std::min(chunk, R - c0);
+    auto h = flat.narrow(0, c0, c);                               // [c, d]
+    auto tgt = targets.targets.narrow(0, c0, c).unsqueeze(1);     // [c, 1]
+    auto w = targets.weights.narrow(0, c0, c);                    // [c]
+    auto smp = targets.sample.narrow(0, c0, c);                   // [c]
+    auto logits = model.lm_head(h).to(torch::kFloat32);           // [c, V]
+    auto lse = logits.logsumexp(1, /*keepdim=*/true);             // [c, 1]
+    auto ce = (lse - logits.gather(1, tgt)).squeeze(1);           // [c]
+    auto hit = logits.argmax(1).eq(tgt.squeeze(1)).to(torch::kInt64);  // [c]
+    out.loss.index_add_(0, smp, ce * w);
+    out.correct.index_add_(0, smp, hit);
+    if (want_grad) {
+      // d(w * CE)/d logits = w * (softmax - onehot); reuse the logits buffer for it.
+      auto p = logits.sub_(lse).exp_();                                     // [c, V]
+      p.scatter_add_(1, tgt, -torch::ones({c, 1}, p.options()));
+      p.mul_(w.unsqueeze(1));
+      grad_rows.narrow(0, c0, c).copy_(p.to(W.scalar_type()).mm(W));       // [c, d]
+    }
+  }
+  if (want_grad) {
+    auto g = torch::zeros({B * T, d}, hidden.options());  // [B*T, d]
+    g.index_copy_(0, targets.rows, grad_rows);
+    out.grad_hidden = g.view({B, T, d});
+  }
+  return out;
+}
+
+namespace {
+
+// Right-pads id rows into [B, T] int64 (pad id 0: pads sit after every real token, so causal
+// attention keeps them out of every scored position).
+torch::Tensor pad_ids(const std::vector<std::vector<int64_t>>& rows, int64_t T,
+                      torch::Device device) {
+  const auto B = static_cast<int64_t>(rows.size());
+  auto ids = torch::zeros({B, T}, torch::dtype(torch::kInt64));
+  auto acc = ids.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < B; ++b)
+    for (size_t i = 0; i < rows[b].size(); ++i) acc[b][static_cast<int64_t>(i)] = rows[b][i];
+  return ids.to(device);
+}
+
+torch::Device model_device(CausalLM& model) { return model.embedding_weight().device(); }
+
+}  // namespace
+
+std::vector<Baseline> compute_baselines(CausalLM& model,
+                                        const std::vector<std::vector<int32_t>>& texts,
+                                        bool predict_first_token, int64_t chunk) {
+  at::NoGradGuard no_grad;
+  const auto B = static_cast<int64_t>(texts.size());
+  std::vector<Baseline> out(texts.size());
+  if (B == 0) return out;
+  const auto& spec = model.spec();
+  std::optional<int64_t> start_token = spec.bos_token_id ? spec.bos_token_id : spec.eos_token_id;
+  const bool lead = predict_first_token && start_token.has_value();
+  std::vector<std::vector<int64_t>> inputs(texts.size()), targets(texts.size());
+  int64_t T = 1;
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& t = texts[b];
+    if (lead) inputs[b].push_back(*start_token);
+    // Inputs t_1..t_{N-1}: t_N predicts nothing.
+    for (size_t i = 0; i + 1 < t.size(); ++i) inputs[b].push_back(t[i]);
+    for (size_t i = lead ? 0 : 1; i < t.size(); ++i) targets[b].push_back(t[i]);
+    T = std::max<int64_t>(T, static_cast<int64_t>(inputs[b].size()));
+  }
+  auto device = model_device(model);
+  auto ids = pad_ids(inputs, T, device);               // [B, T]
+  auto hidden = model.forward(model.embed(ids));        // [B, T, d]
+  auto ht = make_head_targets(targets, std::vector<int64_t>(texts.size(), 0), T, device);
+  auto res = chunked_head(model, hidden, ht, chunk, /*want_grad=*/false);
+  auto loss = res.loss.cpu();
+  auto correct = res.correct.cpu();
+  const double uniform = std::log(static_cast<double>(spec.vocab_size));
+  for (int64_t b = 0; b < B; ++b) {
+    const auto n_scored = static_cast<double>(targets[b].size());
+    double sum = loss[b].item<double>() * n_scored;
+    double n = n_scored;
+    if (predict_first_token && !lead) {  // t_1 has no context at all: a uniform guess
+      sum += uniform;
+      n += 1;
+    }
+    out[b].loss = n > 0 ? sum / n : 0.0;
+    out[b].correct = correct[b].item<int64_t>();
+  }
+  return out;
+}
+
+std::vector<int32_t> greedy_decode_prefix(CausalLM& model, const torch::Tensor& mem,
+                                          const std::vector<std::vector<int32_t>>& texts,
+                                          bool predict_first_token) {
+  at::NoGradGuard no_grad;
+  const auto B = static_cast<int64_t>(texts.size());
+  std::vector<int32_t> prefix(texts.size(), 0);
+  if (B == 0) return prefix;
+  auto device = model_device(model);
+  auto dtype = model.embedding_weight().scalar_type();
+  const size_t skip = predict_first_token ? 0 : 1;  // targets start at t_1 or t_2
+  std::vector<bool> alive(texts.size());
+  size_t longest = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    alive[b] = texts[b].size() > skip;
+    longest = std::max(longest, texts[b].size() > skip ? texts[b].size() - skip : 0);
+  }
+  auto embeds = mem.to(device, dtype);  // [B, k, d]
+  if (!predict_first_token) {
+    std::vector<int64_t> first(texts.size(), 0);
+    for (int64_t b = 0; b < B; ++b) first[b] = texts[b].empty() ? 0 : texts[b][0];
+    auto ids = torch::from_blob(first.data(), {B, 1}, torch::dtype(torch::kInt64)).clone().to(device);
+    embeds = torch::cat({embeds, model.embed(ids)}, 1);  // [B, k + 1, d]
+  }
+  KVCache cache;
+  auto hidden = model.forward_cached(embeds, cache);  // [B, T0, d]
+  for (size_t j = 0; j < longest; ++j) {
+    auto last = hidden.select(1, hidden.size(1) - 1);            // [B, d]
+    auto pred = model.lm_head(last).argmax(1);                    // [B]
+    auto pred_cpu = pred.cpu();
+    auto p = pred_cpu.accessor<int64_t, 1>();
+    bool any = false;
+    for (int64_t b = 0; b < B; ++b) {
+      if (!alive[b]) continue;
+      const size_t pos = skip + j;
+      const bool right = p[b] == texts[b][pos];
+      if (right) prefix[b] += 1;
+      alive[b] = right && pos + 1 < texts[b].size();
+      any = any || alive[b];
+    }
+    if (!any) break;
+    hidden = model.forward_cached(model.embed(pred.unsqueeze(1)), cache);  // [B, 1, d]
+  }
+  return prefix;
+}
+
+}  // namespace crammer

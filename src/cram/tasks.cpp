@@ -1,0 +1,253 @@
+// Tasks -> batches -> result rows: groups grid tasks by n_mem and length into batches, runs
+// capacity searches (bisect | progressive) in lock-step batches, and turns failures into
+// `failed` rows. Not for: the optimisation itself (engine.cpp, ops.cpp).
+//
+// Capacity search, per task (one model, k, sample; `length` is the largest length it may
+// probe): probe the smallest of cram.lengths, then double while cramming converges, up to the
+// task's length; after the first failure, bisect between the last success and the first
+// failure down to one token. capacity = the largest converged probe (0 if none; the task's
+// length if even that converged, i.e. a lower bound). `progressive` starts each probe from the
+// best mem of the last success (a prefix of the probe's text) instead of a fresh init.
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <optional>
+
+#include "crammer/cram/cram.hpp"
+#include "crammer/cram/engine.hpp"
+#include "crammer/model/causal_lm.hpp"
+#include "crammer/util/error.hpp"
+
+namespace crammer {
+
+CramSettings make_cram_settings(const ExperimentConfig& config, int32_t rank,
+                                const std::string& device) {
+  CramSettings s;
+  s.cram = config.cram;
+  s.batching = config.batching;
+  s.seed = config.runtime.seed;
+  s.rank = rank;
+  s.device = device;
+  s.save_memory = config.output.save_memory;
+  s.curves_every = config.output.curves_every;
+  return s;
+}
+
+namespace {
+
+TaskResult failed_row(const Task& t, int32_t length, const std::string& error,
+                      const CramSettings& s) {
+  TaskResult r;
+  r.task_key = t.key;
+  r.model_index = t.model_index;
+  r.sample_id = t.sample_id;
+  r.n_mem = t.n_mem;
+  r.length = length;
+  r.n_tokens = length;
+  r.status = TaskStatus::failed;
+  r.error = error;
+  r.rank = s.rank;
+  r.device = s.device;
+  return r;
+}
+
+CramItem make_item(const Task& t, int32_t length) {
+  if (length < 0 || static_cast<size_t>(length) > t.token_ids.size())
+    throw ConfigError("cram task " + t.key + ": length " + std::to_string(length) +
+                      " but the task carries " + std::to_string(t.token_ids.size()) + " tokens");
+  CramItem it;
+  it.key = t.key;
+  it.model_index = t.model_index;
+  it.sample_id = t.sample_id;
+  it.n_mem = t.n_mem;
+  it.tokens.assign(t.token_ids.begin(), t.token_ids.begin() + length);
+  return it;
+}
+
+// Runs one batch; if it fails, retries its items one by one so one bad task (or a batch too
+// big for the device) does not take the others down. nullopt + error for a failed item.
+struct Attempt {
+  std::optional<CramOutcome> outcome;
+  std::string error;
+};
+
+std::vector<Attempt> run_guarded(CausalLM& model, const std::vector<CramItem>& items,
+                                 const CramSettings& settings) {
+  std::vector<Attempt> out(items.size());
+  try {
+    auto res = cram_batch(model, items, settings);
+    for (size_t i = 0; i < res.size(); ++i) out[i].outcome = std::move(res[i]);
+    return out;
+  } catch (const std::exception& e) {
+    if (items.size() == 1) {
+      out[0].error = e.what();
+      return out;
+    }
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    try {
+      auto res = cram_batch(model, {items[i]}, settings);
+      out[i].outcome = std::move(res[0]);
+    } catch (const std::exception& e) {
+      out[i].error = e.what();
+    }
+  }
+  return out;
+}
+
+struct Search {
+  size_t task = 0;       // index into the task list
+  int32_t min_len = 2;   // shortest text with a target
+  int32_t max_len = 0;   // the task's length
+  int32_t next = 0;      // length of the next probe
+  int32_t lo = 0;        // largest converged length so far (0: none)
+  int32_t hi = INT_MAX;  // smallest failed length so far
+  bool doubling = true;
+  bool done = false;
+  torch::Tensor warm;    // best mem of the last success [k, d] (progressive)
+  std::vector<TaskResult> rows;
+
+  // Chooses the next probe after a probe of `length` converged or not.
+  void advance(int32_t length, bool converged) {
+    if (converged) {
+      lo = std::max(lo, length);
+    } else {
+      hi = std::min(hi, length);
+    }
+    if (doubling && converged) {
+      if (length >= max_len) {
+        done = true;
+      } else {
+        next = std::min<int64_t>(2LL * length, max_len);
+      }
+      return;
+    }
+    doubling = false;
+    const int32_t floor = std::max(lo, min_len - 1);  // lengths below min_len cannot be probed
+    if (hi - floor <= 1) {
+      done = true;
+    } else {
+      next = floor + (hi - floor) / 2;
+    }
+  }
+};
+
+}  // namespace
+
+std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tasks,
+                                   const CramSettings& settings) {
+  std::vector<std::vector<TaskResult>> rows(tasks.size());
+  const int64_t batch = std::max<int64_t>(1, settings.batching.batch_size);
+  const bool pft = settings.cram.predict_first_token;
+  const bool progressive = settings.cram.search == "progressive";
+  auto deliver = [&](const std::vector<TaskResult>& r) {
+    if (settings.on_rows && !r.empty()) settings.on_rows(r);
+  };
+
+  // Grid tasks: batches of equal n_mem, lengths sorted so a batch pads little.
+  std::map<int32_t, std::vector<size_t>> grid;
+  std::map<int32_t, std::vector<size_t>> search;
+  for (size_t i = 0; i < tasks.size(); ++i)
+    (tasks[i].capacity_search ? search : grid)[tasks[i].n_mem].push_back(i);
+
+  for (auto& [k, idx] : grid) {
+    std::stable_sort(idx.begin(), idx.end(),
+                     [&](size_t a, size_t b) { return tasks[a].length < tasks[b].length; });
+    for (size_t s = 0; s < idx.size(); s += static_cast<size_t>(batch)) {
+      std::vector<size_t> members;
+      std::vector<CramItem> items;
+      std::vector<TaskResult> batch_rows;
+      for (size_t j = s; j < std::min(idx.size(), s + static_cast<size_t>(batch)); ++j) {
+        const auto& t = tasks[idx[j]];
+        try {
+          items.push_back(make_item(t, t.length));
+          members.push_back(idx[j]);
+        } catch (const std::exception& e) {
+          rows[idx[j]].push_back(failed_row(t, t.length, e.what(), settings));
+          batch_rows.push_back(rows[idx[j]].back());
+        }
+      }
+      auto res = run_guarded(model, items, settings);
+      for (size_t j = 0; j < members.size(); ++j) {
+        const auto& t = tasks[members[j]];
+        auto row = res[j].outcome ? res[j].outcome->row : failed_row(t, t.length, res[j].error, settings);
+        rows[members[j]].push_back(row);
+        batch_rows.push_back(row);
+      }
+      deliver(batch_rows);
+    }
+  }
+
+  // Capacity searches: up to `batch` tasks of equal n_mem advance together, one probe each
+  // per round.
+  for (auto& [k, idx] : search) {
+    for (size_t s = 0; s < idx.size(); s += static_cast<size_t>(batch)) {
+      std::vector<Search> group;
+      for (size_t j = s; j < std::min(idx.size(), s + static_cast<size_t>(batch)); ++j) {
+        const auto& t = tasks[idx[j]];
+        Search g;
+        g.task = idx[j];
+        g.min_len = pft ? 1 : 2;
+        g.max_len = t.length;
+        int64_t start = t.length;
+        for (auto L : settings.cram.lengths) start = std::min<int64_t>(start, L);
+        g.next = static_cast<int32_t>(std::max<int64_t>(start, g.min_len));
+        if (g.max_len < g.min_len || static_cast<size_t>(g.max_len) > t.token_ids.size()) {
+          g.rows.push_back(failed_row(t, t.length,
+              "cram task " + t.key + ": capacity search up to length " +
+                  std::to_string(t.length) + " needs >= " + std::to_string(g.min_len) +
+                  " and <= " + std::to_string(t.token_ids.size()) + " tokens",
+              settings));
+          g.done = true;
+        }
+        group.push_back(std::move(g));
+      }
+      while (true) {
+        std::vector<Search*> live;
+        std::vector<CramItem> items;
+        for (auto& g : group) {
+          if (g.done) continue;
+          auto it = make_item(tasks[g.task], g.next);
+          if (progressive && g.warm.defined()) it.warm_mem = g.warm;
+          items.push_back(std::move(it));
+          live.push_back(&g);
+        }
+        if (live.empty()) break;
+        auto res = run_guarded(model, items, settings);
+        std::vector<TaskResult> finished;
+        for (size_t j = 0; j < live.size(); ++j) {
+          auto& g = *live[j];
+          const auto& t = tasks[g.task];
+          if (!res[j].outcome) {
+            g.rows.push_back(failed_row(t, g.next, res[j].error, settings));
+            g.done = true;
+          } else {
+            auto& o = *res[j].outcome;
+            g.rows.push_back(o.row);
+            if (o.row.converged) g.warm = o.best_mem;
+            g.advance(g.next, o.row.converged);
+          }
+        }
+        for (auto& g : group) {
+          if (!g.done || !rows[g.task].empty()) continue;
+          for (auto& r : g.rows) r.capacity = g.lo;
+          rows[g.task] = g.rows;
+          finished.insert(finished.end(), g.rows.begin(), g.rows.end());
+        }
+        deliver(finished);
+      }
+      for (auto& g : group) {  // searches that failed before their first probe
+        if (!rows[g.task].empty()) continue;
+        for (auto& r : g.rows) r.capacity = g.lo;
+        rows[g.task] = g.rows;
+        deliver(g.rows);
+      }
+    }
+  }
+
+  std::vector<TaskResult> out;
+  for (auto& r : rows) out.insert(out.end(), r.begin(), r.end());
+  return out;
+}
+
+}  // namespace crammer

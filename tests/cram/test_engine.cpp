@@ -1,0 +1,166 @@
+// Tests of batched cramming (cram_batch / cram_tasks): convergence on a short natural text,
+// batched == one-by-one, compaction and padding change nothing, metrics equal an independent
+// recomputation, decode_exact at accuracy 1, baseline-only rows, Interrupted on a stop request.
+// Not for: the tensor ops (test_ops) or capacity search (test_search).
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "cram_test_util.hpp"
+#include "crammer/util/interrupt.hpp"
+
+namespace crammer {
+namespace {
+
+using test::make_task;
+
+// The configuration that converges: a random Llama with d_model 256 and a larger init std
+// responds to one mem vector; 12 tokens of the Austen sentence (vocab folded to 512).
+struct Fixture {
+  std::shared_ptr<CausalLM> model = test::tiny_model(test::tiny_spec("llama", 2, 256, 4, 512), 7, 0.08);
+  std::vector<int32_t> text = test::fold_ids(test::austen_gpt2_ids(), 512);
+};
+
+Fixture& fixture() {
+  static Fixture f;
+  return f;
+}
+
+// Row equality for results computed in different batches: integer metrics exactly, losses to
+// a tolerance (batched matmuls round differently).
+void expect_same(const TaskResult& a, const TaskResult& b, double tol = 2e-4) {
+  EXPECT_EQ(a.task_key, b.task_key);
+  EXPECT_EQ(a.n_targets, b.n_targets);
+  EXPECT_EQ(a.steps, b.steps) << a.task_key;
+  EXPECT_EQ(a.steps_to_best, b.steps_to_best) << a.task_key;
+  EXPECT_DOUBLE_EQ(a.best_acc, b.best_acc) << a.task_key;
+  EXPECT_DOUBLE_EQ(a.baseline_acc, b.baseline_acc);
+  EXPECT_NEAR(a.best_loss, b.best_loss, tol * std::max(1.0, std::abs(a.best_loss)));
+  EXPECT_NEAR(a.baseline_loss, b.baseline_loss, tol * std::max(1.0, a.baseline_loss));
+  EXPECT_EQ(a.token_gain, b.token_gain);
+  EXPECT_EQ(a.decode_prefix, b.decode_prefix);
+  EXPECT_EQ(a.converged, b.converged);
+}
+
+TEST(Cram, ShortNaturalTextCramsToFullAccuracy) {
+  auto& f = fixture();
+  auto s = test::quick_settings(300);
+  auto rows = cram_tasks(*f.model, {make_task("austen", f.text, 12)}, s);
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& r = rows[0];
+  std::printf("baseline acc %.3f loss %.3f -> best acc %.3f loss %.3f in %d steps\n",
+              r.baseline_acc, r.baseline_loss, r.best_acc, r.best_loss, r.steps);
+  EXPECT_EQ(r.status, TaskStatus::done);
+  EXPECT_DOUBLE_EQ(r.best_acc, 1.0);
+  EXPECT_TRUE(r.converged);
+  EXPECT_EQ(r.steps, r.steps_to_best);  // stops at the step it reached 1.0
+  EXPECT_TRUE(r.decode_exact);
+  EXPECT_EQ(r.decode_prefix, 11);
+  EXPECT_EQ(r.n_tokens, 12);
+  EXPECT_EQ(r.n_targets, 11);
+  EXPECT_GT(r.info_gain_nats, 0);
+  EXPECT_GT(r.wall_seconds, 0);
+}
+
+TEST(Cram, BatchedEqualsOneByOneWithCompactionAndPadding) {
+  auto& f = fixture();
+  // Lengths differ (padding); the short texts finish early (compaction) while the longest
+  // runs to max_steps.
+  std::vector<Task> tasks = {make_task("a", f.text, 5, 1, 0), make_task("b", f.text, 20, 1, 1),
+                             make_task("c", test::fold_ids(test::random_ids(9, 512, 3), 512), 9, 1, 2),
+                             make_task("d", f.text, 3, 1, 3)};
+  auto s = test::quick_settings(40);
+  s.curves_every = 5;
+  auto batched = cram_tasks(*f.model, tasks, s);
+  ASSERT_EQ(batched.size(), tasks.size());
+  std::set<int32_t> steps;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    auto alone = cram_tasks(*f.model, {tasks[i]}, s);
+    ASSERT_EQ(alone.size(), 1u);
+    expect_same(batched[i], alone[0]);
+    ASSERT_EQ(batched[i].curve_loss.size(), alone[0].curve_loss.size());
+    for (size_t j = 0; j < alone[0].curve_loss.size(); ++j)
+      EXPECT_NEAR(batched[i].curve_loss[j], alone[0].curve_loss[j], 2e-4);
+    steps.insert(batched[i].steps);
+  }
+  // The case exercises compaction: samples left the batch at different steps.
+  EXPECT_GE(steps.size(), 2u);
+  EXPECT_EQ(*steps.rbegin(), 40);
+}
+
+TEST(Cram, MetricsEqualIndependentRecomputation) {
+  auto& f = fixture();
+  for (bool pft : {false, true}) {
+    auto s = test::quick_settings(25);
+    s.save_memory = true;
+    s.cram.predict_first_token = pft;
+    std::vector<Task> tasks = {make_task("m0", f.text, 10), make_task("m1", f.text, 16, 1, 1)};
+    auto rows = cram_tasks(*f.model, tasks, s);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      std::vector<int32_t> t(f.text.begin(), f.text.begin() + tasks[i].length);
+      ASSERT_EQ(r.memory.size(), static_cast<size_t>(256));
+      EXPECT_EQ(r.d_model, 256);
+      EXPECT_EQ(r.n_targets, tasks[i].length - (pft ? 0 : 1));
+      // Baseline, naive (the tiny spec has no BOS/EOS: with pft t_1 is a uniform guess).
+      std::vector<int32_t> tail(t.begin() + 1, t.end());
+      auto base = test::naive_score(*f.model, f.model->embed(test::ids_tensor(t)), 0, tail);
+      double base_loss = base.mean_ce;
+      if (pft) base_loss = (base.mean_ce * base.n + std::log(512.0)) / (base.n + 1);
+      EXPECT_NEAR(r.baseline_loss, base_loss, 1e-4);
+      EXPECT_EQ(std::lround(r.baseline_acc * r.n_targets), base.correct);
+      // Best loss from the stored best mem.
+      auto mem = torch::from_blob(const_cast<float*>(r.memory.data()), {1, 1, 256}).clone();
+      auto embeds = torch::cat({mem, f.model->embed(test::ids_tensor(t))}, 1);
+      std::vector<int32_t> targets(t.begin() + (pft ? 0 : 1), t.end());
+      auto best = test::naive_score(*f.model, embeds, pft ? 0 : 1, targets);
+      EXPECT_NEAR(r.best_loss, best.mean_ce, 1e-4);
+      EXPECT_EQ(std::lround(r.best_acc * r.n_targets), best.correct);
+      EXPECT_NEAR(r.info_gain_nats, (base_loss - best.mean_ce) * r.n_targets, 2e-3);
+      EXPECT_NEAR(r.info_gain_bits, r.info_gain_nats / std::log(2.0), 1e-9);
+      EXPECT_EQ(r.token_gain, best.correct - base.correct);
+      if (r.best_acc == 1.0) {
+        EXPECT_TRUE(r.decode_exact);
+      }
+      EXPECT_LE(r.decode_prefix, r.n_targets);
+    }
+  }
+}
+
+TEST(Cram, MaxStepsZeroGivesBaselineRows) {
+  auto& f = fixture();
+  auto rows = cram_tasks(*f.model, {make_task("z", f.text, 8), make_task("y", f.text, 6, 2, 1)},
+                         test::quick_settings(0));
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.status, TaskStatus::done);
+    EXPECT_EQ(r.steps, 0);
+    EXPECT_GT(r.baseline_loss, 0);
+    EXPECT_DOUBLE_EQ(r.best_loss, r.baseline_loss);
+    EXPECT_DOUBLE_EQ(r.info_gain_nats, 0);
+    EXPECT_EQ(r.token_gain, 0);
+    EXPECT_TRUE(r.memory.empty());
+  }
+}
+
+TEST(Cram, BadTaskBecomesFailedRowOthersSurvive) {
+  auto& f = fixture();
+  auto bad = f.text;
+  bad[2] = 9999;  // outside the 512-token vocabulary
+  auto rows = cram_tasks(*f.model, {make_task("ok", f.text, 6), make_task("bad", bad, 6, 1, 1)},
+                         test::quick_settings(3));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].status, TaskStatus::done);
+  EXPECT_EQ(rows[1].status, TaskStatus::failed);
+  EXPECT_NE(rows[1].error.find("9999"), std::string::npos) << rows[1].error;
+}
+
+TEST(Cram, InterruptedWhenStopRequested) {
+  auto& f = fixture();
+  request_stop(15);
+  EXPECT_THROW(cram_tasks(*f.model, {make_task("i", f.text, 6)}, test::quick_settings(5)),
+               Interrupted);
+}
+
+}  // namespace
+}  // namespace crammer

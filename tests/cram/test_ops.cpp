@@ -1,0 +1,154 @@
+// Unit tests of the cramming tensor operations against independent computations: chunked
+// head vs full logits + autograd, AdamW vs torch::optim::AdamW, baselines vs naive scoring,
+// cached greedy decode vs uncached, seeded mem init. Not for: the step loop (test_engine).
+#include <gtest/gtest.h>
+
+#include <torch/optim/adamw.h>
+
+#include "cram_test_util.hpp"
+
+namespace crammer {
+namespace {
+
+using test::tiny_model;
+using test::tiny_spec;
+
+TEST(ChunkedHead, MatchesFullLogitsLossAccuracyAndGradient) {
+  auto model = tiny_model(tiny_spec("llama", 1, 32, 4, 97), 3);
+  torch::manual_seed(0);
+  const int64_t B = 3, T = 9, d = 32;
+  auto hidden = torch::randn({B, T, d}).requires_grad_(true);  // [B, T, d]
+  // Unequal target counts per sample, starting at different positions.
+  std::vector<std::vector<int64_t>> targets = {{5, 6, 7, 8, 9, 10, 11}, {1, 2}, {96, 0, 3, 3, 4}};
+  std::vector<int64_t> first = {1, 0, 4};
+  auto ht = make_head_targets(targets, first, T, torch::kCPU);
+
+  // Reference: full [B, T, V] logits, CE via log_softmax, autograd for the gradient.
+  auto logits = torch::matmul(hidden, model->head_weight().t());  // [B, T, V]
+  auto logp = torch::log_softmax(logits, 2);
+  auto total = torch::zeros({});
+  std::vector<double> ref_loss(B);
+  std::vector<int64_t> ref_correct(B, 0);
+  for (int64_t b = 0; b < B; ++b) {
+    auto sum = torch::zeros({});
+    for (size_t i = 0; i < targets[b].size(); ++i) {
+      const int64_t pos = first[b] + static_cast<int64_t>(i);
+      sum = sum - logp[b][pos][targets[b][i]];
+      ref_correct[b] += logits[b][pos].argmax().item<int64_t>() == targets[b][i];
+    }
+    auto mean = sum / static_cast<double>(targets[b].size());
+    ref_loss[b] = mean.item<double>();
+    total = total + mean;
+  }
+  total.backward();
+  auto ref_grad = hidden.grad().clone();
+
+  for (int64_t chunk : {1, 4, 1000}) {
+    auto out = chunked_head(*model, hidden, ht, chunk, /*want_grad=*/true);
+    double max_diff = (out.grad_hidden - ref_grad).abs().max().item<double>();
+    std::printf("chunk %lld: max |grad - ref| = %.3g\n", static_cast<long long>(chunk), max_diff);
+    EXPECT_LT(max_diff, 1e-6);
+    for (int64_t b = 0; b < B; ++b) {
+      EXPECT_NEAR(out.loss[b].item<double>(), ref_loss[b], 1e-5);
+      EXPECT_EQ(out.correct[b].item<int64_t>(), ref_correct[b]);
+    }
+  }
+}
+
+TEST(AdamW, StepEqualsTorchOptimAdamW) {
+  torch::manual_seed(1);
+  auto init = torch::randn({3, 2, 5});  // [B, k, d]
+  OptimizerConfig opt;                   // lr 1e-2, betas 0.9/0.9, wd 0.01, eps 1e-8
+  opt.lr = 0.05;                          // larger, so the comparison is not trivially close
+  auto ours = init.clone();
+  auto state = adamw_init(ours);
+  auto ref = init.clone().requires_grad_(true);
+  torch::optim::AdamW torch_opt({ref}, torch::optim::AdamWOptions(opt.lr)
+                                           .betas({opt.beta1, opt.beta2})
+                                           .eps(opt.eps)
+                                           .weight_decay(opt.weight_decay));
+  for (int step = 0; step < 6; ++step) {
+    auto g = torch::randn({3, 2, 5}) * (step + 1);
+    adamw_step(ours, g, state, opt);
+    ref.mutable_grad() = g.clone();
+    torch_opt.step();
+  }
+  double max_diff = (ours - ref.detach()).abs().max().item<double>();
+  std::printf("max |ours - torch AdamW| after 6 steps = %.3g\n", max_diff);
+  EXPECT_LT(max_diff, 1e-6);
+  EXPECT_GT((ours - init).abs().max().item<double>(), 0.1);  // it did move
+  EXPECT_EQ(state.step, 6);
+
+  // Compaction keeps the moments of the surviving rows.
+  auto m1 = state.m[2].clone();
+  state.keep(torch::tensor({2}, torch::dtype(torch::kInt64)));
+  EXPECT_TRUE(torch::equal(state.m[0], m1));
+}
+
+TEST(MemInit, DependsOnKeyAndSeedOnly) {
+  auto a = init_mem("task-a", 5, 2, 16, 0.5);
+  auto b = init_mem("task-a", 5, 2, 16, 0.5);
+  torch::manual_seed(123);  // the global generator plays no part
+  auto c = init_mem("task-a", 5, 2, 16, 0.5);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_TRUE(torch::equal(a, c));
+  EXPECT_FALSE(torch::equal(a, init_mem("task-b", 5, 2, 16, 0.5)));
+  EXPECT_FALSE(torch::equal(a, init_mem("task-a", 6, 2, 16, 0.5)));
+  EXPECT_NEAR(init_mem("x", 0, 64, 64, 0.5).std().item<double>(), 0.5, 0.03);
+}
+
+TEST(Baselines, MatchNaiveFullLogitsPerText) {
+  auto spec = tiny_spec("gpt2", 2, 32, 4, 211);
+  spec.bos_token_id = 210;
+  auto model = tiny_model(spec, 4);
+  std::vector<std::vector<int32_t>> texts = {test::random_ids(12, 211, 1),
+                                             test::random_ids(3, 211, 2),
+                                             test::random_ids(7, 211, 3)};
+  for (bool pft : {false, true}) {
+    auto base = compute_baselines(*model, texts, pft, 5);
+    for (size_t b = 0; b < texts.size(); ++b) {
+      const auto& t = texts[b];
+      std::vector<int32_t> input = pft ? std::vector<int32_t>{210} : std::vector<int32_t>{};
+      input.insert(input.end(), t.begin(), t.end() - 1);
+      std::vector<int32_t> tg(t.begin() + (pft ? 0 : 1), t.end());
+      auto s = test::naive_score(*model, model->embed(test::ids_tensor(input)), 0, tg);
+      EXPECT_NEAR(base[b].loss, s.mean_ce, 1e-5) << "text " << b << " pft " << pft;
+      EXPECT_EQ(base[b].correct, s.correct);
+    }
+  }
+  // No BOS/EOS: t_1 counts as a uniform guess.
+  auto spec2 = tiny_spec("gpt2", 1, 32, 4, 211);
+  auto model2 = tiny_model(spec2, 4);
+  auto off = compute_baselines(*model2, texts, false, 5);
+  auto on = compute_baselines(*model2, texts, true, 5);
+  for (size_t b = 0; b < texts.size(); ++b) {
+    const double n = static_cast<double>(texts[b].size());
+    EXPECT_NEAR(on[b].loss, (off[b].loss * (n - 1) + std::log(211.0)) / n, 1e-6);
+    EXPECT_EQ(on[b].correct, off[b].correct);
+  }
+}
+
+TEST(GreedyDecode, CachedEqualsUncachedGreedy) {
+  auto model = tiny_model(tiny_spec("gpt_neox", 2, 32, 4, 50), 5, 0.2);
+  // A text the random model generates itself (uncached greedy from mem + t_1), with its
+  // third generated token replaced so that the prefix is exactly 2.
+  torch::manual_seed(2);
+  auto mem = torch::randn({1, 2, 32}) * 0.5;  // [1, k, d]
+  std::vector<int32_t> text = {7};
+  {
+    at::NoGradGuard no_grad;
+    for (int i = 0; i < 6; ++i) {
+      auto embeds = torch::cat({mem, model->embed(test::ids_tensor(text))}, 1);
+      auto h = model->forward(embeds);
+      text.push_back(static_cast<int32_t>(model->lm_head(h[0][-1]).argmax().item<int64_t>()));
+    }
+  }
+  auto broken = text;
+  broken[3] = (broken[3] + 1) % 50;
+  auto prefix = greedy_decode_prefix(*model, torch::cat({mem, mem}), {text, broken}, false);
+  EXPECT_EQ(prefix[0], 6);  // all N-1 targets
+  EXPECT_EQ(prefix[1], 2);
+}
+
+}  // namespace
+}  // namespace crammer
