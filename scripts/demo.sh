@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up (packages + build) and runs the embedded demo sweep under mpirun (1 coordinator +
-# 2 workers), then prints its status. Results: results/tiny.h5.
+# 2 workers), prints its status and writes the report. Results: results/tiny.h5, report/tiny/.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
@@ -14,4 +14,6 @@ if [ ! -f build/models/tiny-llama/config.json ]; then
 fi
 mpirun --oversubscribe -np 3 "$crammer" run experiments/tiny.yaml --progress log --progress-seconds 5
 "$crammer" status results/tiny.h5
-echo "demo: results in results/tiny.h5 (crammer export results/tiny.h5 prints them as CSV)"
+/usr/bin/python3 analysis/report.py results/tiny.h5 --out report/tiny
+echo "demo: results in results/tiny.h5 (crammer export results/tiny.h5 prints them as CSV);"
+echo "      figures and table in report/tiny/ (table.md, accuracy_vs_length.png, ...)"
