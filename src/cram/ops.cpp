@@ -103,30 +103,48 @@ HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const Head
   HeadOutput out;
   out.loss = torch::zeros({B}, torch::dtype(torch::kFloat32).device(device));
   out.correct = torch::zeros({B}, torch::dtype(torch::kInt64).device(device));
-  torch::Tensor W, grad_rows;
-  if (want_grad) {
-    W = model.head_weight();                              // [V, d]
-    grad_rows = torch::empty({R, d}, hidden.options());  // [R, d]
-  }
-  chunk = std::max<int64_t>(1, chunk);
+  torch::Tensor W = model.head_weight();  // [V, d]
+  const int64_t V = W.size(0);
+  torch::Tensor grad_rows;
+  if (want_grad) grad_rows = torch::empty({R, d}, hidden.options());  // [R, d]
+  chunk = std::max<int64_t>(1, std::min(chunk, R));
+  // One f32 logits buffer for every chunk: a fresh [chunk, V] per chunk would be a fresh mmap
+  // (and page faults) per chunk once it exceeds malloc's mmap threshold.
+  auto buf = torch::empty({chunk, V}, torch::dtype(torch::kFloat32).device(device));  // [chunk, V]
+  const bool f32 = W.scalar_type() == torch::kFloat32;
   for (int64_t c0 = 0; c0 < R; c0 += chunk) {
     const int64_t c = std::min(chunk, R - c0);
     auto h = flat.narrow(0, c0, c);                               // [c, d]
     auto tgt = targets.targets.narrow(0, c0, c).unsqueeze(1);     // [c, 1]
     auto w = targets.weights.narrow(0, c0, c);                    // [c]
     auto smp = targets.sample.narrow(0, c0, c);                   // [c]
-    auto logits = model.lm_head(h).to(torch::kFloat32);           // [c, V]
-    auto lse = logits.logsumexp(1, /*keepdim=*/true);             // [c, 1]
-    auto ce = (lse - logits.gather(1, tgt)).squeeze(1);           // [c]
-    auto hit = logits.argmax(1).eq(tgt.squeeze(1)).to(torch::kInt64);  // [c]
+    auto logits = buf.narrow(0, 0, c);                            // [c, V] f32
+    if (f32) {
+      at::mm_out(logits, h, W.t());
+    } else {
+      logits.copy_(at::mm(h, W.t()));  // bf16 GEMM, f32 softmax
+    }
+    auto tgt_logit = logits.gather(1, tgt).squeeze(1);            // [c]
+    auto [mx, arg] = logits.max(1, /*keepdim=*/true);             // [c, 1] each: one pass
+    // In place from here: logits -> exp(logits - max) -> w * (softmax - onehot).
+    auto e = logits.sub_(mx).exp_();                              // [c, V]
+    auto sum = e.sum(1, /*keepdim=*/true);                        // [c, 1]
+    auto lse = (mx + sum.log()).squeeze(1);                       // [c]
+    auto ce = lse - tgt_logit;                                    // [c]
+    auto hit = arg.squeeze(1).eq(tgt.squeeze(1)).to(torch::kInt64);  // [c]
     out.loss.index_add_(0, smp, ce * w);
     out.correct.index_add_(0, smp, hit);
     if (want_grad) {
-      // d(w * CE)/d logits = w * (softmax - onehot); reuse the logits buffer for it.
-      auto p = logits.sub_(lse).exp_();                                     // [c, V]
-      p.scatter_add_(1, tgt, -torch::ones({c, 1}, p.options()));
-      p.mul_(w.unsqueeze(1));
-      grad_rows.narrow(0, c0, c).copy_(p.to(W.scalar_type()).mm(W));       // [c, d]
+      // d(w * CE)/d logits = w * (softmax - onehot).
+      auto wc = w.unsqueeze(1);                                              // [c, 1]
+      auto p = e.mul_(wc / sum);                                             // [c, V]
+      p.scatter_add_(1, tgt, -wc);
+      auto g = grad_rows.narrow(0, c0, c);                                   // [c, d]
+      if (f32) {
+        at::mm_out(g, p, W);
+      } else {
+        g.copy_(p.to(W.scalar_type()).mm(W));
+      }
     }
   }
   if (want_grad) {

@@ -215,7 +215,8 @@ torch::Tensor tokenize_files(const Tokenizer& tok, const std::vector<std::string
 torch::Tensor heldout_windows(const Tokenizer& tok, const std::string& path, int64_t seq_len,
                               int64_t eval_tokens) {
   std::vector<int32_t> doc = tok.encode(read_text(path));
-  const int64_t n = std::min<int64_t>(eval_tokens, int64_t(doc.size())) / seq_len;
+  const int64_t used = eval_tokens > 0 ? std::min<int64_t>(eval_tokens, int64_t(doc.size())) : int64_t(doc.size());
+  const int64_t n = used / seq_len;
   if (n == 0)
     throw CorpusError(path + ": " + std::to_string(doc.size()) + " tokens, fewer than one window of " +
                       std::to_string(seq_len));
@@ -384,7 +385,8 @@ PretrainResult pretrain(const PretrainRecipe& recipe, const ProgressCallback& on
     j["windows"] = windows.size(0);
     j["targets"] = res.heldout_targets;
     j["definition"] = "mean next-token CE (nats) of the reloaded checkpoint in f32 over the first eval_tokens "
-                      "tokens of heldout_path cut into windows of seq_len; seq_len-1 targets per window";
+                      "tokens of heldout_path (0: all of it) cut into windows of seq_len; seq_len-1 targets "
+                      "per window";
     j["heldout_ce_f32_weights"] = res.heldout_ce_trained;
     j["final_train_loss"] = res.final_train_loss;
     j["steps"] = t.steps;

@@ -179,9 +179,9 @@ void validate(const PretrainRecipe& r) {
   if (t.threads <= 0) fail(o, "train.threads", "must be > 0");
   if (t.log_every <= 0) fail(o, "train.log_every", "must be > 0");
   if (t.eval_every < 0) fail(o, "train.eval_every", "must be >= 0 (0 = only at the end)");
-  if (t.eval_tokens < t.seq_len)
+  if (t.eval_tokens != 0 && t.eval_tokens < t.seq_len)
     fail(o, "train.eval_tokens", std::to_string(t.eval_tokens) + " < seq_len " + std::to_string(t.seq_len) +
-                                     ": no complete held-out window");
+                                     ": no complete held-out window (0 = the whole held-out file)");
   if (r.output.dtype != "f32" && r.output.dtype != "bf16")
     fail(o, "output.dtype", "'" + r.output.dtype + "' is not f32 or bf16");
 }

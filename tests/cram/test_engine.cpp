@@ -127,6 +127,45 @@ TEST(Cram, MetricsEqualIndependentRecomputation) {
   }
 }
 
+// bf16 compute (DESIGN §4): the model runs in bf16, mem and AdamW state stay f32. The same
+// weights in f32 give the reference: baselines agree to bf16 precision and the text still
+// crams to accuracy 1.0 with an f32 best mem that decodes exactly.
+TEST(Cram, Bf16ComputeCramsWithF32MemAndOptimizerState) {
+  auto& f = fixture();
+  auto m16 = test::tiny_model(test::tiny_spec("llama", 2, 256, 4, 512), 7, 0.08);
+  m16->to(torch::kBFloat16);
+  ASSERT_EQ(m16->embedding_weight().scalar_type(), torch::kBFloat16);
+  auto s = test::quick_settings(300);
+  std::vector<CramItem> items(1);
+  items[0].key = "austen-bf16";
+  items[0].tokens.assign(f.text.begin(), f.text.begin() + 12);
+  auto out16 = cram_batch(*m16, items, s);
+  auto out32 = cram_batch(*f.model, items, s);
+  ASSERT_EQ(out16.size(), 1u);
+  const auto& r16 = out16[0].row;
+  const auto& r32 = out32[0].row;
+  std::printf("bf16: baseline %.4f -> best acc %.3f loss %.4f in %d steps; f32: baseline %.4f -> %.3f in %d\n",
+              r16.baseline_loss, r16.best_acc, r16.best_loss, r16.steps, r32.baseline_loss, r32.best_acc, r32.steps);
+  EXPECT_NEAR(r16.baseline_loss, r32.baseline_loss, 0.02 * r32.baseline_loss);
+  EXPECT_DOUBLE_EQ(r16.best_acc, 1.0);
+  EXPECT_TRUE(r16.decode_exact);
+  ASSERT_TRUE(out16[0].best_mem.defined());
+  EXPECT_EQ(out16[0].best_mem.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(out16[0].best_mem.sizes(), torch::IntArrayRef({1, 256}));
+
+  // The head step in bf16: f32 losses, bf16 gradient, both close to the f32 head's.
+  torch::manual_seed(1);
+  auto hidden = torch::randn({2, 6, 256});  // [B, T, d]
+  auto ht = make_head_targets({{1, 2, 3}, {4, 5}}, {2, 3}, 6, torch::kCPU);
+  auto h32 = chunked_head(*f.model, hidden, ht, 4, true);
+  auto h16 = chunked_head(*m16, hidden.to(torch::kBFloat16), ht, 4, true);
+  EXPECT_EQ(h16.loss.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(h16.grad_hidden.scalar_type(), torch::kBFloat16);
+  EXPECT_LT((h16.loss - h32.loss).abs().max().item<double>(), 0.02 * h32.loss.abs().max().item<double>());
+  const double gscale = h32.grad_hidden.abs().max().item<double>();
+  EXPECT_LT((h16.grad_hidden.to(torch::kFloat32) - h32.grad_hidden).abs().max().item<double>(), 0.05 * gscale);
+}
+
 TEST(Cram, MaxStepsZeroGivesBaselineRows) {
   auto& f = fixture();
   auto rows = cram_tasks(*f.model, {make_task("z", f.text, 8), make_task("y", f.text, 6, 2, 1)},

@@ -22,8 +22,9 @@ namespace crammer {
 // Token ids of text files, documents joined by the tokenizer's EOS (when it has one). [N] int64.
 torch::Tensor tokenize_files(const Tokenizer& tok, const std::vector<std::string>& paths);
 
-// The held-out set: the first `eval_tokens` tokens of `path`, cut into non-overlapping windows of
-// seq_len tokens (a partial last window is dropped). [n_windows, seq_len] int64.
+// The held-out set: the first `eval_tokens` tokens of `path` (0: all of it), cut into
+// non-overlapping windows of seq_len tokens (a partial last window is dropped).
+// [n_windows, seq_len] int64.
 torch::Tensor heldout_windows(const Tokenizer& tok, const std::string& path, int64_t seq_len,
                               int64_t eval_tokens);
 

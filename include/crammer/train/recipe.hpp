@@ -44,7 +44,7 @@ struct PretrainTrain {
   int threads = 2;
   int64_t log_every = 10;
   int64_t eval_every = 200;  // 0 = only at the end
-  int64_t eval_tokens = 8192;  // held-out: the first eval_tokens tokens, windows of seq_len
+  int64_t eval_tokens = 8192;  // held-out: the first eval_tokens tokens (0: all), windows of seq_len
   // Rows of the LM head for tokens absent from the training corpus share one trained vector
   // (exact full-vocabulary softmax at a fraction of the cost; see docs/pretrain.md).
   bool share_unseen_rows = true;
