@@ -47,7 +47,7 @@ void bind_config(Binder& b, ExperimentConfig& c) {
     s.str("format", c.corpus.format);
     s.str_list("paths", c.corpus.paths);
     s.str("text_field", c.corpus.text_field);
-    s.str("text_kind", c.corpus.text_kind);
+    s.str_list("text_kind", c.corpus.text_kind);
     s.opt_str("word_list", c.corpus.word_list);
     s.i64("samples", c.corpus.samples);
     s.u64("seed", c.corpus.seed);

@@ -86,17 +86,25 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
 
   const auto& corpus = c.corpus;
   ck.one_of("corpus.format", corpus.format, {"text", "jsonl", "token-ids"});
-  ck.one_of("corpus.text_kind", corpus.text_kind, {"natural", "random-words"});
+  ck.non_empty("corpus.text_kind", corpus.text_kind.size());
+  for (size_t i = 0; i < corpus.text_kind.size(); ++i) {
+    const std::string key = "corpus.text_kind[" + std::to_string(i) + "]";
+    ck.one_of(key, corpus.text_kind[i], {"natural", "random-words"});
+    for (size_t j = 0; j < i; ++j)
+      if (corpus.text_kind[j] == corpus.text_kind[i]) ck.fail(key, "'" + corpus.text_kind[i] + "' is listed twice");
+  }
   ck.at_least<int64_t>("corpus.samples", corpus.samples, 1);
-  if (corpus.text_kind == "random-words") {
+  const auto has_kind = [&](const char* kind) {
+    return std::find(corpus.text_kind.begin(), corpus.text_kind.end(), kind) != corpus.text_kind.end();
+  };
+  if (has_kind("random-words")) {
     if (!corpus.word_list || corpus.word_list->empty())
       ck.fail("corpus.word_list", "is required when corpus.text_kind is random-words (a file of words, one per line)");
     if (corpus.format == "token-ids")
       ck.fail("corpus.text_kind", "random-words texts are made of words; they cannot come from a token-ids corpus");
     if (options.check_files) ck.file_exists("corpus.word_list", *corpus.word_list);
-  } else {
-    ck.non_empty("corpus.paths", corpus.paths.size());
   }
+  if (has_kind("natural") || corpus.format == "token-ids") ck.non_empty("corpus.paths", corpus.paths.size());
   if (corpus.format == "jsonl" && corpus.text_field.empty()) ck.fail("corpus.text_field", "must not be empty");
   if (options.check_files) {
     for (size_t i = 0; i < corpus.paths.size(); ++i)

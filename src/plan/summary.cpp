@@ -94,11 +94,17 @@ std::string plan_summary(const ExperimentConfig& config, const Plan& plan) {
     << join(lengths) << "; " << n_samples << " samples\n";
   std::set<std::string> sources;
   for (const auto& s : plan.samples) sources.insert(s.source);
-  o << "  corpus: " << corpus.format << ", " << corpus.text_kind;
-  if (corpus.text_kind == "random-words" && corpus.format != "token-ids") {
-    o << " from word list " << corpus.word_list.value_or("?");
-  } else {
-    o << ", samples from " << sources.size() << " of " << corpus.paths.size() << " file(s)";
+  o << "  corpus: " << corpus.format;
+  for (const auto& kind : corpus.text_kind) {
+    o << ", " << kind;
+    if (corpus.format == "token-ids") break;  // token ids are what they are: no kinds
+    if (kind == "random-words") {
+      o << " from word list " << corpus.word_list.value_or("?");
+    } else {
+      o << " (samples from " << std::count_if(sources.begin(), sources.end(),
+                                                [](const std::string& s) { return s != "random-words"; })
+        << " of " << corpus.paths.size() << " file(s))";
+    }
   }
   o << ", seed " << corpus.seed << "\n";
 

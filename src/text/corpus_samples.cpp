@@ -64,8 +64,8 @@ std::vector<int32_t> tokenize_span(const std::string& text, size_t start, int64_
 void require_tokenizers(const std::vector<SampleModel>& models, const CorpusConfig& corpus) {
   for (const auto& m : models) {
     if (m.tokenizer == nullptr) {
-      throw CorpusError("model '" + m.name + "' has no tokenizer, needed to sample " +
-                        corpus.text_kind + " text (corpus.format " + corpus.format + ")");
+      throw CorpusError("model '" + m.name + "' has no tokenizer, needed to sample text (corpus.format " +
+                        corpus.format + ")");
     }
   }
 }
@@ -256,19 +256,34 @@ std::vector<Sample> build_samples(const CorpusConfig& corpus, int64_t max_length
   }
   if (corpus.format == "token-ids") return token_id_samples(corpus, max_length, models);
   require_tokenizers(models, corpus);
-  if (corpus.text_kind == "random-words") return random_word_samples(corpus, max_length, models);
-  if (corpus.text_kind != "natural") {
-    throw CorpusError("corpus.text_kind '" + corpus.text_kind + "': expected natural or random-words");
+  if (corpus.text_kind.empty()) throw CorpusError("corpus.text_kind is empty: expected natural and/or random-words");
+  std::vector<Sample> out;
+  for (const auto& kind : corpus.text_kind) {
+    std::vector<Sample> part;
+    if (kind == "random-words") {
+      part = random_word_samples(corpus, max_length, models);
+    } else if (kind == "natural") {
+      std::vector<Document> docs;
+      if (corpus.format == "text") {
+        docs = read_text_documents(corpus.paths);
+      } else if (corpus.format == "jsonl") {
+        docs = read_jsonl_documents(corpus.paths, corpus.text_field);
+      } else {
+        throw CorpusError("corpus.format '" + corpus.format + "': expected text, jsonl or token-ids");
+      }
+      part = natural_samples(docs, corpus, max_length, models);
+    } else {
+      throw CorpusError("corpus.text_kind '" + kind + "': expected natural or random-words");
+    }
+    // Each kind draws from its own streams, so its texts do not depend on the other kinds;
+    // ids continue across kinds so every sample keeps a unique id.
+    const auto first_id = static_cast<int64_t>(out.size());
+    for (auto& s : part) {
+      s.sample_id += first_id;
+      out.push_back(std::move(s));
+    }
   }
-  std::vector<Document> docs;
-  if (corpus.format == "text") {
-    docs = read_text_documents(corpus.paths);
-  } else if (corpus.format == "jsonl") {
-    docs = read_jsonl_documents(corpus.paths, corpus.text_field);
-  } else {
-    throw CorpusError("corpus.format '" + corpus.format + "': expected text, jsonl or token-ids");
-  }
-  return natural_samples(docs, corpus, max_length, models);
+  return out;
 }
 
 }  // namespace crammer

@@ -79,7 +79,7 @@ TEST_F(ConfigTest, DefaultsMatchDesign) {
   ExperimentConfig c = crammer::load_config(file(base()).string());
   ASSERT_EQ(c.models.size(), 1u);
   EXPECT_EQ(c.models[0].name, "tiny");
-  EXPECT_EQ(c.corpus.text_kind, "natural");
+  EXPECT_EQ(c.corpus.text_kind, std::vector<std::string>{"natural"});
   EXPECT_EQ(c.cram.search, "grid");
   EXPECT_FALSE(c.cram.predict_first_token);
   EXPECT_DOUBLE_EQ(c.cram.optimizer.lr, 0.01);
@@ -297,6 +297,16 @@ TEST_F(ConfigTest, ModelDirectoryWithoutConfigJson) {
 
 TEST_F(ConfigTest, RandomWordsNeedsWordList) {
   std::string m = error_of(base(), {"corpus.text_kind=random-words"});
+  EXPECT_THAT(m, HasSubstr("corpus.word_list: is required when corpus.text_kind is random-words"));
+}
+
+TEST_F(ConfigTest, TextKindListIsCheckedPerEntry) {
+  std::string m = error_of(base(), {"corpus.text_kind=[natural, prose]"});
+  EXPECT_THAT(m, HasSubstr("corpus.text_kind[1]"));
+  EXPECT_THAT(m, HasSubstr("prose"));
+  m = error_of(base(), {"corpus.text_kind=[natural, natural]"});
+  EXPECT_THAT(m, HasSubstr("corpus.text_kind[1]: 'natural' is listed twice"));
+  m = error_of(base(), {"corpus.text_kind=[natural, random-words]"});
   EXPECT_THAT(m, HasSubstr("corpus.word_list: is required when corpus.text_kind is random-words"));
 }
 

@@ -176,7 +176,7 @@ TEST(RandomWords, UseOnlyListedWords) {
   const auto words = read_word_list(list);
   const std::set<std::string> allowed(words.begin(), words.end());
   CorpusConfig c;
-  c.text_kind = "random-words";
+  c.text_kind = {"random-words"};
   c.word_list = list;
   c.samples = 5;
   c.seed = 11;
@@ -204,6 +204,29 @@ TEST(RandomWords, UseOnlyListedWords) {
   EXPECT_GT(distinct.size(), 100u);  // 5 x ~45 draws from 5000 words: nearly all distinct
   c.word_list = (fs::path(CRAMMER_BINARY_DIR) / "no-such-list.txt").string();
   EXPECT_THROW(build_samples(c, L, {SampleModel{"gpt2", &gpt2(), 0}}), CorpusError);
+}
+
+// Both kinds in one sweep: `samples` of each, ids numbered on, each kind's texts the same as in
+// a sweep of that kind alone (their streams are independent).
+TEST(MixedKinds, NaturalThenRandomWordsWithIdsNumberedOn) {
+  const SampleModel m{"gpt2", &gpt2(), 0};
+  auto natural = austen(4, 5);
+  auto words = natural;
+  words.text_kind = {"random-words"};
+  words.word_list = (kRoot / "data/wordlists/austen-top5000.txt").string();
+  auto both = words;
+  both.text_kind = {"natural", "random-words"};
+  const auto a = build_samples(natural, 24, {m});
+  const auto b = build_samples(words, 24, {m});
+  const auto ab = build_samples(both, 24, {m});
+  ASSERT_EQ(ab.size(), 8u);
+  for (size_t i = 0; i < ab.size(); ++i) {
+    const auto& alone = i < 4 ? a[i] : b[i - 4];
+    EXPECT_EQ(ab[i].sample_id, static_cast<int64_t>(i));
+    EXPECT_EQ(ab[i].text_kind, i < 4 ? "natural" : "random-words");
+    EXPECT_EQ(ab[i].source, alone.source);
+    EXPECT_EQ(ab[i].token_ids, alone.token_ids);
+  }
 }
 
 TEST(TokenIds, SamplesAreLinesInOrder) {

@@ -20,7 +20,8 @@ struct CorpusConfig {
   std::string format = "text";  // text | jsonl | token-ids
   std::vector<std::string> paths;
   std::string text_field = "text";  // jsonl: the field holding the text
-  std::string text_kind = "natural";  // natural | random-words
+  // natural | random-words, or both: `samples` samples of each kind, in this order.
+  std::vector<std::string> text_kind = {"natural"};
   std::optional<std::string> word_list;  // file of words for random-words texts
   int64_t samples = 16;
   uint64_t seed = 0;

@@ -48,7 +48,9 @@ struct Sample {
   std::vector<std::vector<int32_t>> token_ids;  // per model: at most max_length ids
 };
 
-// Builds corpus.samples samples, each tokenized for every model. Throws CorpusError on bad
+// Builds corpus.samples samples of each corpus.text_kind (in that order, ids numbered on
+// across kinds: with [natural, random-words] and 16 samples, ids 16..31 are the random-word
+// texts), each tokenized for every model. Throws CorpusError on bad
 // corpus files, an empty corpus, too few token-id lines, or out-of-vocabulary ids.
 std::vector<Sample> build_samples(const CorpusConfig& corpus, int64_t max_length,
                                   const std::vector<SampleModel>& models);
