@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "crammer/plan/result_fields.hpp"
 #include "crammer/util/error.hpp"
 
 namespace crammer {
@@ -58,74 +59,49 @@ Task read_task(ByteReader& r) {
   return t;
 }
 
+namespace {
+
+struct ResultWriter {
+  ByteWriter& w;
+  void text(const char*, const std::string& s) { w.put_string(s); }
+  template <class T>
+  void num(const char*, const T& v) { w.put<T>(v); }
+  void flag(const char*, bool b) { w.put<uint8_t>(b ? 1 : 0); }
+  void status(const char*, TaskStatus s) { w.put<int8_t>(static_cast<int8_t>(s)); }
+  void floats(const char*, const std::vector<float>& v) { w.put_vector(v); }
+};
+
+struct ResultReader {
+  ByteReader& r;
+  TaskResult& x;
+  std::string field;
+  const char* name(const char* f) { return (field = std::string("result.") + f).c_str(); }
+  void text(const char* f, std::string& s) { s = r.get_string(name(f)); }
+  template <class T>
+  void num(const char* f, T& v) { v = r.get<T>(name(f)); }
+  void flag(const char* f, bool& b) { b = r.get<uint8_t>(name(f)) != 0; }
+  void status(const char* f, TaskStatus& s) {
+    auto b = r.get<int8_t>(name(f));
+    if (!valid_status_byte(b)) {
+      throw DistError("wire: result.status of task '" + x.task_key + "' is " + std::to_string(b) +
+                      ", expected 0 (done), 1 (failed) or 2 (skipped)");
+    }
+    s = static_cast<TaskStatus>(b);
+  }
+  void floats(const char* f, std::vector<float>& v) { v = r.get_vector<float>(name(f)); }
+};
+
+}  // namespace
+
 void write_result(ByteWriter& w, const TaskResult& x) {
-  w.put_string(x.task_key);
-  w.put<int32_t>(x.model_index);
-  w.put<int64_t>(x.sample_id);
-  w.put<int32_t>(x.n_mem);
-  w.put<int32_t>(x.length);
-  w.put<int8_t>(static_cast<int8_t>(x.status));
-  w.put<int32_t>(x.n_tokens);
-  w.put<int32_t>(x.n_targets);
-  w.put<double>(x.baseline_loss);
-  w.put<double>(x.baseline_acc);
-  w.put<double>(x.best_acc);
-  w.put<double>(x.best_loss);
-  w.put<int32_t>(x.steps);
-  w.put<int32_t>(x.steps_to_best);
-  w.put<uint8_t>(x.converged ? 1 : 0);
-  w.put<double>(x.info_gain_nats);
-  w.put<double>(x.info_gain_bits);
-  w.put<int32_t>(x.token_gain);
-  w.put<uint8_t>(x.decode_exact ? 1 : 0);
-  w.put<int32_t>(x.decode_prefix);
-  w.put<int32_t>(x.capacity);
-  w.put<double>(x.wall_seconds);
-  w.put<int32_t>(x.rank);
-  w.put_string(x.device);
-  w.put_string(x.error);
-  w.put_vector(x.memory);
-  w.put<int32_t>(x.d_model);
-  w.put_vector(x.curve_loss);
-  w.put_vector(x.curve_acc);
+  ResultWriter v{w};
+  visit_result_fields(v, x);
 }
 
 TaskResult read_result(ByteReader& r) {
   TaskResult x;
-  x.task_key = r.get_string("result.task_key");
-  x.model_index = r.get<int32_t>("result.model_index");
-  x.sample_id = r.get<int64_t>("result.sample_id");
-  x.n_mem = r.get<int32_t>("result.n_mem");
-  x.length = r.get<int32_t>("result.length");
-  auto status = r.get<int8_t>("result.status");
-  if (status < 0 || status > static_cast<int8_t>(TaskStatus::skipped)) {
-    throw DistError("wire: result.status of task '" + x.task_key + "' is " +
-                    std::to_string(status) + ", expected 0 (done), 1 (failed) or 2 (skipped)");
-  }
-  x.status = static_cast<TaskStatus>(status);
-  x.n_tokens = r.get<int32_t>("result.n_tokens");
-  x.n_targets = r.get<int32_t>("result.n_targets");
-  x.baseline_loss = r.get<double>("result.baseline_loss");
-  x.baseline_acc = r.get<double>("result.baseline_acc");
-  x.best_acc = r.get<double>("result.best_acc");
-  x.best_loss = r.get<double>("result.best_loss");
-  x.steps = r.get<int32_t>("result.steps");
-  x.steps_to_best = r.get<int32_t>("result.steps_to_best");
-  x.converged = r.get<uint8_t>("result.converged") != 0;
-  x.info_gain_nats = r.get<double>("result.info_gain_nats");
-  x.info_gain_bits = r.get<double>("result.info_gain_bits");
-  x.token_gain = r.get<int32_t>("result.token_gain");
-  x.decode_exact = r.get<uint8_t>("result.decode_exact") != 0;
-  x.decode_prefix = r.get<int32_t>("result.decode_prefix");
-  x.capacity = r.get<int32_t>("result.capacity");
-  x.wall_seconds = r.get<double>("result.wall_seconds");
-  x.rank = r.get<int32_t>("result.rank");
-  x.device = r.get_string("result.device");
-  x.error = r.get_string("result.error");
-  x.memory = r.get_vector<float>("result.memory");
-  x.d_model = r.get<int32_t>("result.d_model");
-  x.curve_loss = r.get_vector<float>("result.curve_loss");
-  x.curve_acc = r.get_vector<float>("result.curve_acc");
+  ResultReader v{r, x, {}};
+  visit_result_fields(v, x);
   return x;
 }
 

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "crammer/plan/result_fields.hpp"
 #include "crammer/util/error.hpp"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -360,40 +361,43 @@ RunHeader decode_header(const std::string& payload, const std::string& where) {
   return h;
 }
 
+namespace {
+
+struct RowOut {
+  Out& o;
+  void text(const char*, const std::string& s) { o.str(s); }
+  template <class T>
+  void num(const char*, const T& v) { o.put<T>(v); }
+  void flag(const char*, bool b) { o.put<uint8_t>(b ? 1 : 0); }
+  void status(const char*, TaskStatus s) { o.put<int8_t>(static_cast<int8_t>(s)); }
+  void floats(const char*, const std::vector<float>& v) { o.vec(v); }
+};
+
+struct RowIn {
+  In& in;
+  const std::string& where;
+  const TaskResult& row;
+  void text(const char*, std::string& s) { s = in.str(); }
+  template <class T>
+  void num(const char*, T& v) { v = in.get<T>(); }
+  void flag(const char*, bool& b) { b = in.get<uint8_t>() != 0; }
+  void status(const char*, TaskStatus& s) {
+    auto b = in.get<int8_t>();
+    if (!valid_status_byte(b))
+      throw StoreError(where + ": row '" + row.task_key + "' has status byte " + std::to_string(b) +
+                       ", expected 0 (done), 1 (failed) or 2 (skipped)");
+    s = static_cast<TaskStatus>(b);
+  }
+  void floats(const char*, std::vector<float>& v) { v = in.vec<float>(); }
+};
+
+}  // namespace
+
 std::string encode_rows(const std::vector<TaskResult>& rows) {
   Out o;
   o.put<uint64_t>(rows.size());
-  for (const auto& r : rows) {
-    o.str(r.task_key);
-    o.put<int32_t>(r.model_index);
-    o.put<int64_t>(r.sample_id);
-    o.put<int32_t>(r.n_mem);
-    o.put<int32_t>(r.length);
-    o.put<int8_t>(static_cast<int8_t>(r.status));
-    o.put<int32_t>(r.n_tokens);
-    o.put<int32_t>(r.n_targets);
-    o.put<double>(r.baseline_loss);
-    o.put<double>(r.baseline_acc);
-    o.put<double>(r.best_acc);
-    o.put<double>(r.best_loss);
-    o.put<int32_t>(r.steps);
-    o.put<int32_t>(r.steps_to_best);
-    o.put<uint8_t>(r.converged);
-    o.put<double>(r.info_gain_nats);
-    o.put<double>(r.info_gain_bits);
-    o.put<int32_t>(r.token_gain);
-    o.put<uint8_t>(r.decode_exact);
-    o.put<int32_t>(r.decode_prefix);
-    o.put<int32_t>(r.capacity);
-    o.put<double>(r.wall_seconds);
-    o.put<int32_t>(r.rank);
-    o.str(r.device);
-    o.str(r.error);
-    o.vec(r.memory);
-    o.put<int32_t>(r.d_model);
-    o.vec(r.curve_loss);
-    o.vec(r.curve_acc);
-  }
+  RowOut v{o};
+  for (const auto& r : rows) visit_result_fields(v, r);
   return o.take();
 }
 
@@ -404,35 +408,8 @@ std::vector<TaskResult> decode_rows(const std::string& payload, const std::strin
   rows.reserve(std::min<uint64_t>(n, payload.size()));
   for (uint64_t i = 0; i < n; ++i) {
     TaskResult r;
-    r.task_key = in.str();
-    r.model_index = in.get<int32_t>();
-    r.sample_id = in.get<int64_t>();
-    r.n_mem = in.get<int32_t>();
-    r.length = in.get<int32_t>();
-    r.status = static_cast<TaskStatus>(in.get<int8_t>());
-    r.n_tokens = in.get<int32_t>();
-    r.n_targets = in.get<int32_t>();
-    r.baseline_loss = in.get<double>();
-    r.baseline_acc = in.get<double>();
-    r.best_acc = in.get<double>();
-    r.best_loss = in.get<double>();
-    r.steps = in.get<int32_t>();
-    r.steps_to_best = in.get<int32_t>();
-    r.converged = in.get<uint8_t>() != 0;
-    r.info_gain_nats = in.get<double>();
-    r.info_gain_bits = in.get<double>();
-    r.token_gain = in.get<int32_t>();
-    r.decode_exact = in.get<uint8_t>() != 0;
-    r.decode_prefix = in.get<int32_t>();
-    r.capacity = in.get<int32_t>();
-    r.wall_seconds = in.get<double>();
-    r.rank = in.get<int32_t>();
-    r.device = in.str();
-    r.error = in.str();
-    r.memory = in.vec<float>();
-    r.d_model = in.get<int32_t>();
-    r.curve_loss = in.vec<float>();
-    r.curve_acc = in.vec<float>();
+    RowIn v{in, where, r};
+    visit_result_fields(v, r);
     rows.push_back(std::move(r));
   }
   in.done();
