@@ -355,3 +355,26 @@ TEST_F(ConfigTest, MalformedModelConfigJson) {
 }
 
 }  // namespace
+
+// Every shipped experiment config is valid. The paper configs name checkpoints and corpora on
+// a user's cluster, so only their values are checked; the quickstart runs here, so its model,
+// corpus and word list are checked too (and its lengths against the demo model's config.json).
+TEST(ShippedExperiments, AreValidConfigs) {
+  int checked = 0;
+  for (const auto& e : fs::directory_iterator("experiments")) {
+    const std::string name = e.path().filename().string();
+    if (e.path().extension() != ".yaml" || name.rfind("pretrain", 0) == 0) continue;  // recipes
+    crammer::LoadOptions o;
+    o.check_files = o.check_models = name == "quickstart.yaml";
+    try {
+      crammer::load_config(e.path().string(), {}, o);
+    } catch (const std::exception& ex) {
+      ADD_FAILURE() << ex.what();
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 7);
+  const auto q = crammer::load_config("experiments/quickstart.yaml");
+  EXPECT_EQ(q.corpus.text_kind, (std::vector<std::string>{"natural", "random-words"}));
+  EXPECT_EQ(q.cram.n_mem, (std::vector<int64_t>{1, 2, 4}));
+}
