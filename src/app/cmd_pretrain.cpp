@@ -49,8 +49,9 @@ void write_record(const PretrainRecipe& r, const PretrainResult& res, const std:
      << std::setprecision(4) << "| final train loss (mean of last 50 steps) | " << res.final_train_loss << " |\n"
      << "| held-out CE, f32 weights | " << res.heldout_ce_trained << " nats/token |\n"
      << "| held-out CE, reloaded checkpoint (recorded) | " << res.heldout_ce_reloaded << " nats/token |\n\n"
-     << "Held-out CE: the first " << t.eval_tokens << " tokens of " << r.data.heldout << " in windows of "
-     << t.seq_len << " tokens, " << res.heldout_targets
+     << "Held-out CE: "
+     << (t.eval_tokens > 0 ? "the first " + std::to_string(t.eval_tokens) + " tokens of " : std::string("all of "))
+     << r.data.heldout << " in windows of " << t.seq_len << " tokens, " << res.heldout_targets
      << " next-token targets, the checkpoint reloaded in f32 (heldout.json holds the exact value).\n\n"
      << "Held-out CE during training:\n\n| step | CE |\n|---|---|\n";
   for (const auto& [s, ce] : res.heldout) md << "| " << s << " | " << ce << " |\n";
