@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package crammer needs (build, runtime, tests, analysis, Slurm tests),
 # then configures and builds with Ninja. Idempotent: a machine that has everything skips apt.
+#   bash scripts/setup.sh            # everything (tests, benchmarks)
+#   bash scripts/setup.sh crammer    # only the crammer program (what the demo needs)
 set -euo pipefail
 
 PACKAGES=(
@@ -41,12 +43,15 @@ for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
   fi
 done
 
-# Configure and build (Ninja, ccache). BUILD_DIR and extra CMake flags may be overridden.
+# Configure and build (Ninja, ccache). BUILD_DIR and extra CMake flags may be overridden;
+# arguments name the Ninja targets to build (default: all, tests included).
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-"$here/build/release"}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S "$here" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CRAMMER_CMAKE_ARGS:-}
 fi
 jobs=${CRAMMER_BUILD_JOBS:-$(nproc)}
-ninja -C "$BUILD_DIR" -j "$jobs"
+# Paths relative to the checkout in ccache's keys, so another clone reuses the cache.
+export CCACHE_BASEDIR="$here"
+ninja -C "$BUILD_DIR" -j "$jobs" "$@"
 echo "setup: built $BUILD_DIR/src/app/crammer"
