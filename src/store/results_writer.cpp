@@ -129,13 +129,16 @@ class Appender {
   std::map<int32_t, Memory> memory_;
 };
 
-h5::Id open_rw(const std::string& path) {
+// `flags`: H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE to append, H5F_ACC_RDONLY to check. Appending opens
+// in SWMR-write mode at once: opening plain RDWR first and starting SWMR later left a window in
+// which a killed writer left the file marked "open for write", which readers refuse.
+h5::Id open_file(const std::string& path, unsigned flags) {
   h5::Id fapl = h5::plist_id(CRAMMER_H5(H5Pcreate(H5P_FILE_ACCESS), path));
   CRAMMER_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), path);
   // The journal's flock keeps writers apart; HDF5's own lock is off as in the readers, because
   // HDF5 refuses to open one file twice in a process with different locking settings.
   CRAMMER_H5(H5Pset_file_locking(fapl, false, true), path);
-  return h5::file_id(CRAMMER_H5(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl), path));
+  return h5::file_id(CRAMMER_H5(H5Fopen(path.c_str(), flags, fapl), path));
 }
 
 }  // namespace
@@ -184,7 +187,7 @@ struct ResultsWriter::Impl {
 
   // Opens `path` for appending in SWMR mode and loads the stored row keys.
   void open_for_append() {
-    file = open_rw(path);
+    file = open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE);
     {
       const std::string where = path + ":/results";
       h5::Id ds = h5::dataset_id(CRAMMER_H5(H5Dopen2(file, "results", H5P_DEFAULT), where));
@@ -198,8 +201,7 @@ struct ResultsWriter::Impl {
         finished.insert(key);
       }
     }
-    // SWMR: from here on readers may open the file while we append.
-    CRAMMER_H5(H5Fstart_swmr_write(file), path);
+    // SWMR since the open: readers may open the file while we append.
     appender.emplace(file, path, header);
   }
 
@@ -259,7 +261,7 @@ struct ResultsWriter::Impl {
       why = "it is missing";
     } else {
       try {
-        h5::Id f = open_rw(path);
+        h5::Id f = open_file(path, H5F_ACC_RDONLY);  // a check must not mark the file open
         int32_t version = 0;
         RunHeader h = schema::read_header(f, path, &version);
         h5::Id ds = h5::dataset_id(CRAMMER_H5(H5Dopen2(f, "results", H5P_DEFAULT), path + ":/results"));
