@@ -77,11 +77,29 @@ def _legend_outside(ax):
 
 
 def _log2_if_positive(ax, axis, values):
+    """Log2 axis when the values span >= 4x; with zeros among them (a capacity of 0), symlog:
+    linear up to 1, log2 above, so small capacities stay visible next to large ones."""
     v = np.asarray(values, dtype=float)
-    if len(v) and np.all(v > 0) and v.max() / v.min() >= 4:
-        (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=2)
-        fmt = matplotlib.ticker.ScalarFormatter()
-        (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+    if not len(v) or np.any(v < 0):
+        return
+    pos = v[v > 0]
+    if not len(pos):
+        return
+    set_scale = ax.set_xscale if axis == "x" else ax.set_yscale
+    if len(pos) == len(v):
+        if pos.max() / pos.min() < 4:
+            return
+        set_scale("log", base=2)
+    else:
+        if pos.max() < 4:
+            return
+        set_scale("symlog", base=2, linthresh=1.0, linscale=0.5)
+        if axis == "x":
+            ax.set_xlim(left=0)
+        else:
+            ax.set_ylim(bottom=0)
+    fmt = matplotlib.ticker.ScalarFormatter()
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
 def plot_accuracy_vs_length(df, path):
@@ -145,9 +163,13 @@ def plot_capacity_vs_k(table, path, bits=cr.BITS_PER_VALUE):
         label = _series_label(model, kind, many_kinds) + (f", {mode}" if many_modes else "")
         ax.plot(s["n_mem"], s["capacity_tokens"], marker=marker[kind], color=color[model],
                 ls="-" if mode == "grid" else "-.", label=label)
+        if mode == "grid":  # search rows already are per-sample means
+            ax.plot(s["n_mem"], s["capacity_per_sample_mean"], marker=marker[kind], mfc="none",
+                    color=color[model], ls="--", alpha=0.8, label=label + ", per-sample mean")
     if table.empty:
         _no_data(ax, "no rows")
-    values = list(table["capacity_tokens"]) + list(table["theoretical_capacity_tokens"])
+    values = (list(table["capacity_tokens"]) + list(table["capacity_per_sample_mean"])
+              + list(table["theoretical_capacity_tokens"]))
     _log2_if_positive(ax, "x", table["n_mem"])
     _log2_if_positive(ax, "y", values)
     ax.set_xticks(sorted(table["n_mem"].unique()))
@@ -233,6 +255,7 @@ MD_COLUMNS = [  # (column, header, decimals)
     ("mode", "mode", None), ("samples", "samples", None), ("done", "done", None),
     ("failed", "failed", None), ("skipped", "skipped", None),
     ("capacity_tokens", "capacity (tokens)", 1),
+    ("capacity_per_sample_mean", "capacity per sample, mean (tokens)", 2),
     ("token_gain", "token gain (tokens)", 2),
     ("info_gain_nats", "info gain (nats)", 2), ("info_gain_bits", "info gain (bits)", 2),
     ("info_gain_nats_paper", "info gain ×N (nats)", 2),
@@ -256,7 +279,8 @@ def write_markdown(table, files, bits, path):
              "rows are counted but not used for metrics.",
              f"Capacity (grid): the largest length whose mean best_acc over samples is ≥ "
              f"{cr.ACC_THRESHOLD}; (search): the mean over samples of the largest converged probe "
-             "length. Token and information gain: mean over samples of each sample's maximum "
+             "length. Capacity per sample, mean: each sample's largest length with best_acc ≥ "
+             f"{cr.ACC_THRESHOLD} (0 if none), averaged. Token and information gain: mean over samples of each sample's maximum "
              "over lengths. \"×N\": the paper's convention (mean loss difference × N tokens "
              "instead of × the n_targets scored). Theoretical capacity: k · d_model · "
              f"{bits} / log2(vocab). Utilisation: token gain / theoretical capacity. "

@@ -83,6 +83,7 @@ def check_report_outputs(test, out, expected):
     test.assertEqual(len(body), len(expected), "table.md row count")
     cols = {h: i for i, h in enumerate(header)}
     md_of = {"capacity (tokens)": ("capacity_tokens", 1),
+             "capacity per sample, mean (tokens)": ("capacity_per_sample_mean", 2),
              "token gain (tokens)": ("token_gain", 2),
              "info gain (nats)": ("info_gain_nats", 2), "info gain (bits)": ("info_gain_bits", 2),
              "info gain ×N (nats)": ("info_gain_nats_paper", 2),
