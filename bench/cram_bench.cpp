@@ -18,6 +18,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/types.h>
 
 #include "crammer/cram/engine.hpp"
@@ -157,6 +158,7 @@ double peak_mib(F&& fn) {
 
 int main(int argc, char** argv) {
   // Optional argument: run one section only (overhead | compute | memory); default all.
+  // `profile FILE` writes a per-op trace of the overhead-bound case at batch 16 instead.
   const std::string only = argc > 1 ? argv[1] : "all";
   auto want = [&](const char* section) { return only == "all" || only == section; };
   at::set_num_threads(2);
@@ -166,6 +168,21 @@ int main(int argc, char** argv) {
   const double gemm = gemm_gflops(2048, 5);
   std::printf("dense f32 GEMM (torch::mm 2048x2048): %.1f GFLOP/s\n", gemm);
 
+  if (only == "profile") {
+    // Per-op trace of the overhead-bound case at batch 16 (chrome://tracing JSON), to see where
+    // a step goes: cram_bench profile FILE.json
+    const std::string file = argc > 2 ? argv[2] : "cram_profile.json";
+    auto model = make_random_model(llama_spec(2, 64, 4, 512), 1);
+    model->freeze();
+    model->eval();
+    measure(*model, 16, 64, 5);  // warm-up
+    {
+      torch::autograd::profiler::RecordProfile guard(file);
+      measure(*model, 16, 64, 20);
+    }
+    std::printf("wrote %s\n", file.c_str());
+    return 0;
+  }
   std::vector<Throughput> small, big;
   if (want("overhead"))
     throughput_table("overhead-bound", llama_spec(2, 64, 4, 512), 64,
