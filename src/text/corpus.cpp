@@ -59,6 +59,14 @@ std::string where(const std::string& path, int64_t line) { return path + ":" + s
 
 const char* json_type_name(const nlohmann::json& j) { return j.type_name(); }
 
+nlohmann::json parse_json_line(const std::string& path, int64_t line_no, std::string_view line) {
+  try {
+    return nlohmann::json::parse(line);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw CorpusError(where(path, line_no) + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
 }  // namespace
 
 void check_utf8(std::string_view s, const std::string& source) {
@@ -112,12 +120,7 @@ std::vector<Document> read_jsonl_documents(const std::vector<std::string>& paths
   for (const auto& path : paths) {
     std::string data = read_file(path);
     for_each_line(data, [&](int64_t line_no, std::string_view line) {
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
-        throw CorpusError(where(path, line_no) + ": not valid JSON (" + e.what() + ")");
-      }
+      const nlohmann::json j = parse_json_line(path, line_no, line);
       if (!j.is_object()) {
         throw CorpusError(where(path, line_no) + ": expected a JSON object with field '" +
                           text_field + "', got a " + json_type_name(j));
@@ -143,12 +146,7 @@ std::vector<TokenIdLine> read_token_id_lines(const std::vector<std::string>& pat
   for (const auto& path : paths) {
     std::string data = read_file(path);
     for_each_line(data, [&](int64_t line_no, std::string_view line) {
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
-        throw CorpusError(where(path, line_no) + ": not valid JSON (" + e.what() + ")");
-      }
+      const nlohmann::json j = parse_json_line(path, line_no, line);
       if (!j.is_array()) {
         throw CorpusError(where(path, line_no) + ": expected a JSON array of token ids, got a " +
                           json_type_name(j));

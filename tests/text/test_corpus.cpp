@@ -1,34 +1,20 @@
 // Corpus readers (text, jsonl, token-ids) on small files written here, the sentence-start rule,
 // and the CorpusError messages for bad input (they must name the file and the line/field).
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "crammer/text/corpus.hpp"
 #include "crammer/util/error.hpp"
+#include "test_tokenizer_util.hpp"
 
 namespace crammer {
 namespace {
 
 namespace fs = std::filesystem;
 
-class CorpusFiles : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::path(CRAMMER_BINARY_DIR) / "test-tmp" /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  std::string write(const std::string& name, const std::string& content) {
-    auto p = dir_ / name;
-    std::ofstream(p, std::ios::binary) << content;
-    return p.string();
-  }
-  fs::path dir_;
-};
+class CorpusFiles : public test::ScratchFiles {};
 
 // Runs fn, expects a CorpusError whose message holds every string of `parts`.
 template <typename Fn>

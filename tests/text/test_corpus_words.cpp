@@ -8,27 +8,14 @@
 
 #include "crammer/text/corpus_words.hpp"
 #include "crammer/util/error.hpp"
+#include "test_tokenizer_util.hpp"
 
 namespace crammer {
 namespace {
 
 namespace fs = std::filesystem;
 
-class WordFiles : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::path(CRAMMER_BINARY_DIR) / "test-tmp" /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  std::string write(const std::string& name, const std::string& content) {
-    auto p = dir_ / name;
-    std::ofstream(p, std::ios::binary) << content;
-    return p.string();
-  }
-  fs::path dir_;
-};
+class WordFiles : public test::ScratchFiles {};
 
 TEST_F(WordFiles, ReadSkipsBlanksAndDuplicates) {
   auto p = write("w.txt", "apple\n\n  pear \r\napple\nfig\n\t\n");

@@ -1,5 +1,5 @@
-// Small helpers shared by the tokenizer tests: scratch directories, file I/O, and a
-// tokenizer.json writer. Test-only.
+// Small helpers shared by the text tests: scratch directories, file I/O, a fixture that writes
+// small files, and a tokenizer.json writer. Test-only.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -42,5 +42,17 @@ inline fs::path scratch_dir(const std::string& name) {
 }
 
 inline fs::path source_path(const std::string& rel) { return fs::path(CRAMMER_SOURCE_DIR) / rel; }
+
+// A test fixture with a fresh scratch directory and write(name, content) -> path.
+class ScratchFiles : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = scratch_dir("files"); }
+  std::string write(const std::string& name, const std::string& content) {
+    auto p = dir_ / name;
+    write_text(p, content);
+    return p.string();
+  }
+  fs::path dir_;
+};
 
 }  // namespace crammer::test
