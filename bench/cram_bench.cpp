@@ -4,7 +4,11 @@
 //      compute-bound case (llama, 4 layers, d 256, vocab 50257, length 128, k 1):
 //      sample-steps/s, token-steps/s and achieved GFLOP/s for batch sizes 1, 4, 16, 64;
 //   3. peak memory of the head/CE step (vocab 128256, length 1024, batch 8): chunked vs full
-//      f32 logits.
+//      f32 logits;
+//   4. attention kernels side by side (LibTorch 2.x): explicit softmax vs
+//      scaled_dot_product_attention in both cases at batch 1 and 16;
+//   5. batching: sample-steps/s for batch 1..64 at 1 and 2 threads (llama, 2 layers, d_model
+//      256, vocab 512, length 64, k 1) and each batch's ratio to batch 1.
 // Not a test: it prints figures and the target ratios; it fails only on a crash.
 #include <malloc.h>
 
@@ -20,8 +24,10 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/types.h>
+#include <torch/version.h>
 
 #include "crammer/cram/engine.hpp"
+#include "crammer/model/attention.hpp"
 #include "crammer/model/causal_lm.hpp"
 
 using namespace crammer;
@@ -85,7 +91,9 @@ struct Throughput {
 
 // Seconds per step of a batch of B texts: (time of `steps` steps - time of 0 steps) / steps,
 // so the baseline forward is not counted. Samples never stop early (target accuracy > 1).
-Throughput measure(CausalLM& model, int64_t B, int64_t length, int64_t steps) {
+Throughput measure(CausalLM& model, int64_t B, int64_t length, int64_t steps,
+                   AttentionKernel kernel = AttentionKernel::automatic) {
+  model.set_attention_kernel(kernel);
   CramSettings s;
   s.cram.decode_check = false;
   s.cram.optimizer.target_accuracy = 2.0;
@@ -157,7 +165,8 @@ double peak_mib(F&& fn) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Optional argument: run one section only (overhead | compute | memory); default all.
+  // Optional argument: run one section only (overhead | compute | memory | attention |
+  // batching); default all.
   // `profile FILE` writes a per-op trace of the overhead-bound case at batch 16 instead.
   const std::string only = argc > 1 ? argv[1] : "all";
   auto want = [&](const char* section) { return only == "all" || only == section; };
@@ -190,6 +199,52 @@ int main(int argc, char** argv) {
   if (want("compute"))
     throughput_table("compute-bound", llama_spec(4, 256, 4, 50257), 128,
                      {{1, 6}, {4, 4}, {16, 3}, {64, 2}}, gemm, big);
+  if (want("attention")) {
+    if (!sdpa_available()) {
+      std::printf("\nattention kernels: LibTorch %s has no scaled_dot_product_attention\n", TORCH_VERSION);
+    } else {
+      std::printf("\nattention kernels (LibTorch %s), sample-steps/s, explicit | sdpa | sdpa/explicit:\n",
+                  TORCH_VERSION);
+      struct Case {
+        const char* name;
+        ModelSpec spec;
+        int64_t length;
+        std::vector<std::pair<int64_t, int64_t>> batches_steps;
+      };
+      for (const Case& c : {Case{"overhead-bound", llama_spec(2, 64, 4, 512), 64, {{1, 40}, {16, 40}}},
+                            Case{"compute-bound", llama_spec(4, 256, 4, 50257), 128, {{1, 6}, {16, 3}}}}) {
+        auto model = make_random_model(c.spec, 1);
+        model->freeze();
+        for (auto [B, steps] : c.batches_steps) {
+          const double e = measure(*model, B, c.length, steps, AttentionKernel::explicit_softmax).sample_steps;
+          const double f = measure(*model, B, c.length, steps, AttentionKernel::sdpa).sample_steps;
+          std::printf("  %-15s batch %3lld: %9.1f | %9.1f | %.2fx\n", c.name, static_cast<long long>(B), e, f, f / e);
+          std::fflush(stdout);
+        }
+      }
+    }
+  }
+  if (want("batching")) {
+    // The shape of the batching report: per-sample throughput must not fall with batch size.
+    auto model = make_random_model(llama_spec(2, 256, 4, 512), 1);
+    model->freeze();
+    std::printf("\nbatching: llama 2 layers, d_model 256, vocab 512, length 64, k 1, f32 (attention %s)\n",
+                to_string(resolve_attention_kernel(AttentionKernel::automatic, false)).c_str());
+    std::printf("  %7s %5s %14s %10s\n", "threads", "batch", "sample-steps/s", "vs batch 1");
+    for (int threads : {1, 2}) {
+      at::set_num_threads(threads);
+      double one = 0;
+      for (int64_t B : {1, 2, 4, 8, 16, 32, 64}) {
+        const int64_t steps = std::max<int64_t>(4, 160 / B);
+        const double r = measure(*model, B, 64, steps).sample_steps;
+        if (B == 1) one = r;
+        std::printf("  %7d %5lld %14.1f %9.2fx\n", threads, static_cast<long long>(B), r, r / one);
+        std::fflush(stdout);
+      }
+    }
+    at::set_num_threads(2);
+  }
+
   double chunked = 0, full_logits_mib = 1;
   if (want("memory")) {
   // Fixed mmap threshold: large buffers go back to the OS when freed, so RSS tracks tensors.

@@ -1,51 +1,16 @@
 #!/usr/bin/env bash
-# Installs every Debian package crammer needs (build, runtime, tests, analysis, Slurm tests),
-# then configures and builds with Ninja. Idempotent: a machine that has everything skips apt.
+# Installs every Debian package crammer needs (scripts/install-packages.sh), then configures and
+# builds against Debian's LibTorch 1.13 with Ninja. Idempotent: a machine that has everything
+# skips apt. LibTorch 2.x (a pip-installed PyTorch): scripts/setup-torch2.sh.
 #   bash scripts/setup.sh            # everything (tests, benchmarks)
 #   bash scripts/setup.sh crammer    # only the crammer program (what the demo needs)
 set -euo pipefail
 
-PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git
-  libtorch-dev libopenblas0-openmp
-  libopenmpi-dev openmpi-bin
-  libhdf5-dev hdf5-tools
-  libyaml-cpp-dev libboost-program-options-dev
-  libgtest-dev libgmock-dev
-  nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libpcre2-dev libsentencepiece-dev sentencepiece libicu-dev
-  python3-h5py python3-pandas python3-matplotlib python3-numpy
-  slurm-wlm
-)
-
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
-
-# BLAS: LibTorch's intra-op threads are OpenMP threads; OpenBLAS built on OpenMP shares them,
-# where the pthread build adds its own pool that fights them for the cores (measured in
-# docs/bench/cram.md: 1.6-4x slower small-batch cramming, 1.8x slower pretraining). Debian
-# prefers the pthread build when both are installed, so select the OpenMP one explicitly.
-arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
-for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
-  target=/usr/lib/$arch/openblas-openmp/$lib
-  if [ -e "$target" ] && [ "$(readlink -f "/usr/lib/$arch/$lib")" != "$(readlink -f "$target")" ]; then
-    ${SUDO:-} update-alternatives --quiet --set "$lib-$arch" "$target"
-  fi
-done
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bash "$here/scripts/install-packages.sh"
 
 # Configure and build (Ninja, ccache). BUILD_DIR and extra CMake flags may be overridden;
 # arguments name the Ninja targets to build (default: all, tests included).
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-"$here/build/release"}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S "$here" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CRAMMER_CMAKE_ARGS:-}

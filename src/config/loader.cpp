@@ -77,6 +77,7 @@ void bind_config(Binder& b, ExperimentConfig& c) {
   });
   b.section("runtime", [&](Binder& s) {
     s.str("device", c.runtime.device);
+    s.str("attention", c.runtime.attention);
     s.i64("threads", c.runtime.threads);
     s.u64("seed", c.runtime.seed);
     s.str("log_level", c.runtime.log_level);

@@ -146,6 +146,7 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
   const auto& rt = c.runtime;
   if (rt.device != "cpu" && rt.device != "cuda" && rt.device.rfind("cuda:", 0) != 0)
     ck.fail("runtime.device", "'" + rt.device + "' is not one of cpu | cuda | cuda:N");
+  ck.one_of("runtime.attention", rt.attention, {"auto", "explicit", "sdpa"});
   ck.at_least<int64_t>("runtime.threads", rt.threads, 0);
   ck.one_of("runtime.log_level", rt.log_level, {"trace", "debug", "info", "warn", "error", "off"});
 

@@ -28,6 +28,7 @@ CramSettings make_cram_settings(const ExperimentConfig& config, int32_t rank,
   s.seed = config.runtime.seed;
   s.rank = rank;
   s.device = device;
+  s.attention = parse_attention_kernel(config.runtime.attention);
   s.save_memory = config.output.save_memory;
   s.curves_every = config.output.curves_every;
   return s;
@@ -137,6 +138,7 @@ struct Search {
 std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tasks,
                                    const CramSettings& settings) {
   std::vector<std::vector<TaskResult>> rows(tasks.size());
+  model.set_attention_kernel(settings.attention);
   const int64_t batch = std::max<int64_t>(1, settings.batching.batch_size);
   const bool pft = settings.cram.predict_first_token;
   const bool progressive = settings.cram.search == "progressive";

@@ -107,7 +107,7 @@ class Gpt2 : public CausalLM {
         return qkv.narrow(-1, j * d, d).view({B, T, h, hd}).transpose(1, 2);
       };
       auto [k, v] = layers::cache_append(cache, i, heads(1), heads(2));
-      torch::Tensor a = layers::attention(heads(0), k, v, past);     // [B, h, T, hd]
+      torch::Tensor a = layers::attention(heads(0), k, v, past, attention_);     // [B, h, T, hd]
       a = a.transpose(1, 2).reshape({B, T, d});
       x = x + conv1d(a, b.attn_proj_w, b.attn_proj_b);
       torch::Tensor m = conv1d(layers::layer_norm(x, b.ln2_w, b.ln2_b, eps), b.c_fc_w, b.c_fc_b);

@@ -102,7 +102,7 @@ class GptNeox : public CausalLM {
       };
       torch::Tensor q = layers::apply_rotary(part(0), cos, sin);
       auto [k, v] = layers::cache_append(cache, i, layers::apply_rotary(part(1), cos, sin), part(2));
-      torch::Tensor a = layers::attention(q, k, v, past).transpose(1, 2).reshape({B, T, d});
+      torch::Tensor a = layers::attention(q, k, v, past, attention_).transpose(1, 2).reshape({B, T, d});
       a = layers::linear(a, b.dense_w, b.dense_b);
       auto mlp = [&](const torch::Tensor& y) {
         torch::Tensor u = layers::linear(layers::layer_norm(y, b.ln2_w, b.ln2_b, eps), b.up_w,

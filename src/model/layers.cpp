@@ -1,10 +1,9 @@
-// Shared model parts: norms, activations, rotary, causal attention, KV-cache append, name table.
+// Shared model parts: norms, activations, rotary, KV-cache append, name table (causal attention:
+// attention.cpp).
 // Semantics follow Hugging Face transformers (modeling_llama.py / modeling_gpt_neox.py).
 #include "layers.hpp"
 
 #include <cmath>
-
-#include <torch/version.h>
 
 #include "crammer/util/error.hpp"
 
@@ -103,36 +102,6 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& cos,
   // Partial rotary (gpt_neox rotary_pct): the remaining features pass through unchanged.
   torch::Tensor rot = x.narrow(-1, 0, dim), pass = x.narrow(-1, dim, hd - dim);
   return at::cat({rot * cos + rotate_half(rot) * sin, pass}, -1);
-}
-
-torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        int64_t past) {
-  const int64_t B = q.size(0), h = q.size(1), T = q.size(2), hd = q.size(3);
-  const int64_t kvh = k.size(1), S = k.size(2), rep = h / kvh;
-  // masked[i, j]: key j lies after query i (absolute position past + i). [T, S]
-  auto causal_mask = [&] {
-    return torch::ones({T, S}, torch::TensorOptions().dtype(torch::kBool).device(q.device()))
-        .triu(past + 1);
-  };
-#if TORCH_VERSION_MAJOR >= 2
-  torch::Tensor kk = k, vv = v;
-  if (rep > 1) {  // repeat_kv: kv head g serves query heads g*rep .. g*rep+rep-1
-    kk = k.unsqueeze(2).expand({B, kvh, rep, S, hd}).reshape({B, h, S, hd});
-    vv = v.unsqueeze(2).expand({B, kvh, rep, S, hd}).reshape({B, h, S, hd});
-  }
-  if (T == 1) return at::scaled_dot_product_attention(q, kk, vv, c10::nullopt, 0.0, false);
-  if (past == 0) return at::scaled_dot_product_attention(q, kk, vv, c10::nullopt, 0.0, true);
-  // A chunk after a cache: is_causal would align the mask top-left, so pass it explicitly.
-  return at::scaled_dot_product_attention(q, kk, vv, causal_mask().logical_not(), 0.0, false);
-#else
-  // Grouped heads ride along the query rows, so k/v are never copied per head.
-  torch::Tensor qg = q.reshape({B, kvh, rep * T, hd});               // [B, kvh, rep*T, hd]
-  torch::Tensor s = at::matmul(qg, k.transpose(-1, -2));             // [B, kvh, rep*T, S]
-  s = s.to(torch::kFloat32).mul(1.0 / std::sqrt(double(hd)));        // softmax in f32
-  if (T > 1) s = s.view({B, kvh, rep, T, S}).masked_fill(causal_mask(), -INFINITY).view_as(s);
-  torch::Tensor p = at::softmax(s, -1).to(q.scalar_type());
-  return at::matmul(p, v).view({B, h, T, hd});                      // [B, h, T, hd]
-#endif
 }
 
 std::pair<torch::Tensor, torch::Tensor> cache_append(KVCache* cache, size_t layer,

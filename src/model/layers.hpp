@@ -10,6 +10,7 @@
 
 #include <torch/types.h>
 
+#include "crammer/model/attention.hpp"
 #include "crammer/model/causal_lm.hpp"
 
 namespace crammer {
@@ -45,9 +46,10 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& cos,
 
 // Causal attention. q [B, h, T, hd], k/v [B, kv_h, past + T, hd] (h a multiple of kv_h: grouped
 // query heads share a kv head, as transformers' repeat_kv) -> [B, h, T, hd]; scale 1/sqrt(hd).
-// Query i sits at absolute position past + i and sees keys 0..past + i.
+// Query i sits at absolute position past + i and sees keys 0..past + i. `kernel` picks the
+// implementation (attention.cpp); every kernel gives the same result.
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        int64_t past);
+                        int64_t past, AttentionKernel kernel);
 
 // Appends this chunk's k/v [B, kv_h, T, hd] to layer i of cache (when given) and returns the
 // full keys/values to attend to.

@@ -110,7 +110,7 @@ class Llama : public CausalLM {
       torch::Tensor v = layers::linear(y, b.wv, b.bv).view({B, T, kvh, hd}).transpose(1, 2);
       q = layers::apply_rotary(q, cos, sin);  // [B, h, T, hd]
       auto [kc, vc] = layers::cache_append(cache, i, layers::apply_rotary(k, cos, sin), v);
-      torch::Tensor a = layers::attention(q, kc, vc, past).transpose(1, 2).reshape({B, T, h * hd});
+      torch::Tensor a = layers::attention(q, kc, vc, past, attention_).transpose(1, 2).reshape({B, T, h * hd});
       x = x + layers::linear(a, b.wo, b.bo);
       // out = h + ffn(norm(h)), SwiGLU: w2(act(w1 y) * w3 y)
       y = layers::rms_norm(x, b.ffn_norm, eps);

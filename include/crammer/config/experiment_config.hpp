@@ -54,7 +54,8 @@ struct BatchingConfig {
 };
 
 struct RuntimeConfig {
-  std::string device = "cpu";  // cpu | cuda
+  std::string device = "cpu";  // cpu | cuda | cuda:N
+  std::string attention = "auto";  // auto | explicit | sdpa (include/crammer/model/attention.hpp)
   int64_t threads = 2;         // intra-op threads per rank (0 = split the cores over local ranks)
   uint64_t seed = 0;
   std::string log_level = "info";

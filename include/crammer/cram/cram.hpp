@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crammer/config/experiment_config.hpp"
+#include "crammer/model/attention.hpp"
 #include "crammer/plan/task.hpp"
 
 namespace crammer {
@@ -23,6 +24,7 @@ struct CramSettings {
   uint64_t seed = 0;           // run seed (runtime.seed): mem init = f(task key, seed)
   int32_t rank = 0;            // copied into TaskResult::rank
   std::string device = "cpu";  // copied into TaskResult::device
+  AttentionKernel attention = AttentionKernel::automatic;  // set on the model by cram_tasks
   bool save_memory = false;    // fill TaskResult::memory with the best mem [k, d]
   int64_t curves_every = 0;    // record loss/acc every this many steps (0 = none)
   // Called with each finished batch's rows (progress, streaming to rank 0); may be empty.

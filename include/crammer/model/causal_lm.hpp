@@ -13,6 +13,7 @@
 #include <torch/types.h>
 
 #include "crammer/config/hf_config.hpp"
+#include "crammer/model/attention.hpp"
 
 namespace crammer {
 
@@ -54,12 +55,18 @@ class CausalLM : public torch::nn::Module {
   // Stops gradients to all weights (cramming); pretraining leaves them trainable.
   void freeze();
 
+  // The attention implementation of every layer (default: auto, the measured choice per
+  // device). Throws ConfigError for sdpa on LibTorch 1.x.
+  void set_attention_kernel(AttentionKernel kernel);
+  AttentionKernel attention_kernel() const { return attention_; }
+
   // The architecture's literal name table expanded over the layers: every parameter once, under
   // its full HF name (with the base-model prefix); a tied head is not listed.
   virtual std::vector<HfParam> hf_params() = 0;
 
  protected:
   ModelSpec spec_;
+  AttentionKernel attention_ = AttentionKernel::automatic;
 };
 
 // Builds the architecture named by spec.model_type with random weights (HF init: normal with

@@ -1,0 +1,114 @@
+// Causal attention for the architecture files, in two implementations that give the same
+// numbers: the explicit softmax path (every LibTorch) and scaled_dot_product_attention (LibTorch
+// 2.x). Which one runs is AttentionKernel (include/crammer/model/attention.hpp); `auto` is the
+// measured choice per device. Not for: projections, rotary or the KV cache (layers.cpp).
+#include "crammer/model/attention.hpp"
+
+#include <cmath>
+
+#include <torch/version.h>
+
+#include "crammer/util/error.hpp"
+#include "layers.hpp"
+
+// enable_gqa (grouped kv heads without copying them per query head) arrived in LibTorch 2.5.
+#define CRAMMER_SDPA (TORCH_VERSION_MAJOR >= 2)
+#define CRAMMER_SDPA_GQA (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5))
+
+namespace crammer {
+
+AttentionKernel parse_attention_kernel(const std::string& name) {
+  if (name == "auto") return AttentionKernel::automatic;
+  if (name == "explicit") return AttentionKernel::explicit_softmax;
+  if (name == "sdpa") return AttentionKernel::sdpa;
+  throw ConfigError("runtime.attention: '" + name + "' is not one of auto | explicit | sdpa");
+}
+
+std::string to_string(AttentionKernel kernel) {
+  switch (kernel) {
+    case AttentionKernel::automatic: return "auto";
+    case AttentionKernel::explicit_softmax: return "explicit";
+    case AttentionKernel::sdpa: return "sdpa";
+  }
+  return "?";
+}
+
+bool sdpa_available() { return CRAMMER_SDPA; }
+
+AttentionKernel resolve_attention_kernel(AttentionKernel requested, bool cuda) {
+  if (requested == AttentionKernel::sdpa && !sdpa_available())
+    throw ConfigError(std::string("runtime.attention: sdpa needs LibTorch >= 2.0; this crammer was built "
+                                  "against LibTorch ") + TORCH_VERSION + " (use auto or explicit)");
+  if (requested != AttentionKernel::automatic) return requested;
+  if (!sdpa_available()) return AttentionKernel::explicit_softmax;
+  // GPUs: the fused kernels never materialise the [T, S] scores. CPUs: measured side by side
+  // by cram_bench on LibTorch 2.11 (docs/bench/cram.md, "attention kernels").
+  (void)cuda;
+  return AttentionKernel::sdpa;
+}
+
+namespace layers {
+namespace {
+
+// masked[i, j]: key j lies after query i (absolute position past + i). [T, S] bool
+torch::Tensor causal_mask(int64_t T, int64_t S, int64_t past, torch::Device device) {
+  return torch::ones({T, S}, torch::TensorOptions().dtype(torch::kBool).device(device)).triu(past + 1);
+}
+
+torch::Tensor explicit_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                 const torch::Tensor& v, int64_t past) {
+  const int64_t B = q.size(0), h = q.size(1), T = q.size(2), hd = q.size(3);
+  const int64_t kvh = k.size(1), S = k.size(2), rep = h / kvh;
+  // Grouped heads ride along the query rows, so k/v are never copied per head.
+  torch::Tensor qg = q.reshape({B, kvh, rep * T, hd});               // [B, kvh, rep*T, hd]
+  torch::Tensor s = at::matmul(qg, k.transpose(-1, -2));             // [B, kvh, rep*T, S]
+  s = s.to(torch::kFloat32).mul(1.0 / std::sqrt(double(hd)));        // softmax in f32
+  if (T > 1)
+    s = s.view({B, kvh, rep, T, S}).masked_fill(causal_mask(T, S, past, q.device()), -INFINITY).view_as(s);
+  torch::Tensor p = at::softmax(s, -1).to(q.scalar_type());
+  return at::matmul(p, v).view({B, h, T, hd});                      // [B, h, T, hd]
+}
+
+#if CRAMMER_SDPA
+torch::Tensor sdpa_attention(const torch::Tensor& q, const torch::Tensor& k,
+                             const torch::Tensor& v, int64_t past) {
+  const int64_t B = q.size(0), h = q.size(1), T = q.size(2), hd = q.size(3);
+  const int64_t kvh = k.size(1), S = k.size(2), rep = h / kvh;
+  // A chunk after a cache needs the mask explicitly: is_causal aligns it top-left (query i sees
+  // keys 0..i), and these queries sit at past + i. SDPA's bool mask is true where it attends.
+  c10::optional<at::Tensor> mask;
+  if (T > 1 && past > 0) mask = causal_mask(T, S, past, q.device()).logical_not();
+  const bool is_causal = T > 1 && past == 0;
+#if CRAMMER_SDPA_GQA
+  (void)B, (void)hd, (void)rep;
+  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, c10::nullopt,
+                                          /*enable_gqa=*/kvh != h);
+#else
+  torch::Tensor kk = k, vv = v;
+  if (rep > 1) {  // repeat_kv: kv head g serves query heads g*rep .. g*rep+rep-1
+    kk = k.unsqueeze(2).expand({B, kvh, rep, S, hd}).reshape({B, h, S, hd});
+    vv = v.unsqueeze(2).expand({B, kvh, rep, S, hd}).reshape({B, h, S, hd});
+  }
+  return at::scaled_dot_product_attention(q, kk, vv, mask, 0.0, is_causal);
+#endif
+}
+#endif
+
+}  // namespace
+
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        int64_t past, AttentionKernel kernel) {
+  switch (resolve_attention_kernel(kernel, q.is_cuda())) {
+    case AttentionKernel::sdpa:
+#if CRAMMER_SDPA
+      return sdpa_attention(q, k, v, past);
+#endif
+    case AttentionKernel::automatic:  // resolved above; never reached
+    case AttentionKernel::explicit_softmax:
+      break;
+  }
+  return explicit_attention(q, k, v, past);
+}
+
+}  // namespace layers
+}  // namespace crammer
