@@ -252,7 +252,8 @@ std::string render_sbatch(const SubmitOptions& opts) {
   sb("--job-name=" + opts.job_name);
   sb("--nodes=" + std::to_string(opts.nodes));
   // Every node gets room for workers + 1 tasks; srun starts nodes x workers + 1 of them, which
-  // Slurm's default block layout places as workers + 1 on the first node and workers elsewhere.
+  // the srun line's block,NoPack layout places as workers + 1 on the first node and workers
+  // elsewhere: what map_device (dist/device_map.hpp) needs for one worker per GPU.
   sb("--ntasks-per-node=" + std::to_string(workers + 1));
   if (gpu) {
     if (opts.gpu_flag == "gres") {
@@ -311,10 +312,13 @@ trap 'forward TERM' TERM
 
 # --kill-on-bad-exit=0: a worker that exits first must not take the coordinator down before it
 # has stored the results.
+# --distribution=block,NoPack: the tasks spread evenly, the coordinator and a node's workers on
+# the first node and a node's workers on each other one, also where the site packs nodes by
+# default (CR_Pack_Nodes would give the second node a worker too many, the last one too few).
 # The allocation's tasks-per-node would make srun warn about (and ignore) the uneven layout.
 unset SLURM_NTASKS_PER_NODE
 if [ -z "$stop" ]; then
-  srun --mpi=pmix --ntasks="$NTASKS" --kill-on-bad-exit=0 "$CRAMMER" run "$CONFIG" "${OVERRIDES[@]}" &
+  srun --mpi=pmix --ntasks="$NTASKS" --distribution=block,NoPack --kill-on-bad-exit=0 "$CRAMMER" run "$CONFIG" "${OVERRIDES[@]}" &
   step=$!
   if [ -n "$stop" ]; then kill -s "$stop" "$step" 2>/dev/null; fi  # arrived while starting
   # A trapped signal interrupts `wait`; wait again until srun has really ended.

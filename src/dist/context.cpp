@@ -1,4 +1,5 @@
-// Builds the DistContext: communicators, node-local rank, host, device, optional NCCL.
+// Builds the DistContext: communicators, node-local rank, host, the node's ranks and the
+// device (dist/device_map.hpp decides, this file binds).
 #include "crammer/dist/context.hpp"
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 #include <utility>
 
 #include "crammer/dist/check.hpp"
+#include "crammer/dist/device_map.hpp"
 #include "crammer/util/error.hpp"
 
 #if defined(CRAMMER_WITH_CUDA)
@@ -23,13 +25,11 @@ DistContext& DistContext::operator=(DistContext&& o) noexcept {
   local_rank = o.local_rank;
   local_size = o.local_size;
   host = std::move(o.host);
+  node_ranks = std::move(o.node_ranks);
   device = std::move(o.device);
   device_index = o.device_index;
   std::swap(world, o.world);
   std::swap(node, o.node);
-#if defined(CRAMMER_WITH_NCCL)
-  std::swap(nccl, o.nccl);
-#endif
   return *this;
 }
 
@@ -37,9 +37,6 @@ DistContext::~DistContext() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;  // freeing after MPI_Finalize is an error; the library already did
-#if defined(CRAMMER_WITH_NCCL)
-  if (nccl) ncclCommDestroy(nccl);  // no check: destructors must not throw
-#endif
   // Raw calls: errors here cannot be reported usefully and must not throw.
   if (node != MPI_COMM_NULL) MPI_Comm_free(&node);
   if (world != MPI_COMM_NULL) MPI_Comm_free(&world);
@@ -66,33 +63,30 @@ DistContext make_dist_context(const DistOptions& options) {
   CRAMMER_MPI_CHECK(MPI_Get_processor_name(name, &len));
   ctx.host.assign(name, static_cast<size_t>(len));
 
+  // The node's world ranks in order (the node communicator was split with key = world rank).
+  ctx.node_ranks.resize(static_cast<size_t>(ctx.local_size));
+  CRAMMER_MPI_CHECK(MPI_Allgather(&ctx.rank, 1, MPI_INT, ctx.node_ranks.data(), 1, MPI_INT, ctx.node));
+  std::sort(ctx.node_ranks.begin(), ctx.node_ranks.end());
+
   if (options.use_cuda) {
-    ctx.device_index =
-        options.gpus_per_node > 0 ? ctx.local_rank % options.gpus_per_node : ctx.local_rank;
+    DeviceMapInput in;
+    in.rank = ctx.rank;
+    in.world_size = ctx.size;
+    in.node_ranks = ctx.node_ranks;
+    in.visible_gpus = options.visible_gpus;
+    in.fixed_device = options.fixed_device;
+    try {
+      ctx.device_index = map_device(in);
+    } catch (const DistError& e) {
+      throw DistError("host " + ctx.host + ", " + e.what());  // which node lacks the GPU
+    }
+  }
+  if (ctx.device_index >= 0) {
     ctx.device = "cuda:" + std::to_string(ctx.device_index);
 #if defined(CRAMMER_WITH_CUDA)
-    // Bind this rank to its GPU before anything (LibTorch, NCCL) allocates on the device.
-    int count = 0;
-    CRAMMER_CUDA_CHECK(cudaGetDeviceCount(&count));
-    if (ctx.device_index >= count)
-      throw DistError("rank " + std::to_string(ctx.rank) + " (host " + ctx.host + ") wants cuda:" +
-                      std::to_string(ctx.device_index) + " but the node has " + std::to_string(count) + " GPU(s)");
+    // Bind this rank to its GPU before anything (LibTorch, NCCL) allocates on the device; a
+    // CUDA 12 runtime creates the device's context here.
     CRAMMER_CUDA_CHECK(cudaSetDevice(ctx.device_index));
-#endif
-  }
-
-  if (options.nccl) {
-#if defined(CRAMMER_WITH_NCCL)
-    if (!options.use_cuda) throw DistError("make_dist_context: NCCL needs use_cuda (a GPU per rank)");
-    ncclUniqueId id{};
-    if (ctx.rank == 0) CRAMMER_NCCL_CHECK(ncclGetUniqueId(&id));
-    CRAMMER_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, ctx.world));
-    CRAMMER_CUDA_CHECK(cudaSetDevice(ctx.device_index));
-    CRAMMER_NCCL_CHECK(ncclCommInitRank(&ctx.nccl, ctx.size, id, ctx.rank));
-#else
-    throw DistError(
-        "make_dist_context: NCCL was requested but crammer was built without it "
-        "(configure with -DCRAMMER_WITH_NCCL=ON)");
 #endif
   }
   return ctx;

@@ -1,4 +1,4 @@
-// Pure helpers of the dist layer: threads per rank, progress text, progress mode parsing.
+// Pure helpers of the dist layer: threads per rank, progress text, progress mode parsing, roles.
 #include <gtest/gtest.h>
 
 #include "crammer/dist/context.hpp"
@@ -58,4 +58,17 @@ TEST(DistProgress, ModeParsing) {
 TEST(DistContext, NeedsMpiInit) {
   // Without MPI_Init the context refuses to build instead of crashing in MPI.
   EXPECT_THROW(make_dist_context(), DistError);
+}
+
+TEST(DistContext, RolesOfCoordinatorAndWorkers) {
+  DistContext c;  // no MPI needed: the roles are rank arithmetic
+  c.rank = 0;
+  c.size = 1;
+  EXPECT_TRUE(c.coordinator() && c.worker());  // one process does both
+  c.size = 3;
+  EXPECT_TRUE(c.coordinator());
+  EXPECT_FALSE(c.worker());
+  c.rank = 2;
+  EXPECT_FALSE(c.coordinator());
+  EXPECT_TRUE(c.worker());
 }

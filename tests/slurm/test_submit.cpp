@@ -1,17 +1,21 @@
 // Unit tests of the `crammer submit` library: --time parsing, option validation messages, the
-// rendered #SBATCH lines and rank arithmetic, shell quoting (checked by running bash on the
-// script), results paths from the config, and the golden examples in slurm/*.sbatch. No cluster:
+// rendered #SBATCH lines and rank arithmetic, the rank layout against the device rule
+// (dist/device_map.hpp), shell quoting (checked by running bash on the script), results paths
+// from the config, and the golden examples in slurm/*.sbatch. No cluster:
 // tests/slurm/slurm_tests.py submits real jobs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "crammer/app/submit.hpp"
+#include "crammer/dist/device_map.hpp"
 #include "crammer/util/error.hpp"
 
 namespace crammer {
@@ -170,6 +174,94 @@ TEST(SubmitRender, CpuRanksWhenNoGpus) {
   EXPECT_TRUE(has_line(s, "#SBATCH --mem=0"));
   EXPECT_EQ(s.find("gpu"), std::string::npos);
   EXPECT_EQ(s.find("#SBATCH --signal"), std::string::npos);
+}
+
+// The number that follows `key` at the start of a line of the script; -1 if no line has it.
+int number_after(const std::string& script, const std::string& key) {
+  std::istringstream in(script);
+  for (std::string l; std::getline(in, l);)
+    if (l.rfind(key, 0) == 0) return std::stoi(l.substr(key.size()));
+  return -1;
+}
+
+// Tasks per node of a Slurm step with block distribution (src/common/slurm_step_layout.c,
+// _task_layout_block), every node having `slots` CPUs for tasks. Not packed (Slurm's default,
+// or --distribution=block,NoPack): the counts go round robin over the nodes, each up to its
+// slots, so the tasks spread evenly. Packed (SelectTypeParameters=CR_Pack_Nodes, or
+// --distribution=block,Pack): node 0 is filled to its slots, then node 1, and so on. Either way
+// the ranks then fill the nodes in order.
+std::vector<int> slurm_block_counts(int ntasks, int nodes, int slots, bool pack) {
+  EXPECT_LE(ntasks, nodes * slots) << "more tasks than the allocation has slots";
+  std::vector<int> counts(static_cast<size_t>(nodes), 0);
+  int placed = 0;
+  if (pack) {
+    for (auto& c : counts) {
+      c = std::min(slots, ntasks - placed);
+      placed += c;
+    }
+  } else {
+    for (int round = 0; placed < ntasks && round < slots; ++round)
+      for (int n = 0; n < nodes && placed < ntasks; ++n, ++placed) ++counts[static_cast<size_t>(n)];
+  }
+  return counts;
+}
+
+TEST(SlurmLayoutModel, MatchesTheSrunManPage) {
+  // srun(1), --distribution block: "three nodes each with two cpus. A four-task block
+  // distribution request will distribute those tasks to the nodes with tasks one and two on the
+  // first node, task three on the second node, and task four on the third node."
+  EXPECT_EQ(slurm_block_counts(4, 3, 2, false), (std::vector<int>{2, 1, 1}));
+  EXPECT_EQ(slurm_block_counts(4, 3, 2, true), (std::vector<int>{2, 2, 0}));
+}
+
+// What the script asks of srun, laid out as Slurm does, then each rank's device by the rule of
+// `crammer run` with the node's GPUs visible: every GPU of every node runs exactly one worker,
+// rank 0 none. Where the script does not pin the layout (NoPack), the packed layout a site may
+// configure must work too.
+TEST(SubmitRender, RankLayoutGivesEveryGpuExactlyOneWorker) {
+  for (int nodes : {1, 2, 3}) {
+    for (int gpus : {1, 2, 4, 8}) {
+      SubmitOptions o = base();
+      o.nodes = nodes;
+      o.gpus_per_node = gpus;
+      const std::string s = render_sbatch(o);
+      SCOPED_TRACE(std::to_string(nodes) + " node(s) x " + std::to_string(gpus) + " GPU(s)");
+      const int ntasks = number_after(s, "NTASKS=");
+      const int slots = number_after(s, "#SBATCH --ntasks-per-node=");
+      ASSERT_GT(ntasks, 0) << s;
+      ASSERT_GT(slots, 0) << s;
+      EXPECT_TRUE(has_line(s, "#SBATCH --nodes=" + std::to_string(nodes)));
+      EXPECT_TRUE(has_line(s, "#SBATCH --gpus-per-node=" + std::to_string(gpus)));
+      const bool no_pack = s.find("srun --mpi=pmix --ntasks=\"$NTASKS\" --distribution=block,NoPack ") != std::string::npos;
+      std::vector<bool> layouts = {false};
+      if (!no_pack) layouts.push_back(true);
+      for (bool pack : layouts) {
+        SCOPED_TRACE(pack ? "packed layout" : "even layout");
+        const auto counts = slurm_block_counts(ntasks, nodes, slots, pack);
+        int rank = 0;
+        for (int n = 0; n < nodes; ++n) {
+          DeviceMapInput in;
+          in.world_size = ntasks;
+          in.visible_gpus = gpus;  // --gpus-per-node: every task sees the node's GPUs
+          for (int i = 0; i < counts[static_cast<size_t>(n)]; ++i) in.node_ranks.push_back(rank++);
+          std::vector<int> workers_per_gpu(static_cast<size_t>(gpus), 0);
+          for (int r : in.node_ranks) {
+            in.rank = r;
+            const int d = map_device(in);
+            if (r == 0) {
+              EXPECT_EQ(d, -1) << "the coordinator got a GPU";
+              continue;
+            }
+            ASSERT_GE(d, 0);
+            ASSERT_LT(d, gpus);
+            ++workers_per_gpu[static_cast<size_t>(d)];
+          }
+          EXPECT_EQ(workers_per_gpu, std::vector<int>(static_cast<size_t>(gpus), 1)) << "node " << n;
+        }
+        EXPECT_EQ(rank, ntasks);
+      }
+    }
+  }
 }
 
 // Runs `bash -n` on the script and prints one of its variables as bash itself parses it.

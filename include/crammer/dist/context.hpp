@@ -1,41 +1,39 @@
 // DistContext: everything one rank knows about the distributed run (DESIGN principle 9) —
 // rank, size, node-local rank, host, device string, communicators. Not the sweep loop
-// (dist/sweep.hpp). MPI_Init / MPI_Finalize stay with the caller (`main`).
+// (dist/sweep.hpp), not the device rule itself (dist/device_map.hpp), not the startup device
+// check (dist/device_check.hpp). MPI_Init / MPI_Finalize stay with the caller (`main`).
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <mpi.h>
-
-#if defined(CRAMMER_WITH_NCCL)
-#include <nccl.h>
-#endif
 
 namespace crammer {
 
 struct DistOptions {
-  bool use_cuda = false;   // device "cuda:<i>" instead of "cpu"
-  int gpus_per_node = 0;   // >0: device index = local_rank % gpus_per_node; 0: = local_rank
-  bool nccl = false;       // build an NCCL communicator over all ranks (needs CRAMMER_WITH_NCCL)
+  bool use_cuda = false;  // workers get "cuda:<i>" (map_device) instead of "cpu"
+  int visible_gpus = 0;   // GPUs this process sees (the caller asks LibTorch); used with use_cuda
+  int fixed_device = -1;  // runtime.device cuda:N -> N for every worker; -1: round robin
 };
 
-// Move-only: owns duplicated communicators (and the NCCL communicator), freed on destruction
-// unless MPI was finalized first.
+// Move-only: owns duplicated communicators, freed on destruction unless MPI was finalized first.
 struct DistContext {
   int rank = 0;
   int size = 1;
   int local_rank = 0;   // rank among the processes of this node (MPI_COMM_TYPE_SHARED)
   int local_size = 1;
   std::string host;
-  std::string device = "cpu";  // "cpu" or "cuda:<device_index>"
+  std::vector<int> node_ranks;  // ascending world ranks on this node, this rank included
+  std::string device = "cpu";  // "cpu" or "cuda:<device_index>"; always "cpu" for the
+                               // coordinator of a multi-rank run
   int device_index = -1;
   MPI_Comm world = MPI_COMM_NULL;  // a dup of MPI_COMM_WORLD with MPI_ERRORS_RETURN
   MPI_Comm node = MPI_COMM_NULL;   // the ranks of this node
-#if defined(CRAMMER_WITH_NCCL)
-  ncclComm_t nccl = nullptr;
-#endif
 
   bool coordinator() const { return rank == 0; }
+  // Runs the backend: every rank but the coordinator, or the one process of a 1-rank run.
+  bool worker() const { return size == 1 || rank != 0; }
 
   DistContext() = default;
   DistContext(const DistContext&) = delete;
@@ -47,6 +45,9 @@ struct DistContext {
 
 // Collective over MPI_COMM_WORLD; MPI must be initialized (DistError otherwise). Sets
 // MPI_ERRORS_RETURN on the duplicated communicators so CRAMMER_MPI_CHECK sees every error.
+// With use_cuda the device comes from map_device (DistError when it has none to give); built
+// with CRAMMER_WITH_CUDA a worker then binds it (cudaSetDevice). The coordinator of a multi-rank
+// run gets "cpu" and calls no CUDA function.
 DistContext make_dist_context(const DistOptions& options = {});
 
 // Intra-op threads for one rank: `configured` when > 0; otherwise the node's cores split over
