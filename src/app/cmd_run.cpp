@@ -4,8 +4,10 @@
 // (store) and the hand-out protocol (dist) live in their layers.
 #include <ATen/Parallel.h>
 #include <mpi.h>
+#include <torch/cuda.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -13,7 +15,10 @@
 #include "crammer/app/commands.hpp"
 #include "crammer/config/loader.hpp"
 #include "crammer/cram/cram.hpp"
+#include "crammer/dist/check.hpp"
 #include "crammer/dist/context.hpp"
+#include "crammer/dist/device_check.hpp"
+#include "crammer/dist/device_map.hpp"
 #include "crammer/dist/sweep.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/plan/planner.hpp"
@@ -95,7 +100,7 @@ std::vector<std::string> gather_hosts(const DistContext& ctx) {
   char name[256] = {};
   std::snprintf(name, sizeof name, "%s", ctx.host.c_str());
   std::vector<char> all(ctx.coordinator() ? 256 * ctx.size : 1);
-  MPI_Gather(name, 256, MPI_CHAR, all.data(), 256, MPI_CHAR, 0, ctx.world);
+  CRAMMER_MPI_CHECK(MPI_Gather(name, 256, MPI_CHAR, all.data(), 256, MPI_CHAR, 0, ctx.world));
   std::vector<std::string> hosts;
   if (ctx.coordinator()) {
     for (int r = 0; r < ctx.size; ++r) {
@@ -104,6 +109,67 @@ std::vector<std::string> gather_hosts(const DistContext& ctx) {
     }
   }
   return hosts;
+}
+
+// runtime.device -> DistOptions. `computes`: this rank will run models (a worker, or the one
+// process), so it must see the GPUs the setting asks for; the coordinator of a multi-rank run
+// needs none and asks LibTorch nothing.
+DistOptions device_options(const std::string& device, bool computes) {
+  DistOptions o;
+  if (device == "cpu") return o;
+  o.use_cuda = true;
+  if (device != "cuda") {
+    const std::string n = device.substr(5);  // after "cuda:" (validate() allows only cuda:*)
+    if (n.empty() || n.size() > 4 || n.find_first_not_of("0123456789") != std::string::npos)
+      throw ConfigError("runtime.device: '" + device + "' is not one of cpu | cuda | cuda:N (N a GPU index)");
+    o.fixed_device = std::stoi(n);
+  }
+  if (!computes) return o;
+  o.visible_gpus = static_cast<int>(torch::cuda::device_count());  // honours CUDA_VISIBLE_DEVICES
+  if (o.visible_gpus < 1) {
+    const char* cvd = std::getenv("CUDA_VISIBLE_DEVICES");
+    throw ConfigError("runtime.device: '" + device +
+                      "' but this process sees no GPU: LibTorch built without CUDA, no NVIDIA driver, or an empty "
+                      "CUDA_VISIBLE_DEVICES (here " + (cvd ? "'" + std::string(cvd) + "'" : std::string("unset")) +
+                      "). Use runtime.device=cpu, or run on a GPU node with a CUDA LibTorch");
+  }
+  if (o.fixed_device >= o.visible_gpus)
+    throw ConfigError("runtime.device: '" + device + "' but this process sees " + std::to_string(o.visible_gpus) +
+                      " GPU(s), cuda:0..cuda:" + std::to_string(o.visible_gpus - 1) +
+                      " (CUDA_VISIBLE_DEVICES renumbers them from 0)");
+  return o;
+}
+
+// One warning per node whose workers share GPUs (said by the node's first worker).
+void warn_if_gpus_shared(const DistContext& ctx, const DistOptions& dopts) {
+  if (ctx.device_index < 0) return;
+  DeviceMapInput in;
+  in.rank = ctx.rank;
+  in.world_size = ctx.size;
+  in.node_ranks = ctx.node_ranks;
+  in.visible_gpus = dopts.visible_gpus;
+  in.fixed_device = dopts.fixed_device;
+  const bool coordinator_here = ctx.size > 1 && ctx.node_ranks.front() == 0;
+  const bool first_worker = ctx.node_ranks[coordinator_here ? 1 : 0] == ctx.rank;
+  // srun --gpus-per-task: each rank sees only its own GPU(s), so the counts say nothing.
+  if (!first_worker || !node_oversubscribed(in) || std::getenv("SLURM_GPUS_PER_TASK")) return;
+  const int workers = node_workers(in);
+  const int gpus = dopts.fixed_device >= 0 ? 1 : dopts.visible_gpus;
+  spdlog::warn("host {}: {} workers share {} GPU(s), up to {} per GPU, each with its own model copy: slower "
+               "than one worker per GPU (on a node with G GPUs start G workers, G + 1 ranks with the coordinator)",
+               ctx.host, workers, gpus, (workers + gpus - 1) / gpus);
+}
+
+// The LibTorch probe of the startup device check: small, exact in f32, on the rank's device.
+DeviceProbe torch_probe(const std::string& device) {
+  DeviceProbe p;
+  p.what = "sum(ones(64,64) @ ones(64,64))";
+  p.expected = 64.0 * 64 * 64;  // 4096 entries of 64: exact in f32
+  p.run = [device] {
+    auto ones = torch::ones({64, 64}, torch::TensorOptions().dtype(torch::kFloat32).device(torch::Device(device)));
+    return ones.mm(ones).sum().item<double>();  // [64, 64] @ [64, 64] -> scalar, synchronises the device
+  };
+  return p;
 }
 
 struct RunArgs {
@@ -117,13 +183,32 @@ struct RunArgs {
 };
 
 int run_sweep_command(const RunArgs& a) {
-  DistOptions dopts;
   // Every rank reads the same config; a bad one fails identically everywhere.
   ExperimentConfig config = load_config(a.config, a.overrides);
-  dopts.use_cuda = config.runtime.device.rfind("cuda", 0) == 0;
+  int world_rank = 0, world_size = 1;
+  CRAMMER_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
+  CRAMMER_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world_size));
+  DistOptions dopts = device_options(config.runtime.device, world_size == 1 || world_rank != 0);
   DistContext ctx = make_dist_context(dopts);
   init_logging(config.runtime.log_level, ctx.size > 1 ? ctx.rank : -1);
   at::set_num_threads(threads_per_rank(static_cast<int>(config.runtime.threads), ctx.local_size));
+  warn_if_gpus_shared(ctx, dopts);
+
+  // Before any planning or work: every worker's device computes and the devices can talk.
+  try {
+    const DeviceProbe probe = torch_probe(ctx.device);
+    DeviceCheckResult check = check_devices(ctx, probe);
+    if (ctx.coordinator())
+      spdlog::info("device check passed: {} worker(s) on {} computed {} = {}; all-reduce over {}{}: {}",
+                   check.workers, config.runtime.device, probe.what, probe.expected, check.transport,
+                   check.nccl_groups > 1 ? " in " + std::to_string(check.nccl_groups) + " groups" : "", check.sum);
+  } catch (const DeviceCheckError& e) {
+    if (ctx.coordinator()) throw;  // rank 0 reports every failing rank, then stops the job
+    return e.exit_code();          // the others stop quietly: nothing was handed out
+  } catch (const DistError& e) {
+    // A failed MPI/NCCL/CUDA call inside the check: this rank alone knows; the caller aborts MPI.
+    throw DeviceCheckError(std::string("device check: ") + e.what());
+  }
 
   auto hosts = gather_hosts(ctx);
   std::vector<Task> tasks;
@@ -180,8 +265,8 @@ int run_sweep_command(const RunArgs& a) {
       plan_error_code = e.exit_code();
     }
   }
-  MPI_Bcast(&plan_ok, 1, MPI_INT, 0, ctx.world);
-  MPI_Bcast(&plan_error_code, 1, MPI_INT, 0, ctx.world);
+  CRAMMER_MPI_CHECK(MPI_Bcast(&plan_ok, 1, MPI_INT, 0, ctx.world));
+  CRAMMER_MPI_CHECK(MPI_Bcast(&plan_error_code, 1, MPI_INT, 0, ctx.world));
   if (!plan_ok) {
     if (ctx.coordinator()) {
       if (plan_error_code == 2) throw ConfigError(plan_error);

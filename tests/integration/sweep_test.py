@@ -112,6 +112,9 @@ def case_ranks(a):
         write_config(cfg, model, out)
         r = run(mpirun(n, a.crammer, ["run", cfg, "--fresh", "--progress", "log"]), timeout=600)
         check(r.returncode == 0, f"run with {n} ranks exited {r.returncode}: {r.stderr[-3000:]}")
+        workers = 1 if n == 1 else n - 1
+        check(f"device check passed: {workers} worker(s) on cpu" in r.stderr and f"mpi: {workers * 262144}" in r.stderr,
+              f"{n} ranks: no device check line: {r.stderr[-3000:]}")
         rows, dup = read_rows(out)
         check(not dup, f"{n} ranks: duplicated rows {dup}")
         keys = expected_keys(a.crammer, cfg)
@@ -296,6 +299,18 @@ def case_cli(a):
     check(len(r.stderr.strip().splitlines()) == 1, "more than one line of error: " + r.stderr)
     r = run([a.crammer, "run", cfg, "cram.n_mem=[]"])
     check(r.returncode == 2 and "cram.n_mem: must not be empty" in r.stderr, r.stderr)
+    # runtime.device=cuda where no GPU is visible (CPU LibTorch, or CUDA_VISIBLE_DEVICES empty):
+    # exit 2 before any work, naming the key and the reasons; the results file is not created.
+    gpu_less = dict(ENV, CUDA_VISIBLE_DEVICES="")
+    nogpu_out = os.path.join(a.workdir, "nogpu.h5")
+    for cmd in ([a.crammer], mpirun(3, a.crammer, [])):
+        r = subprocess.run(cmd + ["run", cfg, "runtime.device=cuda", f"output.path={nogpu_out}"], env=gpu_less,
+                           cwd=REPO, text=True, capture_output=True, timeout=120)
+        check(r.returncode == 2 and "runtime.device: 'cuda' but this process sees no GPU" in r.stderr
+              and "CUDA_VISIBLE_DEVICES (here '')" in r.stderr, f"cuda without a GPU: {r.returncode} {r.stderr}")
+        check(not os.path.exists(nogpu_out), "results file created before the device check")
+    r = run([a.crammer, "run", cfg, "runtime.device=cuda:x"])
+    check(r.returncode == 2 and "'cuda:x' is not one of cpu | cuda | cuda:N" in r.stderr, r.stderr)
     r = run([a.crammer, "plan", os.path.join(a.workdir, "absent.yaml")])
     check(r.returncode == 2 and "absent.yaml" in r.stderr, r.stderr)
     r = run([a.crammer, "frobnicate"])
