@@ -12,6 +12,12 @@ if(TORCH_INSTALL_PREFIX AND NOT _torch_at EQUAL 0)
                       "(scripts/setup-torch2.sh does).")
 endif()
 message(STATUS "crammer: LibTorch ${Torch_VERSION} from ${_torch_lib_dir}")
+# PyTorch 2.x wheels export copies of statically linked libstdc++ symbols (std::filesystem among
+# them; pytorch/pytorch#133437); a program that needs libtorch before libstdc++ binds to those
+# copies, and remove_all crashes through a null pointer. libstdc++ first in DT_NEEDED wins.
+if(Torch_VERSION VERSION_GREATER_EQUAL 2)
+  add_link_options("LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
+endif()
 # Torch's CMake config appends its ABI flag to CMAKE_CXX_FLAGS; every target must agree on it.
 set(CMAKE_CXX_FLAGS "${CMAKE_CXX_FLAGS} ${TORCH_CXX_FLAGS}")
 

@@ -20,6 +20,7 @@
 #include "crammer/dist/device_check.hpp"
 #include "crammer/dist/device_map.hpp"
 #include "crammer/dist/sweep.hpp"
+#include "crammer/model/attention.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/plan/planner.hpp"
 #include "crammer/store/results_writer.hpp"
@@ -185,6 +186,8 @@ struct RunArgs {
 int run_sweep_command(const RunArgs& a) {
   // Every rank reads the same config; a bad one fails identically everywhere.
   ExperimentConfig config = load_config(a.config, a.overrides);
+  // sdpa on LibTorch 1.x: exit 2 now, not a failed row per task later.
+  resolve_attention_kernel(parse_attention_kernel(config.runtime.attention), /*cuda=*/false);
   int world_rank = 0, world_size = 1;
   CRAMMER_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
   CRAMMER_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world_size));

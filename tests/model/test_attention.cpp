@@ -70,7 +70,7 @@ std::shared_ptr<CausalLM> model_of(const ModelSpec& spec) {
 double rel_diff(const Tensor& a, const Tensor& b, const std::string& label) {
   const double diff = (a - b).abs().max().item<double>();
   const double scale = b.abs().max().item<double>();
-  std::printf("%-40s max |sdpa - explicit| = %.3g, relative %.3g\n", label.c_str(), diff, diff / scale);
+  std::printf("%-40s max |difference| = %.3g, relative %.3g\n", label.c_str(), diff, diff / scale);
   EXPECT_GT(scale, 0.1) << label << ": values too small for the comparison to mean anything";
   return diff / scale;
 }
