@@ -92,9 +92,10 @@ struct Throughput {
 // Seconds per step of a batch of B texts: (time of `steps` steps - time of 0 steps) / steps,
 // so the baseline forward is not counted. Samples never stop early (target accuracy > 1).
 Throughput measure(CausalLM& model, int64_t B, int64_t length, int64_t steps,
-                   AttentionKernel kernel = AttentionKernel::automatic) {
+                   AttentionKernel kernel = AttentionKernel::automatic, int64_t micro_batch = 0) {
   model.set_attention_kernel(kernel);
   CramSettings s;
+  s.micro_batch = micro_batch;
   s.cram.decode_check = false;
   s.cram.optimizer.target_accuracy = 2.0;
   s.cram.optimizer.patience = 0;
@@ -230,15 +231,20 @@ int main(int argc, char** argv) {
     model->freeze();
     std::printf("\nbatching: llama 2 layers, d_model 256, vocab 512, length 64, k 1, f32 (attention %s)\n",
                 to_string(resolve_attention_kernel(AttentionKernel::automatic, false)).c_str());
-    std::printf("  %7s %5s %14s %10s\n", "threads", "batch", "sample-steps/s", "vs batch 1");
+    std::printf("  sample-steps/s as one batch | in CPU micro-batches (cpu_micro_batch: %lld at 1 thread,"
+                " %lld at 2), each vs batch 1\n",
+                static_cast<long long>(cpu_micro_batch(65, 256, 1)), static_cast<long long>(cpu_micro_batch(65, 256, 2)));
+    std::printf("  %7s %5s %10s %8s %10s %8s\n", "threads", "batch", "one batch", "vs b1", "micro", "vs b1");
     for (int threads : {1, 2}) {
       at::set_num_threads(threads);
       double one = 0;
       for (int64_t B : {1, 2, 4, 8, 16, 32, 64}) {
         const int64_t steps = std::max<int64_t>(4, 160 / B);
-        const double r = measure(*model, B, 64, steps).sample_steps;
-        if (B == 1) one = r;
-        std::printf("  %7d %5lld %14.1f %9.2fx\n", threads, static_cast<long long>(B), r, r / one);
+        const double whole = measure(*model, B, 64, steps, AttentionKernel::automatic, B).sample_steps;
+        const double micro = measure(*model, B, 64, steps).sample_steps;
+        if (B == 1) one = whole;
+        std::printf("  %7d %5lld %10.1f %7.2fx %10.1f %7.2fx\n", threads, static_cast<long long>(B), whole,
+                    whole / one, micro, micro / one);
         std::fflush(stdout);
       }
     }

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <sstream>
 
+#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 
@@ -77,10 +78,34 @@ struct Track {
 
 }  // namespace
 
+int64_t cpu_micro_batch(int64_t positions, int64_t d_model, int threads) {
+  const int64_t per_sample = std::max<int64_t>(1, positions * d_model * 4);  // f32 bytes
+  return std::max<int64_t>(1, kCpuActivationBytesPerThread * std::max(1, threads) / per_sample);
+}
+
 std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>& items,
                                     const CramSettings& settings) {
   std::vector<CramOutcome> out(items.size());
   if (items.empty()) return out;
+  // Samples are independent (own mem, own AdamW moments, own stop), so micro-batches run one
+  // after another give the same rows as one batch.
+  int64_t micro = settings.micro_batch;
+  if (micro <= 0 && model.embedding_weight().device().is_cpu()) {
+    size_t longest = 0;
+    for (const auto& it : items) longest = std::max(longest, it.tokens.size());
+    micro = cpu_micro_batch(items.front().n_mem + static_cast<int64_t>(longest),
+                            model.spec().hidden_size, at::get_num_threads());
+  }
+  if (micro > 0 && static_cast<int64_t>(items.size()) > micro) {
+    CramSettings one = settings;
+    one.micro_batch = micro;
+    for (size_t i0 = 0; i0 < items.size(); i0 += static_cast<size_t>(micro)) {
+      const size_t i1 = std::min(items.size(), i0 + static_cast<size_t>(micro));
+      auto part = cram_batch(model, std::vector<CramItem>(items.begin() + i0, items.begin() + i1), one);
+      std::move(part.begin(), part.end(), out.begin() + static_cast<std::ptrdiff_t>(i0));
+    }
+    return out;
+  }
   const auto& cfg = settings.cram;
   const auto& opt = cfg.optimizer;
   const bool pft = cfg.predict_first_token;

@@ -88,6 +88,30 @@ TEST(Cram, BatchedEqualsOneByOneWithCompactionAndPadding) {
   EXPECT_EQ(*steps.rbegin(), 40);
 }
 
+// CPU micro-batches: a batch of 4 run as micro-batches of 1, 3 and 4 gives the same rows.
+TEST(Cram, MicroBatchesEqualOneBatch) {
+  auto& f = fixture();
+  std::vector<Task> tasks = {make_task("a", f.text, 5, 1, 0), make_task("b", f.text, 20, 1, 1),
+                             make_task("c", f.text, 9, 1, 2), make_task("d", f.text, 3, 1, 3)};
+  auto s = test::quick_settings(25);
+  s.micro_batch = 4;
+  auto whole = cram_tasks(*f.model, tasks, s);
+  for (int64_t micro : {1, 3}) {
+    s.micro_batch = micro;
+    auto parts = cram_tasks(*f.model, tasks, s);
+    ASSERT_EQ(parts.size(), whole.size());
+    for (size_t i = 0; i < whole.size(); ++i) expect_same(parts[i], whole[i]);
+  }
+}
+
+TEST(Cram, CpuMicroBatchKeepsActivationsCacheSized) {
+  // d_model 256, 65 positions: 66,560 bytes per sample -> 7 per 512 KiB thread, 15 for two.
+  EXPECT_EQ(cpu_micro_batch(65, 256, 1), 7);
+  EXPECT_EQ(cpu_micro_batch(65, 256, 2), 15);
+  EXPECT_EQ(cpu_micro_batch(4096, 4096, 2), 1);  // never below one sample
+  EXPECT_EQ(cpu_micro_batch(8, 64, 1), 256);
+}
+
 TEST(Cram, MetricsEqualIndependentRecomputation) {
   auto& f = fixture();
   for (bool pft : {false, true}) {

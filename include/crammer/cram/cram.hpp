@@ -25,6 +25,9 @@ struct CramSettings {
   int32_t rank = 0;            // copied into TaskResult::rank
   std::string device = "cpu";  // copied into TaskResult::device
   AttentionKernel attention = AttentionKernel::automatic;  // set on the model by cram_tasks
+  // Samples crammed together at most: 0 = all of a batch on a GPU, cache-sized micro-batches on
+  // a CPU (cpu_micro_batch in cram/engine.hpp). Results do not depend on it.
+  int64_t micro_batch = 0;
   bool save_memory = false;    // fill TaskResult::memory with the best mem [k, d]
   int64_t curves_every = 0;    // record loss/acc every this many steps (0 = none)
   // Called with each finished batch's rows (progress, streaming to rank 0); may be empty.

@@ -100,8 +100,16 @@ struct CramOutcome {
   torch::Tensor best_mem;  // [k, d] f32 CPU (undefined for max_steps 0)
 };
 
+// Samples per CPU micro-batch: as many as keep one [B, T, d] f32 activation within
+// kCpuActivationBytesPerThread per intra-op thread (at least 1). Past that the step's working
+// set leaves the cache and per-sample throughput falls (cram_bench batching: d_model 256,
+// T 65 peaks at batch 8 with 1 thread and 16 with 2, then drops by a third at 64).
+constexpr int64_t kCpuActivationBytesPerThread = 512 * 1024;
+int64_t cpu_micro_batch(int64_t positions, int64_t d_model, int threads);
+
 // Crams a batch together (DESIGN §4): mem [B, k, d], summed per-sample mean CEs, per-sample
-// stop and compaction. Throws on invalid items or model errors; Interrupted on a stop request.
+// stop and compaction; on a CPU in micro-batches (CramSettings::micro_batch) one after another.
+// Throws on invalid items or model errors; Interrupted on a stop request.
 std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>& items,
                                     const CramSettings& settings);
 
