@@ -144,12 +144,7 @@ DistOptions device_options(const std::string& device, bool computes) {
 // One warning per node whose workers share GPUs (said by the node's first worker).
 void warn_if_gpus_shared(const DistContext& ctx, const DistOptions& dopts) {
   if (ctx.device_index < 0) return;
-  DeviceMapInput in;
-  in.rank = ctx.rank;
-  in.world_size = ctx.size;
-  in.node_ranks = ctx.node_ranks;
-  in.visible_gpus = dopts.visible_gpus;
-  in.fixed_device = dopts.fixed_device;
+  const DeviceMapInput in = device_map_input(ctx, dopts);
   const bool coordinator_here = ctx.size > 1 && ctx.node_ranks.front() == 0;
   const bool first_worker = ctx.node_ranks[coordinator_here ? 1 : 0] == ctx.rank;
   // srun --gpus-per-task: each rank sees only its own GPU(s), so the counts say nothing.

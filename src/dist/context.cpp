@@ -42,6 +42,16 @@ DistContext::~DistContext() {
   if (world != MPI_COMM_NULL) MPI_Comm_free(&world);
 }
 
+DeviceMapInput device_map_input(const DistContext& ctx, const DistOptions& options) {
+  DeviceMapInput in;
+  in.rank = ctx.rank;
+  in.world_size = ctx.size;
+  in.node_ranks = ctx.node_ranks;
+  in.visible_gpus = options.visible_gpus;
+  in.fixed_device = options.fixed_device;
+  return in;
+}
+
 DistContext make_dist_context(const DistOptions& options) {
   int initialized = 0;
   CRAMMER_MPI_CHECK(MPI_Initialized(&initialized));
@@ -69,12 +79,7 @@ DistContext make_dist_context(const DistOptions& options) {
   std::sort(ctx.node_ranks.begin(), ctx.node_ranks.end());
 
   if (options.use_cuda) {
-    DeviceMapInput in;
-    in.rank = ctx.rank;
-    in.world_size = ctx.size;
-    in.node_ranks = ctx.node_ranks;
-    in.visible_gpus = options.visible_gpus;
-    in.fixed_device = options.fixed_device;
+    const DeviceMapInput in = device_map_input(ctx, options);
     try {
       ctx.device_index = map_device(in);
     } catch (const DistError& e) {

@@ -9,6 +9,8 @@
 
 #include <mpi.h>
 
+#include "crammer/dist/device_map.hpp"
+
 namespace crammer {
 
 struct DistOptions {
@@ -48,6 +50,9 @@ struct DistContext {
 // With use_cuda the device comes from map_device (DistError when it has none to give); built
 // with CRAMMER_WITH_CUDA a worker then binds it (cudaSetDevice). The coordinator of a multi-rank
 // run gets "cpu" and calls no CUDA function.
+// What map_device needs to know about this rank, from its context and the run's options.
+DeviceMapInput device_map_input(const DistContext& ctx, const DistOptions& options);
+
 DistContext make_dist_context(const DistOptions& options = {});
 
 // Intra-op threads for one rank: `configured` when > 0; otherwise the node's cores split over
