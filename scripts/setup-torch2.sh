@@ -40,7 +40,9 @@ fi
 # libtorch.so under <prefix>/lib before the system paths, where Debian's 1.13 would be found.
 torch_root=$("$venv/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
 torch_version=$("$venv/bin/python" -c 'import torch; print(torch.__version__)')
-args=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=$torch_root;$torch_root/share/cmake")
+# CRAMMER_REFERENCE_PYTHON: the venv's transformers judges crammer live (tests/reference).
+args=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=$torch_root;$torch_root/share/cmake"
+      "-DCRAMMER_REFERENCE_PYTHON=$venv/bin/python")
 if [ "$cuda" = 1 ]; then
   # The wheel's NCCL (what runs beside its LibTorch) and /usr/local/cuda's toolkit for headers.
   nv="$(dirname "$torch_root")/nvidia"

@@ -88,6 +88,65 @@ void check_activation(const Fields& f, const std::string& field, const std::stri
   f.fail(field, "unsupported activation '" + act + "' (supported: " + list + ")");
 }
 
+// Rotary settings in either spelling: transformers >= 5 writes one "rope_parameters" object
+// (rope_type, rope_theta, partial_rotary_factor and the scaling fields); older configs have
+// top-level rope_theta (gpt_neox: rotary_emb_base, rotary_pct | partial_rotary_factor) and an
+// optional "rope_scaling" object.
+void read_rope(const Fields& f, ModelSpec& s, bool neox) {
+  const double default_pct = neox ? 0.25 : 1.0;
+  std::optional<Fields> scaling;
+  if (f.has("rope_parameters")) {
+    const json& r = f.raw("rope_parameters");
+    if (!r.is_object()) f.fail("rope_parameters", "expected an object, got " + r.dump());
+    scaling.emplace(r, f.file() + ": rope_parameters");
+    s.rope_theta = scaling->number("rope_theta", 10000.0);
+    s.rotary_pct = scaling->number("partial_rotary_factor",
+                                   f.number("partial_rotary_factor", default_pct));
+  } else {
+    if (neox) {
+      s.rope_theta = f.has("rope_theta") ? f.number("rope_theta", 10000.0)
+                                         : f.number("rotary_emb_base", 10000.0);
+      s.rotary_pct = f.has("partial_rotary_factor") ? f.number("partial_rotary_factor", 0.25)
+                                                    : f.number("rotary_pct", 0.25);
+    } else {
+      s.rope_theta = f.number("rope_theta", 10000.0);
+      s.rotary_pct = f.number("partial_rotary_factor", 1.0);
+    }
+    if (f.has("rope_scaling")) {
+      const json& r = f.raw("rope_scaling");
+      if (!r.is_object()) f.fail("rope_scaling", "expected an object, got " + r.dump());
+      scaling.emplace(r, f.file() + ": rope_scaling");
+    }
+  }
+  if (!scaling) return;
+  // Errors inside the object name it: "config.json: rope_scaling: field 'factor': ...".
+  const Fields& rf = *scaling;
+  std::string type = rf.has("rope_type") ? rf.string("rope_type", "") : rf.string("type", "");
+  if (type.empty() || type == "default") return;
+  auto num = [&](const std::string& k) {
+    if (!rf.has(k)) rf.fail(k, "missing (expected a number)");
+    return rf.number(k, 0.0);
+  };
+  RopeScaling rs;
+  rs.rope_type = type;
+  if (type == "linear") {
+    rs.factor = num("factor");
+    if (rs.factor <= 0) rf.fail("factor", "must be > 0, got " + std::to_string(rs.factor));
+  } else if (type == "llama3") {
+    rs.factor = num("factor");
+    rs.low_freq_factor = num("low_freq_factor");
+    rs.high_freq_factor = num("high_freq_factor");
+    rs.original_max_position_embeddings = rf.integer("original_max_position_embeddings");
+    if (rs.high_freq_factor <= rs.low_freq_factor)
+      rf.fail("high_freq_factor", "must be > low_freq_factor (" +
+                                      std::to_string(rs.high_freq_factor) + " <= " +
+                                      std::to_string(rs.low_freq_factor) + ")");
+  } else {
+    rf.fail("rope_type", "'" + type + "' is not supported (supported: default, linear, llama3)");
+  }
+  s.rope_scaling = rs;
+}
+
 void read_gpt2(const Fields& f, ModelSpec& s) {
   s.hidden_size = f.integer("n_embd");
   s.num_layers = f.integer("n_layer");
@@ -116,12 +175,7 @@ void read_gpt_neox(const Fields& f, ModelSpec& s) {
   s.norm_eps = f.number("layer_norm_eps", 1e-5);
   s.hidden_act = f.string("hidden_act", "gelu");
   check_activation(f, "hidden_act", s.hidden_act);
-  // Newer transformers renamed rotary_pct -> partial_rotary_factor, rotary_emb_base -> rope_theta.
-  s.rotary_pct = f.has("partial_rotary_factor") ? f.number("partial_rotary_factor", 0.25)
-                                                : f.number("rotary_pct", 0.25);
-  s.rope_theta = f.has("rope_theta") ? f.number("rope_theta", 10000.0)
-                                     : f.number("rotary_emb_base", 10000.0);
-  if (f.has("rope_scaling")) f.fail("rope_scaling", "not supported for gpt_neox");
+  read_rope(f, s, /*neox=*/true);
   s.use_parallel_residual = f.boolean("use_parallel_residual", true);
   s.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
   s.attention_bias = f.boolean("attention_bias", true);
@@ -138,36 +192,13 @@ void read_llama(const Fields& f, ModelSpec& s) {
   s.norm_eps = f.number("rms_norm_eps", 1e-6);
   s.hidden_act = f.string("hidden_act", "silu");
   check_activation(f, "hidden_act", s.hidden_act);
-  s.rope_theta = f.number("rope_theta", 10000.0);
+  read_rope(f, s, /*neox=*/false);
+  if (s.rotary_pct != 1.0)
+    f.fail("partial_rotary_factor", "only 1.0 (the whole head rotated) is supported for llama");
   s.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
   s.attention_bias = f.boolean("attention_bias", false);
   s.mlp_bias = f.boolean("mlp_bias", false);
   s.head_dim = f.integer("head_dim", s.num_heads > 0 ? s.hidden_size / s.num_heads : 0);
-  if (f.has("rope_scaling")) {
-    const json& r = f.raw("rope_scaling");
-    if (!r.is_object()) f.fail("rope_scaling", "expected an object, got " + r.dump());
-    // Errors inside the object name it: "config.json: rope_scaling: field 'factor': ...".
-    Fields rf(r, f.file() + ": rope_scaling");
-    std::string type = rf.has("rope_type") ? rf.string("rope_type", "") : rf.string("type", "");
-    if (type == "default") return;
-    if (type != "llama3")
-      rf.fail("rope_type", "'" + type + "' is not supported (supported: llama3, default)");
-    RopeScaling rs;
-    rs.rope_type = type;
-    auto num = [&](const std::string& k) {
-      if (!rf.has(k)) rf.fail(k, "missing (expected a number)");
-      return rf.number(k, 0.0);
-    };
-    rs.factor = num("factor");
-    rs.low_freq_factor = num("low_freq_factor");
-    rs.high_freq_factor = num("high_freq_factor");
-    rs.original_max_position_embeddings = rf.integer("original_max_position_embeddings");
-    if (rs.high_freq_factor <= rs.low_freq_factor)
-      rf.fail("high_freq_factor", "must be > low_freq_factor (" +
-                                      std::to_string(rs.high_freq_factor) + " <= " +
-                                      std::to_string(rs.low_freq_factor) + ")");
-    s.rope_scaling = rs;
-  }
 }
 
 void validate(const Fields& f, const ModelSpec& s, const std::string& hidden_field,
@@ -197,6 +228,19 @@ void validate(const Fields& f, const ModelSpec& s, const std::string& hidden_fie
                                std::to_string(s.rotary_pct) + " = " + std::to_string(rot) +
                                " rotary dims; must be even and > 0");
   }
+}
+
+// The legacy "rope_scaling" object, which transformers 4.x and 5.x both read.
+json rope_scaling_json(const std::optional<RopeScaling>& scaling) {
+  if (!scaling) return nullptr;
+  const RopeScaling& r = *scaling;
+  json j = {{"rope_type", r.rope_type}, {"factor", r.factor}};
+  if (r.rope_type == "llama3") {
+    j["low_freq_factor"] = r.low_freq_factor;
+    j["high_freq_factor"] = r.high_freq_factor;
+    j["original_max_position_embeddings"] = r.original_max_position_embeddings;
+  }
+  return j;
 }
 
 }  // namespace
@@ -253,8 +297,9 @@ void write_model_spec(const ModelSpec& s, const std::string& checkpoint_dir) {
   j["vocab_size"] = s.vocab_size;
   j["initializer_range"] = 0.02;
   j["tie_word_embeddings"] = s.tie_word_embeddings;
-  if (s.bos_token_id) j["bos_token_id"] = *s.bos_token_id;
-  if (s.eos_token_id) j["eos_token_id"] = *s.eos_token_id;
+  // Explicit nulls: transformers would otherwise take its class defaults (GPT-2: 50256).
+  j["bos_token_id"] = s.bos_token_id ? json(*s.bos_token_id) : json(nullptr);
+  j["eos_token_id"] = s.eos_token_id ? json(*s.eos_token_id) : json(nullptr);
   if (!s.torch_dtype.empty()) j["torch_dtype"] = s.torch_dtype;
   if (s.model_type == "gpt2") {
     j["architectures"] = {"GPT2LMHeadModel"};
@@ -279,6 +324,7 @@ void write_model_spec(const ModelSpec& s, const std::string& checkpoint_dir) {
     j["use_parallel_residual"] = s.use_parallel_residual;
     j["hidden_act"] = s.hidden_act.empty() ? "gelu" : s.hidden_act;
     j["attention_bias"] = s.attention_bias;
+    j["rope_scaling"] = rope_scaling_json(s.rope_scaling);
   } else if (s.model_type == "llama") {
     j["architectures"] = {"LlamaForCausalLM"};
     j["hidden_size"] = s.hidden_size;
@@ -293,16 +339,7 @@ void write_model_spec(const ModelSpec& s, const std::string& checkpoint_dir) {
     j["hidden_act"] = s.hidden_act.empty() ? "silu" : s.hidden_act;
     j["attention_bias"] = s.attention_bias;
     j["mlp_bias"] = s.mlp_bias;
-    if (s.rope_scaling) {
-      const RopeScaling& r = *s.rope_scaling;
-      j["rope_scaling"] = {{"rope_type", r.rope_type},
-                           {"factor", r.factor},
-                           {"low_freq_factor", r.low_freq_factor},
-                           {"high_freq_factor", r.high_freq_factor},
-                           {"original_max_position_embeddings", r.original_max_position_embeddings}};
-    } else {
-      j["rope_scaling"] = nullptr;
-    }
+    j["rope_scaling"] = rope_scaling_json(s.rope_scaling);
   } else {
     throw ModelLoadError(checkpoint_dir + "/config.json: cannot write unknown model_type '" +
                          s.model_type + "'");

@@ -51,6 +51,7 @@ void bind_config(Binder& b, ExperimentConfig& c) {
     s.opt_str("word_list", c.corpus.word_list);
     s.i64("samples", c.corpus.samples);
     s.u64("seed", c.corpus.seed);
+    s.str("add_bos", c.corpus.add_bos);
   });
   b.section("cram", [&](Binder& s) {
     s.i64_list("n_mem", c.cram.n_mem);
@@ -59,6 +60,7 @@ void bind_config(Binder& b, ExperimentConfig& c) {
     s.boolean("predict_first_token", c.cram.predict_first_token);
     s.f64("init_std_scale", c.cram.init_std_scale);
     s.boolean("decode_check", c.cram.decode_check);
+    s.opt_str("init_mem", c.cram.init_mem);
     s.section("optimizer", [&](Binder& o) {
       auto& opt = c.cram.optimizer;
       o.f64("lr", opt.lr);

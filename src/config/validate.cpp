@@ -94,6 +94,10 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
       if (corpus.text_kind[j] == corpus.text_kind[i]) ck.fail(key, "'" + corpus.text_kind[i] + "' is listed twice");
   }
   ck.at_least<int64_t>("corpus.samples", corpus.samples, 1);
+  ck.one_of("corpus.add_bos", corpus.add_bos, {"auto", "true", "false"});
+  if (corpus.format == "token-ids" && corpus.add_bos == "true")
+    ck.fail("corpus.add_bos", "true needs a tokenizer's BOS; token-ids corpora are used as given "
+                              "(write the BOS id into the lines instead)");
   const auto has_kind = [&](const char* kind) {
     return std::find(corpus.text_kind.begin(), corpus.text_kind.end(), kind) != corpus.text_kind.end();
   };
@@ -129,6 +133,11 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
   }
   ck.one_of("cram.search", cram.search, {"grid", "bisect", "progressive"});
   ck.positive("cram.init_std_scale", cram.init_std_scale);
+  if (cram.init_mem) {
+    if (cram.search != "grid")
+      ck.fail("cram.init_mem", "starts grid tasks only (cram.search is " + cram.search + ")");
+    if (options.check_files) ck.file_exists("cram.init_mem", *cram.init_mem);
+  }
   const auto& o = cram.optimizer;
   ck.positive("cram.optimizer.lr", o.lr);
   ck.in_range("cram.optimizer.beta1", o.beta1, 0.0, 1.0, false);

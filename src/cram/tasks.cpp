@@ -16,6 +16,7 @@
 #include "crammer/cram/cram.hpp"
 #include "crammer/cram/engine.hpp"
 #include "crammer/model/causal_lm.hpp"
+#include "crammer/model/safetensors.hpp"
 #include "crammer/util/error.hpp"
 
 namespace crammer {
@@ -52,7 +53,8 @@ TaskResult failed_row(const Task& t, int32_t length, const std::string& error,
   return r;
 }
 
-CramItem make_item(const Task& t, int32_t length) {
+// INIT: the cram.init_mem file (grid tasks start from its tensor named by the task key).
+CramItem make_item(const Task& t, int32_t length, const Checkpoint* init = nullptr) {
   if (length < 0 || static_cast<size_t>(length) > t.token_ids.size())
     throw ConfigError("cram task " + t.key + ": length " + std::to_string(length) +
                       " but the task carries " + std::to_string(t.token_ids.size()) + " tokens");
@@ -62,6 +64,11 @@ CramItem make_item(const Task& t, int32_t length) {
   it.sample_id = t.sample_id;
   it.n_mem = t.n_mem;
   it.tokens.assign(t.token_ids.begin(), t.token_ids.begin() + length);
+  if (init) {
+    if (!init->contains(t.key))
+      throw ConfigError("cram.init_mem: no tensor '" + t.key + "' (the task's key) in the file");
+    it.warm_mem = init->get(t.key).to(torch::kFloat32).clone();  // shape checked by cram_batch
+  }
   return it;
 }
 
@@ -152,6 +159,8 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
   for (size_t i = 0; i < tasks.size(); ++i)
     (tasks[i].capacity_search ? search : grid)[tasks[i].n_mem].push_back(i);
 
+  std::optional<Checkpoint> init;
+  if (settings.cram.init_mem) init = Checkpoint::open_file(*settings.cram.init_mem);
   for (auto& [k, idx] : grid) {
     std::stable_sort(idx.begin(), idx.end(),
                      [&](size_t a, size_t b) { return tasks[a].length < tasks[b].length; });
@@ -162,7 +171,7 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
       for (size_t j = s; j < std::min(idx.size(), s + static_cast<size_t>(batch)); ++j) {
         const auto& t = tasks[idx[j]];
         try {
-          items.push_back(make_item(t, t.length));
+          items.push_back(make_item(t, t.length, init ? &*init : nullptr));
           members.push_back(idx[j]);
         } catch (const std::exception& e) {
           rows[idx[j]].push_back(failed_row(t, t.length, e.what(), settings));

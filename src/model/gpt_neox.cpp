@@ -1,7 +1,7 @@
 // GPT-NeoX / Pythia (transformers' modeling_gpt_neox.py): fused query_key_value whose output is
 // laid out [heads, 3, head_dim] (q, k, v interleaved per head), rotary on the first
 // rotary_pct * head_dim features with base rotary_emb_base, parallel or sequential residual
-// (use_parallel_residual), final_layer_norm and an untied embed_out head. Not: rope_scaling.
+// (use_parallel_residual), final_layer_norm and an embed_out head; linear/llama3 rope scaling.
 #include "layers.hpp"
 
 namespace crammer {
@@ -39,7 +39,7 @@ class GptNeox : public CausalLM {
       : CausalLM(s),
         act_(layers::activation_from_name(s.hidden_act)),
         rotary_(layers::make_rotary(int64_t(double(s.head_dim) * s.rotary_pct), s.rope_theta,
-                                    std::nullopt)) {
+                                    s.rope_scaling)) {
     const int64_t d = s.hidden_size;
     embed_in_ = param(*this, "embed_in", {s.vocab_size, d}, o);
     for (int64_t i = 0; i < s.num_layers; ++i)

@@ -58,7 +58,9 @@ Rotary make_rotary(int64_t dim, double theta, const std::optional<RopeScaling>& 
   // inv_freq = 1 / theta^(2i / dim), in f32 as transformers computes it.
   torch::Tensor expo = torch::arange(0, dim, 2, torch::kInt64).to(torch::kFloat32) / double(dim);
   torch::Tensor inv = 1.0 / at::pow(theta, expo);  // [dim / 2]
-  if (scaling && scaling->rope_type == "llama3") {
+  if (scaling && scaling->rope_type == "linear") {
+    inv = inv / scaling->factor;  // position interpolation: positions slowed by `factor`
+  } else if (scaling && scaling->rope_type == "llama3") {
     // Llama 3.1: long wavelengths slowed by `factor`, short ones kept, smooth ramp between.
     const RopeScaling& s = *scaling;
     double old_len = double(s.original_max_position_embeddings);

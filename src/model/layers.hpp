@@ -34,7 +34,7 @@ torch::Tensor activate(const torch::Tensor& x, Activation act);
 // Rotary position embedding over the first `dim` features of each head (rotate_half layout).
 struct Rotary {
   int64_t dim = 0;
-  torch::Tensor inv_freq;  // [dim / 2] f32, llama3 rope_scaling already applied
+  torch::Tensor inv_freq;  // [dim / 2] f32, rope scaling already applied
 };
 Rotary make_rotary(int64_t dim, double theta, const std::optional<RopeScaling>& scaling);
 // cos, sin for positions start..start+T-1, each [T, dim], in dtype on device.

@@ -1,6 +1,7 @@
 // Llama 2 / 3.x (transformers' modeling_llama.py): RMSNorm (in f32, cast back), rotary with
-// rope_theta and optional llama3 rope_scaling, grouped-query attention (num_key_value_heads),
-// explicit head_dim, SwiGLU MLP, optional attention_bias / mlp_bias, tied or untied lm_head.
+// rope_theta and optional linear or llama3 rope_scaling, grouped-query attention
+// (num_key_value_heads), explicit head_dim, SwiGLU MLP, optional attention_bias / mlp_bias,
+// tied or untied lm_head.
 // Not: other rope_scaling types (refused by config), sliding windows, tensor-parallel slicing.
 #include "layers.hpp"
 

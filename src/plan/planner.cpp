@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -44,6 +45,17 @@ ModelRecord model_record(const ModelEntry& m, int32_t index) {
                  "vocab_size left unknown", m.name, m.path);
   }
   return r;
+}
+
+// corpus.add_bos for one model: the BOS id its texts start with, or none.
+std::optional<int32_t> resolve_bos(const std::string& add_bos, const Tokenizer* tok,
+                                   const std::string& model) {
+  if (tok == nullptr || add_bos == "false") return std::nullopt;
+  if (add_bos == "auto") return tok->uses_bos() ? tok->bos_id() : std::nullopt;
+  if (!tok->bos_id())
+    throw ConfigError("corpus.add_bos: true, but the tokenizer of model '" + model +
+                      "' has no BOS token (" + tok->describe() + "); use auto or false");
+  return tok->bos_id();
 }
 
 TaskResult skipped_row(const std::string& key, const Task& t, size_t available,
@@ -108,7 +120,11 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
     // The embedding matrix bounds the ids (config.json); the tokenizer's size is the fallback.
     int64_t vocab = plan.models.back().vocab_size;
     if (vocab == 0 && tokenizers[i]) vocab = tokenizers[i]->vocab_size();
-    sample_models.push_back(SampleModel{config.models[i].name, tokenizers[i], vocab});
+    auto bos = config.corpus.format == "token-ids"
+                   ? std::nullopt
+                   : resolve_bos(config.corpus.add_bos, tokenizers[i], config.models[i].name);
+    plan.models.back().bos_token = bos ? *bos : -1;
+    sample_models.push_back(SampleModel{config.models[i].name, tokenizers[i], vocab, bos});
   }
 
   const auto samples = build_samples(config.corpus, max_length, sample_models);

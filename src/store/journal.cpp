@@ -306,6 +306,7 @@ std::string encode_header(const RunHeader& h) {
     o.put<int64_t>(m.num_layers);
     o.put<int64_t>(m.vocab_size);
     o.put<int64_t>(m.n_params);
+    o.put<int32_t>(m.bos_token);
   }
   o.put<uint64_t>(h.samples.size());
   for (const auto& s : h.samples) {
@@ -344,6 +345,7 @@ RunHeader decode_header(const std::string& payload, const std::string& where) {
     m.num_layers = in.get<int64_t>();
     m.vocab_size = in.get<int64_t>();
     m.n_params = in.get<int64_t>();
+    m.bos_token = in.get<int32_t>();
     h.models.push_back(std::move(m));
   }
   for (auto n = in.get<uint64_t>(); n > 0; --n) {

@@ -5,6 +5,8 @@
 
 #include <map>
 
+#include <yaml-cpp/yaml.h>
+
 #include "crammer/util/error.hpp"
 #include "h5.hpp"
 #include "journal.hpp"
@@ -58,11 +60,11 @@ void write_results(const ResultsReader& reader, std::ostream& out) {
 }
 
 void write_models(const ResultsReader& reader, std::ostream& out) {
-  out << "model_index,name,path,dtype,model_type,d_model,num_layers,vocab_size,n_params\n";
+  out << "model_index,name,path,dtype,model_type,d_model,num_layers,vocab_size,n_params,bos_token\n";
   for (const auto& m : reader.models())
     out << m.model_index << ',' << csv(m.name) << ',' << csv(m.path) << ',' << csv(m.dtype) << ','
         << csv(m.model_type) << ',' << m.d_model << ',' << m.num_layers << ',' << m.vocab_size
-        << ',' << m.n_params << '\n';
+        << ',' << m.n_params << ',' << m.bos_token << '\n';
 }
 
 void write_samples(const ResultsReader& reader, std::ostream& out) {
@@ -75,6 +77,29 @@ void write_samples(const ResultsReader& reader, std::ostream& out) {
         << csv(s.text_kind) << ',' << s.token_ids.size() << ',' << csv(ids) << ',' << csv(s.text)
         << '\n';
   }
+}
+
+// output.curves_every of the run's stored config: curve point i is step i * every.
+int64_t curves_every(const ResultsReader& reader) {
+  try {
+    YAML::Node every = YAML::Load(reader.run().config_yaml)["output"]["curves_every"];
+    if (every && every.as<int64_t>() > 0) return every.as<int64_t>();
+  } catch (const YAML::Exception&) {
+  }
+  return 1;
+}
+
+void write_curves(const std::string& path, std::ostream& out) {
+  ReadOptions options;
+  options.curves = true;
+  ResultsReader reader(path, options);
+  const int64_t every = curves_every(reader);
+  out << "task_key,step,loss,accuracy\n";
+  for (const auto& r : reader.rows())
+    for (size_t i = 0; i < r.curve_loss.size(); ++i)
+      out << csv(r.task_key) << ',' << static_cast<int64_t>(i) * every << ','
+          << fmt::format("{:.9g}", r.curve_loss[i]) << ',' << fmt::format("{:.9g}", r.curve_acc[i])
+          << '\n';
 }
 
 void count(StatusCounts& c, TaskStatus s) {
@@ -92,9 +117,10 @@ std::string counts_text(const StatusCounts& c) {
 }  // namespace
 
 void write_csv(const std::string& path, std::ostream& out, const std::string& table) {
-  if (table != "results" && table != "models" && table != "samples")
+  if (table != "results" && table != "models" && table != "samples" && table != "curves")
     throw ConfigError("unknown table '" + table + "' for export of " + path +
-                      ": expected results, models or samples");
+                      ": expected results, models, samples or curves");
+  if (table == "curves") return write_curves(path, out);
   ResultsReader reader(path);
   if (table == "results") write_results(reader, out);
   else if (table == "models") write_models(reader, out);

@@ -63,6 +63,7 @@ struct ModelRow {
   int64_t num_layers;
   int64_t vocab_size;
   int64_t n_params;
+  int32_t bos_token;
 };
 
 struct SampleRow {
@@ -87,6 +88,7 @@ h5::Id model_type() {
   insert(t, "num_layers", offsetof(ModelRow, num_layers), H5T_NATIVE_INT64);
   insert(t, "vocab_size", offsetof(ModelRow, vocab_size), H5T_NATIVE_INT64);
   insert(t, "n_params", offsetof(ModelRow, n_params), H5T_NATIVE_INT64);
+  insert(t, "bos_token", offsetof(ModelRow, bos_token), H5T_NATIVE_INT32);
   return t;
 }
 
@@ -285,7 +287,8 @@ h5::Id create_file(const std::string& path, const RunHeader& header) {
     std::vector<ModelRow> rows;
     for (const auto& m : header.models)
       rows.push_back({m.model_index, m.name.c_str(), m.path.c_str(), m.dtype.c_str(),
-                      m.model_type.c_str(), m.d_model, m.num_layers, m.vocab_size, m.n_params});
+                      m.model_type.c_str(), m.d_model, m.num_layers, m.vocab_size, m.n_params,
+                      m.bos_token});
     h5::append_rows(ds, mt, rows.data(), rows.size(), 0, path + ":/models");
   }
   {
@@ -351,11 +354,12 @@ RunHeader read_header(hid_t file, const std::string& path, int32_t* schema_versi
     h5::Id mt = model_type();
     hsize_t n = h5::rows_of(ds, where);
     std::vector<ModelRow> rows(n);
+    for (auto& r : rows) r.bos_token = -1;  // files from before the column: no BOS was added
     h5::read_rows(ds, mt, rows.data(), 0, n, where);
     for (const auto& r : rows)
       h.models.push_back({r.model_index, r.name ? r.name : "", r.path ? r.path : "",
                           r.dtype ? r.dtype : "", r.model_type ? r.model_type : "", r.d_model,
-                          r.num_layers, r.vocab_size, r.n_params});
+                          r.num_layers, r.vocab_size, r.n_params, r.bos_token});
     if (n > 0) {
       h5::Id space = h5::space_id(CRAMMER_H5(H5Screate_simple(1, &n, nullptr), where));
       CRAMMER_H5(H5Dvlen_reclaim(mt, space, H5P_DEFAULT, rows.data()), where);

@@ -1,5 +1,6 @@
-// Byte-level BPE model: encode (added tokens, pre-tokenizer steps, merges by rank with a
-// cache) and decode. File parsing is in bpe_files.cpp; choosing the file in tokenizer.cpp.
+// The BPE model, byte-level or SentencePiece-style (bpe.hpp): encode (added tokens, then
+// pre-tokenizer steps or "▁" handling, then merges by rank with a cache) and decode. File
+// parsing is in bpe_files.cpp; choosing the file in tokenizer.cpp.
 #include "crammer/text/bpe.hpp"
 
 #include <algorithm>
@@ -76,6 +77,33 @@ std::string regex_escape(std::string_view text) {
 }
 
 std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+constexpr std::string_view kMetaspace = "\xE2\x96\x81";  // U+2581 "▁"
+
+// "<0x0A>" -> 0x0A: the byte tokens of a SentencePiece-style vocabulary; -1 for other texts.
+int byte_token_value(std::string_view text) {
+  if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>') return -1;
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  };
+  int hi = hex(text[3]), lo = hex(text[4]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+// What a SentencePiece-style token decodes to: its byte, or its text with "▁" as spaces.
+std::string piece_bytes(std::string_view text) {
+  if (int b = byte_token_value(text); b >= 0) return std::string(1, static_cast<char>(b));
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    if (text.substr(i, kMetaspace.size()) == kMetaspace) {
+      out += ' ';
+      i += kMetaspace.size();
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -164,6 +192,9 @@ BpeTokenizer::BpeTokenizer(BpeSpec spec)
     : source_(std::move(spec.source)),
       ignore_merges_(spec.ignore_merges),
       nfc_(spec.nfc),
+      metaspace_(spec.metaspace),
+      byte_fallback_(spec.byte_fallback),
+      fuse_unk_(spec.fuse_unk),
       template_bos_(std::move(spec.template_bos)) {
   int64_t max_id = -1;
   for (const auto& [text, id] : spec.vocab) {
@@ -186,15 +217,32 @@ BpeTokenizer::BpeTokenizer(BpeSpec spec)
                            " is given to two tokens (" + quote(text) + " and " +
                            quote(bytes_to_byte_level(id_bytes_[id])) + ")");
     }
-    std::string bytes = byte_level_to_bytes(text);
+    std::string bytes = metaspace_ ? piece_bytes(text) : byte_level_to_bytes(text);
     id_bytes_[id] = bytes;
     id_known_[id] = true;
     text_to_id.emplace(text, id);
     bytes_to_id_.emplace(std::move(bytes), id);
   }
   for (int b = 0; b < 256; ++b) {
-    auto it = bytes_to_id_.find(std::string(1, static_cast<char>(b)));
-    byte_id_[b] = it == bytes_to_id_.end() ? -1 : it->second;
+    if (metaspace_) {  // the <0xXX> tokens, used only with byte_fallback
+      char name[8];
+      std::snprintf(name, sizeof(name), "<0x%02X>", b);
+      auto it = text_to_id.find(name);
+      byte_id_[b] = it == text_to_id.end() ? -1 : it->second;
+    } else {
+      auto it = bytes_to_id_.find(std::string(1, static_cast<char>(b)));
+      byte_id_[b] = it == bytes_to_id_.end() ? -1 : it->second;
+    }
+  }
+  if (metaspace_) {
+    piece_to_id_ = text_to_id;
+    if (spec.unk_token) {
+      auto it = text_to_id.find(*spec.unk_token);
+      if (it == text_to_id.end())
+        throw TokenizerError(source_ + ": model.unk_token " + quote(*spec.unk_token) + " is not in " +
+                             spec.vocab_label);
+      unk_ = it->second;
+    }
   }
 
   merges_.reserve(spec.merges.size());
@@ -301,8 +349,25 @@ std::vector<std::string> BpeTokenizer::pre_tokenize_normalized(std::string_view 
   return {pieces.begin(), pieces.end()};
 }
 
-void BpeTokenizer::encode_segment(std::string_view text, std::vector<int32_t>& ids) const {
+void BpeTokenizer::encode_segment(std::string_view text, bool first,
+                                  std::vector<int32_t>& ids) const {
   if (text.empty()) return;
+  if (metaspace_) {
+    // The whole segment is one word: spaces as "▁", and one "▁" in front per the scheme.
+    using P = MetaspaceSpec::Prepend;
+    std::string word;
+    for (char c : text) {
+      if (c == ' ')
+        word += kMetaspace;
+      else
+        word += c;
+    }
+    const bool scheme = metaspace_->prepend == P::always || (metaspace_->prepend == P::first && first);
+    if (scheme && (metaspace_->prepend_always || word.compare(0, kMetaspace.size(), kMetaspace) != 0))
+      word.insert(0, kMetaspace);
+    bpe_piece(word, ids);
+    return;
+  }
   std::string normal;
   if (nfc_) {
     normal = nfc_normalize(text, source_);
@@ -324,18 +389,18 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_bos) c
   if (add_bos && uses_bos_) ids.push_back(*bos_);
   require_valid_utf8(text, "text to tokenize");
   if (!added_regex_) {
-    encode_segment(text, ids);
+    encode_segment(text, /*first=*/true, ids);
     return ids;
   }
   std::vector<int> marks;
   auto hits = added_regex_->matches(text, &marks);
   size_t prev = 0;
   for (size_t k = 0; k < hits.size(); ++k) {
-    encode_segment(text.substr(prev, hits[k].first - prev), ids);
+    encode_segment(text.substr(prev, hits[k].first - prev), prev == 0, ids);
     ids.push_back(added_.at(static_cast<size_t>(marks[k])).id);
     prev = hits[k].second;
   }
-  encode_segment(text.substr(prev), ids);
+  encode_segment(text.substr(prev), prev == 0, ids);
   return ids;
 }
 
@@ -368,18 +433,11 @@ std::vector<int32_t> BpeTokenizer::bpe_merge(std::string_view piece) const {
     int32_t id;
     int prev, next;
   };
-  const int n = static_cast<int>(piece.size());
+  const std::vector<int32_t> first = initial_symbols(piece);
+  const int n = static_cast<int>(first.size());
+  if (n == 0) return {};
   std::vector<Sym> syms(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    auto byte = static_cast<unsigned char>(piece[i]);
-    if (byte_id_[byte] < 0) {
-      char hex[8];
-      std::snprintf(hex, sizeof(hex), "0x%02X", byte);
-      throw TokenizerError(source_ + ": the vocabulary has no token for byte " + hex +
-                           " (a byte-level BPE needs all 256)");
-    }
-    syms[i] = {byte_id_[byte], i - 1, i + 1 < n ? i + 1 : -1};
-  }
+  for (int i = 0; i < n; ++i) syms[i] = {first[i], i - 1, i + 1 < n ? i + 1 : -1};
   using Cand = std::tuple<int32_t, int, int32_t, int32_t>;  // rank, left pos, left id, right id
   std::priority_queue<Cand, std::vector<Cand>, std::greater<Cand>> heap;
   auto push = [&](int left) {
@@ -412,6 +470,54 @@ std::vector<int32_t> BpeTokenizer::bpe_merge(std::string_view piece) const {
   return out;
 }
 
+// The symbols merges start from: one per byte (byte-level), or one per character with
+// <0xXX> byte tokens (byte_fallback) or <unk> for characters outside the vocabulary.
+std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const {
+  std::vector<int32_t> out;
+  out.reserve(piece.size());
+  auto no_byte = [&](unsigned char byte) {
+    char hex[8];
+    std::snprintf(hex, sizeof(hex), "0x%02X", byte);
+    throw TokenizerError(source_ + ": the vocabulary has no token for byte " + hex +
+                         (metaspace_ ? " (byte_fallback needs all 256 <0xXX> tokens)"
+                                     : " (a byte-level BPE needs all 256)"));
+  };
+  if (!metaspace_) {
+    for (char c : piece) {
+      auto byte = static_cast<unsigned char>(c);
+      if (byte_id_[byte] < 0) no_byte(byte);
+      out.push_back(byte_id_[byte]);
+    }
+    return out;
+  }
+  bool last_unk = false;
+  for (size_t i = 0; i < piece.size();) {
+    size_t len = 0;
+    next_code_point(piece, i, len);
+    std::string_view ch = piece.substr(i, len);
+    i += len;
+    auto it = piece_to_id_.find(std::string(ch));
+    if (it != piece_to_id_.end()) {
+      out.push_back(it->second);
+      last_unk = false;
+    } else if (byte_fallback_) {
+      for (char c : ch) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte_id_[byte] < 0) no_byte(byte);
+        out.push_back(byte_id_[byte]);
+      }
+      last_unk = false;
+    } else if (unk_) {
+      if (!(fuse_unk_ && last_unk)) out.push_back(*unk_);
+      last_unk = true;
+    } else {
+      throw TokenizerError(source_ + ": character " + quote(ch) +
+                           " is not in the vocabulary and there is no byte_fallback or unk_token");
+    }
+  }
+  return out;
+}
+
 std::string BpeTokenizer::decode(const std::vector<int32_t>& ids) const {
   std::string out;
   for (int32_t id : ids) {
@@ -422,6 +528,7 @@ std::string BpeTokenizer::decode(const std::vector<int32_t>& ids) const {
     }
     out += id_bytes_[id];
   }
+  if (metaspace_ && metaspace_->strip_decoded && !out.empty() && out.front() == ' ') out.erase(0, 1);
   return out;
 }
 
@@ -438,7 +545,8 @@ std::string BpeTokenizer::describe() const {
                                                  : "Split(custom regex)";
     }
   }
-  std::string s = "byte-level BPE from " + source_ + ": " + std::to_string(vocab_size()) +
+  if (metaspace_) pre = "Metaspace";
+  std::string s = (metaspace_ ? "SentencePiece-style BPE from " : "byte-level BPE from ") + source_ + ": " + std::to_string(vocab_size()) +
                   " ids, " + std::to_string(merges_.size()) + " merges, " +
                   std::to_string(added_.size()) + " added tokens, " +
                   (nfc_ ? "normalizer NFC, " : "") + "pre-tokenizer " + pre;

@@ -1,5 +1,6 @@
-// Parsers of byte-level BPE files into a BpeSpec: Hugging Face tokenizer.json, and GPT-2's
-// vocab.json + merges.txt. Only reading and validating here; the model is bpe.cpp.
+// Parsers of BPE files into a BpeSpec: Hugging Face tokenizer.json (byte-level or
+// SentencePiece-style), and GPT-2's vocab.json + merges.txt. Only reading and validating here;
+// the model is bpe.cpp.
 #include <fstream>
 #include <sstream>
 
@@ -149,6 +150,93 @@ std::optional<std::string> template_bos(const json& node) {
   return std::nullopt;
 }
 
+std::string type_of(const json& node) {
+  return node.is_object() ? node.value("type", std::string()) : std::string();
+}
+
+// The members of a Sequence node (KEY: "normalizers", "decoders", ...), or the node itself.
+std::vector<json> flatten(const json& node, const char* key) {
+  if (type_of(node) == "Sequence" && node.contains(key) && node[key].is_array())
+    return std::vector<json>(node[key].begin(), node[key].end());
+  if (node.is_null()) return {};
+  return {node};
+}
+
+bool is_sentencepiece_style(const BpeSpec& spec, const json& normalizer, const json& pre) {
+  if (spec.byte_fallback || type_of(pre) == "Metaspace") return true;
+  for (const auto& n : flatten(normalizer, "normalizers"))
+    if (type_of(n) == "Prepend" || type_of(n) == "Replace") return true;
+  return false;
+}
+
+// "▁" handling of a SentencePiece-style tokenizer.json, in either layout transformers writes:
+// pre_tokenizer Metaspace (prepend_scheme first|always|never), or normalizers
+// Prepend("▁") + Replace(" ", "▁") with no pre-tokenizer (Llama-2's files). Anything that
+// would tokenize differently is refused.
+MetaspaceSpec read_metaspace(const json& root, const json& normalizer, const json& pre,
+                             const std::string& path) {
+  const std::string meta = "\xE2\x96\x81";
+  MetaspaceSpec m;
+  auto pattern_string = [](const json& node) {
+    const json& p = node.value("pattern", json());
+    return p.is_object() && p.contains("String") && p["String"].is_string()
+               ? p["String"].get<std::string>()
+               : std::string("?");
+  };
+  bool prepend = false, replace = false;
+  for (const auto& n : flatten(normalizer, "normalizers")) {
+    std::string t = type_of(n);
+    if (t == "Prepend" && n.value("prepend", std::string()) == meta) {
+      prepend = true;
+    } else if (t == "Replace" && pattern_string(n) == " " && n.value("content", std::string()) == meta) {
+      replace = true;
+    } else {
+      unsupported(path, "normalizer", "type " + (t.empty() ? n.dump() : t) +
+                                          " is not supported in a SentencePiece-style tokenizer "
+                                          "(supported: Prepend(\"▁\"), Replace(\" \", \"▁\"))");
+    }
+  }
+  if (type_of(pre) == "Metaspace") {
+    if (prepend || replace)
+      unsupported(path, "normalizer", "Prepend/Replace together with a Metaspace pre_tokenizer");
+    if (pre.value("replacement", meta) != meta)
+      unsupported(path, "pre_tokenizer.replacement", "only \"▁\" is supported");
+    if (get_bool(pre, "split", true, path, "pre_tokenizer"))
+      unsupported(path, "pre_tokenizer.split", "true is not supported (transformers writes false)");
+    std::string scheme = pre.value("prepend_scheme", std::string());
+    if (scheme.empty())  // older files: add_prefix_space
+      scheme = get_bool(pre, "add_prefix_space", true, path, "pre_tokenizer") ? "always" : "never";
+    if (scheme == "first")
+      m.prepend = MetaspaceSpec::Prepend::first;
+    else if (scheme == "always")
+      m.prepend = MetaspaceSpec::Prepend::always;
+    else if (scheme == "never")
+      m.prepend = MetaspaceSpec::Prepend::never;
+    else
+      fail(path, "pre_tokenizer.prepend_scheme", "expected first, always or never, got " + scheme);
+  } else if (!pre.is_null()) {
+    unsupported(path, "pre_tokenizer", "type " + type_of(pre) +
+                                           " is not supported in a SentencePiece-style tokenizer "
+                                           "(supported: Metaspace, or none with Prepend/Replace)");
+  } else {
+    if (!replace)
+      unsupported(path, "normalizer", "a SentencePiece-style tokenizer needs Replace(\" \", \"▁\") "
+                                      "or a Metaspace pre_tokenizer");
+    m.prepend = prepend ? MetaspaceSpec::Prepend::always : MetaspaceSpec::Prepend::never;
+    m.prepend_always = true;
+  }
+  // Decoding: Replace("▁", " ") + ByteFallback + Fuse [+ Strip(" ", 1, 0)], or Metaspace.
+  m.strip_decoded = false;
+  for (const auto& d : flatten(root.value("decoder", json()), "decoders")) {
+    std::string t = type_of(d);
+    if (t == "Strip" && d.value("content", std::string()) == " " && d.value("start", 0) >= 1)
+      m.strip_decoded = true;
+    if (t == "Metaspace" && d.value("prepend_scheme", std::string("always")) != "never")
+      m.strip_decoded = true;
+  }
+  return m;
+}
+
 }  // namespace
 
 BpeSpec read_tokenizer_json(const std::string& path) {
@@ -173,10 +261,11 @@ BpeSpec read_tokenizer_json(const std::string& path) {
                     "byte-level pre-tokenization in tokenizer.json; SentencePiece models as "
                     "tokenizer.model)");
   }
-  if (get_bool(model, "byte_fallback", false, path, "model")) {
-    unsupported(path, "model.byte_fallback",
-                "true marks a SentencePiece-style BPE; supported: "
-                "byte-level BPE (or its tokenizer.model)");
+  spec.byte_fallback = get_bool(model, "byte_fallback", false, path, "model");
+  spec.fuse_unk = get_bool(model, "fuse_unk", false, path, "model");
+  if (model.contains("unk_token") && !model["unk_token"].is_null()) {
+    if (!model["unk_token"].is_string()) fail(path, "model.unk_token", "expected a string or null");
+    spec.unk_token = model["unk_token"].get<std::string>();
   }
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     auto it = model.find(key);
@@ -215,32 +304,35 @@ BpeSpec read_tokenizer_json(const std::string& path) {
     spec.merge_labels.push_back(std::move(label));
   }
 
-  // Byte-level BPE files carry no normalizer, or NFC (Pythia/GPT-NeoX).
   const json& normalizer = root.value("normalizer", json());
-  std::vector<const json*> normalizers;
-  if (normalizer.is_object() && normalizer.value("type", "") == "Sequence") {
-    const json& list = normalizer.value("normalizers", json::array());
-    for (const auto& n : list) normalizers.push_back(&n);
-  } else if (!normalizer.is_null()) {
-    normalizers.push_back(&normalizer);
-  }
-  for (const json* n : normalizers) {
-    std::string ntype = n->is_object() ? n->value("type", std::string("?")) : n->dump();
-    if (ntype != "NFC") {
-      unsupported(path, "normalizer",
-                  "type " + ntype +
-                      " is not supported (supported: null, "
-                      "NFC)");
+  const json& pre_tokenizer = root.value("pre_tokenizer", json());
+  if (is_sentencepiece_style(spec, normalizer, pre_tokenizer)) {
+    spec.metaspace = read_metaspace(root, normalizer, pre_tokenizer, path);
+  } else {
+    // Byte-level BPE files carry no normalizer, or NFC (Pythia/GPT-NeoX).
+    std::vector<const json*> normalizers;
+    if (normalizer.is_object() && normalizer.value("type", "") == "Sequence") {
+      const json& list = normalizer.value("normalizers", json::array());
+      for (const auto& n : list) normalizers.push_back(&n);
+    } else if (!normalizer.is_null()) {
+      normalizers.push_back(&normalizer);
     }
-    spec.nfc = true;
-  }
-
-  add_pre_tokenizer(root.value("pre_tokenizer", json()), path, "pre_tokenizer", spec.pre_tokenizer);
-  if (spec.pre_tokenizer.empty() ||
-      spec.pre_tokenizer.back().kind != PreTokenizerStep::Kind::byte_level) {
-    unsupported(path, "pre_tokenizer",
-                "has no final ByteLevel step: not a byte-level BPE "
-                "(supported: ByteLevel, or Sequence[Split..., ByteLevel])");
+    for (const json* n : normalizers) {
+      std::string ntype = n->is_object() ? n->value("type", std::string("?")) : n->dump();
+      if (ntype != "NFC") {
+        unsupported(path, "normalizer",
+                    "type " + ntype + " is not supported (supported: null, NFC)");
+      }
+      spec.nfc = true;
+    }
+    add_pre_tokenizer(pre_tokenizer, path, "pre_tokenizer", spec.pre_tokenizer);
+    if (spec.pre_tokenizer.empty() ||
+        spec.pre_tokenizer.back().kind != PreTokenizerStep::Kind::byte_level) {
+      unsupported(path, "pre_tokenizer",
+                  "has no final ByteLevel step: not a byte-level BPE "
+                  "(supported: ByteLevel, or Sequence[Split..., ByteLevel]; or SentencePiece-style "
+                  "with Metaspace and byte_fallback)");
+    }
   }
 
   const json& added = root.value("added_tokens", json::array());
@@ -266,6 +358,7 @@ BpeSpec read_tokenizer_json(const std::string& path) {
     spec.added.push_back(std::move(tok));
   }
   spec.template_bos = template_bos(root.value("post_processor", json()));
+  spec.from_tokenizer_json = true;
   return spec;
 }
 

@@ -29,6 +29,20 @@ uint64_t mix64(uint64_t z) {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
+// A text's ids for one model: its BOS first when the sweep adds one (it counts in the length).
+std::vector<int32_t> encode(const SampleModel& m, std::string_view text) {
+  auto ids = m.tokenizer->encode(text, /*add_bos=*/false);
+  if (m.bos) ids.insert(ids.begin(), *m.bos);
+  return ids;
+}
+
+// The kept tokens as text, without the BOS the sweep added.
+std::string decode(const SampleModel& m, const std::vector<int32_t>& ids) {
+  if (m.bos && !ids.empty() && ids.front() == *m.bos)
+    return m.tokenizer->decode(std::vector<int32_t>(ids.begin() + 1, ids.end()));
+  return m.tokenizer->decode(ids);
+}
+
 std::vector<int32_t> first_n(std::vector<int32_t> ids, int64_t n) {
   if (static_cast<int64_t>(ids.size()) > n) ids.resize(static_cast<size_t>(n));
   return ids;
@@ -38,7 +52,7 @@ std::vector<int32_t> first_n(std::vector<int32_t> ids, int64_t n) {
 // max_length tokens or reaches the end of the document. Cutting before whitespace keeps the
 // tokenization of the window a prefix of the tokenization of the whole remaining text.
 std::vector<int32_t> tokenize_span(const std::string& text, size_t start, int64_t max_length,
-                                   const Tokenizer& tok) {
+                                   const SampleModel& m) {
   size_t window = kBytesPerToken * static_cast<size_t>(max_length);
   while (true) {
     size_t end = std::min(text.size(), start + window);
@@ -53,7 +67,7 @@ std::vector<int32_t> tokenize_span(const std::string& text, size_t start, int64_
         while (end > start && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
       }
     }
-    auto ids = tok.encode(std::string_view(text).substr(start, end - start), /*add_bos=*/false);
+    auto ids = encode(m, std::string_view(text).substr(start, end - start));
     if (static_cast<int64_t>(ids.size()) >= max_length || end >= text.size()) {
       return first_n(std::move(ids), max_length);
     }
@@ -104,8 +118,8 @@ std::vector<Sample> natural_samples(const std::vector<Document>& docs, const Cor
       Candidate c{d, s, 0, {}, {}};
       bool long_enough = true;
       for (const auto& m : models) {
-        c.ids.push_back(tokenize_span(text, s, max_length, *m.tokenizer));
-        c.texts.push_back(m.tokenizer->decode(c.ids.back()));
+        c.ids.push_back(tokenize_span(text, s, max_length, m));
+        c.texts.push_back(decode(m, c.ids.back()));
         c.span = std::max(c.span, c.texts.back().size());
         long_enough = long_enough && static_cast<int64_t>(c.ids.back().size()) >= max_length;
       }
@@ -175,7 +189,7 @@ std::vector<Sample> random_word_samples(const CorpusConfig& corpus, int64_t max_
       smp.token_ids.clear();
       bool enough = true;
       for (const auto& m : models) {
-        smp.token_ids.push_back(m.tokenizer->encode(text, /*add_bos=*/false));
+        smp.token_ids.push_back(encode(m, text));
         enough = enough && static_cast<int64_t>(smp.token_ids.back().size()) >= max_length;
       }
       if (enough) break;
@@ -186,7 +200,7 @@ std::vector<Sample> random_word_samples(const CorpusConfig& corpus, int64_t max_
     smp.text_kind = "random-words";
     for (size_t m = 0; m < models.size(); ++m) {
       smp.token_ids[m] = first_n(std::move(smp.token_ids[m]), max_length);
-      smp.texts.push_back(models[m].tokenizer->decode(smp.token_ids[m]));
+      smp.texts.push_back(decode(models[m], smp.token_ids[m]));
     }
     out.push_back(std::move(smp));
   }

@@ -123,6 +123,7 @@ std::unique_ptr<BpeTokenizer> make_bpe(BpeSpec spec, const TokenizerConfig& conf
       }
     }
   }
+  const bool template_decides = spec.from_tokenizer_json;
   auto tok = std::make_unique<BpeTokenizer>(std::move(spec));
   auto resolve = [&](const std::string& name, const std::string& where) {
     auto id = tok->token_id(name);
@@ -134,10 +135,10 @@ std::unique_ptr<BpeTokenizer> make_bpe(BpeSpec spec, const TokenizerConfig& conf
   };
   if (tok->template_bos()) {
     int32_t id = resolve(*tok->template_bos(), tok->source() + ": post_processor special token");
-    tok->set_bos(id, config.add_bos_token.value_or(true));
+    tok->set_bos(id, template_decides || config.add_bos_token.value_or(true));
   } else if (config.bos_token) {
     tok->set_bos(resolve(*config.bos_token, config.path + ": bos_token"),
-                 config.add_bos_token.value_or(false));
+                 !template_decides && config.add_bos_token.value_or(false));
   } else {
     tok->set_bos(tok->token_id("<|endoftext|>"), false);
   }

@@ -200,6 +200,16 @@ TEST_F(ConfigTest, WrongTypeBoolean) {
   EXPECT_THAT(m, HasSubstr("cram.predict_first_token: expected true or false, got 'maybe'"));
 }
 
+TEST_F(ConfigTest, AddBosIsAutoTrueOrFalse) {
+  EXPECT_EQ(crammer::load_config(file(base()).string()).corpus.add_bos, "auto");
+  EXPECT_EQ(crammer::load_config(file(base()).string(), {"corpus.add_bos=true"}).corpus.add_bos, "true");
+  std::string m = error_of(base(), {"corpus.add_bos=yes"});
+  EXPECT_THAT(m, HasSubstr("corpus.add_bos"));
+  EXPECT_THAT(m, HasSubstr("auto | true | false"));
+  m = error_of(base(), {"corpus.format=token-ids", "corpus.add_bos=true"});
+  EXPECT_THAT(m, HasSubstr("corpus.add_bos: true needs a tokenizer's BOS"));
+}
+
 TEST_F(ConfigTest, SectionIsNotAMapping) {
   std::string m = error_of(base() + "runtime: 3\n");
   EXPECT_THAT(m, HasSubstr("exp.yaml:"));

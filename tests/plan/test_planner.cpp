@@ -218,6 +218,48 @@ TEST(Planner, TokenIdsCheckedAgainstConfigVocab) {
   }
 }
 
+// corpus.add_bos, per model: auto follows each tokenizer (the Llama-3 and SentencePiece-style
+// fixtures prepend their BOS, GPT-2 does not), true forces GPT-2's <|endoftext|>, false none.
+// The BOS counts in the length; the stored text leaves it out; the models table records it.
+TEST(Planner, AddBosFollowsEachTokenizer) {
+  const fs::path fixtures = kRoot / "tests/reference/fixtures/tokenizers";
+  ExperimentConfig c = base_config();
+  c.models = {ModelEntry{"gpt2", kGpt2, "f32", ""},
+              ModelEntry{"llama3", (fixtures / "llama3").string(), "f32", ""},
+              ModelEntry{"sp", (fixtures / "sp-llama").string(), "f32", ""}};
+  c.corpus.samples = 2;
+  c.cram.lengths = {8};
+  auto first_ids = [](const Plan& p, int32_t model) { return sample_of(p, model, 0).token_ids; };
+
+  const Plan aut = make_plan(c);
+  EXPECT_EQ(aut.models[0].bos_token, -1);
+  EXPECT_EQ(aut.models[1].bos_token, 800);  // <|begin_of_text|>, after the learned vocabulary
+  EXPECT_EQ(aut.models[2].bos_token, 1);    // <s>
+  EXPECT_NE(first_ids(aut, 0).front(), 50256);
+  for (int32_t m : {1, 2}) {
+    const auto& s = sample_of(aut, m, 0);
+    ASSERT_EQ(s.token_ids.size(), 8u);
+    EXPECT_EQ(s.token_ids.front(), aut.models[m].bos_token);
+    EXPECT_EQ(s.text.find("<s>"), std::string::npos);
+    EXPECT_EQ(s.text.find("<|begin_of_text|>"), std::string::npos);
+  }
+  // The BOS takes one of the 8 positions: the text keeps 7 of the tokens it keeps without it.
+  c.corpus.add_bos = "false";
+  const Plan off = make_plan(c);
+  for (int32_t m : {0, 1, 2}) EXPECT_EQ(off.models[m].bos_token, -1);
+  const auto with = first_ids(aut, 1), without = first_ids(off, 1);
+  ASSERT_EQ(with.size(), 8u);
+  ASSERT_EQ(without.size(), 8u);
+  EXPECT_EQ(std::vector<int32_t>(with.begin() + 1, with.end()),
+            std::vector<int32_t>(without.begin(), without.begin() + 7));
+
+  c.corpus.add_bos = "true";
+  const Plan on = make_plan(c);
+  EXPECT_EQ(on.models[0].bos_token, 50256);
+  EXPECT_EQ(first_ids(on, 0).front(), 50256);
+  EXPECT_EQ(first_ids(on, 1), first_ids(aut, 1));
+}
+
 TEST(PlanSummary, CountsAndCostBound) {
   auto cfg = base_config();
   const Plan p = make_plan(cfg);

@@ -1,5 +1,6 @@
 // `crammer export` and `crammer status` helpers: CSV header, values checked by Python's csv
 // module against h5py's reading of the same file, and the status counts.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -97,15 +98,40 @@ print("OK", len(rows), sum(1 for c in rows if "\n" in c["error"]))
   EXPECT_EQ(out, "OK 12 8\n");  // 8 rows carry an error with a quote, a comma and a newline
 }
 
+// Curves: one line per recorded point, steps numbered by output.curves_every of the stored
+// config (every 5th step here), values as written.
+TEST(Export, CurvesTableNumbersStepsByCurvesEvery) {
+  test::TempDir dir;
+  const std::string path = dir.file("r.h5");
+  RunInfo run = test::make_run();
+  run.config_yaml += "output:\n  curves_every: 5\n";
+  ResultsWriter w;
+  w.open(path, run, test::make_models(), test::make_samples());
+  std::vector<TaskResult> rows;
+  for (int i = 0; i < 3; ++i) rows.push_back(test::make_row(i, /*arrays=*/true));
+  w.append(rows);
+  w.close();
+  std::ostringstream out;
+  write_csv(path, out, "curves");
+  std::string want = "task_key,step,loss,accuracy\n";
+  for (const auto& r : rows)
+    for (size_t j = 0; j < r.curve_loss.size(); ++j)
+      want += r.task_key + "," + std::to_string(5 * j) + "," + fmt::format("{:.9g}", r.curve_loss[j]) +
+              "," + fmt::format("{:.9g}", r.curve_acc[j]) + "\n";
+  EXPECT_EQ(out.str(), want);
+  EXPECT_GT(rows[2].curve_loss.size(), 1u);  // make_row(2) records 3 points
+}
+
 TEST(Export, ModelsAndSamplesTablesAndUnknownTable) {
   test::TempDir dir;
   const std::string path = write_file(dir, 1);
   std::ostringstream models, samples, bad;
   write_csv(path, models, "models");
   EXPECT_EQ(models.str(),
-            "model_index,name,path,dtype,model_type,d_model,num_layers,vocab_size,n_params\n"
-            "0,demo,models/demo,f32,gpt2,8,2,50257,123456\n"
-            "1,tiny-llama,models/tiny,bf16,llama,4,1,32000,999\n");
+            "model_index,name,path,dtype,model_type,d_model,num_layers,vocab_size,n_params,"
+            "bos_token\n"
+            "0,demo,models/demo,f32,gpt2,8,2,50257,123456,-1\n"
+            "1,tiny-llama,models/tiny,bf16,llama,4,1,32000,999,128000\n");
   write_csv(path, samples, "samples");
   EXPECT_NE(samples.str().find("1,1,random-words,0,random-words,5,1 2 3 4 5,\"cat \"\"dog\"\"\nbird\""),
             std::string::npos)
@@ -114,7 +140,7 @@ TEST(Export, ModelsAndSamplesTablesAndUnknownTable) {
     write_csv(path, bad, "memory");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("results, models or samples"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("results, models, samples or curves"), std::string::npos);
   }
 }
 

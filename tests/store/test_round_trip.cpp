@@ -55,6 +55,7 @@ TEST(RoundTrip, EveryFieldOfRowsModelsSamplesAndProvenance) {
     EXPECT_EQ(r.models()[i].num_layers, models[i].num_layers);
     EXPECT_EQ(r.models()[i].vocab_size, models[i].vocab_size);
     EXPECT_EQ(r.models()[i].n_params, models[i].n_params);
+    EXPECT_EQ(r.models()[i].bos_token, models[i].bos_token);
   }
   auto samples = test::make_samples();
   ASSERT_EQ(r.samples().size(), samples.size());

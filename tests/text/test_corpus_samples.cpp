@@ -53,7 +53,7 @@ bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 TEST(NaturalSamples, StartAtSentencesAndMatchTokenization) {
   const int64_t L = 64;
   auto cfg = austen(12, 7);
-  auto samples = build_samples(cfg, L, {SampleModel{"gpt2", &gpt2(), 0}});
+  auto samples = build_samples(cfg, L, {SampleModel{"gpt2", &gpt2(), 0, std::nullopt}});
   ASSERT_EQ(samples.size(), 12u);
   std::map<std::string, std::string> texts;
   for (const auto& s : samples) {
@@ -98,7 +98,7 @@ TEST(NaturalSamples, StartAtSentencesAndMatchTokenization) {
 }
 
 TEST(NaturalSamples, DependOnlyOnSeedAndIndex) {
-  const SampleModel m{"gpt2", &gpt2(), 0};
+  const SampleModel m{"gpt2", &gpt2(), 0, std::nullopt};
   auto a = build_samples(austen(6, 3), 32, {m});
   auto b = build_samples(austen(6, 3), 32, {m});
   auto more = build_samples(austen(9, 3), 32, {m});
@@ -124,7 +124,7 @@ TEST(NaturalSamples, ShortDocumentGivesShortSamples) {
   CorpusConfig c;
   c.paths = {(dir / "short.txt").string()};
   c.samples = 3;
-  auto samples = build_samples(c, 64, {SampleModel{"gpt2", &gpt2(), 0}});
+  auto samples = build_samples(c, 64, {SampleModel{"gpt2", &gpt2(), 0, std::nullopt}});
   ASSERT_EQ(samples.size(), 3u);
   for (const auto& s : samples) {
     // The whole rest of the document from a sentence start, nothing padded.
@@ -151,7 +151,7 @@ TEST(NaturalSamples, JsonlDocumentsKeepLineAndFieldOffset) {
   c.text_field = "body";
   c.paths = {(dir / "docs.jsonl").string()};
   c.samples = 6;
-  auto samples = build_samples(c, 40, {SampleModel{"gpt2", &gpt2(), 0}});
+  auto samples = build_samples(c, 40, {SampleModel{"gpt2", &gpt2(), 0, std::nullopt}});
   for (const auto& s : samples) {
     ASSERT_GE(s.offset, 1);
     ASSERT_LE(s.offset, 4);
@@ -168,7 +168,7 @@ TEST(NaturalSamples, EmptyCorpusIsAnError) {
   std::ofstream(dir / "blank.txt") << " \n\n ";
   CorpusConfig c;
   c.paths = {(dir / "blank.txt").string()};
-  EXPECT_THROW(build_samples(c, 16, {SampleModel{"gpt2", &gpt2(), 0}}), CorpusError);
+  EXPECT_THROW(build_samples(c, 16, {SampleModel{"gpt2", &gpt2(), 0, std::nullopt}}), CorpusError);
 }
 
 TEST(RandomWords, UseOnlyListedWords) {
@@ -181,8 +181,8 @@ TEST(RandomWords, UseOnlyListedWords) {
   c.samples = 5;
   c.seed = 11;
   const int64_t L = 48;
-  auto samples = build_samples(c, L, {SampleModel{"gpt2", &gpt2(), 0}});
-  auto again = build_samples(c, L, {SampleModel{"gpt2", &gpt2(), 0}});
+  auto samples = build_samples(c, L, {SampleModel{"gpt2", &gpt2(), 0, std::nullopt}});
+  auto again = build_samples(c, L, {SampleModel{"gpt2", &gpt2(), 0, std::nullopt}});
   ASSERT_EQ(samples.size(), 5u);
   std::set<std::string> distinct;
   for (size_t i = 0; i < samples.size(); ++i) {
@@ -203,13 +203,13 @@ TEST(RandomWords, UseOnlyListedWords) {
   }
   EXPECT_GT(distinct.size(), 100u);  // 5 x ~45 draws from 5000 words: nearly all distinct
   c.word_list = (fs::path(CRAMMER_BINARY_DIR) / "no-such-list.txt").string();
-  EXPECT_THROW(build_samples(c, L, {SampleModel{"gpt2", &gpt2(), 0}}), CorpusError);
+  EXPECT_THROW(build_samples(c, L, {SampleModel{"gpt2", &gpt2(), 0, std::nullopt}}), CorpusError);
 }
 
 // Both kinds in one sweep: `samples` of each, ids numbered on, each kind's texts the same as in
 // a sweep of that kind alone (their streams are independent).
 TEST(MixedKinds, NaturalThenRandomWordsWithIdsNumberedOn) {
-  const SampleModel m{"gpt2", &gpt2(), 0};
+  const SampleModel m{"gpt2", &gpt2(), 0, std::nullopt};
   auto natural = austen(4, 5);
   auto words = natural;
   words.text_kind = {"random-words"};
@@ -238,7 +238,7 @@ TEST(TokenIds, SamplesAreLinesInOrder) {
   c.format = "token-ids";
   c.paths = {(dir / "a.jsonl").string(), (dir / "b.jsonl").string()};
   c.samples = 3;
-  auto s = build_samples(c, 4, {SampleModel{"m", nullptr, 100}, SampleModel{"g", &gpt2(), 50257}});
+  auto s = build_samples(c, 4, {SampleModel{"m", nullptr, 100, std::nullopt}, SampleModel{"g", &gpt2(), 50257, std::nullopt}});
   ASSERT_EQ(s.size(), 3u);
   EXPECT_EQ(s[0].token_ids[0], (std::vector<int32_t>{1, 2, 3, 4}));  // cut to max length
   EXPECT_EQ(s[1].token_ids[1], (std::vector<int32_t>{6, 7}));
@@ -250,7 +250,7 @@ TEST(TokenIds, SamplesAreLinesInOrder) {
 
   c.samples = 4;  // line 2 of b.jsonl holds 60000 >= 50257
   try {
-    build_samples(c, 4, {SampleModel{"g", &gpt2(), 50257}});
+    build_samples(c, 4, {SampleModel{"g", &gpt2(), 50257, std::nullopt}});
     FAIL();
   } catch (const CorpusError& e) {
     std::string msg = e.what();
@@ -259,7 +259,7 @@ TEST(TokenIds, SamplesAreLinesInOrder) {
   }
   c.samples = 5;
   try {
-    build_samples(c, 4, {SampleModel{"g", &gpt2(), 50257}});
+    build_samples(c, 4, {SampleModel{"g", &gpt2(), 50257, std::nullopt}});
     FAIL();
   } catch (const CorpusError& e) {
     std::string msg = e.what();

@@ -158,14 +158,17 @@ TEST(TokenizerLlama3, BosFromTemplate) {
   EXPECT_EQ(tok->decode(tok->encode("12", true)), "<|begin_of_text|>12");
 }
 
-TEST(TokenizerLlama3, ConfigCanTurnBosOffAndNameEos) {
+// As transformers 5: with a tokenizer.json, its template decides the BOS and
+// tokenizer_config.json's add_bos_token is ignored (AutoTokenizer still prepends it); the
+// config still names the EOS.
+TEST(TokenizerLlama3, TemplateDecidesBosConfigNamesEos) {
   auto tok =
       load_small("config", true,
                  json{{"add_bos_token", false}, {"eos_token", {{"content", "<|begin_of_text|>"}}}});
-  EXPECT_FALSE(tok->uses_bos());
+  EXPECT_TRUE(tok->uses_bos());
   EXPECT_EQ(tok->bos_id(), std::optional<int32_t>(kBos));
   EXPECT_EQ(tok->eos_id(), std::optional<int32_t>(kBos));
-  EXPECT_EQ(tok->encode("12", true), (std::vector<int32_t>{256}));
+  EXPECT_EQ(tok->encode("12", true), (std::vector<int32_t>{kBos, 256}));
 }
 
 }  // namespace

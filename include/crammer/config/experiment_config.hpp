@@ -25,6 +25,11 @@ struct CorpusConfig {
   std::optional<std::string> word_list;  // file of words for random-words texts
   int64_t samples = 16;
   uint64_t seed = 0;
+  // Whether each text starts with its model's BOS token, which counts in the length (the
+  // paper: `tokenizer(text, max_length=L, truncation=True)`). auto: the tokenizer's own default
+  // (Llama-3's template, SentencePiece Llama, OPT: yes; GPT-2, Pythia, Qwen: no); true: every
+  // model's BOS (an error for a tokenizer without one); false: none.
+  std::string add_bos = "auto";  // auto | true | false
 };
 
 struct OptimizerConfig {
@@ -45,6 +50,10 @@ struct CramConfig {
   bool predict_first_token = false;
   double init_std_scale = 1.0;  // mem ~ N(0,1) * std(embedding matrix) * init_std_scale
   bool decode_check = true;     // greedy decode from mem alone (decode_exact, decode_prefix)
+  // A safetensors file with each grid task's starting mem, a [k, d] tensor named by the task
+  // key ("demo/k1/L16/s0"), instead of the random init: to replay another run or another
+  // implementation step by step. A task without its tensor fails, naming the file and key.
+  std::optional<std::string> init_mem;
   OptimizerConfig optimizer;
 };
 

@@ -9,9 +9,10 @@
 
 namespace crammer {
 
-// Llama-3 style rope scaling (`rope_scaling` with rope_type "llama3"); other types are refused.
+// Rope scaling (`rope_scaling`, or the scaling fields of transformers 5's `rope_parameters`):
+// "linear" (position interpolation: factor only) or "llama3"; other types are refused.
 struct RopeScaling {
-  std::string rope_type;  // "llama3"
+  std::string rope_type;  // "linear" | "llama3"
   double factor = 1.0;
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;

@@ -45,6 +45,7 @@ struct ModelRecord {
   int64_t num_layers = 0;
   int64_t vocab_size = 0;
   int64_t n_params = 0;
+  int32_t bos_token = -1;  // the BOS id every text of this model starts with; -1: none added
 };
 
 enum class TaskStatus : int8_t { done = 0, failed = 1, skipped = 2 };

@@ -44,8 +44,9 @@ class ResultsReader {
 bool writer_active(const std::string& path);
 
 /// CSV of one table on `out`. table "results": task_key, model, sample_id, n_mem, length,
-/// status, every DESIGN §2 metric by name, wall_seconds, rank, device, error. Also "models"
-/// and "samples". An unknown table is a ConfigError listing the known ones.
+/// status, every DESIGN §2 metric by name, wall_seconds, rank, device, error. Also "models",
+/// "samples" and "curves" (task_key, step, loss, accuracy: the points output.curves_every
+/// recorded). An unknown table is a ConfigError listing the known ones.
 void write_csv(const std::string& path, std::ostream& out, const std::string& table = "results");
 
 struct StatusCounts {

@@ -1,8 +1,10 @@
-// Byte-level BPE (GPT-2, Pythia/GPT-NeoX, Llama-3): the GPT-2 byte<->unicode map, added
-// tokens matched before pre-tokenization, regex pre-tokenizer steps, merges applied by rank
-// with a per-word cache. Not SentencePiece-style BPE (byte_fallback, "▁"): that is
-// sentencepiece_tokenizer.hpp. File parsing lives in bpe_files.cpp (read_tokenizer_json,
-// read_vocab_merges); load_tokenizer (tokenizer.hpp) picks the file.
+// BPE tokenizers of Hugging Face tokenizer.json files, in two flavours sharing one merge
+// engine: byte-level (GPT-2, Pythia/GPT-NeoX, Llama-3: the GPT-2 byte<->unicode map, regex
+// pre-tokenizer steps) and SentencePiece-style (Llama-2, Mistral: "▁" for spaces, characters
+// outside the vocabulary as <0xXX> byte tokens, the whole text between added tokens one word).
+// Added tokens are matched before either; merges apply by rank with a per-word cache. File
+// parsing lives in bpe_files.cpp (read_tokenizer_json, read_vocab_merges); load_tokenizer
+// (tokenizer.hpp) picks the file.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +23,8 @@
 
 namespace crammer {
 
-// A well-formed tokenizer.json of a kind this BPE does not implement (Unigram, WordPiece,
-// SentencePiece-style BPE): load_tokenizer may fall back to tokenizer.model beside it.
+// A well-formed tokenizer.json of a kind this BPE does not implement (Unigram, WordPiece):
+// load_tokenizer may fall back to tokenizer.model beside it.
 class TokenizerUnsupported : public TokenizerError {
  public:
   using TokenizerError::TokenizerError;
@@ -63,6 +65,16 @@ struct PreTokenizerStep {
   bool use_regex = true;  // split with kGpt2Pattern
 };
 
+// SentencePiece-style BPE: how spaces become "▁" and come back (HF's Metaspace pre-tokenizer,
+// or the older Prepend("▁") + Replace(" ", "▁") normalizers with a Strip decoder).
+struct MetaspaceSpec {
+  enum class Prepend { always, first, never };
+  Prepend prepend = Prepend::first;  // "▁" before each segment / the text's first / none
+  bool prepend_always = false;       // Prepend normalizer: even before a leading "▁" (Metaspace
+                                     // skips a segment that starts with one)
+  bool strip_decoded = true;         // decode drops one leading space (Strip / Metaspace decoder)
+};
+
 // Everything the model needs, as read from the files; error messages use the labels.
 struct BpeSpec {
   std::string source;       // file the spec came from: prefix of every error message
@@ -75,6 +87,14 @@ struct BpeSpec {
   bool ignore_merges = false;  // Llama-3: a piece already in the vocab is one token
   bool nfc = false;            // normalizer NFC (Pythia/GPT-NeoX), applied outside added tokens
   std::optional<std::string> template_bos;  // special token before $A in TemplateProcessing
+  // tokenizer.json: its post_processor alone decides the BOS (transformers >= 5 ignores
+  // tokenizer_config.json's add_bos_token then); vocab.json + merges.txt: add_bos_token does.
+  bool from_tokenizer_json = false;
+  // SentencePiece-style: vocab texts are literal ("▁the", "<0x0A>"), not byte-level.
+  std::optional<MetaspaceSpec> metaspace;
+  bool byte_fallback = false;           // unknown characters -> their <0xXX> byte tokens
+  std::optional<std::string> unk_token;  // else unknown characters -> this token
+  bool fuse_unk = false;                // consecutive unknowns -> one unk
 };
 
 class BpeTokenizer : public Tokenizer {
@@ -109,9 +129,10 @@ class BpeTokenizer : public Tokenizer {
     std::unique_ptr<RegexSplitter> regex;  // null for byte_level without use_regex
   };
   std::vector<std::string> pre_tokenize_normalized(std::string_view text) const;
-  void encode_segment(std::string_view text, std::vector<int32_t>& ids) const;
+  void encode_segment(std::string_view text, bool first, std::vector<int32_t>& ids) const;
   void bpe_piece(std::string_view piece, std::vector<int32_t>& ids) const;
   std::vector<int32_t> bpe_merge(std::string_view piece) const;
+  std::vector<int32_t> initial_symbols(std::string_view piece) const;
 
   std::string source_;
   std::vector<std::string> id_bytes_;  // id -> raw bytes (added tokens: their content)
@@ -125,6 +146,11 @@ class BpeTokenizer : public Tokenizer {
   std::vector<Step> steps_;
   bool ignore_merges_ = false;
   bool nfc_ = false;
+  std::optional<MetaspaceSpec> metaspace_;
+  std::unordered_map<std::string, int32_t> piece_to_id_;  // SentencePiece-style: literal text
+  bool byte_fallback_ = false;
+  std::optional<int32_t> unk_;
+  bool fuse_unk_ = false;
   std::optional<std::string> template_bos_;
   std::optional<int32_t> bos_, eos_;
   bool uses_bos_ = false;

@@ -19,10 +19,13 @@
 //   token-ids     sample i is the i-th non-blank line of the corpus files (in order), the same
 //                 ids for every model, cut to max_length. Fewer lines than corpus.samples is an
 //                 error (no cycling, no silent shrinking: the sweep size would change).
-// No BOS token is added to any sample: the [mem] vectors take the first positions.
+// A model's texts start with its BOS token when SampleModel::bos is set (corpus.add_bos,
+// resolved per model by the planner); the BOS counts in max_length, as in the paper's
+// `tokenizer(text, max_length=L, truncation=True)`. Texts (Sample::texts) leave it out.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,7 @@ struct SampleModel {
   std::string name;
   const Tokenizer* tokenizer = nullptr;  // required unless corpus.format is token-ids
   int64_t vocab_size = 0;                // token-ids: ids must be below it (0 = unchecked)
+  std::optional<int32_t> bos;            // prepended to every text (not to token-ids lines)
 };
 
 struct Sample {

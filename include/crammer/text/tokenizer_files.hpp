@@ -28,9 +28,12 @@ TokenizerConfig read_tokenizer_config(const std::string& dir);
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& model_path,
                                               const TokenizerConfig& config);
 
-// A byte-level BPE from tokenizer.json or vocab.json + merges.txt, with BOS/EOS resolved:
+// A BPE (byte-level or SentencePiece-style) from tokenizer.json or vocab.json + merges.txt,
+// with BOS/EOS resolved:
 // bos = the template's special token before $A, else CONFIG's bos_token, else <|endoftext|>
-// when present (GPT-2 convention); prepended only for a template bos or add_bos_token: true.
+// when present (GPT-2 convention). Prepended as transformers 5 does: from tokenizer.json, exactly
+// when the post_processor template puts it before $A (add_bos_token is ignored there); from
+// vocab.json + merges.txt, when add_bos_token is true (OPT).
 std::unique_ptr<BpeTokenizer> make_bpe(BpeSpec spec, const TokenizerConfig& config);
 
 }  // namespace crammer

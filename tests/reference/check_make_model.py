@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""`crammer make-model` checkpoints in transformers (the venv's): every architecture and the
+options that change the weights or config load with from_pretrained with no missing,
+unexpected or mismatched keys, and transformers' logits, baseline CE/accuracy and [mem]-prefix
+logits equal crammer's (reference_forward_tool) to 1e-5 relative (f32)."""
+import argparse
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import torch
+import transformers
+from safetensors.torch import load_file, save_file
+
+TOL = 1e-5
+
+# name -> make-model arguments (besides --out); init-std 0.3 makes the logits far from zero.
+CASES = {
+    "gpt2": ["--arch", "gpt2", "--layers", "2", "--d-model", "32", "--heads", "4"],
+    "gpt2-untied": ["--arch", "gpt2", "--layers", "2", "--d-model", "32", "--heads", "4",
+                    "--tie-embeddings", "false"],
+    "gpt_neox": ["--arch", "gpt_neox", "--layers", "2", "--d-model", "32", "--heads", "4",
+                 "--rotary-pct", "0.5", "--rope-theta", "500"],
+    "gpt_neox-tied-bf16-sharded": ["--arch", "gpt_neox", "--layers", "2", "--d-model", "32",
+                                   "--heads", "4", "--tie-embeddings", "true", "--dtype", "bf16",
+                                   "--shards", "3"],
+    "llama": ["--arch", "llama", "--layers", "2", "--d-model", "32", "--heads", "4"],
+    "llama-gqa-tied": ["--arch", "llama", "--layers", "2", "--d-model", "32", "--heads", "4",
+                       "--kv-heads", "2", "--tie-embeddings", "true"],
+    "llama-rope-llama3": ["--arch", "llama", "--layers", "2", "--d-model", "32", "--heads", "4",
+                          "--kv-heads", "1", "--llama3-rope-scaling", "--max-positions", "64"],
+    "llama-bf16-sharded": ["--arch", "llama", "--layers", "3", "--d-model", "32", "--heads", "4",
+                           "--dtype", "bf16", "--shards", "4"],
+}
+
+
+def rel(a, b):
+    scale = b.abs().max().item()
+    return (a.double() - b.double()).abs().max().item() / (scale if scale > 0 else 1.0)
+
+
+def transformers_outputs(model, ids, mem):
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits.float()
+        loss, acc = [], []
+        for row in ids:
+            out = model(input_ids=row[None], labels=row[None])
+            loss.append(out.loss.float())
+            acc.append((out.logits[0, :-1].argmax(-1) == row[1:]).float().mean())
+        embeds = model.get_input_embeddings()(ids)
+        prefix = mem[None].expand(ids.shape[0], -1, -1).to(embeds.dtype)
+        mem_logits = model(inputs_embeds=torch.cat([prefix, embeds], 1)).logits.float()
+    return {"logits": logits, "loss": torch.stack(loss), "acc": torch.stack(acc),
+            "mem_logits": mem_logits}
+
+
+def check(name, argv, crammer, tool, work):
+    out = work / name
+    subprocess.run([crammer, "make-model", *argv, "--vocab-size", "96", "--init-std", "0.3",
+                    "--seed", "7", "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
+    model, info = transformers.AutoModelForCausalLM.from_pretrained(
+        out, dtype=torch.float32, output_loading_info=True)
+    problems = {k: v for k, v in info.items() if v}
+    if problems:
+        return [f"{name}: transformers loading info not clean: {problems}"]
+    model.eval()
+    gen = torch.Generator().manual_seed(3)
+    ids = torch.randint(0, 96, (2, 10), generator=gen)
+    emb = model.get_input_embeddings().weight
+    mem = (torch.randn(3, emb.shape[1], generator=gen) * emb.std()).contiguous()
+    save_file({"ids": ids.float(), "mem": mem}, str(work / f"{name}.in.safetensors"))
+    subprocess.run([tool, str(out), str(work / f"{name}.in.safetensors"),
+                    str(work / f"{name}.out.safetensors")], check=True)
+    got = load_file(str(work / f"{name}.out.safetensors"))
+    want = transformers_outputs(model, ids, mem)
+    errors = []
+    for key in ("logits", "mem_logits", "loss"):
+        e = rel(got[key], want[key])
+        print(f"{name}: {key} relative error {e:.2e}")
+        if e > TOL:
+            errors.append(f"{name}: {key} relative error {e:.2e} > {TOL}")
+    if not torch.equal(got["acc"], want["acc"]):
+        errors.append(f"{name}: acc {got['acc'].tolist()} != transformers {want['acc'].tolist()}")
+    return errors
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--crammer", required=True)
+    ap.add_argument("--tool", required=True, help="reference_forward_tool")
+    ap.add_argument("--workdir", required=True, type=pathlib.Path)
+    args = ap.parse_args()
+    if args.workdir.exists():
+        shutil.rmtree(args.workdir)
+    args.workdir.mkdir(parents=True)
+    errors = []
+    for name, argv in CASES.items():
+        errors += check(name, argv, args.crammer, args.tool, args.workdir)
+    for e in errors:
+        print("FAIL " + e, file=sys.stderr)
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()

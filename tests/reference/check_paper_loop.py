@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""crammer's optimisation, step by step, against the paper's loop (paper_loop.py) on
+transformers: gpt2, gpt_neox and llama models, each task started from the same mem
+(cram.init_mem), crammed by `crammer run` at batch 1 and inside batches of 8 that mix two
+lengths (right padding, samples leaving as they finish). Every step's loss must agree to 1e-4
+relative over the first 50 steps (f32), and each task must reach accuracy 1.0 at the same step.
+
+  check_paper_loop.py --crammer build/torch2/src/app/crammer --workdir DIR
+"""
+import argparse
+import csv
+import io
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import torch
+import transformers
+from safetensors.torch import save_file
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import paper_loop  # noqa: E402
+
+ARCHS = ["gpt2", "gpt_neox", "llama"]
+# A 16-token vocabulary and sharp random weights (init std 0.3): small random models that
+# cramming drives to accuracy 1.0 within a few hundred steps, so step counts are compared.
+VOCAB, D, SAMPLES, LENGTHS, KS = 16, 32, 4, [4, 7], [2, 4]
+OPT = dict(lr=0.02, beta1=0.9, beta2=0.9, weight_decay=0.01, eps=1e-8, max_steps=200,
+           patience=200)
+TOL, COMPARED_STEPS = 1e-4, 50
+
+
+def export(crammer, results, table):
+    out = subprocess.run([crammer, "export", str(results), "--table", table], check=True,
+                         capture_output=True, text=True).stdout
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def prepare(arch, crammer, work):
+    model_dir = work / f"model-{arch}"
+    subprocess.run([crammer, "make-model", "--arch", arch, "--layers", "2", "--d-model", str(D),
+                    "--heads", "4", "--vocab-size", str(VOCAB), "--init-std", "0.3", "--seed", "11",
+                    "--out", str(model_dir)], check=True, stdout=subprocess.DEVNULL)
+    gen = torch.Generator().manual_seed(7)
+    lines = [torch.randint(0, VOCAB, (max(LENGTHS),), generator=gen).tolist()
+             for _ in range(SAMPLES)]
+    corpus = work / f"ids-{arch}.txt"
+    corpus.write_text("".join(json.dumps(ids) + "\n" for ids in lines))  # one JSON array per line
+    model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model.eval()
+    std = model.get_input_embeddings().weight.std().item()
+    init = {f"{arch}/k{k}/L{L}/s{s}": (torch.randn(k, D, generator=gen) * std).contiguous()
+            for k in KS for L in LENGTHS for s in range(SAMPLES)}
+    save_file(init, str(work / f"init-{arch}.safetensors"))
+    return model_dir, lines, model, init
+
+
+def run_crammer(arch, crammer, work, model_dir, batch):
+    results = work / f"{arch}-b{batch}.h5"
+    config = work / f"{arch}-b{batch}.yaml"
+    o = OPT
+    config.write_text(f"""
+models: [{{name: {arch}, path: {model_dir}, dtype: f32}}]
+corpus: {{format: token-ids, paths: [{work / f'ids-{arch}.txt'}], samples: {SAMPLES}}}
+cram:
+  n_mem: {KS}
+  lengths: {LENGTHS}
+  init_mem: {work / f'init-{arch}.safetensors'}
+  decode_check: false
+  optimizer: {{lr: {o['lr']}, beta1: {o['beta1']}, beta2: {o['beta2']}, eps: {o['eps']},
+              weight_decay: {o['weight_decay']}, max_steps: {o['max_steps']},
+              patience: {o['patience']}, target_accuracy: 1.0}}
+batching: {{batch_size: {batch}}}
+runtime: {{device: cpu, threads: 2, seed: 0, attention: explicit}}
+output: {{path: {results}, curves_every: 1}}
+""")
+    subprocess.run([crammer, "run", str(config), "--progress", "off"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = {r["task_key"]: r for r in export(crammer, results, "results")}
+    curves = {}
+    for c in export(crammer, results, "curves"):
+        curves.setdefault(c["task_key"], []).append((float(c["loss"]), float(c["accuracy"])))
+    return rows, curves
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--crammer", required=True)
+    ap.add_argument("--workdir", required=True, type=pathlib.Path)
+    args = ap.parse_args()
+    if args.workdir.exists():
+        shutil.rmtree(args.workdir)
+    args.workdir.mkdir(parents=True)
+    torch.set_num_threads(2)
+    errors, worst, reached = [], 0.0, 0
+    for arch in ARCHS:
+        model_dir, lines, model, init = prepare(arch, args.crammer, args.workdir)
+        reference = {}
+        for key, mem0 in init.items():
+            k, L, s = (int(p[1:]) for p in key.split("/")[1:])
+            ids = torch.tensor(lines[s][:L])
+            reference[key] = paper_loop.cram(
+                model, ids, mem0, OPT["lr"], (OPT["beta1"], OPT["beta2"]), OPT["weight_decay"],
+                OPT["eps"], OPT["max_steps"] + 1, OPT["patience"])
+        for batch in (1, 8):
+            rows, curves = run_crammer(arch, args.crammer, args.workdir, model_dir, batch)
+            for key, ref in reference.items():
+                got = curves.get(key, [])
+                n = min(COMPARED_STEPS, len(ref["losses"]))
+                if len(got) < n:
+                    errors.append(f"{key} batch {batch}: {len(got)} curve points, expected >= {n}")
+                    continue
+                for step in range(n):
+                    rel = abs(got[step][0] - ref["losses"][step]) / abs(ref["losses"][step])
+                    worst = max(worst, rel)
+                    if rel > TOL or abs(got[step][1] - ref["accs"][step]) > 1e-6:
+                        errors.append(f"{key} batch {batch} step {step}: crammer loss "
+                                      f"{got[step][0]:.7g} acc {got[step][1]:.4f}, paper loop "
+                                      f"{ref['losses'][step]:.7g} acc {ref['accs'][step]:.4f}")
+                        break
+                row = rows[key]
+                if ref["best_acc"] == 1.0:
+                    reached += 1
+                    if float(row["best_acc"]) != 1.0 or int(row["steps"]) != ref["steps"]:
+                        errors.append(f"{key} batch {batch}: accuracy 1.0 at step {row['steps']} "
+                                      f"(best_acc {row['best_acc']}), paper loop at {ref['steps']}")
+                elif float(row["best_acc"]) == 1.0:
+                    errors.append(f"{key} batch {batch}: crammer reached 1.0, the paper loop "
+                                  f"did not ({ref['best_acc']})")
+        print(f"{arch}: {len(reference)} tasks x batch 1 and 8 compared")
+    total = 2 * len(ARCHS) * len(KS) * len(LENGTHS) * SAMPLES
+    print(f"worst relative loss difference over the first {COMPARED_STEPS} steps: {worst:.2e}; "
+          f"{reached} of {total} task runs reached accuracy 1.0")
+    if reached < total // 2:
+        errors.append(f"only {reached} of {total} task runs reached accuracy 1.0: the step-count "
+                      "comparison checked too little")
+    for e in errors[:30]:
+        print("FAIL " + e, file=sys.stderr)
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Golden fixtures: random-weight checkpoints written by transformers' save_pretrained, with
+transformers' own outputs for fixed token ids, for crammer to be checked against.
+
+Usage: make_fixtures.py OUT_DIR [--case NAME ...]
+
+OUT_DIR/<case>/ holds the checkpoint (config.json + safetensors, sharded for some cases) and
+expected.safetensors:
+  ids [B, T]            token ids (stored as F32: exact for ids < 2^24)
+  logits [B, T, V]      model(input_ids=ids).logits
+  loss [B], acc [B]     per row: model(input_ids=row, labels=row).loss and the share of
+                        argmax(logits[:-1]) == ids[1:]  (the paper's baseline)
+  mem [k, d]            a [mem] prefix
+  mem_logits [B, k+T, V] model(inputs_embeds=cat(mem, embed(ids))).logits
+computed in f32 (bf16 checkpoints upcast). bf16 cases also hold the same outputs computed in
+bf16 (suffix _bf16). meta.json says what the case exercises and the versions used.
+
+Runs in the venv of scripts/setup-torch2.sh (transformers pinned in
+scripts/python-requirements.txt). Deterministic in the case seeds.
+"""
+import argparse
+import json
+import pathlib
+import shutil
+import sys
+
+import torch
+import transformers
+from safetensors.torch import save_file
+
+V, D, HEADS, LAYERS, FFN = 128, 32, 4, 2, 64
+B, T, K = 2, 12, 2
+
+# name -> (model_type, config overrides, description); every case: V, D, HEADS, LAYERS, FFN.
+CASES = {
+    "gpt2-tied": ("gpt2", {}, "GPT-2, tied head, gelu_new"),
+    "gpt2-untied": ("gpt2", {"tie_word_embeddings": False, "activation_function": "gelu"},
+                    "GPT-2, untied head, exact gelu"),
+    "neox-parallel": ("gpt_neox", {"rotary_pct": 0.25, "use_parallel_residual": True},
+                      "GPT-NeoX (Pythia): parallel residual, 1/4 of head_dim rotated"),
+    "neox-sequential": ("gpt_neox", {"rotary_pct": 1.0, "use_parallel_residual": False,
+                                     "rotary_emb_base": 500.0},
+                        "GPT-NeoX: sequential residual, full rotary, theta 500"),
+    "neox-tied-bf16-sharded": ("gpt_neox", {"rotary_pct": 0.5, "tie_word_embeddings": True,
+                                            "dtype": "bfloat16"},
+                               "GPT-NeoX: tied head, half rotary, bf16 weights in 3+ shards"),
+    "llama-mha-tied": ("llama", {"tie_word_embeddings": True},
+                       "Llama: 4 query heads, 4 kv heads, tied head"),
+    "llama-gqa": ("llama", {"num_key_value_heads": 2}, "Llama: GQA 4 query heads : 2 kv heads"),
+    "llama-mqa": ("llama", {"num_key_value_heads": 1}, "Llama: MQA 4 query heads : 1 kv head"),
+    "llama-head-dim": ("llama", {"head_dim": 16, "num_key_value_heads": 2},
+                       "Llama: head_dim 16 != hidden/heads 8, GQA 2:1"),
+    "llama-rope-llama3": ("llama", {"rope_parameters": {
+        "rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0, "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0, "original_max_position_embeddings": 8}},
+        "Llama-3.1 rope scaling (original context 8: every band of the formula is used)"),
+    "llama-rope-linear": ("llama", {"rope_parameters": {
+        "rope_type": "linear", "rope_theta": 10000.0, "factor": 4.0}},
+        "Llama: linear rope scaling (position interpolation), factor 4"),
+    "llama-bias": ("llama", {"attention_bias": True, "mlp_bias": True},
+                   "Llama: biases on attention and MLP projections"),
+    "llama-gqa-bf16-sharded": ("llama", {"num_key_value_heads": 2, "dtype": "bfloat16"},
+                               "Llama: GQA, bf16 weights in 3+ shards"),
+}
+
+
+def make_config(model_type, overrides):
+    base = {"vocab_size": V, "bos_token_id": 1, "eos_token_id": 2}
+    if model_type == "gpt2":
+        base.update(n_embd=D, n_head=HEADS, n_layer=LAYERS, n_inner=FFN, n_positions=64)
+    else:
+        base.update(hidden_size=D, num_attention_heads=HEADS, num_hidden_layers=LAYERS,
+                    intermediate_size=FFN, max_position_embeddings=64)
+    if model_type == "llama":
+        base["rms_norm_eps"] = 1e-5
+    base.update({k: v for k, v in overrides.items() if k != "dtype"})
+    return transformers.AutoConfig.for_model(model_type, **base)
+
+
+def randomize(model, gen):
+    """Weights far from HF's init (std 0.02, norms at 1, biases 0), so that every parameter,
+    norm gain and bias changes the logits visibly."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1 and name.endswith("bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
+            elif p.dim() == 1:
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
+            else:
+                fan_in = p.shape[0] if "c_attn" in name or "c_fc" in name or "c_proj" in name \
+                    else p.shape[-1]
+                p.copy_(torch.randn(p.shape, generator=gen) / fan_in ** 0.5)
+
+
+def outputs(model, ids, mem):
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits.float()
+        loss, acc = [], []
+        for row in ids:
+            r = row.unsqueeze(0)
+            out = model(input_ids=r, labels=r)
+            loss.append(out.loss.float())
+            pred = out.logits[0, :-1].argmax(-1)
+            acc.append((pred == row[1:]).float().mean())
+        embeds = model.get_input_embeddings()(ids)
+        prefix = mem.to(embeds.dtype).unsqueeze(0).expand(ids.shape[0], -1, -1)
+        mem_logits = model(inputs_embeds=torch.cat([prefix, embeds], dim=1)).logits.float()
+    return {"logits": logits.contiguous(), "loss": torch.stack(loss), "acc": torch.stack(acc),
+            "mem_logits": mem_logits.contiguous()}
+
+
+def make_case(out_dir, name, seed):
+    model_type, overrides, description = CASES[name]
+    gen = torch.Generator().manual_seed(seed)
+    config = make_config(model_type, overrides)
+    model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    randomize(model, gen)
+    model.eval()
+    bf16 = overrides.get("dtype") == "bfloat16"
+    if bf16:
+        model = model.to(torch.bfloat16)
+    case_dir = out_dir / name
+    if case_dir.exists():
+        shutil.rmtree(case_dir)
+    # Sharded cases: shards of ~12 KB put the tensors of one checkpoint in several files.
+    model.save_pretrained(case_dir, max_shard_size="12KB" if bf16 else "50GB")
+
+    ids = torch.randint(3, V, (B, T), generator=gen)
+    emb = model.get_input_embeddings().weight.float()
+    mem = torch.randn(K, D, generator=gen) * emb.std()
+    expected = {"ids": ids.float(), "mem": mem}
+    # Outputs of the checkpoint as users load it (from_pretrained in each compute dtype), so
+    # that buffers such as rotary inv_freq are computed as transformers computes them.
+    for compute, dtype in (("bf16", torch.bfloat16), ("f32", torch.float32)):
+        if compute == "bf16" and not bf16:
+            continue
+        loaded = transformers.AutoModelForCausalLM.from_pretrained(case_dir, dtype=dtype).eval()
+        suffix = "_bf16" if compute == "bf16" else ""
+        expected.update({k + suffix: v for k, v in outputs(loaded, ids, mem).items()})
+    save_file(expected, str(case_dir / "expected.safetensors"))
+    meta = {"case": name, "model_type": model_type, "description": description,
+            "weights_dtype": "bfloat16" if bf16 else "float32",
+            "outputs": ["f32", "bf16"] if bf16 else ["f32"],
+            "transformers": transformers.__version__, "torch": torch.__version__, "seed": seed}
+    (case_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out_dir", type=pathlib.Path)
+    ap.add_argument("--case", action="append", choices=sorted(CASES), help="only these cases")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(CASES):
+        if args.case and name not in args.case:
+            continue
+        make_case(args.out_dir, name, seed=1000 + i)
+        print(f"fixture {name}: {CASES[name][2]}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
