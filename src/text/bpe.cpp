@@ -406,6 +406,14 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_bos) c
 
 void BpeTokenizer::bpe_piece(std::string_view piece, std::vector<int32_t>& ids) const {
   if (piece.empty()) return;
+  // Long pieces (a SentencePiece-style segment is a whole text) rarely repeat: caching them
+  // would only hold memory.
+  constexpr size_t kMaxCachedBytes = 256;
+  if (piece.size() > kMaxCachedBytes) {
+    std::vector<int32_t> out = bpe_merge(piece);
+    ids.insert(ids.end(), out.begin(), out.end());
+    return;
+  }
   std::string key(piece);
   {
     std::lock_guard<std::mutex> lock(cache_mutex_);
