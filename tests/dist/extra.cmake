@@ -13,21 +13,20 @@ if(NOT Python3_Interpreter_FOUND)
   message(STATUS "crammer: no python3, skipping the dist MPI tests")
   return()
 endif()
-foreach(case equal failures sigterm_mpirun sigusr1_mpirun sigterm_ranks sigusr1_one_worker)
-  add_test(NAME dist_mpi_${case}
-           COMMAND "${Python3_EXECUTABLE}" "${CMAKE_CURRENT_SOURCE_DIR}/mpi_sweep_test.py" ${case}
-                   --driver $<TARGET_FILE:dist_sweep_driver> --mpiexec "${MPIEXEC_EXECUTABLE}"
-                   --workdir "${CMAKE_CURRENT_BINARY_DIR}/mpi_${case}")
-  set_tests_properties(dist_mpi_${case} PROPERTIES
-    LABELS mpi TIMEOUT 120
-    ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
-endforeach()
-foreach(case ok throws wrong)
-  add_test(NAME dist_mpi_device_check_${case}
-           COMMAND "${Python3_EXECUTABLE}" "${CMAKE_CURRENT_SOURCE_DIR}/device_check_test.py" ${case}
-                   --driver $<TARGET_FILE:dist_device_check_driver> --mpiexec "${MPIEXEC_EXECUTABLE}"
-                   --workdir "${CMAKE_CURRENT_BINARY_DIR}/mpi_device_check_${case}")
-  set_tests_properties(dist_mpi_device_check_${case} PROPERTIES
-    LABELS mpi TIMEOUT 180
-    ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
-endforeach()
+# crammer_mpi_python_test(NAME SCRIPT DRIVER TIMEOUT CASES...): one ctest per case, running
+# SCRIPT with the case name, the driver and mpiexec, in a work directory of its own.
+function(crammer_mpi_python_test name script driver timeout)
+  foreach(case IN LISTS ARGN)
+    add_test(NAME ${name}_${case}
+             COMMAND "${Python3_EXECUTABLE}" "${CMAKE_CURRENT_SOURCE_DIR}/${script}" ${case}
+                     --driver $<TARGET_FILE:${driver}> --mpiexec "${MPIEXEC_EXECUTABLE}"
+                     --workdir "${CMAKE_CURRENT_BINARY_DIR}/${name}_${case}")
+    set_tests_properties(${name}_${case} PROPERTIES
+      LABELS mpi TIMEOUT ${timeout}
+      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+  endforeach()
+endfunction()
+crammer_mpi_python_test(dist_mpi mpi_sweep_test.py dist_sweep_driver 120
+                        equal failures sigterm_mpirun sigusr1_mpirun sigterm_ranks sigusr1_one_worker)
+crammer_mpi_python_test(dist_mpi_device_check device_check_test.py dist_device_check_driver 180
+                        ok throws wrong)

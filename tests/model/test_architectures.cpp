@@ -10,6 +10,7 @@
 #include <map>
 
 #include "crammer/model/causal_lm.hpp"
+#include "small_spec.hpp"
 
 namespace crammer {
 namespace {
@@ -214,20 +215,7 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
   return torch::stack(out);
 }
 
-ModelSpec base_spec(const std::string& type) {
-  ModelSpec s;
-  s.model_type = type;
-  s.vocab_size = 97;
-  s.hidden_size = 64;
-  s.num_layers = 2;
-  s.num_heads = 4;
-  s.num_kv_heads = 4;
-  s.head_dim = 16;
-  s.intermediate_size = 96;
-  s.max_position_embeddings = 64;
-  s.norm_eps = 1e-5;
-  return s;
-}
+ModelSpec base_spec(const std::string& type) { return test::small_spec(type, 97, 96, 64); }
 
 ModelSpec llama_gqa_spec() {
   ModelSpec s = base_spec("llama");

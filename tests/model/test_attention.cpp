@@ -10,6 +10,7 @@
 
 #include "crammer/model/attention.hpp"
 #include "crammer/model/causal_lm.hpp"
+#include "small_spec.hpp"
 #include "crammer/util/error.hpp"
 
 namespace crammer {
@@ -20,17 +21,7 @@ using torch::Tensor;
 constexpr double kRelTol = 1e-5;
 
 ModelSpec spec_of(const std::string& type) {
-  ModelSpec s;
-  s.model_type = type;
-  s.vocab_size = 101;
-  s.hidden_size = 64;
-  s.num_layers = 2;
-  s.num_heads = 4;
-  s.num_kv_heads = 4;
-  s.head_dim = 16;
-  s.intermediate_size = 128;
-  s.max_position_embeddings = 128;
-  s.norm_eps = 1e-5;
+  ModelSpec s = test::small_spec(type, 101, 128, 128);
   if (type == "gpt2") {
     s.hidden_act = "gelu_new";
     s.tie_word_embeddings = true;
