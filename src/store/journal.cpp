@@ -25,7 +25,8 @@ namespace crammer {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'R', 'M', 'J', 'R', 'N', 'L', '\n'};
-constexpr uint32_t kVersion = 1;
+// 2: model records carry bos_token.
+constexpr uint32_t kVersion = 2;
 constexpr size_t kFileHeader = 16;
 constexpr size_t kRecordHeader = 16;  // u32 type, u32 crc, u64 length
 

@@ -315,8 +315,9 @@ def case_cli(a):
     # the key; LibTorch 2.x accepts it (the plan is not run here: only the refusal differs).
     v = run([a.crammer, "--version"]).stdout
     sdpa_out = os.path.join(a.workdir, "sdpa.h5")
-    if os.path.exists(sdpa_out):
-        os.remove(sdpa_out)
+    for stale in (sdpa_out, sdpa_out + ".journal"):
+        if os.path.exists(stale):
+            os.remove(stale)
     r = run([a.crammer, "run", cfg, "runtime.attention=sdpa", f"output.path={sdpa_out}"])
     if "LibTorch 1." in v:
         check(r.returncode == 2 and "runtime.attention: sdpa needs LibTorch >= 2.0" in r.stderr,
