@@ -109,6 +109,9 @@ def case_ranks(a):
     for n in (1, 2, 3):
         cfg = os.path.join(a.workdir, f"r{n}.yaml")
         out = os.path.join(a.workdir, f"r{n}.h5")
+        for stale in (out, out + ".journal"):  # from an older build's run in this work dir
+            if os.path.exists(stale):
+                os.remove(stale)
         write_config(cfg, model, out)
         r = run(mpirun(n, a.crammer, ["run", cfg, "--fresh", "--progress", "log"]), timeout=600)
         check(r.returncode == 0, f"run with {n} ranks exited {r.returncode}: {r.stderr[-3000:]}")
