@@ -5,6 +5,7 @@ token and information gain. Formulas and columns: docs/analysis.md.
 Not for plotting (report.py) and not for writing results files (the crammer binary does that).
 Runs under /usr/bin/python3 with Debian's h5py, numpy and pandas.
 """
+import json
 import math
 import os
 
@@ -16,15 +17,8 @@ import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-# DESIGN §2 metrics, in the order of the file and of `crammer export`.
-METRICS = [
-    "n_tokens", "n_targets", "baseline_loss", "baseline_acc", "best_acc", "best_loss", "steps",
-    "steps_to_best", "converged", "info_gain_nats", "info_gain_bits", "token_gain",
-    "decode_exact", "decode_prefix",
-]
-# The columns of `crammer export RESULTS.h5` (table results).
-EXPORT_COLUMNS = (["task_key", "model", "sample_id", "n_mem", "length", "status"] + METRICS +
-                  ["wall_seconds", "rank", "device", "error"])
+# The columns of /results are not listed here: every results file says what they are (the
+# /results attribute `columns`, written by crammer from its one field list); see result_columns.
 STATUS_NAMES = {0: "done", 1: "failed", 2: "skipped"}
 ACC_THRESHOLD = 0.99      # DESIGN §2: a length is "decodable" when mean best_acc >= 0.99
 BITS_PER_VALUE = 16       # bf16, as the paper counts theoretical capacity
@@ -137,6 +131,37 @@ def _status_text(path, data):
     return [mapping[v] for v in values]
 
 
+def result_columns(path, results):
+    """The columns of /results, in file order, as [{"name", "type", "section"}]. section is key |
+    metric | provenance | array | storage (DESIGN §2 metrics are section "metric"). Files written
+    before the attribute existed (or by other tools) describe only their compound type: their
+    metrics are the columns between status and wall_seconds."""
+    names = list(results.dtype.names or ())
+    if "columns" in results.attrs:
+        try:
+            cols = json.loads(_text(np.asarray(results.attrs["columns"]).reshape(-1)[0]))
+            return [c for c in cols if c["name"] in names]
+        except (ValueError, KeyError, TypeError) as e:
+            raise ResultsFileError(f"{path}:/results attribute columns is not a column list ({e})")
+    out, section = [], "key"
+    for n in names:
+        if n == "wall_seconds":
+            section = "provenance"
+        if n.endswith("_offset"):
+            out.append({"name": n, "section": "storage"})
+            continue
+        out.append({"name": n, "section": section})
+        if n == "status_name":
+            section = "metric"
+    return out
+
+
+def metric_columns(path):
+    """The DESIGN §2 metric columns of the results file at `path`, in file order."""
+    with open_results(path) as f:
+        return [c["name"] for c in result_columns(path, f["results"]) if c["section"] == "metric"]
+
+
 def load_results(path):
     """/results as a DataFrame, one row per stored result row. Columns (docs/analysis.md):
     file, task_key, model_index, model, d_model, vocab_size, n_params, sample_id, text_kind,
@@ -144,9 +169,10 @@ def load_results(path):
     DESIGN §2 metric, wall_seconds, rank, device, error, and the derived columns
     baseline_ce_nats, baseline_ce_bits, info_gain_nats_paper, info_gain_bits_paper."""
     with open_results(path) as f:
+        columns = result_columns(path, f["results"])
         data = f["results"][()]
-    fields = ["task_key", "model_index", "sample_id", "n_mem", "length", "status"] + METRICS + [
-        "wall_seconds", "rank", "device", "error"]
+    fields = ["task_key", "model_index", "sample_id", "n_mem", "length", "status", "wall_seconds",
+              "rank", "device", "error"]
     _require(path, "results", data, fields)
     models = load_models(path)
     samples = load_samples(path)
@@ -155,16 +181,20 @@ def load_results(path):
     for c in ("model_index", "sample_id", "n_mem", "length"):
         df[c] = np.asarray(data[c]).astype("int64")
     df["status"] = pd.Series(_status_text(path, data), dtype=object)
-    for c in METRICS:
+    # Every other column the file describes, converted by its stored type.
+    for col in columns:
+        c = col["name"]
+        if c in df.columns or c == "status_name" or col["section"] == "storage":
+            continue
         v = np.asarray(data[c])
-        df[c] = v.astype(bool) if c in ("converged", "decode_exact") else v
-    df["wall_seconds"] = np.asarray(data["wall_seconds"], dtype="float64")
-    df["rank"] = np.asarray(data["rank"]).astype("int64")
-    df["device"] = pd.Series([_text(v) for v in data["device"]], dtype=object)
-    df["error"] = pd.Series([_text(v) for v in data["error"]], dtype=object)
-    # Optional columns a later schema may add (a capacity-search task's own capacity).
-    if "capacity" in (data.dtype.names or ()):
-        df["capacity"] = np.asarray(data["capacity"]).astype("int64")
+        if v.dtype.kind in "SOU":
+            df[c] = pd.Series([_text(x) for x in v], dtype=object)
+        elif h5py.check_enum_dtype(data.dtype[c]) or v.dtype.kind == "b":
+            df[c] = v.astype(bool)
+        elif v.dtype.kind in "iu":
+            df[c] = v.astype("int64")
+        else:
+            df[c] = v.astype("float64")
 
     unknown = sorted(set(df["model_index"]) - set(models["model_index"]))
     if unknown:

@@ -59,7 +59,7 @@ std::string version_text() {
   H5get_libversion(&maj, &min, &rel);
   std::string out = "crammer " CRAMMER_VERSION " (git " CRAMMER_GIT_COMMIT ")\n";
   out += "LibTorch " TORCH_VERSION "\n";
-  out += mpi + "\n";
+  out += "MPI " + mpi + "\n";  // key "mpi": the results file's version_mpi
   out += "HDF5 " + std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel) + "\n";
   return out;
 }

@@ -6,7 +6,7 @@
 #include "crammer/config/loader.hpp"
 #include "crammer/plan/planner.hpp"
 #include "crammer/plan/summary.hpp"
-#include "crammer/app/submit.hpp"
+#include "crammer/slurm/cli.hpp"
 #include "options.hpp"
 
 namespace crammer {

@@ -2,7 +2,8 @@
 // sweep writes it).
 #include <iostream>
 
-#include "crammer/store/results_reader.hpp"
+#include "crammer/store/export.hpp"
+#include "crammer/store/status.hpp"
 #include "options.hpp"
 
 namespace crammer {
@@ -22,7 +23,7 @@ int cmd_status(const Args& args) {
 int cmd_export(const Args& args) {
   po::options_description desc("options");
   desc.add_options()("table", po::value<std::string>()->default_value("results"),
-                     "table to print as CSV: results | models | samples | curves");
+                     "table to print as CSV: results | models | samples | curves | memory");
   po::options_description hidden;
   hidden.add_options()("results", po::value<std::string>()->required(), "results file");
   po::positional_options_description pos;

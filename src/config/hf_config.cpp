@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crammer/util/error.hpp"
+#include "crammer/util/file.hpp"
 
 namespace crammer {
 namespace {
@@ -252,12 +253,11 @@ const std::vector<std::string>& supported_model_types() {
 
 ModelSpec read_model_spec(const std::string& checkpoint_dir) {
   const std::string path = checkpoint_dir + "/config.json";
-  std::ifstream in(path);
-  if (!in) throw ModelLoadError(path + ": cannot open (is '" + checkpoint_dir +
-                                "' a Hugging Face checkpoint directory?)");
+  std::string text = read_file<ModelLoadError>(
+      path, "model config", " (is '" + checkpoint_dir + "' a Hugging Face checkpoint directory?)");
   json j;
   try {
-    j = json::parse(in);
+    j = json::parse(text);
   } catch (const json::parse_error& e) {
     throw ModelLoadError(path + ": malformed JSON: " + e.what());
   }

@@ -14,6 +14,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "crammer/util/error.hpp"
+#include "crammer/util/file.hpp"
 
 namespace crammer {
 namespace {
@@ -532,11 +533,7 @@ ExperimentConfig parse_config(const std::string& yaml_text, const std::string& s
 
 ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides,
                              const LoadOptions& options) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot open the config file (does it exist?)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path, overrides, options);
+  return parse_config(read_file<ConfigError>(path, "config file"), path, overrides, options);
 }
 
 std::string to_yaml(const ExperimentConfig& config) {

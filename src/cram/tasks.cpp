@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 
+#include "crammer/core/retry.hpp"
 #include "crammer/cram/cram.hpp"
 #include "crammer/cram/engine.hpp"
 #include "crammer/model/causal_lm.hpp"
@@ -39,18 +40,7 @@ namespace {
 
 TaskResult failed_row(const Task& t, int32_t length, const std::string& error,
                       const CramSettings& s) {
-  TaskResult r;
-  r.task_key = t.key;
-  r.model_index = t.model_index;
-  r.sample_id = t.sample_id;
-  r.n_mem = t.n_mem;
-  r.length = length;
-  r.n_tokens = length;
-  r.status = TaskStatus::failed;
-  r.error = error;
-  r.rank = s.rank;
-  r.device = s.device;
-  return r;
+  return failed_result(t, length, error, s.rank, s.device);
 }
 
 // INIT: the cram.init_mem file (grid tasks start from its tensor named by the task key).
@@ -72,8 +62,8 @@ CramItem make_item(const Task& t, int32_t length, const Checkpoint* init = nullp
   return it;
 }
 
-// Runs one batch; if it fails, retries its items one by one so one bad task (or a batch too
-// big for the device) does not take the others down. nullopt + error for a failed item.
+// Runs one batch under the halving retry (core/retry.hpp): an item that fails alone gets its
+// error instead of an outcome, and the others still run.
 struct Attempt {
   std::optional<CramOutcome> outcome;
   std::string error;
@@ -82,24 +72,15 @@ struct Attempt {
 std::vector<Attempt> run_guarded(CausalLM& model, const std::vector<CramItem>& items,
                                  const CramSettings& settings) {
   std::vector<Attempt> out(items.size());
-  try {
-    auto res = cram_batch(model, items, settings);
-    for (size_t i = 0; i < res.size(); ++i) out[i].outcome = std::move(res[i]);
-    return out;
-  } catch (const std::exception& e) {
-    if (items.size() == 1) {
-      out[0].error = e.what();
-      return out;
-    }
-  }
-  for (size_t i = 0; i < items.size(); ++i) {
-    try {
-      auto res = cram_batch(model, {items[i]}, settings);
-      out[i].outcome = std::move(res[0]);
-    } catch (const std::exception& e) {
-      out[i].error = e.what();
-    }
-  }
+  HalvingRetry retry;
+  retry.run = [&](size_t begin, size_t end) {
+    std::vector<CramItem> part(items.begin() + static_cast<std::ptrdiff_t>(begin),
+                               items.begin() + static_cast<std::ptrdiff_t>(end));
+    auto res = cram_batch(model, part, settings);
+    for (size_t i = 0; i < res.size(); ++i) out[begin + i].outcome = std::move(res[i]);
+  };
+  retry.fail = [&](size_t i, const std::string& error) { out[i].error = error; };
+  retry(0, items.size());
   return out;
 }
 
@@ -149,9 +130,6 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
   const int64_t batch = std::max<int64_t>(1, settings.batching.batch_size);
   const bool pft = settings.cram.predict_first_token;
   const bool progressive = settings.cram.search == "progressive";
-  auto deliver = [&](const std::vector<TaskResult>& r) {
-    if (settings.on_rows && !r.empty()) settings.on_rows(r);
-  };
 
   // Grid tasks: batches of equal n_mem, lengths sorted so a batch pads little.
   std::map<int32_t, std::vector<size_t>> grid;
@@ -167,7 +145,6 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
     for (size_t s = 0; s < idx.size(); s += static_cast<size_t>(batch)) {
       std::vector<size_t> members;
       std::vector<CramItem> items;
-      std::vector<TaskResult> batch_rows;
       for (size_t j = s; j < std::min(idx.size(), s + static_cast<size_t>(batch)); ++j) {
         const auto& t = tasks[idx[j]];
         try {
@@ -175,7 +152,6 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
           members.push_back(idx[j]);
         } catch (const std::exception& e) {
           rows[idx[j]].push_back(failed_row(t, t.length, e.what(), settings));
-          batch_rows.push_back(rows[idx[j]].back());
         }
       }
       auto res = run_guarded(model, items, settings);
@@ -183,9 +159,7 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
         const auto& t = tasks[members[j]];
         auto row = res[j].outcome ? res[j].outcome->row : failed_row(t, t.length, res[j].error, settings);
         rows[members[j]].push_back(row);
-        batch_rows.push_back(row);
       }
-      deliver(batch_rows);
     }
   }
 
@@ -225,7 +199,6 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
         }
         if (live.empty()) break;
         auto res = run_guarded(model, items, settings);
-        std::vector<TaskResult> finished;
         for (size_t j = 0; j < live.size(); ++j) {
           auto& g = *live[j];
           const auto& t = tasks[g.task];
@@ -243,15 +216,12 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
           if (!g.done || !rows[g.task].empty()) continue;
           for (auto& r : g.rows) r.capacity = g.lo;
           rows[g.task] = g.rows;
-          finished.insert(finished.end(), g.rows.begin(), g.rows.end());
         }
-        deliver(finished);
       }
       for (auto& g : group) {  // searches that failed before their first probe
         if (!rows[g.task].empty()) continue;
         for (auto& r : g.rows) r.capacity = g.lo;
         rows[g.task] = g.rows;
-        deliver(g.rows);
       }
     }
   }

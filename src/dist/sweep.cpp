@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "crammer/core/retry.hpp"
 #include "crammer/dist/check.hpp"
 #include "crammer/dist/scheduler.hpp"
 #include "crammer/dist/wire.hpp"
@@ -181,44 +182,6 @@ class Ledger {
   Clock::time_point last_flush_;
   int64_t unflushed_ = 0;
 };
-
-void attempt(WorkerBackend& backend, const std::vector<Task>& batch, std::vector<TaskResult>& out,
-             int rank, const std::string& device, int extra_single_attempts) {
-  if (batch.empty()) return;
-  // No new attempt after a stop: the rest of the batch is left for the resumed run.
-  if (stop_requested()) throw Interrupted{};
-  auto t0 = Clock::now();
-  std::string error;
-  try {
-    auto results = backend.run(batch);
-    check_results_cover(batch, results);
-    for (auto& r : results) {
-      r.rank = rank;  // the rank that computed the row, whatever the backend knows
-      if (r.device.empty()) r.device = device;
-      out.push_back(std::move(r));
-    }
-    return;
-  } catch (const Interrupted&) {
-    throw;
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  if (batch.size() == 1) {
-    if (extra_single_attempts > 0) {
-      spdlog::warn("task {} failed ({}); retrying", batch[0].key, error);
-      attempt(backend, batch, out, rank, device, extra_single_attempts - 1);
-      return;
-    }
-    spdlog::warn("task {} failed: {}", batch[0].key, error);
-    out.push_back(failed_result(batch[0], error, rank, device));
-    out.back().wall_seconds = seconds_between(t0, Clock::now());
-    return;
-  }
-  spdlog::warn("batch of {} tasks failed ({}); retrying as two halves", batch.size(), error);
-  auto mid = batch.begin() + static_cast<std::ptrdiff_t>(batch.size() / 2);
-  attempt(backend, std::vector<Task>(batch.begin(), mid), out, rank, device, 0);
-  attempt(backend, std::vector<Task>(mid, batch.end()), out, rank, device, 0);
-}
 
 SweepOutcome finish_outcome(SweepOutcome out, Clock::time_point start) {
   out.counts.tasks_unfinished =
@@ -389,25 +352,35 @@ SweepOutcome work(const DistContext& ctx, WorkerBackend& backend, const SweepOpt
 
 }  // namespace
 
-TaskResult failed_result(const Task& task, const std::string& error, int rank,
-                         const std::string& device) {
-  TaskResult r;
-  r.task_key = task.key;
-  r.model_index = task.model_index;
-  r.sample_id = task.sample_id;
-  r.n_mem = task.n_mem;
-  r.length = task.length;
-  r.status = TaskStatus::failed;
-  r.error = error.empty() ? std::string("unknown error") : error;
-  r.rank = rank;
-  r.device = device;
-  return r;
-}
-
 void run_batch_with_retries(WorkerBackend& backend, const std::vector<Task>& batch,
                             std::vector<TaskResult>& out, int rank, const std::string& device,
                             int single_task_retries) {
-  attempt(backend, batch, out, rank, device, batch.size() == 1 ? single_task_retries : 0);
+  HalvingRetry retry;
+  retry.retries_alone = batch.size() == 1 ? single_task_retries : 0;
+  Clock::time_point started = Clock::now();  // of the latest attempt: a failed row's wall time
+  retry.run = [&](size_t begin, size_t end) {
+    // No new attempt after a stop: the rest of the batch is left for the resumed run.
+    if (stop_requested()) throw Interrupted{};
+    std::vector<Task> part(batch.begin() + static_cast<std::ptrdiff_t>(begin),
+                           batch.begin() + static_cast<std::ptrdiff_t>(end));
+    started = Clock::now();
+    auto results = backend.run(part);
+    check_results_cover(part, results);
+    for (auto& r : results) {
+      r.rank = rank;  // the rank that computed the row, whatever the backend knows
+      if (r.device.empty()) r.device = device;
+      out.push_back(std::move(r));
+    }
+  };
+  retry.fail = [&](size_t i, const std::string& error) {
+    spdlog::warn("task {} failed: {}", batch[i].key, error);
+    out.push_back(failed_result(batch[i], batch[i].length, error, rank, device));
+    out.back().wall_seconds = seconds_between(started, Clock::now());
+  };
+  retry.log = [&](const std::string& message) {
+    spdlog::warn("tasks {}..: {}", batch.front().key, message);
+  };
+  retry(0, batch.size());
 }
 
 SweepOutcome run_sweep(const DistContext& ctx, std::vector<Task> tasks, WorkerBackend& backend,

@@ -4,38 +4,20 @@
 
 #include <algorithm>
 
-#include "crammer/plan/result_fields.hpp"
+#include "crammer/core/result_codec.hpp"
 #include "crammer/util/error.hpp"
 
 namespace crammer {
 
-void ByteWriter::append(const void* p, size_t n) {
-  const char* c = static_cast<const char*>(p);
-  bytes_.insert(bytes_.end(), c, c + n);
+namespace {
+
+[[noreturn]] void throw_dist_error(const std::string& message) { throw DistError(message); }
+
+ByteReader wire_reader(const std::vector<char>& bytes) {
+  return ByteReader(bytes.data(), bytes.size(), "wire", throw_dist_error);
 }
 
-void ByteWriter::put_string(const std::string& s) {
-  put<uint32_t>(static_cast<uint32_t>(s.size()));
-  append(s.data(), s.size());
-}
-
-void ByteReader::take(void* out, size_t n, const char* field) {
-  if (n > size_ - pos_) {
-    throw DistError("wire: message truncated reading " + std::string(field) + " (need " +
-                    std::to_string(n) + " bytes at offset " + std::to_string(pos_) + " of a " +
-                    std::to_string(size_) + "-byte message)");
-  }
-  std::memcpy(out, data_ + pos_, n);
-  pos_ += n;
-}
-
-std::string ByteReader::get_string(const char* field) {
-  auto n = get<uint32_t>(field);
-  if (n > remaining()) take(nullptr, n, field);  // throws before allocating
-  std::string s(n, '\0');
-  if (n) take(&s[0], n, field);
-  return s;
-}
+}  // namespace
 
 void write_task(ByteWriter& w, const Task& t) {
   w.put_string(t.key);
@@ -61,52 +43,6 @@ Task read_task(ByteReader& r) {
 
 namespace {
 
-struct ResultWriter {
-  ByteWriter& w;
-  void text(const char*, const std::string& s) { w.put_string(s); }
-  template <class T>
-  void num(const char*, const T& v) { w.put<T>(v); }
-  void flag(const char*, bool b) { w.put<uint8_t>(b ? 1 : 0); }
-  void status(const char*, TaskStatus s) { w.put<int8_t>(static_cast<int8_t>(s)); }
-  void floats(const char*, const std::vector<float>& v) { w.put_vector(v); }
-};
-
-struct ResultReader {
-  ByteReader& r;
-  TaskResult& x;
-  std::string field;
-  const char* name(const char* f) { return (field = std::string("result.") + f).c_str(); }
-  void text(const char* f, std::string& s) { s = r.get_string(name(f)); }
-  template <class T>
-  void num(const char* f, T& v) { v = r.get<T>(name(f)); }
-  void flag(const char* f, bool& b) { b = r.get<uint8_t>(name(f)) != 0; }
-  void status(const char* f, TaskStatus& s) {
-    auto b = r.get<int8_t>(name(f));
-    if (!valid_status_byte(b)) {
-      throw DistError("wire: result.status of task '" + x.task_key + "' is " + std::to_string(b) +
-                      ", expected 0 (done), 1 (failed) or 2 (skipped)");
-    }
-    s = static_cast<TaskStatus>(b);
-  }
-  void floats(const char* f, std::vector<float>& v) { v = r.get_vector<float>(name(f)); }
-};
-
-}  // namespace
-
-void write_result(ByteWriter& w, const TaskResult& x) {
-  ResultWriter v{w};
-  visit_result_fields(v, x);
-}
-
-TaskResult read_result(ByteReader& r) {
-  TaskResult x;
-  ResultReader v{r, x, {}};
-  visit_result_fields(v, x);
-  return x;
-}
-
-namespace {
-
 void put_header(ByteWriter& w, MessageKind kind) {
   w.put<uint8_t>(static_cast<uint8_t>(kind));
   w.put<uint8_t>(kWireVersion);
@@ -118,16 +54,9 @@ ByteReader open_message(const std::vector<char>& bytes, MessageKind expected) {
     throw DistError("wire: expected message kind " + std::to_string(int(expected)) + ", got " +
                     std::to_string(int(kind)));
   }
-  ByteReader r(bytes.data(), bytes.size());
+  ByteReader r = wire_reader(bytes);
   r.get<uint16_t>("header");
   return r;
-}
-
-void expect_end(const ByteReader& r, const char* what) {
-  if (!r.at_end()) {
-    throw DistError("wire: " + std::to_string(r.remaining()) + " unread bytes after the " +
-                    what + " message");
-  }
 }
 
 }  // namespace
@@ -159,7 +88,7 @@ std::vector<char> encode_stop(StopReason reason) {
 }
 
 MessageKind message_kind(const std::vector<char>& bytes) {
-  ByteReader r(bytes.data(), bytes.size());
+  ByteReader r = wire_reader(bytes);
   auto kind = r.get<uint8_t>("message kind");
   auto version = r.get<uint8_t>("message version");
   if (version != kWireVersion) {
@@ -182,7 +111,7 @@ WorkRequest decode_request(const std::vector<char>& bytes) {
   auto n = r.get<uint32_t>("request.n_results");
   req.results.reserve(std::min<size_t>(n, r.remaining()));
   for (uint32_t i = 0; i < n; ++i) req.results.push_back(read_result(r));
-  expect_end(r, "request");
+  r.expect_end("request message");
   return req;
 }
 
@@ -192,7 +121,7 @@ std::vector<Task> decode_work(const std::vector<char>& bytes) {
   std::vector<Task> batch;
   batch.reserve(std::min<size_t>(n, r.remaining()));
   for (uint32_t i = 0; i < n; ++i) batch.push_back(read_task(r));
-  expect_end(r, "work");
+  r.expect_end("work message");
   return batch;
 }
 
@@ -203,7 +132,7 @@ StopReason decode_stop(const std::vector<char>& bytes) {
     throw DistError("wire: stop.reason is " + std::to_string(reason) +
                     ", expected 0 (done) or 1 (interrupted)");
   }
-  expect_end(r, "stop");
+  r.expect_end("stop message");
   return static_cast<StopReason>(reason);
 }
 

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crammer/util/error.hpp"
+#include "crammer/util/file.hpp"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "crammer's safetensors reader/writer assumes a little-endian host"
@@ -258,66 +259,12 @@ std::vector<Entry> parse_file(const std::shared_ptr<Mapping>& map) {
 }
 
 std::string read_text_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw ModelLoadError("cannot open " + path + ": " + std::strerror(errno));
-  std::string out;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  bool bad = std::ferror(f);
-  std::fclose(f);
-  if (bad) throw ModelLoadError("cannot read " + path);
-  return out;
+  return read_file<ModelLoadError>(path, "checkpoint file");
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// Writes bytes to PATH atomically: a temp file in the same directory, fsync, rename.
-void write_atomically(
-    const std::string& path,
-    const std::function<void(const std::function<void(const void*, size_t)>&)>& produce) {
-  static std::atomic<unsigned> counter{0};  // two writers of one path in one process
-  const std::string tmp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw ModelLoadError("cannot create " + tmp + ": " + std::strerror(errno));
-  auto write_all = [&](const void* data, size_t n) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-      ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t{1} << 30));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) throw ModelLoadError("cannot write " + tmp + ": " + std::strerror(errno));
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-  };
-  try {
-    produce(write_all);
-    if (::fsync(fd) != 0) throw ModelLoadError("cannot fsync " + tmp + ": " + std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  if (::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    throw ModelLoadError("cannot close " + tmp + ": " + std::strerror(errno));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw ModelLoadError("cannot rename " + tmp + " to " + path + ": " + std::strerror(err));
-  }
-  // Make the rename itself durable.
-  std::string dir = fs::path(path).parent_path().string();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
 }
 
 }  // namespace
@@ -518,7 +465,7 @@ void write_safetensors(const std::string& path, const std::map<std::string, torc
   // Pad with spaces so the data section starts 8-byte aligned (as the reference writer does).
   text.append((8 - text.size() % 8) % 8, ' ');
 
-  write_atomically(path, [&](const std::function<void(const void*, size_t)>& write) {
+  write_file_atomic<ModelLoadError>(path, [&](const ByteSink& write) {
     uint8_t len[8];
     uint64_t n = text.size();
     for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
@@ -576,7 +523,7 @@ void write_checkpoint(const std::string& dir, const std::map<std::string, torch:
   }
   json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
   const std::string text = index.dump(2) + "\n";
-  write_atomically((d / "model.safetensors.index.json").string(),
+  write_file_atomic<ModelLoadError>((d / "model.safetensors.index.json").string(),
                    [&](const std::function<void(const void*, size_t)>& write) {
                      write(text.data(), text.size());
                    });

@@ -13,20 +13,20 @@
 
 #include <spdlog/spdlog.h>
 
-#include "crammer/plan/result_fields.hpp"
+#include "crammer/core/result_codec.hpp"
 #include "crammer/util/error.hpp"
+#include "crammer/util/file.hpp"
 
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "the journal codec writes host byte order and assumes a little-endian host"
-#endif
 
 namespace crammer {
 
 namespace {
 
 constexpr char kMagic[8] = {'C', 'R', 'M', 'J', 'R', 'N', 'L', '\n'};
-// 2: model records carry bos_token.
-constexpr uint32_t kVersion = 2;
+// 2: model records carry bos_token. 3: sample records carry text_offset. Version 2 journals
+// are still read (their samples get text_offset 0); a new journal is written as kVersion.
+constexpr uint32_t kVersion = 3;
+constexpr uint32_t kOldestVersion = 2;
 constexpr size_t kFileHeader = 16;
 constexpr size_t kRecordHeader = 16;  // u32 type, u32 crc, u64 length
 
@@ -61,16 +61,6 @@ size_t pread_all(int fd, char* p, size_t n, off_t offset, const std::string& pat
   return done;
 }
 
-void fsync_dir_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
 std::array<uint32_t, 256> make_crc_table() {
   std::array<uint32_t, 256> t{};
   for (uint32_t i = 0; i < 256; ++i) {
@@ -81,71 +71,11 @@ std::array<uint32_t, 256> make_crc_table() {
   return t;
 }
 
-// Little-endian byte stream used for record payloads.
-class Out {
- public:
-  template <class T>
-  void put(T v) {
-    buf_.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  void str(const std::string& s) {
-    put<uint64_t>(s.size());
-    buf_ += s;
-  }
-  template <class T>
-  void vec(const std::vector<T>& v) {
-    put<uint64_t>(v.size());
-    buf_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-  }
-  std::string take() { return std::move(buf_); }
+[[noreturn]] void throw_store_error(const std::string& message) { throw StoreError(message); }
 
- private:
-  std::string buf_;
-};
-
-class In {
- public:
-  In(const std::string& s, const std::string& where) : s_(s), where_(where) {}
-  template <class T>
-  T get() {
-    need(sizeof(T));
-    T v;
-    std::memcpy(&v, s_.data() + pos_, sizeof v);
-    pos_ += sizeof v;
-    return v;
-  }
-  std::string str() {
-    auto n = get<uint64_t>();
-    need(n);
-    std::string v = s_.substr(pos_, n);
-    pos_ += n;
-    return v;
-  }
-  template <class T>
-  std::vector<T> vec() {
-    auto n = get<uint64_t>();
-    if (n > (s_.size() - pos_) / sizeof(T)) need(s_.size() + 1);
-    std::vector<T> v(n);
-    std::memcpy(v.data(), s_.data() + pos_, n * sizeof(T));
-    pos_ += n * sizeof(T);
-    return v;
-  }
-  void done() const {
-    if (pos_ != s_.size())
-      throw StoreError(where_ + ": " + std::to_string(s_.size() - pos_) +
-                       " unexpected trailing bytes in a journal record");
-  }
-
- private:
-  void need(size_t n) const {
-    if (n > s_.size() - pos_)
-      throw StoreError(where_ + ": journal record ends early (offset " + std::to_string(pos_) +
-                       ", needs " + std::to_string(n) + " more bytes)");
-  }
-  const std::string& s_;
-  std::string where_;
-  size_t pos_ = 0;
-};
+ByteReader record_reader(const std::string& payload, const std::string& where) {
+  return ByteReader(payload.data(), payload.size(), where, throw_store_error);
+}
 
 }  // namespace
 
@@ -157,12 +87,15 @@ uint32_t crc32(const void* data, size_t n, uint32_t crc) {
   return ~crc;
 }
 
-Journal::Journal(Journal&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+Journal::Journal(Journal&& o) noexcept : fd_(o.fd_), version_(o.version_), path_(std::move(o.path_)) {
+  o.fd_ = -1;
+}
 
 Journal& Journal::operator=(Journal&& o) noexcept {
   if (this != &o) {
     close();
     fd_ = o.fd_;
+    version_ = o.version_;
     path_ = std::move(o.path_);
     o.fd_ = -1;
   }
@@ -193,7 +126,7 @@ Journal Journal::open_locked(const std::string& path) {
   if (st.st_size < static_cast<off_t>(kFileHeader)) {
     // New, or a crash before the header was complete: nothing of value can be in it.
     j.clear();
-    fsync_dir_of(path);
+    fsync_parent_dir(path);
     return j;
   }
   char head[kFileHeader];
@@ -203,13 +136,16 @@ Journal Journal::open_locked(const std::string& path) {
                      "move it away if it is not one");
   uint32_t version = 0;
   std::memcpy(&version, head + 8, 4);
-  if (version != kVersion)
+  if (version < kOldestVersion || version > kVersion)
     throw StoreError("journal " + path + " has format version " + std::to_string(version) +
-                     "; this crammer reads version " + std::to_string(kVersion));
+                     "; this crammer reads versions " + std::to_string(kOldestVersion) + " to " +
+                     std::to_string(kVersion));
+  j.version_ = version;
   return j;
 }
 
 void Journal::clear() {
+  version_ = kVersion;
   if (::ftruncate(fd_, 0) != 0) throw StoreError(sys_error("cannot truncate", path_));
   char head[kFileHeader] = {};
   std::memcpy(head, kMagic, sizeof kMagic);
@@ -283,26 +219,26 @@ bool journal_locked(const std::string& path) {
 }
 
 std::string encode_header(const RunHeader& h) {
-  Out o;
+  ByteWriter o;
   const RunInfo& r = h.run;
-  o.str(r.config_yaml);
-  o.str(r.config_fingerprint);
-  o.str(r.command_line);
-  o.str(r.start_time);
+  o.put_string(r.config_yaml);
+  o.put_string(r.config_fingerprint);
+  o.put_string(r.command_line);
+  o.put_string(r.start_time);
   o.put<uint64_t>(r.hosts.size());
-  for (const auto& s : r.hosts) o.str(s);
+  for (const auto& s : r.hosts) o.put_string(s);
   o.put<uint64_t>(r.versions.size());
   for (const auto& [k, v] : r.versions) {
-    o.str(k);
-    o.str(v);
+    o.put_string(k);
+    o.put_string(v);
   }
   o.put<uint64_t>(h.models.size());
   for (const auto& m : h.models) {
     o.put<int32_t>(m.model_index);
-    o.str(m.name);
-    o.str(m.path);
-    o.str(m.dtype);
-    o.str(m.model_type);
+    o.put_string(m.name);
+    o.put_string(m.path);
+    o.put_string(m.dtype);
+    o.put_string(m.model_type);
     o.put<int64_t>(m.d_model);
     o.put<int64_t>(m.num_layers);
     o.put<int64_t>(m.vocab_size);
@@ -313,122 +249,86 @@ std::string encode_header(const RunHeader& h) {
   for (const auto& s : h.samples) {
     o.put<int64_t>(s.sample_id);
     o.put<int32_t>(s.model_index);
-    o.str(s.source);
+    o.put_string(s.source);
     o.put<int64_t>(s.offset);
-    o.str(s.text_kind);
-    o.str(s.text);
-    o.vec(s.token_ids);
+    o.put<int64_t>(s.text_offset);
+    o.put_string(s.text_kind);
+    o.put_string(s.text);
+    o.put_vector(s.token_ids);
   }
-  return o.take();
+  return o.release_string();
 }
 
-RunHeader decode_header(const std::string& payload, const std::string& where) {
-  In in(payload, where);
+RunHeader decode_header(const std::string& payload, const std::string& where, uint32_t version) {
+  ByteReader in = record_reader(payload, where);
   RunHeader h;
   RunInfo& r = h.run;
-  r.config_yaml = in.str();
-  r.config_fingerprint = in.str();
-  r.command_line = in.str();
-  r.start_time = in.str();
-  for (auto n = in.get<uint64_t>(); n > 0; --n) r.hosts.push_back(in.str());
-  for (auto n = in.get<uint64_t>(); n > 0; --n) {
-    std::string k = in.str();
-    r.versions[k] = in.str();
+  r.config_yaml = in.get_string("config_yaml");
+  r.config_fingerprint = in.get_string("config_fingerprint");
+  r.command_line = in.get_string("command_line");
+  r.start_time = in.get_string("start_time");
+  for (auto n = in.get<uint64_t>("hosts"); n > 0; --n) r.hosts.push_back(in.get_string("host"));
+  for (auto n = in.get<uint64_t>("versions"); n > 0; --n) {
+    std::string k = in.get_string("version key");
+    r.versions[k] = in.get_string("version");
   }
-  for (auto n = in.get<uint64_t>(); n > 0; --n) {
+  for (auto n = in.get<uint64_t>("models"); n > 0; --n) {
     ModelRecord m;
-    m.model_index = in.get<int32_t>();
-    m.name = in.str();
-    m.path = in.str();
-    m.dtype = in.str();
-    m.model_type = in.str();
-    m.d_model = in.get<int64_t>();
-    m.num_layers = in.get<int64_t>();
-    m.vocab_size = in.get<int64_t>();
-    m.n_params = in.get<int64_t>();
-    m.bos_token = in.get<int32_t>();
+    m.model_index = in.get<int32_t>("model.model_index");
+    m.name = in.get_string("model.name");
+    m.path = in.get_string("model.path");
+    m.dtype = in.get_string("model.dtype");
+    m.model_type = in.get_string("model.model_type");
+    m.d_model = in.get<int64_t>("model.d_model");
+    m.num_layers = in.get<int64_t>("model.num_layers");
+    m.vocab_size = in.get<int64_t>("model.vocab_size");
+    m.n_params = in.get<int64_t>("model.n_params");
+    m.bos_token = in.get<int32_t>("model.bos_token");
     h.models.push_back(std::move(m));
   }
-  for (auto n = in.get<uint64_t>(); n > 0; --n) {
+  for (auto n = in.get<uint64_t>("samples"); n > 0; --n) {
     SampleRecord s;
-    s.sample_id = in.get<int64_t>();
-    s.model_index = in.get<int32_t>();
-    s.source = in.str();
-    s.offset = in.get<int64_t>();
-    s.text_kind = in.str();
-    s.text = in.str();
-    s.token_ids = in.vec<int32_t>();
+    s.sample_id = in.get<int64_t>("sample.sample_id");
+    s.model_index = in.get<int32_t>("sample.model_index");
+    s.source = in.get_string("sample.source");
+    s.offset = in.get<int64_t>("sample.offset");
+    if (version >= 3) s.text_offset = in.get<int64_t>("sample.text_offset");
+    s.text_kind = in.get_string("sample.text_kind");
+    s.text = in.get_string("sample.text");
+    s.token_ids = in.get_vector<int32_t>("sample.token_ids");
     h.samples.push_back(std::move(s));
   }
-  in.done();
+  in.expect_end("header record");
   return h;
 }
 
-namespace {
-
-struct RowOut {
-  Out& o;
-  void text(const char*, const std::string& s) { o.str(s); }
-  template <class T>
-  void num(const char*, const T& v) { o.put<T>(v); }
-  void flag(const char*, bool b) { o.put<uint8_t>(b ? 1 : 0); }
-  void status(const char*, TaskStatus s) { o.put<int8_t>(static_cast<int8_t>(s)); }
-  void floats(const char*, const std::vector<float>& v) { o.vec(v); }
-};
-
-struct RowIn {
-  In& in;
-  const std::string& where;
-  const TaskResult& row;
-  void text(const char*, std::string& s) { s = in.str(); }
-  template <class T>
-  void num(const char*, T& v) { v = in.get<T>(); }
-  void flag(const char*, bool& b) { b = in.get<uint8_t>() != 0; }
-  void status(const char*, TaskStatus& s) {
-    auto b = in.get<int8_t>();
-    if (!valid_status_byte(b))
-      throw StoreError(where + ": row '" + row.task_key + "' has status byte " + std::to_string(b) +
-                       ", expected 0 (done), 1 (failed) or 2 (skipped)");
-    s = static_cast<TaskStatus>(b);
-  }
-  void floats(const char*, std::vector<float>& v) { v = in.vec<float>(); }
-};
-
-}  // namespace
-
 std::string encode_rows(const std::vector<TaskResult>& rows) {
-  Out o;
+  ByteWriter o;
   o.put<uint64_t>(rows.size());
-  RowOut v{o};
-  for (const auto& r : rows) visit_result_fields(v, r);
-  return o.take();
+  for (const auto& r : rows) write_result(o, r);
+  return o.release_string();
 }
 
 std::vector<TaskResult> decode_rows(const std::string& payload, const std::string& where) {
-  In in(payload, where);
-  auto n = in.get<uint64_t>();
+  ByteReader in = record_reader(payload, where);
+  auto n = in.get<uint64_t>("row count");
   std::vector<TaskResult> rows;
   rows.reserve(std::min<uint64_t>(n, payload.size()));
-  for (uint64_t i = 0; i < n; ++i) {
-    TaskResult r;
-    RowIn v{in, where, r};
-    visit_result_fields(v, r);
-    rows.push_back(std::move(r));
-  }
-  in.done();
+  for (uint64_t i = 0; i < n; ++i) rows.push_back(read_result(in));
+  in.expect_end("rows record");
   return rows;
 }
 
 std::string encode_u64(uint64_t v) {
-  Out o;
+  ByteWriter o;
   o.put<uint64_t>(v);
-  return o.take();
+  return o.release_string();
 }
 
 uint64_t decode_u64(const std::string& payload, const std::string& where) {
-  In in(payload, where);
-  auto v = in.get<uint64_t>();
-  in.done();
+  ByteReader in = record_reader(payload, where);
+  auto v = in.get<uint64_t>("row count");
+  in.expect_end("clean record");
   return v;
 }
 

@@ -1,7 +1,7 @@
 // The append-only journal next to a results file ("<path>.journal"): every appended batch of
 // rows is written and fdatasync'ed here before ResultsWriter::append returns, so a crash loses
 // nothing reported as stored; the HDF5 file can be rebuilt from it. Format (little-endian):
-//   header  "CRMJRNL\n" u32 version=1 u32 0
+//   header  "CRMJRNL\n" u32 version (2 or 3, see journal.cpp) u32 0
 //   record  u32 type, u32 crc32(type|length|payload), u64 length, payload[length]
 // A torn or corrupt tail stops the scan cleanly; the writer truncates it away.
 // Not for readers of results: they read the HDF5 file.
@@ -44,9 +44,11 @@ class Journal {
   void append(JournalType type, const std::string& payload);  // write + fdatasync
   void close();
   const std::string& path() const { return path_; }
+  uint32_t version() const { return version_; }  // of the file's records
 
  private:
   int fd_ = -1;
+  uint32_t version_ = 0;
   std::string path_;
 };
 
@@ -54,7 +56,8 @@ class Journal {
 bool journal_locked(const std::string& path);
 
 std::string encode_header(const RunHeader& h);
-RunHeader decode_header(const std::string& payload, const std::string& where);
+// `version`: the journal's (Journal::version()); older versions lack newer fields.
+RunHeader decode_header(const std::string& payload, const std::string& where, uint32_t version);
 std::string encode_rows(const std::vector<TaskResult>& rows);
 std::vector<TaskResult> decode_rows(const std::string& payload, const std::string& where);
 std::string encode_u64(uint64_t v);

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "crammer/util/error.hpp"
+#include "crammer/util/file.hpp"
 #include "h5.hpp"
 #include "journal.hpp"
 #include "schema.hpp"
@@ -30,17 +31,9 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-void fsync_path(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(), O_RDONLY | (directory ? O_DIRECTORY : 0));
-  if (fd < 0) throw StoreError("cannot open " + path + " to fsync it: " + std::strerror(errno));
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw StoreError("fsync of " + path + " failed: " + std::strerror(errno));
-}
-
-std::string dir_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+void fsync_or_throw(const std::string& path) {
+  std::string error;
+  if (!fsync_path(path, false, error)) throw StoreError(path + ": " + error);
 }
 
 std::string row_id(const std::string& key, int32_t length) {
@@ -63,15 +56,16 @@ class Appender {
       mem.size = h5::rows_of(mem.dataset, path + ":" + mem.name);
       memory_.emplace(m.model_index, std::move(mem));
     }
-    row_type_ = schema::result_type();
+    row_type_ = schema::RowLayout::get().mem_type();
   }
 
   hsize_t rows() const { return rows_; }
 
   void append(const std::vector<TaskResult>& rows) {
     if (rows.empty()) return;
-    std::vector<schema::ResultRow> out;
-    out.reserve(rows.size());
+    const schema::RowLayout& layout = schema::RowLayout::get();
+    std::vector<char> out(rows.size() * layout.row_size());
+    size_t n = 0;
     std::map<int32_t, std::vector<float>> memory;  // model_index -> concatenated [k, d] blocks
     std::vector<float> loss, acc;
     for (const auto& r : rows) {
@@ -84,7 +78,10 @@ class Appender {
       int64_t curve_offset = static_cast<int64_t>(curve_size_ + loss.size());
       loss.insert(loss.end(), r.curve_loss.begin(), r.curve_loss.end());
       acc.insert(acc.end(), r.curve_acc.begin(), r.curve_acc.end());
-      out.push_back(schema::to_row(r, mem_offset, curve_offset, path_));
+      schema::ArrayRefs refs;
+      refs.memory_offset = mem_offset;
+      refs.curve_offset = curve_offset;
+      layout.encode(r, refs, out.data() + (n++) * layout.row_size(), path_);
     }
     // Arrays first, rows last: a reader that sees a row finds its arrays (after a flush).
     for (auto& [index, buf] : memory) {
@@ -100,8 +97,8 @@ class Appender {
                       path_ + ":/curves/acc");
       curve_size_ += loss.size();
     }
-    h5::append_rows(results_, row_type_, out.data(), out.size(), rows_, path_ + ":/results");
-    rows_ += out.size();
+    h5::append_rows(results_, row_type_, out.data(), n, rows_, path_ + ":/results");
+    rows_ += n;
   }
 
   void close() {
@@ -171,10 +168,10 @@ struct ResultsWriter::Impl {
       a.close();
       f.close(tmp);
     }
-    fsync_path(tmp, false);
+    fsync_or_throw(tmp);
     if (std::rename(tmp.c_str(), path.c_str()) != 0)
       throw StoreError("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
-    fsync_path(dir_of(path), true);
+    fsync_parent_dir(path);
   }
 
   void check_fingerprint(const std::string& stored, const std::string& wanted) const {
@@ -239,7 +236,7 @@ struct ResultsWriter::Impl {
           if (!jheader) {
             if (type != JournalType::header)
               throw StoreError("journal " + journal.path() + " does not start with a header record");
-            jheader = decode_header(payload, journal.path());
+            jheader = decode_header(payload, journal.path(), journal.version());
           } else if (type == JournalType::clean) {
             clean_rows = decode_u64(payload, journal.path());
           } else {
@@ -342,7 +339,8 @@ size_t ResultsWriter::append(const std::vector<TaskResult>& rows) {
     if (m.row_ids.count(id) || !batch_ids.insert(id).second) continue;
     const std::string where = "results file " + m.path + ", row " + r.task_key + " length " +
                               std::to_string(r.length);
-    schema::to_row(r, 0, 0, where);  // checks the key
+    std::vector<char> probe(schema::RowLayout::get().row_size());
+    schema::RowLayout::get().encode(r, {}, probe.data(), where);  // checks the key
     auto d = m.d_model.find(r.model_index);
     if (d == m.d_model.end())
       throw StoreError(where + ": model_index " + std::to_string(r.model_index) +
@@ -384,7 +382,7 @@ void ResultsWriter::close() {
   impl->appender->close();
   impl->appender.reset();
   impl->file.close(impl->path);
-  fsync_path(impl->path, false);
+  fsync_or_throw(impl->path);
   impl->journal.append(JournalType::clean, encode_u64(rows));
   impl->journal.close();
 }

@@ -15,15 +15,6 @@ namespace crammer::schema {
 
 namespace {
 
-h5::Id status_type() {
-  h5::Id t = h5::type_id(CRAMMER_H5(H5Tenum_create(H5T_NATIVE_INT8), "status type"));
-  for (TaskStatus s : {TaskStatus::done, TaskStatus::failed, TaskStatus::skipped}) {
-    auto v = static_cast<int8_t>(s);
-    CRAMMER_H5(H5Tenum_insert(t, status_name(s), &v), "status type");
-  }
-  return t;
-}
-
 void insert(hid_t compound, const char* name, size_t offset, hid_t type) {
   CRAMMER_H5(H5Tinsert(compound, name, offset, type), std::string("compound field ") + name);
 }
@@ -33,24 +24,6 @@ h5::Id packed(hid_t mem_type) {
   h5::Id t = h5::type_id(CRAMMER_H5(H5Tcopy(mem_type), "file type"));
   CRAMMER_H5(H5Tpack(t), "file type");
   return t;
-}
-
-// Copies `s` into a fixed field of `width` bytes (with its NUL); longer text is cut at a UTF-8
-// character boundary and ends in "...".
-void copy_text(char* field, size_t width, const std::string& s) {
-  std::memset(field, 0, width);
-  if (s.size() < width) {
-    std::memcpy(field, s.data(), s.size());
-    return;
-  }
-  size_t n = width - 4;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  std::memcpy(field, s.data(), n);
-  std::memcpy(field + n, "...", 3);
-}
-
-std::string text_of(const char* field, size_t width) {
-  return std::string(field, strnlen(field, width));
 }
 
 struct ModelRow {
@@ -71,6 +44,7 @@ struct SampleRow {
   int32_t model_index;
   const char* source;
   int64_t offset;
+  int64_t text_offset;
   const char* text_kind;
   const char* text;
   hvl_t token_ids;  // int32
@@ -100,6 +74,7 @@ h5::Id sample_type() {
   insert(t, "model_index", offsetof(SampleRow, model_index), H5T_NATIVE_INT32);
   insert(t, "source", offsetof(SampleRow, source), s);
   insert(t, "offset", offsetof(SampleRow, offset), H5T_NATIVE_INT64);
+  insert(t, "text_offset", offsetof(SampleRow, text_offset), H5T_NATIVE_INT64);
   insert(t, "text_kind", offsetof(SampleRow, text_kind), s);
   insert(t, "text", offsetof(SampleRow, text), s);
   insert(t, "token_ids", offsetof(SampleRow, token_ids), ids);
@@ -133,128 +108,12 @@ std::string version_attr(const std::string& key) {
 
 }  // namespace
 
-h5::Id result_type() {
-  using R = ResultRow;
-  h5::Id key = h5::string_type(kTaskKeyWidth);
-  h5::Id sname = h5::string_type(sizeof(R::status_name));
-  h5::Id device = h5::string_type(kDeviceWidth);
-  h5::Id error = h5::string_type(kErrorWidth);
-  h5::Id status = status_type();
-  h5::Id flag = h5::bool_type();
-  h5::Id t = h5::type_id(CRAMMER_H5(H5Tcreate(H5T_COMPOUND, sizeof(R)), "/results type"));
-  insert(t, "task_key", offsetof(R, task_key), key);
-  insert(t, "model_index", offsetof(R, model_index), H5T_NATIVE_INT32);
-  insert(t, "sample_id", offsetof(R, sample_id), H5T_NATIVE_INT64);
-  insert(t, "n_mem", offsetof(R, n_mem), H5T_NATIVE_INT32);
-  insert(t, "length", offsetof(R, length), H5T_NATIVE_INT32);
-  insert(t, "status", offsetof(R, status), status);
-  insert(t, "status_name", offsetof(R, status_name), sname);
-  insert(t, "n_tokens", offsetof(R, n_tokens), H5T_NATIVE_INT32);
-  insert(t, "n_targets", offsetof(R, n_targets), H5T_NATIVE_INT32);
-  insert(t, "baseline_loss", offsetof(R, baseline_loss), H5T_NATIVE_DOUBLE);
-  insert(t, "baseline_acc", offsetof(R, baseline_acc), H5T_NATIVE_DOUBLE);
-  insert(t, "best_acc", offsetof(R, best_acc), H5T_NATIVE_DOUBLE);
-  insert(t, "best_loss", offsetof(R, best_loss), H5T_NATIVE_DOUBLE);
-  insert(t, "steps", offsetof(R, steps), H5T_NATIVE_INT32);
-  insert(t, "steps_to_best", offsetof(R, steps_to_best), H5T_NATIVE_INT32);
-  insert(t, "converged", offsetof(R, converged), flag);
-  insert(t, "info_gain_nats", offsetof(R, info_gain_nats), H5T_NATIVE_DOUBLE);
-  insert(t, "info_gain_bits", offsetof(R, info_gain_bits), H5T_NATIVE_DOUBLE);
-  insert(t, "token_gain", offsetof(R, token_gain), H5T_NATIVE_INT32);
-  insert(t, "decode_exact", offsetof(R, decode_exact), flag);
-  insert(t, "decode_prefix", offsetof(R, decode_prefix), H5T_NATIVE_INT32);
-  insert(t, "capacity", offsetof(R, capacity), H5T_NATIVE_INT32);
-  insert(t, "wall_seconds", offsetof(R, wall_seconds), H5T_NATIVE_DOUBLE);
-  insert(t, "rank", offsetof(R, rank), H5T_NATIVE_INT32);
-  insert(t, "device", offsetof(R, device), device);
-  insert(t, "error", offsetof(R, error), error);
-  insert(t, "memory_offset", offsetof(R, memory_offset), H5T_NATIVE_INT64);
-  insert(t, "memory_k", offsetof(R, memory_k), H5T_NATIVE_INT32);
-  insert(t, "memory_d", offsetof(R, memory_d), H5T_NATIVE_INT32);
-  insert(t, "curve_offset", offsetof(R, curve_offset), H5T_NATIVE_INT64);
-  insert(t, "curve_length", offsetof(R, curve_length), H5T_NATIVE_INT32);
-  return t;
-}
-
 h5::Id key_type() {
   h5::Id key = h5::string_type(kTaskKeyWidth);
   h5::Id t = h5::type_id(CRAMMER_H5(H5Tcreate(H5T_COMPOUND, sizeof(KeyRow)), "/results key type"));
   insert(t, "task_key", offsetof(KeyRow, task_key), key);
   insert(t, "length", offsetof(KeyRow, length), H5T_NATIVE_INT32);
   return t;
-}
-
-ResultRow to_row(const TaskResult& r, int64_t memory_offset, int64_t curve_offset,
-                 const std::string& where) {
-  if (r.task_key.empty() || r.task_key.size() >= static_cast<size_t>(kTaskKeyWidth))
-    throw StoreError(where + ": task key '" + r.task_key + "' must be 1.." +
-                     std::to_string(kTaskKeyWidth - 1) + " bytes (it has " +
-                     std::to_string(r.task_key.size()) + ")");
-  ResultRow row;
-  std::memset(&row, 0, sizeof row);
-  copy_text(row.task_key, sizeof row.task_key, r.task_key);
-  row.model_index = r.model_index;
-  row.sample_id = r.sample_id;
-  row.n_mem = r.n_mem;
-  row.length = r.length;
-  row.status = static_cast<int8_t>(r.status);
-  copy_text(row.status_name, sizeof row.status_name, status_name(r.status));
-  row.n_tokens = r.n_tokens;
-  row.n_targets = r.n_targets;
-  row.baseline_loss = r.baseline_loss;
-  row.baseline_acc = r.baseline_acc;
-  row.best_acc = r.best_acc;
-  row.best_loss = r.best_loss;
-  row.steps = r.steps;
-  row.steps_to_best = r.steps_to_best;
-  row.converged = r.converged ? 1 : 0;
-  row.info_gain_nats = r.info_gain_nats;
-  row.info_gain_bits = r.info_gain_bits;
-  row.token_gain = r.token_gain;
-  row.decode_exact = r.decode_exact ? 1 : 0;
-  row.decode_prefix = r.decode_prefix;
-  row.capacity = r.capacity;
-  row.wall_seconds = r.wall_seconds;
-  row.rank = r.rank;
-  copy_text(row.device, sizeof row.device, r.device);
-  copy_text(row.error, sizeof row.error, r.error);
-  row.memory_offset = r.memory.empty() ? -1 : memory_offset;
-  row.memory_d = r.memory.empty() ? 0 : r.d_model;
-  row.memory_k = r.memory.empty() || r.d_model <= 0
-                     ? 0 : static_cast<int32_t>(r.memory.size() / static_cast<size_t>(r.d_model));
-  row.curve_offset = r.curve_loss.empty() ? -1 : curve_offset;
-  row.curve_length = static_cast<int32_t>(r.curve_loss.size());
-  return row;
-}
-
-TaskResult from_row(const ResultRow& row) {
-  TaskResult r;
-  r.task_key = text_of(row.task_key, sizeof row.task_key);
-  r.model_index = row.model_index;
-  r.sample_id = row.sample_id;
-  r.n_mem = row.n_mem;
-  r.length = row.length;
-  r.status = static_cast<TaskStatus>(row.status);
-  r.n_tokens = row.n_tokens;
-  r.n_targets = row.n_targets;
-  r.baseline_loss = row.baseline_loss;
-  r.baseline_acc = row.baseline_acc;
-  r.best_acc = row.best_acc;
-  r.best_loss = row.best_loss;
-  r.steps = row.steps;
-  r.steps_to_best = row.steps_to_best;
-  r.converged = row.converged != 0;
-  r.info_gain_nats = row.info_gain_nats;
-  r.info_gain_bits = row.info_gain_bits;
-  r.token_gain = row.token_gain;
-  r.decode_exact = row.decode_exact != 0;
-  r.decode_prefix = row.decode_prefix;
-  r.capacity = row.capacity;
-  r.wall_seconds = row.wall_seconds;
-  r.rank = row.rank;
-  r.device = text_of(row.device, sizeof row.device);
-  r.error = text_of(row.error, sizeof row.error);
-  return r;
 }
 
 std::string memory_dataset(const std::string& model_name) {
@@ -298,15 +157,17 @@ h5::Id create_file(const std::string& path, const RunHeader& header) {
     std::vector<SampleRow> rows;
     for (const auto& s : header.samples) {
       hvl_t ids{s.token_ids.size(), const_cast<int32_t*>(s.token_ids.data())};
-      rows.push_back({s.sample_id, s.model_index, s.source.c_str(), s.offset,
+      rows.push_back({s.sample_id, s.model_index, s.source.c_str(), s.offset, s.text_offset,
                       s.text_kind.c_str(), s.text.c_str(), ids});
     }
     h5::append_rows(ds, mt, rows.data(), rows.size(), 0, path + ":/samples");
   }
   {
-    h5::Id mt = result_type();
+    h5::Id mt = RowLayout::get().mem_type();
     h5::Id ft = packed(mt);
-    h5::create_table(file, "results", ft, kResultChunk);
+    h5::Id results = h5::create_table(file, "results", ft, kResultChunk);
+    // The column list, so analysis reads the columns of this file rather than a list of its own.
+    h5::write_string_attr(results, "columns", result_columns_json(), path + ":/results");
   }
   {
     h5::Id group = h5::group_id(
@@ -371,6 +232,7 @@ RunHeader read_header(hid_t file, const std::string& path, int32_t* schema_versi
     h5::Id mt = sample_type();
     hsize_t n = h5::rows_of(ds, where);
     std::vector<SampleRow> rows(n);
+    for (auto& r : rows) r.text_offset = 0;  // files from before the column
     h5::read_rows(ds, mt, rows.data(), 0, n, where);
     for (const auto& r : rows) {
       SampleRecord s;
@@ -378,6 +240,7 @@ RunHeader read_header(hid_t file, const std::string& path, int32_t* schema_versi
       s.model_index = r.model_index;
       s.source = r.source ? r.source : "";
       s.offset = r.offset;
+      s.text_offset = r.text_offset;
       s.text_kind = r.text_kind ? r.text_kind : "";
       s.text = r.text ? r.text : "";
       const auto* ids = static_cast<const int32_t*>(r.token_ids.p);
@@ -396,30 +259,36 @@ std::vector<TaskResult> read_results(hid_t file, const std::string& path, const 
                                      ReadArrays arrays) {
   const std::string where = path + ":/results";
   h5::Id ds = h5::dataset_id(CRAMMER_H5(H5Dopen2(file, "results", H5P_DEFAULT), where));
-  h5::Id mt = result_type();
+  const RowLayout& layout = RowLayout::get();
+  h5::Id mt = layout.mem_type();
   hsize_t n = h5::rows_of(ds, where);
-  std::vector<ResultRow> raw(n);
-  h5::read_rows(ds, mt, raw.data(), 0, n, where);
+  std::vector<char> bytes(n * layout.row_size());
+  // Columns an older file lacks keep these values (HDF5 converts by name).
+  for (hsize_t i = 0; i < n; ++i) layout.encode_defaults(bytes.data() + i * layout.row_size());
+  h5::read_rows(ds, mt, bytes.data(), 0, n, where);
   std::vector<TaskResult> rows;
+  std::vector<ArrayRefs> raw(n);
   rows.reserve(n);
-  for (const auto& r : raw) rows.push_back(from_row(r));
+  for (hsize_t i = 0; i < n; ++i)
+    rows.push_back(layout.decode(bytes.data() + i * layout.row_size(), &raw[i]));
 
   if (arrays.memory) {
     std::map<int32_t, std::string> names;
     for (const auto& m : header.models) names[m.model_index] = m.name;
     std::map<int32_t, std::pair<h5::Id, hsize_t>> sets;  // model_index -> (dataset, size)
     for (size_t i = 0; i < n; ++i) {
-      const ResultRow& r = raw[i];
+      const ArrayRefs& r = raw[i];
       if (r.memory_offset < 0 || r.memory_k <= 0 || r.memory_d <= 0) continue;
-      auto name = names.find(r.model_index);
+      const int32_t model_index = rows[i].model_index;
+      auto name = names.find(model_index);
       if (name == names.end()) continue;
-      auto it = sets.find(r.model_index);
+      auto it = sets.find(model_index);
       if (it == sets.end()) {
         const std::string dname = memory_dataset(name->second);
         h5::Id mds = h5::dataset_id(
             CRAMMER_H5(H5Dopen2(file, dname.c_str(), H5P_DEFAULT), path + ":" + dname));
         hsize_t size = h5::rows_of(mds, path + ":" + dname);
-        it = sets.emplace(r.model_index, std::make_pair(std::move(mds), size)).first;
+        it = sets.emplace(model_index, std::make_pair(std::move(mds), size)).first;
       }
       hsize_t count = static_cast<hsize_t>(r.memory_k) * static_cast<hsize_t>(r.memory_d);
       if (static_cast<hsize_t>(r.memory_offset) + count > it->second.second) continue;
@@ -438,7 +307,7 @@ std::vector<TaskResult> read_results(hid_t file, const std::string& path, const 
       h5::read_rows(cds, H5T_NATIVE_FLOAT, out->data(), 0, size, path + ":" + name);
     }
     for (size_t i = 0; i < n; ++i) {
-      const ResultRow& r = raw[i];
+      const ArrayRefs& r = raw[i];
       if (r.curve_offset < 0 || r.curve_length <= 0) continue;
       size_t end = static_cast<size_t>(r.curve_offset) + static_cast<size_t>(r.curve_length);
       if (end > loss.size() || end > acc.size()) continue;

@@ -8,22 +8,15 @@
 
 #include "crammer/text/bpe.hpp"
 #include "crammer/util/error.hpp"
+#include "crammer/util/file.hpp"
 
 namespace crammer {
 namespace {
 
 using nlohmann::json;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TokenizerError(path + ": cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 json parse_json(const std::string& path) {
-  std::string text = read_file(path);
+  std::string text = read_file<TokenizerError>(path, "tokenizer file");
   try {
     return json::parse(text);
   } catch (const json::parse_error& e) {
@@ -369,7 +362,7 @@ BpeSpec read_vocab_merges(const std::string& vocab_path, const std::string& merg
   json vocab = parse_json(vocab_path);
   spec.vocab = read_vocab_object(vocab, vocab_path, "(top level)");
 
-  std::istringstream in(read_file(merges_path));
+  std::istringstream in(read_file<TokenizerError>(merges_path, "merges file"));
   std::string line;
   int line_no = 0;
   while (std::getline(in, line)) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crammer/util/error.hpp"
+#include "crammer/util/file.hpp"
 
 namespace crammer {
 namespace {
@@ -19,18 +20,11 @@ namespace {
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-std::string read_file(const std::string& path) {
+std::string read_corpus_file(const std::string& path) {
   if (std::filesystem::is_directory(path)) {
     throw CorpusError("corpus file '" + path + "' is a directory (corpus.paths lists files)");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw CorpusError("cannot open corpus file '" + path + "': " + std::strerror(errno));
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw CorpusError("cannot read corpus file '" + path + "'");
-  return ss.str();
+  return crammer::read_file<CorpusError>(path, "corpus file");
 }
 
 void require_paths(const std::vector<std::string>& paths) {
@@ -104,7 +98,7 @@ std::vector<Document> read_text_documents(const std::vector<std::string>& paths)
   require_paths(paths);
   std::vector<Document> docs;
   for (const auto& path : paths) {
-    std::string text = read_file(path);
+    std::string text = read_corpus_file(path);
     int64_t bom = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
     text.erase(0, static_cast<size_t>(bom));
     check_utf8(text, path);
@@ -118,7 +112,7 @@ std::vector<Document> read_jsonl_documents(const std::vector<std::string>& paths
   require_paths(paths);
   std::vector<Document> docs;
   for (const auto& path : paths) {
-    std::string data = read_file(path);
+    std::string data = read_corpus_file(path);
     for_each_line(data, [&](int64_t line_no, std::string_view line) {
       const nlohmann::json j = parse_json_line(path, line_no, line);
       if (!j.is_object()) {
@@ -144,7 +138,7 @@ std::vector<TokenIdLine> read_token_id_lines(const std::vector<std::string>& pat
   require_paths(paths);
   std::vector<TokenIdLine> lines;
   for (const auto& path : paths) {
-    std::string data = read_file(path);
+    std::string data = read_corpus_file(path);
     for_each_line(data, [&](int64_t line_no, std::string_view line) {
       const nlohmann::json j = parse_json_line(path, line_no, line);
       if (!j.is_array()) {

@@ -13,6 +13,7 @@
 
 #include "crammer/text/tokenizer_files.hpp"
 #include "crammer/util/error.hpp"
+#include "crammer/util/file.hpp"
 
 namespace crammer {
 namespace {
@@ -21,12 +22,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json parse_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TokenizerError(path + ": cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  std::string text = read_file<TokenizerError>(path, "tokenizer file");
   try {
-    return json::parse(ss.str());
+    return json::parse(text);
   } catch (const json::parse_error& e) {
     throw TokenizerError(path + ": malformed JSON: " + e.what());
   }

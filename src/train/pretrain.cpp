@@ -22,6 +22,7 @@
 #include "crammer/model/make_model.hpp"
 #include "crammer/model/safetensors.hpp"
 #include "crammer/util/error.hpp"
+#include "crammer/util/file.hpp"
 #include "crammer/util/log.hpp"
 
 namespace crammer {
@@ -30,13 +31,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CorpusError(path + ": cannot open text file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read_text(const std::string& path) { return read_file<CorpusError>(path, "text file"); }
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {

@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "crammer/util/error.hpp"
+#include "crammer/util/file.hpp"
 
 namespace crammer {
 namespace {
@@ -265,11 +266,7 @@ PretrainRecipe parse_recipe(const std::string& yaml_text, const std::string& ori
 }
 
 PretrainRecipe load_recipe(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot open the pretraining recipe");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_recipe(ss.str(), path, overrides);
+  return parse_recipe(read_file<ConfigError>(path, "pretraining recipe"), path, overrides);
 }
 
 }  // namespace crammer

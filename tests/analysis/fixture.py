@@ -36,6 +36,13 @@ RESULT_DTYPE = np.dtype([
     ("error", _fixed(512)), ("memory_offset", "<i8"), ("memory_k", "<i4"), ("memory_d", "<i4"),
     ("curve_offset", "<i8"), ("curve_length", "<i4"),
 ])
+# This writer's own layout (it stands in for crammer's store): the metrics sit between status
+# and wall_seconds, and the CSV mimics `crammer export` (model name after model_index, status
+# as its name, no storage offsets).
+_NAMES = list(RESULT_DTYPE.names)
+METRICS = _NAMES[_NAMES.index("status_name") + 1:_NAMES.index("wall_seconds")]
+EXPORT_COLUMNS = [c for c in _NAMES if c != "status_name" and not c.endswith("_offset")]
+EXPORT_COLUMNS.insert(EXPORT_COLUMNS.index("model_index") + 1, "model")
 VSTR = h5py.string_dtype("utf-8")
 MODEL_DTYPE = np.dtype([
     ("model_index", "<i4"), ("name", VSTR), ("path", VSTR), ("dtype", VSTR),
@@ -79,7 +86,7 @@ def _row(rng, model, model_index, sample, k, length, status="done", key=None, ca
     r["decode_exact"] = r["converged"] and rng.random() < 0.9
     r["decode_prefix"] = t if r["decode_exact"] else rng.randint(0, t)
     if status != "done":
-        for c in cr.METRICS:
+        for c in METRICS:
             r[c] = False if c in ("converged", "decode_exact") else 0
         r["n_tokens"] = n
         r["error"] = ("sample too short, 7 tokens" if status == "skipped"
@@ -209,9 +216,9 @@ def write_export_csv(prefix, rows, models=MODELS):
     samples.csv."""
     with open(prefix + "results.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(cr.EXPORT_COLUMNS)
+        w.writerow(EXPORT_COLUMNS)
         for r in rows:
-            w.writerow([_export_value(r[c]) for c in cr.EXPORT_COLUMNS])
+            w.writerow([_export_value(r.get(c, 0)) for c in EXPORT_COLUMNS])
     with open(prefix + "models.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["model_index", "name", "path", "dtype", "model_type", "d_model",

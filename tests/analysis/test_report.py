@@ -162,7 +162,7 @@ class ReportOnFixtures(unittest.TestCase):
         for c in ["file", "task_key", "model", "model_index", "d_model", "vocab_size", "n_params",
                   "sample_id", "text_kind", "n_mem", "length", "status", "mode", "wall_seconds",
                   "rank", "device", "error", "baseline_ce_nats", "baseline_ce_bits",
-                  "info_gain_nats_paper", "info_gain_bits_paper"] + cr.METRICS:
+                  "info_gain_nats_paper", "info_gain_bits_paper"] + fixture.METRICS:
             self.assertIn(c, df.columns)
         self.assertEqual(sorted(df["status"].unique()), ["done", "failed", "skipped"])
         self.assertEqual(df["converged"].dtype, bool)

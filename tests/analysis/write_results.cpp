@@ -12,7 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crammer/store/export.hpp"
 #include "crammer/store/results_reader.hpp"
+#include "crammer/store/status.hpp"
 #include "crammer/store/results_writer.hpp"
 
 namespace {

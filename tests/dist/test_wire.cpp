@@ -159,7 +159,7 @@ TEST(DistWire, CorruptCountDoesNotAllocate) {
   w.put<uint8_t>(uint8_t(MessageKind::work));
   w.put<uint8_t>(kWireVersion);
   w.put<uint32_t>(1);
-  w.put<uint32_t>(0xFFFFFFFFu);
+  w.put<uint64_t>(~uint64_t(0));
   EXPECT_THROW(decode_work(w.release()), DistError);
 }
 
@@ -181,8 +181,8 @@ TEST(DistWire, WrongKindVersionAndTrailingBytesAreErrors) {
   EXPECT_THROW(message_kind(empty), DistError);
   auto bad_status = encode_request(WorkRequest{0, false, 0, {sample_result(1)}});
   // status byte of the first result: header(2) + held(4) + stopping(1) + signal(4) + n(4) +
-  // key(4 + 3) + model(4) + sample(8) + n_mem(4) + length(4)
-  size_t status_at = 2 + 4 + 1 + 4 + 4 + 4 + 3 + 4 + 8 + 4 + 4;
+  // key(8 + 3) + model(4) + sample(8) + n_mem(4) + length(4)
+  size_t status_at = 2 + 4 + 1 + 4 + 4 + 8 + 3 + 4 + 8 + 4 + 4;
   ASSERT_EQ(bad_status[status_at], char(TaskStatus::done));
   bad_status[status_at] = 9;
   EXPECT_THROW(decode_request(bad_status), DistError);

@@ -8,6 +8,7 @@ CASE: ranks | kill_worker | kill_coordinator | sigterm | sigusr1_mpirun | cli
 import argparse
 import csv
 import io
+import json
 import os
 import shutil
 import signal
@@ -20,9 +21,6 @@ import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-METRICS = ["n_tokens", "n_targets", "baseline_loss", "baseline_acc", "best_acc", "best_loss", "steps",
-           "steps_to_best", "converged", "info_gain_nats", "info_gain_bits", "token_gain", "decode_exact",
-           "decode_prefix"]
 
 
 def fail(msg):
@@ -80,6 +78,8 @@ def read_rows(path):
     except OSError:
         f = h5py.File(path, "r")
     with f:
+        # The metric columns as the file itself lists them (crammer's field list).
+        metrics = [c["name"] for c in json.loads(f["results"].attrs["columns"]) if c["section"] == "metric"]
         data = f["results"][()]
     rows = {}
     dup = []
@@ -87,7 +87,7 @@ def read_rows(path):
         key = (r["task_key"].decode().rstrip("\0"), int(r["length"]))
         if key in rows:
             dup.append(key)
-        rows[key] = {m: r[m].item() for m in METRICS}
+        rows[key] = {m: r[m].item() for m in metrics}
         rows[key]["status"] = int(r["status"])
     return rows, dup
 

@@ -7,7 +7,10 @@
 
 #include <boost/program_options/errors.hpp>
 
-#include "crammer/app/submit.hpp"
+#include "crammer/slurm/cli.hpp"
+#include "crammer/slurm/options.hpp"
+#include "crammer/slurm/render.hpp"
+#include "crammer/slurm/submit.hpp"
 #include "crammer/util/error.hpp"
 
 int main(int argc, char** argv) {

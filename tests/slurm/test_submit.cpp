@@ -14,7 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "crammer/app/submit.hpp"
+#include "crammer/slurm/cli.hpp"
+#include "crammer/slurm/options.hpp"
+#include "crammer/slurm/render.hpp"
+#include "crammer/slurm/submit.hpp"
 #include "crammer/dist/device_map.hpp"
 #include "crammer/util/error.hpp"
 

@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "crammer/plan/task.hpp"
+#include "crammer/core/records.hpp"
+#include "crammer/core/result.hpp"
 #include "crammer/store/results_file.hpp"
 #include "crammer/util/error.hpp"
 

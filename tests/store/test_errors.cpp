@@ -6,7 +6,9 @@
 #include <functional>
 #include <sstream>
 
+#include "crammer/store/export.hpp"
 #include "crammer/store/results_reader.hpp"
+#include "crammer/store/status.hpp"
 #include "crammer/store/results_writer.hpp"
 #include "store_test_util.hpp"
 

@@ -7,7 +7,9 @@
 #include <map>
 #include <sstream>
 
+#include "crammer/store/export.hpp"
 #include "crammer/store/results_reader.hpp"
+#include "crammer/store/status.hpp"
 #include "crammer/store/results_writer.hpp"
 #include "store_test_util.hpp"
 
@@ -15,9 +17,10 @@ namespace crammer {
 namespace {
 
 const char* kHeader =
-    "task_key,model,sample_id,n_mem,length,status,n_tokens,n_targets,baseline_loss,baseline_acc,"
-    "best_acc,best_loss,steps,steps_to_best,converged,info_gain_nats,info_gain_bits,token_gain,"
-    "decode_exact,decode_prefix,wall_seconds,rank,device,error";
+    "task_key,model_index,model,sample_id,n_mem,length,status,n_tokens,n_targets,baseline_loss,"
+    "baseline_acc,best_acc,best_loss,steps,steps_to_best,converged,info_gain_nats,info_gain_bits,"
+    "token_gain,decode_exact,decode_prefix,capacity,wall_seconds,rank,device,error,memory_k,"
+    "memory_d,curve_length";
 
 std::string write_file(const test::TempDir& dir, int n) {
   const std::string path = dir.file("r.h5");
@@ -44,26 +47,29 @@ TEST(Export, HeaderAndPlainRow) {
   std::vector<std::string> f;
   std::stringstream ss(first);
   for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
-  if (!first.empty() && first.back() == ',') f.push_back("");
-  ASSERT_EQ(f.size(), 24u) << first;
-  std::vector<std::string> want = {r.task_key, "demo", "1000", "1", "16", "done", "16", "15"};
+  ASSERT_EQ(f.size(), 29u) << first;
+  std::vector<std::string> want = {r.task_key, "0", "demo", "1000", "1", "16", "done", "16", "15"};
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(f[i], want[i]) << "column " << i;
-  EXPECT_EQ(std::stod(f[8]), r.baseline_loss);
-  EXPECT_EQ(std::stod(f[9]), r.baseline_acc);
-  EXPECT_EQ(std::stod(f[10]), r.best_acc);
-  EXPECT_EQ(std::stod(f[11]), r.best_loss);
-  EXPECT_EQ(f[12], "100");
-  EXPECT_EQ(f[13], "50");
-  EXPECT_EQ(f[14], "true");
-  EXPECT_EQ(std::stod(f[15]), r.info_gain_nats);
-  EXPECT_EQ(std::stod(f[16]), r.info_gain_bits);
-  EXPECT_EQ(f[17], "-7");
-  EXPECT_EQ(f[18], "false");
-  EXPECT_EQ(f[19], "0");
-  EXPECT_EQ(std::stod(f[20]), r.wall_seconds);
-  EXPECT_EQ(f[21], "0");
-  EXPECT_EQ(f[22], "cuda:0");
-  EXPECT_EQ(f[23], "");
+  EXPECT_EQ(std::stod(f[9]), r.baseline_loss);
+  EXPECT_EQ(std::stod(f[10]), r.baseline_acc);
+  EXPECT_EQ(std::stod(f[11]), r.best_acc);
+  EXPECT_EQ(std::stod(f[12]), r.best_loss);
+  EXPECT_EQ(f[13], "100");
+  EXPECT_EQ(f[14], "50");
+  EXPECT_EQ(f[15], "true");
+  EXPECT_EQ(std::stod(f[16]), r.info_gain_nats);
+  EXPECT_EQ(std::stod(f[17]), r.info_gain_bits);
+  EXPECT_EQ(f[18], "-7");
+  EXPECT_EQ(f[19], "false");
+  EXPECT_EQ(f[20], "0");
+  EXPECT_EQ(f[21], std::to_string(r.capacity));
+  EXPECT_EQ(std::stod(f[22]), r.wall_seconds);
+  EXPECT_EQ(f[23], "0");
+  EXPECT_EQ(f[24], "cuda:0");
+  EXPECT_EQ(f[25], "");
+  EXPECT_EQ(f[26], "0");  // no memory stored for this row
+  EXPECT_EQ(f[27], "0");
+  EXPECT_EQ(f[28], "0");
 }
 
 TEST(Export, CsvValuesEqualH5pyValues) {
@@ -86,7 +92,7 @@ for c, h in zip(rows, x):
     assert c["status"] == h["status_name"].decode()
     for k in ["task_key", "device", "error"]:
         assert c[k] == h[k].decode(), (k, c[k], h[k])
-    for k in ["sample_id", "n_mem", "length", "n_tokens", "n_targets", "steps", "steps_to_best", "token_gain", "decode_prefix", "rank"]:
+    for k in ["model_index", "sample_id", "n_mem", "length", "n_tokens", "n_targets", "steps", "steps_to_best", "token_gain", "decode_prefix", "capacity", "rank", "memory_k", "memory_d", "curve_length"]:
         assert int(c[k]) == int(h[k]), k
     for k in ["baseline_loss", "baseline_acc", "best_acc", "best_loss", "info_gain_nats", "info_gain_bits", "wall_seconds"]:
         assert float(c[k]) == float(h[k]), (k, c[k], h[k])
@@ -113,10 +119,11 @@ TEST(Export, CurvesTableNumbersStepsByCurvesEvery) {
   w.close();
   std::ostringstream out;
   write_csv(path, out, "curves");
-  std::string want = "task_key,step,loss,accuracy\n";
+  std::string want = "task_key,length,step,loss,accuracy\n";
   for (const auto& r : rows)
     for (size_t j = 0; j < r.curve_loss.size(); ++j)
-      want += r.task_key + "," + std::to_string(5 * j) + "," + fmt::format("{:.9g}", r.curve_loss[j]) +
+      want += r.task_key + "," + std::to_string(r.length) + "," + std::to_string(5 * j) + "," +
+              fmt::format("{:.9g}", r.curve_loss[j]) +
               "," + fmt::format("{:.9g}", r.curve_acc[j]) + "\n";
   EXPECT_EQ(out.str(), want);
   EXPECT_GT(rows[2].curve_loss.size(), 1u);  // make_row(2) records 3 points
@@ -133,14 +140,15 @@ TEST(Export, ModelsAndSamplesTablesAndUnknownTable) {
             "0,demo,models/demo,f32,gpt2,8,2,50257,123456,-1\n"
             "1,tiny-llama,models/tiny,bf16,llama,4,1,32000,999,128000\n");
   write_csv(path, samples, "samples");
-  EXPECT_NE(samples.str().find("1,1,random-words,0,random-words,5,1 2 3 4 5,\"cat \"\"dog\"\"\nbird\""),
+  EXPECT_NE(samples.str().find("1,1,random-words,0,0,random-words,5,1 2 3 4 5,\"cat \"\"dog\"\"\nbird\""),
             std::string::npos)
       << samples.str();
   try {
-    write_csv(path, bad, "memory");
+    write_csv(path, bad, "mem");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("results, models, samples or curves"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("results, models, samples, curves or memory"),
+              std::string::npos);
   }
 }
 

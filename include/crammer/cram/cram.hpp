@@ -5,13 +5,12 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "crammer/config/experiment_config.hpp"
 #include "crammer/model/attention.hpp"
-#include "crammer/plan/task.hpp"
+#include "crammer/core/result.hpp"
 
 namespace crammer {
 
@@ -30,8 +29,6 @@ struct CramSettings {
   int64_t micro_batch = 0;
   bool save_memory = false;    // fill TaskResult::memory with the best mem [k, d]
   int64_t curves_every = 0;    // record loss/acc every this many steps (0 = none)
-  // Called with each finished batch's rows (progress, streaming to rank 0); may be empty.
-  std::function<void(const std::vector<TaskResult>&)> on_rows;
 };
 
 CramSettings make_cram_settings(const ExperimentConfig& config, int32_t rank,
@@ -41,9 +38,8 @@ CramSettings make_cram_settings(const ExperimentConfig& config, int32_t rank,
 // Grid tasks are grouped by n_mem and length into batches of batching.batch_size; capacity-
 // search tasks (cram.search bisect | progressive) run their probes in lock-step batches and
 // yield one row per probe, all with the task's key, in probe order. A batch that fails is
-// retried task by task; a task that still fails yields a `failed` row with the error text.
-// Throws crammer::Interrupted when stop_requested() is seen between steps (rows of batches
-// already finished were delivered through on_rows).
+// retried in halves (core/retry.hpp); a task that still fails alone yields a `failed` row with
+// the error text. Throws crammer::Interrupted when stop_requested() is seen between steps.
 std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tasks,
                                    const CramSettings& settings);
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "crammer/plan/task.hpp"
+#include "crammer/core/result.hpp"
 
 namespace crammer {
 

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "crammer/plan/task.hpp"
+#include "crammer/core/result.hpp"
 
 namespace crammer {
 

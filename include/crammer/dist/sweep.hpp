@@ -12,7 +12,7 @@
 
 #include "crammer/dist/context.hpp"
 #include "crammer/dist/progress.hpp"
-#include "crammer/plan/task.hpp"
+#include "crammer/core/result.hpp"
 
 namespace crammer {
 
@@ -80,13 +80,9 @@ SweepOutcome run_sweep(const DistContext& ctx, std::vector<Task> tasks, WorkerBa
 // throws std::exception is retried as two halves, recursively; a task that still throws when it
 // runs alone (after `single_task_retries` more attempts if it was alone from the start) becomes
 // a failed row carrying the error text. Interrupted propagates; `out` then holds the results of
-// the parts that finished. rank/device fill the failed rows.
+// the parts that finished. rank/device fill the failed rows (policy: core/retry.hpp).
 void run_batch_with_retries(WorkerBackend& backend, const std::vector<Task>& batch,
                             std::vector<TaskResult>& out, int rank, const std::string& device,
                             int single_task_retries = 1);
-
-// A failed row for `task` (key, model, sample, n_mem, length copied; status failed; error).
-TaskResult failed_result(const Task& task, const std::string& error, int rank,
-                         const std::string& device);
 
 }  // namespace crammer

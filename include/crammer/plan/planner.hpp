@@ -16,7 +16,8 @@
 #include <vector>
 
 #include "crammer/config/experiment_config.hpp"
-#include "crammer/plan/task.hpp"
+#include "crammer/core/records.hpp"
+#include "crammer/core/result.hpp"
 
 namespace crammer {
 

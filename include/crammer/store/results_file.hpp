@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "crammer/plan/task.hpp"
+#include "crammer/core/records.hpp"
+#include "crammer/core/result.hpp"
 
 namespace crammer {
 
@@ -34,14 +35,7 @@ struct RunHeader {
 };
 
 constexpr int32_t kSchemaVersion = 1;
-// Fixed string widths of /results (SWMR datasets cannot hold variable-length data); a task key
-// that does not fit is an error, a longer device or error text is truncated with "...".
-constexpr int kTaskKeyWidth = 128;
-constexpr int kDeviceWidth = 32;
-constexpr int kErrorWidth = 512;
-
-/// "done" | "failed" | "skipped" (the store's own copy, so the store needs no plan code).
-const char* status_name(TaskStatus s);
+// Text widths of /results rows: kTaskKeyWidth, kDeviceWidth, kErrorWidth (core/result.hpp).
 
 /// The journal that sits next to a results file: "<path>.journal".
 std::string journal_path(const std::string& results_path);

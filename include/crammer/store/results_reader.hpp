@@ -1,15 +1,13 @@
-// Reads a results file, also while a run writes it (SWMR read), and the helpers behind
-// `crammer status` and `crammer export`. Not for writing: see results_writer.hpp.
+// Reads a results file, also while a run writes it (SWMR read). Not for writing: see
+// results_writer.hpp; `crammer export`: export.hpp; `crammer status`: status.hpp.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <ostream>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "crammer/plan/task.hpp"
+#include "crammer/core/records.hpp"
+#include "crammer/core/result.hpp"
 #include "crammer/store/results_file.hpp"
 
 namespace crammer {
@@ -42,30 +40,5 @@ class ResultsReader {
 
 /// True while a writer holds the results file open (its journal lock is held).
 bool writer_active(const std::string& path);
-
-/// CSV of one table on `out`. table "results": task_key, model, sample_id, n_mem, length,
-/// status, every DESIGN §2 metric by name, wall_seconds, rank, device, error. Also "models",
-/// "samples" and "curves" (task_key, step, loss, accuracy: the points output.curves_every
-/// recorded). An unknown table is a ConfigError listing the known ones.
-void write_csv(const std::string& path, std::ostream& out, const std::string& table = "results");
-
-struct StatusCounts {
-  int64_t done = 0;
-  int64_t failed = 0;
-  int64_t skipped = 0;
-  int64_t total() const { return done + failed + skipped; }
-};
-
-struct StatusSummary {
-  std::string path;
-  int64_t total_rows = 0;
-  bool active = false;  // a writer holds the file now
-  StatusCounts all;
-  std::map<std::string, StatusCounts> by_model;                    // model name
-  std::map<std::pair<int32_t, int32_t>, StatusCounts> by_k_length;  // (n_mem, length)
-  std::string text() const;  // the human-readable report of `crammer status`
-};
-
-StatusSummary status_summary(const std::string& path);
 
 }  // namespace crammer

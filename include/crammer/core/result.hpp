@@ -1,0 +1,69 @@
+// What cramming one task (or one probe of a capacity search) produced: one results row.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crammer/core/task.hpp"
+
+namespace crammer {
+
+enum class TaskStatus : int8_t { done = 0, failed = 1, skipped = 2 };
+// "done" | "failed" | "skipped": the names results files and `crammer export` use.
+const char* to_string(TaskStatus s);
+// A stored status byte outside the enum is corrupt input; decoders check with this.
+inline bool valid_status_byte(int8_t s) {
+  return s >= 0 && s <= static_cast<int8_t>(TaskStatus::skipped);
+}
+
+// Fixed text widths of a stored row (SWMR datasets cannot hold variable-length data): a task
+// key that does not fit is an error, a longer device or error text is cut with "...".
+constexpr int kTaskKeyWidth = 128;
+constexpr int kDeviceWidth = 32;
+constexpr int kErrorWidth = 512;
+
+// Metric names and meanings: DESIGN §2. Keep these field names: export columns use them.
+struct TaskResult {
+  std::string task_key;
+  int32_t model_index = 0;
+  int64_t sample_id = 0;
+  int32_t n_mem = 0;
+  int32_t length = 0;
+  TaskStatus status = TaskStatus::done;
+
+  int32_t n_tokens = 0;
+  int32_t n_targets = 0;
+  double baseline_loss = 0;
+  double baseline_acc = 0;
+  double best_acc = 0;
+  double best_loss = 0;
+  int32_t steps = 0;
+  int32_t steps_to_best = 0;
+  bool converged = false;
+  double info_gain_nats = 0;
+  double info_gain_bits = 0;
+  int32_t token_gain = 0;
+  bool decode_exact = false;
+  int32_t decode_prefix = 0;
+  // Capacity-search tasks only (same value on every probe row of the task): the largest probed
+  // length that converged, 0 if none; -1 on grid rows (analysis derives it from the grid).
+  int32_t capacity = -1;
+
+  double wall_seconds = 0;
+  int32_t rank = 0;
+  std::string device;
+  std::string error;  // non-empty for failed and skipped rows
+
+  std::vector<float> memory;      // optional best mem, [k, d] row-major (output.save_memory)
+  int32_t d_model = 0;            // second dimension of `memory`
+  std::vector<float> curve_loss;  // optional, every output.curves_every steps
+  std::vector<float> curve_acc;
+};
+
+// The row of a task that could not be crammed at `length` (its own length for a grid task, the
+// probe's for a search); an empty error becomes "unknown error" so a failed row always says why.
+TaskResult failed_result(const Task& task, int32_t length, const std::string& error, int32_t rank,
+                         const std::string& device);
+
+}  // namespace crammer

@@ -1,0 +1,59 @@
+// THE field list of a TaskResult. Every codec and column list is driven by it: the MPI wire
+// (dist/wire.cpp), the journal (store/journal.cpp), the HDF5 /results row (store/row_layout.cpp),
+// `crammer export` (store/export.cpp) and the column list analysis reads from the results file.
+// A new field is added here once. Each codec supplies a visitor with these primitives:
+//   v.text(name, std::string&, width)     fixed width in the HDF5 row (see result.hpp)
+//   v.num(name, int32_t / int64_t / double &)
+//   v.flag(name, bool&)                   v.status(name, TaskStatus&)
+//   v.matrix(name, std::vector<float>&, int32_t& cols)   [rows, cols] row-major (output.save_memory)
+//   v.curves(name, std::vector<float>& loss, std::vector<float>& acc)   (output.curves_every)
+//   v.section(name)   the fields that follow are: "key" | "metric" | "provenance" | "array"
+// Byte codecs encode a matrix as its floats then cols, curves as loss then acc. Changing the
+// order or a type changes both byte formats: bump kWireVersion and the journal version.
+#pragma once
+
+#include <type_traits>
+
+#include "crammer/core/result.hpp"
+
+namespace crammer {
+
+// R is TaskResult (decoding) or const TaskResult (encoding); the visitor sees mutable or const
+// references accordingly.
+template <class Visitor, class R>
+void visit_result_fields(Visitor& v, R& x) {
+  static_assert(std::is_same<std::remove_const_t<R>, TaskResult>::value, "visits a TaskResult");
+  v.section("key");
+  v.text("task_key", x.task_key, kTaskKeyWidth);
+  v.num("model_index", x.model_index);
+  v.num("sample_id", x.sample_id);
+  v.num("n_mem", x.n_mem);
+  v.num("length", x.length);
+  v.status("status", x.status);
+  v.section("metric");  // DESIGN §2
+  v.num("n_tokens", x.n_tokens);
+  v.num("n_targets", x.n_targets);
+  v.num("baseline_loss", x.baseline_loss);
+  v.num("baseline_acc", x.baseline_acc);
+  v.num("best_acc", x.best_acc);
+  v.num("best_loss", x.best_loss);
+  v.num("steps", x.steps);
+  v.num("steps_to_best", x.steps_to_best);
+  v.flag("converged", x.converged);
+  v.num("info_gain_nats", x.info_gain_nats);
+  v.num("info_gain_bits", x.info_gain_bits);
+  v.num("token_gain", x.token_gain);
+  v.flag("decode_exact", x.decode_exact);
+  v.num("decode_prefix", x.decode_prefix);
+  v.num("capacity", x.capacity);
+  v.section("provenance");
+  v.num("wall_seconds", x.wall_seconds);
+  v.num("rank", x.rank);
+  v.text("device", x.device, kDeviceWidth);
+  v.text("error", x.error, kErrorWidth);
+  v.section("array");
+  v.matrix("memory", x.memory, x.d_model);
+  v.curves("curve", x.curve_loss, x.curve_acc);
+}
+
+}  // namespace crammer

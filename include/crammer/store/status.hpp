@@ -1,0 +1,31 @@
+// `crammer status`: counts of done / failed / skipped rows of a results file, also while a run
+// writes it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+namespace crammer {
+
+struct StatusCounts {
+  int64_t done = 0;
+  int64_t failed = 0;
+  int64_t skipped = 0;
+  int64_t total() const { return done + failed + skipped; }
+};
+
+struct StatusSummary {
+  std::string path;
+  int64_t total_rows = 0;
+  bool active = false;  // a writer holds the file now
+  StatusCounts all;
+  std::map<std::string, StatusCounts> by_model;                    // model name
+  std::map<std::pair<int32_t, int32_t>, StatusCounts> by_k_length;  // (n_mem, length)
+  std::string text() const;  // the human-readable report of `crammer status`
+};
+
+StatusSummary status_summary(const std::string& path);
+
+}  // namespace crammer

@@ -1,0 +1,56 @@
+// `crammer status` (see crammer/store/status.hpp).
+#include "crammer/store/status.hpp"
+
+#include <fmt/format.h>
+
+#include "crammer/store/results_reader.hpp"
+
+namespace crammer {
+
+namespace {
+
+void count(StatusCounts& c, TaskStatus s) {
+  switch (s) {
+    case TaskStatus::done: ++c.done; break;
+    case TaskStatus::failed: ++c.failed; break;
+    case TaskStatus::skipped: ++c.skipped; break;
+  }
+}
+
+std::string counts_text(const StatusCounts& c) {
+  return fmt::format("{:>8} {:>8} {:>8} {:>8}", c.done, c.failed, c.skipped, c.total());
+}
+
+}  // namespace
+
+StatusSummary status_summary(const std::string& path) {
+  StatusSummary s;
+  s.path = path;
+  ResultsReader reader(path);
+  s.active = writer_active(path);
+  std::map<int32_t, std::string> names;
+  for (const auto& m : reader.models()) names[m.model_index] = m.name;
+  for (const auto& r : reader.rows()) {
+    auto name = names.find(r.model_index);
+    count(s.all, r.status);
+    count(s.by_model[name != names.end() ? name->second : std::to_string(r.model_index)], r.status);
+    count(s.by_k_length[{r.n_mem, r.length}], r.status);
+  }
+  s.total_rows = static_cast<int64_t>(reader.rows().size());
+  return s;
+}
+
+std::string StatusSummary::text() const {
+  std::string t = fmt::format("{}: {} rows, {}\n", path, total_rows,
+                              active ? "a run is writing it now" : "no run is writing it");
+  t += fmt::format("{:<24} {:>8} {:>8} {:>8} {:>8}\n", "model", "done", "failed", "skipped", "rows");
+  for (const auto& [name, c] : by_model) t += fmt::format("{:<24} {}\n", name, counts_text(c));
+  t += fmt::format("{:<24} {}\n", "all", counts_text(all));
+  t += fmt::format("\n{:>6} {:>8} {:>8} {:>8} {:>8} {:>8}\n", "k", "length", "done", "failed",
+                   "skipped", "rows");
+  for (const auto& [kl, c] : by_k_length)
+    t += fmt::format("{:>6} {:>8} {}\n", kl.first, kl.second, counts_text(c));
+  return t;
+}
+
+}  // namespace crammer
