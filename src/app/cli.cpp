@@ -5,10 +5,10 @@
 
 #include <boost/program_options/errors.hpp>
 #include <hdf5.h>
-#include <mpi.h>
 #include <torch/version.h>
 
 #include "crammer/app/commands.hpp"
+#include "crammer/dist/mpi_session.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/log.hpp"
 #include "crammer/version.hpp"
@@ -50,11 +50,7 @@ void print_help(std::ostream& out) {
 }  // namespace
 
 std::string version_text() {
-  char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING];
-  int len = 0;
-  MPI_Get_library_version(mpi_version, &len);
-  std::string mpi(mpi_version, len);
-  if (auto nl = mpi.find_first_of(",\n"); nl != std::string::npos) mpi = mpi.substr(0, nl);
+  const std::string mpi = mpi_library_version();
   unsigned maj = 0, min = 0, rel = 0;
   H5get_libversion(&maj, &min, &rel);
   std::string out = "crammer " CRAMMER_VERSION " (git " CRAMMER_GIT_COMMIT ")\n";

@@ -3,7 +3,6 @@
 // One process does both in-process. Glue only: planning (plan), cramming (cram), the file
 // (store) and the hand-out protocol (dist) live in their layers.
 #include <ATen/Parallel.h>
-#include <mpi.h>
 #include <torch/cuda.h>
 
 #include <chrono>
@@ -15,10 +14,10 @@
 #include "crammer/app/commands.hpp"
 #include "crammer/config/loader.hpp"
 #include "crammer/cram/cram.hpp"
-#include "crammer/dist/check.hpp"
 #include "crammer/dist/context.hpp"
 #include "crammer/dist/device_check.hpp"
 #include "crammer/dist/device_map.hpp"
+#include "crammer/dist/mpi_session.hpp"
 #include "crammer/dist/sweep.hpp"
 #include "crammer/model/attention.hpp"
 #include "crammer/model/causal_lm.hpp"
@@ -97,19 +96,24 @@ std::string now_iso8601() {
   return buf;
 }
 
-std::vector<std::string> gather_hosts(const DistContext& ctx) {
-  char name[256] = {};
-  std::snprintf(name, sizeof name, "%s", ctx.host.c_str());
-  std::vector<char> all(ctx.coordinator() ? 256 * ctx.size : 1);
-  CRAMMER_MPI_CHECK(MPI_Gather(name, 256, MPI_CHAR, all.data(), 256, MPI_CHAR, 0, ctx.world));
-  std::vector<std::string> hosts;
-  if (ctx.coordinator()) {
-    for (int r = 0; r < ctx.size; ++r) {
-      std::string h(all.data() + 256 * r);
-      if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
-    }
+// What the results file records about this run (DESIGN §5: provenance attributes).
+RunInfo run_info(const ExperimentConfig& config, const std::string& command_line, const std::vector<std::string>& hosts) {
+  RunInfo run;
+  run.config_yaml = to_yaml(config);
+  run.config_fingerprint = config_fingerprint(config);
+  run.command_line = command_line;
+  run.start_time = now_iso8601();
+  run.hosts = hosts;
+  std::istringstream versions(version_text());  // "<Library> <version>" lines -> version_<library>
+  for (std::string line; std::getline(versions, line);) {
+    auto sp = line.find(' ');
+    if (sp == std::string::npos) continue;
+    std::string key = line.substr(0, sp);
+    for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    run.versions[key] = line.substr(sp + 1);
   }
-  return hosts;
+  run.versions["git_commit"] = CRAMMER_GIT_COMMIT;
+  return run;
 }
 
 // runtime.device -> DistOptions. `computes`: this rank will run models (a worker, or the one
@@ -183,10 +187,8 @@ int run_sweep_command(const RunArgs& a) {
   ExperimentConfig config = load_config(a.config, a.overrides);
   // sdpa on LibTorch 1.x: exit 2 now, not a failed row per task later.
   resolve_attention_kernel(parse_attention_kernel(config.runtime.attention), /*cuda=*/false);
-  int world_rank = 0, world_size = 1;
-  CRAMMER_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
-  CRAMMER_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world_size));
-  DistOptions dopts = device_options(config.runtime.device, world_size == 1 || world_rank != 0);
+  const int rank = world_rank(), size = world_size();
+  DistOptions dopts = device_options(config.runtime.device, size == 1 || rank != 0);
   DistContext ctx = make_dist_context(dopts);
   init_logging(config.runtime.log_level, ctx.size > 1 ? ctx.rank : -1);
   at::set_num_threads(threads_per_rank(static_cast<int>(config.runtime.threads), ctx.local_size));
@@ -220,58 +222,27 @@ int run_sweep_command(const RunArgs& a) {
   for (const auto& m : config.models) sopts.progress.model_names.push_back(m.name);
 
   // Rank 0 plans and opens the file; a failure there must not leave workers waiting.
-  int plan_ok = 1;
-  std::string plan_error;
-  int plan_error_code = 1;
-  if (ctx.coordinator()) {
-    try {
-      Plan plan = make_plan(config);
-      RunInfo run;
-      run.config_yaml = to_yaml(config);
-      run.config_fingerprint = config_fingerprint(config);
-      run.command_line = a.command_line;
-      run.start_time = now_iso8601();
-      run.hosts = hosts;
-      std::istringstream versions(version_text());
-      for (std::string line; std::getline(versions, line);) {
-        auto sp = line.find(' ');
-        if (sp == std::string::npos) continue;
-        std::string key = line.substr(0, sp);
-        for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        run.versions[key] = line.substr(sp + 1);
-      }
-      run.versions["git_commit"] = CRAMMER_GIT_COMMIT;
-      auto parent = std::filesystem::path(config.output.path).parent_path();
-      std::error_code ec;
-      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-      if (ec) throw ConfigError("output.path: cannot create directory '" + parent.string() + "': " + ec.message());
-      writer = std::make_unique<ResultsWriter>();
-      writer->open(config.output.path, run, plan.models, plan.samples, a.fresh ? OpenMode::fresh : OpenMode::resume);
-      const auto& done = writer->finished_keys();
-      std::vector<TaskResult> skipped;
-      for (auto& s : plan.skipped)
-        if (!writer->has_row(s.task_key, s.length)) skipped.push_back(s);
-      if (!skipped.empty()) writer->append(skipped);
-      size_t total = plan.tasks.size();
-      for (auto& t : plan.tasks)
-        if (!done.count(t.key)) tasks.push_back(std::move(t));
-      spdlog::info("plan: {} tasks ({} already stored, {} to run), {} skipped rows; results -> {}", total,
-                   total - tasks.size(), tasks.size(), plan.skipped.size(), config.output.path);
-    } catch (const Error& e) {
-      plan_ok = 0;
-      plan_error = e.what();
-      plan_error_code = e.exit_code();
-    }
-  }
-  CRAMMER_MPI_CHECK(MPI_Bcast(&plan_ok, 1, MPI_INT, 0, ctx.world));
-  CRAMMER_MPI_CHECK(MPI_Bcast(&plan_error_code, 1, MPI_INT, 0, ctx.world));
-  if (!plan_ok) {
-    if (ctx.coordinator()) {
-      if (plan_error_code == 2) throw ConfigError(plan_error);
-      throw Error(plan_error);
-    }
-    return plan_error_code;
-  }
+  const int plan_code = coordinator_step(ctx, [&] {
+    Plan plan = make_plan(config);
+    const RunInfo run = run_info(config, a.command_line, hosts);
+    auto parent = std::filesystem::path(config.output.path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) throw ConfigError("output.path: cannot create directory '" + parent.string() + "': " + ec.message());
+    writer = std::make_unique<ResultsWriter>();
+    writer->open(config.output.path, run, plan.models, plan.samples, a.fresh ? OpenMode::fresh : OpenMode::resume);
+    const auto& done = writer->finished_keys();
+    std::vector<TaskResult> skipped;
+    for (auto& s : plan.skipped)
+      if (!writer->has_row(s.task_key, s.length)) skipped.push_back(s);
+    if (!skipped.empty()) writer->append(skipped);
+    size_t total = plan.tasks.size();
+    for (auto& t : plan.tasks)
+      if (!done.count(t.key)) tasks.push_back(std::move(t));
+    spdlog::info("plan: {} tasks ({} already stored, {} to run), {} skipped rows; results -> {}", total,
+                 total - tasks.size(), tasks.size(), plan.skipped.size(), config.output.path);
+  });
+  if (plan_code != 0) return plan_code;  // a worker; the coordinator has rethrown
 
   CramBackend backend(config, ctx);
   std::unique_ptr<WriterSink> sink;
@@ -289,7 +260,7 @@ int run_sweep_command(const RunArgs& a) {
     if (ctx.coordinator())
       spdlog::warn("stopped by signal {}; every finished result is stored. Rerun the same command to resume.",
                    outcome.stop_signal);
-    if (outcome.abort_needed()) MPI_Abort(MPI_COMM_WORLD, kExitInterrupted);
+    if (outcome.abort_needed()) abort_world(kExitInterrupted);
     return kExitInterrupted;
   }
   return 0;
@@ -322,36 +293,8 @@ int cmd_run(const Args& args) {
   a.command_line = "crammer run";
   for (const auto& w : args) a.command_line += " " + w;
 
-  int initialized = 0;
-  MPI_Initialized(&initialized);
-  if (!initialized) {
-    int provided = 0;
-    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-  }
-  install_stop_handlers();  // after MPI_Init: ours must be the handlers that count
-  int size = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  int code = 0;
-  try {
-    code = run_sweep_command(a);
-  } catch (const Error& e) {
-    if (size > 1) {
-      // Report once here, then take every rank down so none waits forever.
-      std::cerr << "crammer run: error: " << e.what() << "\n";
-      MPI_Abort(MPI_COMM_WORLD, e.exit_code());
-    }
-    MPI_Finalize();
-    throw;
-  } catch (const std::exception& e) {
-    if (size > 1) {
-      std::cerr << "crammer run: error: " << e.what() << "\n";
-      MPI_Abort(MPI_COMM_WORLD, 1);
-    }
-    MPI_Finalize();
-    throw;
-  }
-  MPI_Finalize();
-  return code;
+  // install_stop_handlers after MPI_Init: ours must be the handlers that count.
+  return run_with_mpi("crammer run", install_stop_handlers, [&] { return run_sweep_command(a); });
 }
 
 }  // namespace crammer

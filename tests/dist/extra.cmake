@@ -1,12 +1,16 @@
 # MPI integration tests of the dist layer: real `mpiexec -n 1|2|3` runs of tests/dist/
 # sweep_driver (synthetic test backend) checked by tests/dist/mpi_sweep_test.py, and of
-# device_check_driver checked by tests/dist/device_check_test.py. Label: mpi.
+# device_check_driver checked by tests/dist/device_check_test.py, and of mpi_session_driver
+# checked by tests/dist/mpi_session_test.py. Label: mpi.
 add_executable(dist_sweep_driver "${CMAKE_CURRENT_SOURCE_DIR}/sweep_driver.cpp")
 target_link_libraries(dist_sweep_driver PRIVATE crammer_dist crammer_warnings)
 target_include_directories(dist_sweep_driver PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}")
 # The startup device check (dist/device_check.hpp) under mpiexec, with a plain C++ probe.
 add_executable(dist_device_check_driver "${CMAKE_CURRENT_SOURCE_DIR}/device_check_driver.cpp")
 target_link_libraries(dist_device_check_driver PRIVATE crammer_dist crammer_warnings)
+# MPI's lifetime, the coordinator step and the host gather (dist/mpi_session.hpp).
+add_executable(dist_mpi_session_driver "${CMAKE_CURRENT_SOURCE_DIR}/mpi_session_driver.cpp")
+target_link_libraries(dist_mpi_session_driver PRIVATE crammer_dist crammer_warnings)
 
 find_package(Python3 COMPONENTS Interpreter)
 if(NOT Python3_Interpreter_FOUND)
@@ -30,3 +34,4 @@ crammer_mpi_python_test(dist_mpi mpi_sweep_test.py dist_sweep_driver 120
                         equal failures sigterm_mpirun sigusr1_mpirun sigterm_ranks sigusr1_one_worker)
 crammer_mpi_python_test(dist_mpi_device_check device_check_test.py dist_device_check_driver 180
                         ok throws wrong)
+crammer_mpi_python_test(dist_mpi_session mpi_session_test.py dist_mpi_session_driver 180 ok config crash)
