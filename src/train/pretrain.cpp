@@ -238,7 +238,7 @@ double heldout_ce(CausalLM& model, const torch::Tensor& windows, int64_t chunk) 
 PretrainResult pretrain(const PretrainRecipe& recipe, const ProgressCallback& on_progress) {
   const PretrainTrain& t = recipe.train;
   const ProgressCallback report = on_progress ? on_progress : ProgressCallback(log_progress);
-  at::set_num_threads(t.threads);
+  at::set_num_threads(static_cast<int>(t.threads));
   at::manual_seed(t.seed);
 
   auto tok = load_tokenizer(recipe.data.tokenizer);

@@ -29,7 +29,7 @@ TEST(Recipe, ErrorsNameTheKey) {
   std::string e = error_of(ok + "train: {stpes: 3}\n");
   EXPECT_NE(e.find("r.yaml"), std::string::npos) << e;
   EXPECT_NE(e.find("unknown key 'train.stpes'"), std::string::npos) << e;
-  EXPECT_NE(e.find("did you mean 'steps'"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean 'train.steps'"), std::string::npos) << e;
   e = error_of(ok + "modle: {layers: 2}\n");
   EXPECT_NE(e.find("unknown key 'modle'"), std::string::npos) << e;
   e = error_of(ok, {"train.steps=many"});

@@ -1,5 +1,6 @@
-// The typed config tree of a sweep (DESIGN §6). Defaults live here; YAML and `a.b=v`
-// overrides are parsed in one place (config/loader). Everything downstream takes this struct.
+// The typed config tree of a sweep (DESIGN §6). Defaults live here, the field table beside it
+// (bind_fields); YAML and `a.b=v` overrides are parsed in one place (config/loader). Everything
+// downstream takes this struct.
 #pragma once
 
 #include <cstdint>
@@ -87,5 +88,11 @@ struct ExperimentConfig {
 
   std::string source_file;  // the YAML file it came from (for messages), empty if none
 };
+
+class YamlBinder;
+
+// The field table (src/config/experiment_fields.cpp): every key of the config, in schema order;
+// reading, writing and key listing all go through it.
+void bind_fields(YamlBinder& b, ExperimentConfig& c);
 
 }  // namespace crammer

@@ -41,7 +41,7 @@ struct PretrainTrain {
   double beta2 = 0.95;
   double grad_clip = 1.0;  // global L2 norm; 0 = off
   uint64_t seed = 0;
-  int threads = 2;
+  int64_t threads = 2;
   int64_t log_every = 10;
   int64_t eval_every = 200;  // 0 = only at the end
   int64_t eval_tokens = 8192;  // held-out: the first eval_tokens tokens (0: all), windows of seq_len
