@@ -1,5 +1,6 @@
 # crammer_layer(NAME DEPS ...): a STATIC library of every .cpp in src/<NAME>/, headers under
-# include/crammer/<NAME>/. A layer with no sources yet is skipped (its dependants then are too).
+# include/crammer/<NAME>/. A layer with no sources yet is skipped; a layer whose dependency is
+# not defined yet is a configure error.
 #
 # Each layer publishes only its own headers: its include root (in the build tree) holds just
 # crammer/<NAME>, a link to include/crammer/<NAME>. A layer (or test) therefore sees the headers
@@ -21,9 +22,10 @@ function(crammer_layer name)
     return()
   endif()
   foreach(dep IN LISTS L_DEPS)
+    # A layer below must already exist: a silent skip would drop this layer, its tests and the app.
     if(dep MATCHES "^crammer_" AND NOT TARGET ${dep})
-      message(STATUS "crammer: skipping layer ${name} (needs ${dep})")
-      return()
+      message(FATAL_ERROR "crammer: layer ${name} needs ${dep}, which is not defined yet: "
+                          "add ${dep}'s layer before ${name} in src/CMakeLists.txt")
     endif()
   endforeach()
   add_library(crammer_${name} STATIC ${sources})

@@ -5,7 +5,6 @@
 #include <set>
 #include <string>
 
-#include "crammer/config/hf_config.hpp"
 #include "crammer/config/loader.hpp"
 #include "crammer/util/error.hpp"
 
@@ -162,25 +161,6 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
   if (c.output.path.empty()) ck.fail("output.path", "must name the results file (e.g. results/sweep.h5)");
   ck.at_least<int64_t>("output.curves_every", c.output.curves_every, 0);
   ck.positive("output.flush_seconds", c.output.flush_seconds);
-
-  if (options.check_models && options.check_files) {
-    int64_t max_len = *std::max_element(cram.lengths.begin(), cram.lengths.end());
-    int64_t max_k = *std::max_element(cram.n_mem.begin(), cram.n_mem.end());
-    for (size_t i = 0; i < c.models.size(); ++i) {
-      const auto& m = c.models[i];
-      ModelSpec spec;
-      try {
-        spec = read_model_spec(m.path);
-      } catch (const Error& e) {
-        ck.fail("models." + std::to_string(i) + ".path", e.what());
-      }
-      if (max_len + max_k > spec.max_position_embeddings)
-        ck.fail("cram.lengths", "max length " + std::to_string(max_len) + " + max n_mem " + std::to_string(max_k) +
-                                    " = " + std::to_string(max_len + max_k) + " positions > max_position_embeddings " +
-                                    std::to_string(spec.max_position_embeddings) + " of model " + m.name + " (" +
-                                    (fs::path(m.path) / "config.json").string() + ")");
-    }
-  }
 }
 
 }  // namespace crammer

@@ -4,9 +4,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/module.h>
 
+#include <filesystem>
 #include <set>
 
 #include "crammer/model/causal_lm.hpp"
+#include "crammer/model/parameter_count.hpp"
 #include "crammer/model/safetensors.hpp"
 #include "crammer/util/error.hpp"
 #include "layers.hpp"
@@ -37,6 +39,36 @@ std::string shape_str(at::IntArrayRef s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
   return out + "]";
+}
+
+// How one checkpoint's tensor names meet an architecture's table: the base-model prefix, and the
+// names that are not parameters (buffers some checkpoints still carry, a tied head saved anyway).
+struct CheckpointNames {
+  std::string prefix;  // "" when the checkpoint was saved from the base model
+  std::set<std::string> ignorable;
+
+  std::string of(const std::string& table_name) const {
+    if (!prefix.empty() && table_name.rfind(prefix, 0) == 0) return table_name.substr(prefix.size());
+    return table_name;
+  }
+};
+
+CheckpointNames checkpoint_names(const ModelSpec& spec, const layers::Architecture& arch,
+                                 const std::vector<std::string>& names) {
+  CheckpointNames out;
+  // Checkpoints saved from the base model (GPT2Model, LlamaModel) lack the prefix: if no
+  // tensor carries it, match the table without it, as transformers does.
+  bool prefixed = false;
+  for (const auto& n : names) prefixed = prefixed || n.rfind(arch.base_prefix, 0) == 0;
+  if (!prefixed) out.prefix = arch.base_prefix;
+  for (int64_t i = 0; i < spec.num_layers; ++i)
+    for (const auto& pattern : arch.ignored) {
+      std::string n = pattern;
+      n.replace(n.find("{}"), 2, std::to_string(i));
+      out.ignorable.insert(out.of(n));
+    }
+  if (spec.tie_word_embeddings) out.ignorable.insert(spec.model_type == "gpt_neox" ? "embed_out.weight" : "lm_head.weight");
+  return out;
 }
 
 }  // namespace
@@ -84,14 +116,8 @@ std::shared_ptr<CausalLM> load_model(const std::string& dir, torch::Dtype dtype,
   auto model = arch.build(spec, torch::TensorOptions().dtype(dtype).device(device));
   std::vector<HfParam> table = model->hf_params();
 
-  // Checkpoints saved from the base model (GPT2Model, LlamaModel) lack the prefix: if no
-  // tensor carries it, match the table without it, as transformers does.
-  bool prefixed = false;
-  for (const auto& n : names) prefixed = prefixed || n.rfind(arch.base_prefix, 0) == 0;
-  auto ckpt_name = [&](const std::string& n) {
-    if (!prefixed && n.rfind(arch.base_prefix, 0) == 0) return n.substr(arch.base_prefix.size());
-    return n;
-  };
+  const CheckpointNames cn = checkpoint_names(spec, arch, names);
+  auto ckpt_name = [&](const std::string& n) { return cn.of(n); };
 
   std::set<std::string> used;
   std::vector<std::string> missing;
@@ -100,16 +126,7 @@ std::shared_ptr<CausalLM> load_model(const std::string& dir, torch::Dtype dtype,
     if (present.count(n)) used.insert(n);
     else missing.push_back(n);
   }
-  // Buffers some checkpoints still carry, and a head tied to the embedding saved anyway.
-  std::vector<std::string> ignorable;
-  for (int64_t i = 0; i < spec.num_layers; ++i)
-    for (const auto& pattern : arch.ignored) {
-      std::string n = pattern;
-      n.replace(n.find("{}"), 2, std::to_string(i));
-      ignorable.push_back(ckpt_name(n));
-    }
-  if (spec.tie_word_embeddings) ignorable.push_back(spec.model_type == "gpt_neox" ? "embed_out.weight" : "lm_head.weight");
-  for (const auto& n : ignorable) used.insert(n);
+  used.insert(cn.ignorable.begin(), cn.ignorable.end());
   std::vector<std::string> unused;
   for (const auto& n : names)
     if (!used.count(n)) unused.push_back(n);
@@ -135,6 +152,27 @@ std::shared_ptr<CausalLM> load_model(const std::string& dir, torch::Dtype dtype,
   model->freeze();
   model->eval();
   return model;
+}
+
+bool has_checkpoint(const std::string& dir) {
+  const std::filesystem::path d(dir);
+  return std::filesystem::is_regular_file(d / "model.safetensors") ||
+         std::filesystem::is_regular_file(d / "model.safetensors.index.json");
+}
+
+int64_t count_parameters(const std::string& dir) {
+  ModelSpec spec = read_model_spec(dir);
+  const layers::Architecture& arch = architecture(spec, dir + "/config.json");
+  Checkpoint ckpt = Checkpoint::open(dir);
+  const CheckpointNames cn = checkpoint_names(spec, arch, ckpt.names());
+  int64_t total = 0;
+  for (const auto& n : ckpt.names()) {
+    if (cn.ignorable.count(n)) continue;
+    int64_t numel = 1;
+    for (int64_t d : ckpt.info(n).shape) numel *= d;
+    total += numel;
+  }
+  return total;
 }
 
 std::map<std::string, torch::Tensor> export_hf_weights(CausalLM& model) {

@@ -11,7 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "crammer/config/hf_config.hpp"
+#include "crammer/model/hf_config.hpp"
+#include "crammer/model/parameter_count.hpp"
 #include "crammer/text/corpus_samples.hpp"
 #include "crammer/text/tokenizer.hpp"
 #include "crammer/util/error.hpp"
@@ -27,15 +28,39 @@ std::vector<int64_t> sorted_unique(std::vector<int64_t> v) {
 
 std::string tokenizer_dir(const ModelEntry& m) { return m.tokenizer.empty() ? m.path : m.tokenizer; }
 
-ModelRecord model_record(const ModelEntry& m, int32_t index) {
+std::string source_of(const ExperimentConfig& config) {
+  return config.source_file.empty() ? std::string("config") : config.source_file;
+}
+
+// The longest input a task gives the model ([mem] vectors + the longest text) must fit its
+// positions (config.json's max_position_embeddings).
+void check_positions(const ExperimentConfig& config, const ModelEntry& m, const ModelSpec& spec) {
+  const int64_t max_len = *std::max_element(config.cram.lengths.begin(), config.cram.lengths.end());
+  const int64_t max_k = *std::max_element(config.cram.n_mem.begin(), config.cram.n_mem.end());
+  if (max_len + max_k <= spec.max_position_embeddings) return;
+  throw ConfigError(source_of(config) + ": cram.lengths: max length " + std::to_string(max_len) + " + max n_mem " + std::to_string(max_k) +
+                    " = " + std::to_string(max_len + max_k) + " positions > max_position_embeddings " +
+                    std::to_string(spec.max_position_embeddings) + " of model " + m.name + " (" +
+                    (std::filesystem::path(m.path) / "config.json").string() + ")");
+}
+
+ModelRecord model_record(const ExperimentConfig& config, size_t index) {
+  const ModelEntry& m = config.models[index];
   ModelRecord r;
-  r.model_index = index;
+  r.model_index = static_cast<int32_t>(index);
   r.name = m.name;
   r.path = m.path;
   r.dtype = m.dtype;
-  // Only config.json is read (no weights); n_params is left to the model layer.
+  // Only config.json and the safetensors headers are read, no weights.
   if (std::filesystem::is_regular_file(std::filesystem::path(m.path) / "config.json")) {
-    ModelSpec spec = read_model_spec(m.path);
+    ModelSpec spec;
+    try {
+      spec = read_model_spec(m.path);
+      if (has_checkpoint(m.path)) r.n_params = count_parameters(m.path);  // headers only
+    } catch (const Error& e) {
+      throw ConfigError(source_of(config) + ": models." + std::to_string(index) + ".path: " + e.what());
+    }
+    check_positions(config, m, spec);
     r.model_type = spec.model_type;
     r.d_model = spec.hidden_size;
     r.num_layers = spec.num_layers;
@@ -116,7 +141,7 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
   Plan plan;
   std::vector<SampleModel> sample_models;
   for (size_t i = 0; i < config.models.size(); ++i) {
-    plan.models.push_back(model_record(config.models[i], static_cast<int32_t>(i)));
+    plan.models.push_back(model_record(config, i));
     // The embedding matrix bounds the ids (config.json); the tokenizer's size is the fallback.
     int64_t vocab = plan.models.back().vocab_size;
     if (vocab == 0 && tokenizers[i]) vocab = tokenizers[i]->vocab_size();

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "crammer/config/hf_config.hpp"
+#include "crammer/model/hf_config.hpp"
 
 namespace crammer::test {
 

@@ -11,6 +11,7 @@
 
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/model/make_model.hpp"
+#include "crammer/model/parameter_count.hpp"
 #include "crammer/model/safetensors.hpp"
 #include "crammer/util/error.hpp"
 
@@ -174,6 +175,43 @@ TEST_F(Checkpoints, BaseModelNamesAndOldBuffersLoad) {
   write_model_spec(spec, dir("base"));
   auto base = load_model(dir("base"));
   EXPECT_TRUE(logits(*full).equal(logits(*base)));
+}
+
+// The planner's n_params (safetensors headers only) equals the loaded model's own count, for
+// tied and untied heads, sharded files, and a base-model checkpoint carrying old buffers.
+TEST_F(Checkpoints, ParameterCountIsTheLoadedModels) {
+  auto loaded_count = [](const std::string& d) {
+    int64_t n = 0;
+    for (const auto& p : load_model(d)->parameters()) n += p.numel();
+    return n;
+  };
+  for (const char* arch : {"gpt2", "gpt_neox", "llama"}) {
+    for (bool tied : {false, true}) {
+      MakeModelOptions o = options(arch);
+      o.tie_word_embeddings = tied;
+      o.shards = tied ? 2 : 1;
+      o.out_dir = dir(std::string(arch) + (tied ? "_tied" : "_untied"));
+      make_model_checkpoint(o);
+      ASSERT_TRUE(has_checkpoint(o.out_dir));
+      const int64_t want = loaded_count(o.out_dir);
+      EXPECT_EQ(count_parameters(o.out_dir), want) << arch << (tied ? " tied" : " untied");
+      // The head is V x d more when untied, and never counted twice when tied.
+      if (!tied) EXPECT_GT(want, 61 * 32) << arch;
+    }
+  }
+  MakeModelOptions o = options("gpt2");
+  o.out_dir = dir("full");
+  ModelSpec spec = make_model_checkpoint(o);
+  std::map<std::string, Tensor> base;
+  for (auto& [n, t] : export_hf_weights(*load_model(o.out_dir))) base[n.substr(std::string("transformer.").size())] = t;
+  for (int i = 0; i < 2; ++i) base["h." + std::to_string(i) + ".attn.bias"] = torch::ones({1, 1, 64, 64}).tril();
+  base["lm_head.weight"] = base["wte.weight"];  // a tied head saved anyway
+  write_checkpoint(dir("base"), base);
+  write_model_spec(spec, dir("base"));
+  EXPECT_EQ(count_parameters(dir("base")), loaded_count(dir("base")));
+  EXPECT_EQ(count_parameters(dir("base")), count_parameters(o.out_dir));
+  EXPECT_FALSE(has_checkpoint(dir("nothing")));
+  EXPECT_THROW(count_parameters(dir("nothing")), Error);
 }
 
 TEST_F(Checkpoints, MissingTensorIsNamed) {

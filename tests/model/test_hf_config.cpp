@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "crammer/config/hf_config.hpp"
+#include "crammer/model/hf_config.hpp"
 #include "crammer/util/error.hpp"
 
 namespace crammer {

@@ -260,6 +260,40 @@ TEST(Planner, AddBosFollowsEachTokenizer) {
   EXPECT_EQ(first_ids(on, 1), first_ids(aut, 1));
 }
 
+// The longest task input ([mem] + text) must fit the model's positions: refused at plan time
+// naming the key, the numbers, the model and its config.json.
+TEST(Planner, LengthBeyondModelPositions) {
+  ExperimentConfig c = base_config();
+  c.source_file = "sweep.yaml";
+  c.cram.lengths = {16, 1022};  // + n_mem 2 = 1024 = n_positions: fits
+  EXPECT_NO_THROW(make_plan(c));
+  c.cram.lengths = {16, 1023};
+  try {
+    make_plan(c);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("sweep.yaml: cram.lengths: max length 1023 + max n_mem 2 = 1025 positions > "
+                     "max_position_embeddings 1024 of model tiny"), std::string::npos) << m;
+    EXPECT_NE(m.find("config.json"), std::string::npos) << m;
+  }
+}
+
+// A model whose config.json does not parse is refused at plan time naming its key and file.
+TEST(Planner, MalformedModelConfigJson) {
+  ExperimentConfig c = base_config();
+  c.source_file = "sweep.yaml";
+  std::ofstream(fs::path(c.models[0].path) / "config.json") << "{ not json";
+  try {
+    make_plan(c);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("sweep.yaml: models.0.path: "), std::string::npos) << m;
+    EXPECT_NE(m.find("config.json"), std::string::npos) << m;
+  }
+}
+
 TEST(PlanSummary, CountsAndCostBound) {
   auto cfg = base_config();
   const Plan p = make_plan(cfg);

@@ -10,8 +10,7 @@
 namespace crammer {
 
 struct LoadOptions {
-  bool check_files = true;   // model dirs, corpus files, word list must exist
-  bool check_models = true;  // cross-check against each model's config.json
+  bool check_files = true;  // model dirs, corpus files, word list must exist
 };
 
 // Reads PATH, applies overrides ("cram.n_mem=[1,2,4]", "models.0.dtype=f32"), converts and

@@ -12,7 +12,7 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
-#include "crammer/config/hf_config.hpp"
+#include "crammer/model/hf_config.hpp"
 #include "crammer/model/attention.hpp"
 
 namespace crammer {

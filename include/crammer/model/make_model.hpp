@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "crammer/config/hf_config.hpp"
+#include "crammer/model/hf_config.hpp"
 
 namespace crammer {
 

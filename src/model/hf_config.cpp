@@ -2,7 +2,7 @@
 // model_type (gpt2, gpt_neox, llama). Not a general PretrainedConfig: only what crammer's model
 // implementations use; options that would change the maths and that crammer does not implement
 // are refused rather than silently ignored.
-#include "crammer/config/hf_config.hpp"
+#include "crammer/model/hf_config.hpp"
 
 #include <cmath>
 #include <fstream>
