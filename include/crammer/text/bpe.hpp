@@ -19,6 +19,7 @@
 
 #include "crammer/text/pretokenizer.hpp"
 #include "crammer/text/tokenizer.hpp"
+#include "crammer/text/unicode.hpp"
 #include "crammer/util/error.hpp"
 
 namespace crammer {
@@ -29,18 +30,6 @@ class TokenizerUnsupported : public TokenizerError {
  public:
   using TokenizerError::TokenizerError;
 };
-
-// GPT-2's reversible map: printable Latin-1 bytes keep their code point, the other 68 bytes
-// map to U+0100.. in byte order. byte_to_unicode()[b] is the code point of byte b.
-const std::vector<uint32_t>& byte_to_unicode();
-// Byte-level token text ("Ġworld") -> raw bytes (" world"). Characters outside the map are
-// kept as their UTF-8 (as Hugging Face's ByteLevel decoder does).
-std::string byte_level_to_bytes(std::string_view token);
-// Raw bytes -> byte-level token text (inverse of byte_level_to_bytes).
-std::string bytes_to_byte_level(std::string_view bytes);
-// Unicode NFC of valid UTF-8 TEXT (ICU). Without ICU in the build (CRAMMER_HAVE_ICU unset)
-// ASCII text passes and other text throws TokenizerError naming WHERE.
-std::string nfc_normalize(std::string_view text, const std::string& where);
 
 // A token matched verbatim in the text before pre-tokenization (tokenizer.json added_tokens).
 struct AddedToken {

@@ -1,0 +1,143 @@
+// UTF-8 and Unicode helpers of the tokenizers (unicode.hpp): GPT-2's byte-level map, code-point
+// decoding, NFC through ICU.
+#include "crammer/text/unicode.hpp"
+
+#include <algorithm>
+
+#include "crammer/util/error.hpp"
+
+#ifdef CRAMMER_HAVE_ICU
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+#endif
+
+namespace crammer {
+namespace {
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+const std::vector<int>& unicode_to_byte() {
+  static const std::vector<int> inverse = [] {
+    std::vector<int> inv(512, -1);
+    const auto& fwd = byte_to_unicode();
+    for (int b = 0; b < 256; ++b) inv[fwd[b]] = b;
+    return inv;
+  }();
+  return inverse;
+}
+
+}  // namespace
+
+// Decodes the UTF-8 character at s[i]; sets LEN to its byte length (1 for a stray byte,
+// whose value is then returned as is).
+uint32_t next_code_point(std::string_view s, size_t i, size_t& len) {
+  auto c = static_cast<unsigned char>(s[i]);
+  int n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) {
+    len = 1;
+    return c;
+  }
+  uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+  for (int k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  len = static_cast<size_t>(n);
+  return cp;
+}
+
+const std::vector<uint32_t>& byte_to_unicode() {
+  static const std::vector<uint32_t> table = [] {
+    std::vector<uint32_t> t(256);
+    uint32_t next = 256;
+    for (uint32_t b = 0; b < 256; ++b) {
+      bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
+      t[b] = printable ? b : next++;
+    }
+    return t;
+  }();
+  return table;
+}
+
+std::string byte_level_to_bytes(std::string_view token) {
+  const auto& inv = unicode_to_byte();
+  std::string out;
+  for (size_t i = 0; i < token.size();) {
+    size_t len = 0;
+    uint32_t cp = next_code_point(token, i, len);
+    if (cp < inv.size() && inv[cp] >= 0 && len > 0 && !(len == 1 && cp >= 0x80)) {
+      out += static_cast<char>(inv[cp]);
+    } else {
+      out.append(token.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::string bytes_to_byte_level(std::string_view bytes) {
+  const auto& fwd = byte_to_unicode();
+  std::string out;
+  for (char c : bytes) append_utf8(out, fwd[static_cast<unsigned char>(c)]);
+  return out;
+}
+
+std::string nfc_normalize(std::string_view text, const std::string& where) {
+  // ASCII is always in NFC: skip the UTF-16 round trip for the common case.
+  bool ascii = std::all_of(text.begin(), text.end(),
+                           [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) return std::string(text);
+#ifdef CRAMMER_HAVE_ICU
+  UErrorCode err = U_ZERO_ERROR;
+  const UNormalizer2* norm = unorm2_getNFCInstance(&err);
+  auto check = [&](const char* step) {
+    if (U_FAILURE(err)) {
+      throw TokenizerError(where + ": NFC normalisation failed in " + step + ": " +
+                           u_errorName(err));
+    }
+  };
+  check("unorm2_getNFCInstance");
+  std::u16string utf16(text.size(), u'\0');  // UTF-16 never needs more units than UTF-8 bytes
+  int32_t len16 = 0;
+  u_strFromUTF8(utf16.data(), static_cast<int32_t>(utf16.size()), &len16, text.data(),
+                static_cast<int32_t>(text.size()), &err);
+  check("u_strFromUTF8");
+  utf16.resize(static_cast<size_t>(len16));
+  if (unorm2_isNormalized(norm, utf16.data(), len16, &err) && U_SUCCESS(err)) {
+    return std::string(text);
+  }
+  err = U_ZERO_ERROR;
+  // NFC can grow text (up to 3x in UTF-16 units); ask ICU for the size first.
+  int32_t need = unorm2_normalize(norm, utf16.data(), len16, nullptr, 0, &err);
+  if (err != U_BUFFER_OVERFLOW_ERROR) check("unorm2_normalize (size)");
+  err = U_ZERO_ERROR;
+  std::u16string normal(static_cast<size_t>(need), u'\0');
+  unorm2_normalize(norm, utf16.data(), len16, normal.data(), need, &err);
+  check("unorm2_normalize");
+  std::string out(static_cast<size_t>(need) * 3, '\0');
+  int32_t len8 = 0;
+  u_strToUTF8(out.data(), static_cast<int32_t>(out.size()), &len8, normal.data(), need, &err);
+  check("u_strToUTF8");
+  out.resize(static_cast<size_t>(len8));
+  return out;
+#else
+  throw TokenizerError(where +
+                       ": normalizer NFC on non-ASCII text needs ICU, and this build "
+                       "has none (rebuild with libicu-dev: CRAMMER_HAVE_ICU)");
+#endif
+}
+
+}  // namespace crammer
