@@ -8,6 +8,7 @@
 
 #include "crammer/config/loader.hpp"
 #include "crammer/util/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using crammer::ConfigError;
@@ -19,8 +20,6 @@ namespace {
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("crammer_config_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_ / "model");
     // A llama config.json written by hand, independent of crammer's own writer.
     write(dir_ / "model" / "config.json", R"({"model_type": "llama", "architectures": ["LlamaForCausalLM"],
@@ -30,7 +29,6 @@ class ConfigTest : public ::testing::Test {
     write(dir_ / "corpus.txt", "It was a truth. Another sentence here.\n");
     write(dir_ / "words.txt", "apple\nbanana\n");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static void write(const fs::path& p, const std::string& text) {
     std::ofstream(p) << text;
@@ -72,7 +70,8 @@ class ConfigTest : public ::testing::Test {
     return "";
   }
 
-  fs::path dir_;
+  crammer::test::TempDir tmp_{"config"};
+  fs::path dir_ = tmp_.root();
 };
 
 TEST_F(ConfigTest, DefaultsMatchDesign) {

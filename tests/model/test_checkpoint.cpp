@@ -14,6 +14,7 @@
 #include "crammer/model/parameter_count.hpp"
 #include "crammer/model/safetensors.hpp"
 #include "crammer/util/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crammer {
 namespace {
@@ -23,14 +24,6 @@ using torch::Tensor;
 
 class Checkpoints : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("crammer_test_ckpt_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
   std::string dir(const std::string& name) const { return (root_ / name).string(); }
 
   static MakeModelOptions options(const std::string& arch) {
@@ -65,7 +58,8 @@ class Checkpoints : public ::testing::Test {
     return "";
   }
 
-  fs::path root_;
+  test::TempDir tmp_{"ckpt"};
+  fs::path root_ = tmp_.root();
 };
 
 TEST_F(Checkpoints, SavedModelLoadsIdentically) {

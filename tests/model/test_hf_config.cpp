@@ -11,6 +11,7 @@
 
 #include "crammer/model/hf_config.hpp"
 #include "crammer/util/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crammer {
 namespace {
@@ -19,13 +20,6 @@ namespace fs = std::filesystem;
 
 class HfConfig : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("crammer_test_hfcfg_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   ModelSpec read(const std::string& json_text) {
     std::ofstream(dir_ / "config.json") << json_text;
     return read_model_spec(dir_.string());
@@ -40,7 +34,8 @@ class HfConfig : public ::testing::Test {
     return "";
   }
   std::string file() const { return (dir_ / "config.json").string(); }
-  fs::path dir_;
+  test::TempDir tmp_{"hfcfg"};
+  fs::path dir_ = tmp_.root();
 };
 
 TEST_F(HfConfig, Gpt2HubConfig) {

@@ -20,6 +20,7 @@
 
 #include "crammer/model/safetensors.hpp"
 #include "crammer/util/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crammer {
 namespace {
@@ -30,16 +31,6 @@ using ::testing::HasSubstr;
 
 class Safetensors : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string stem = info->name();  // "Name/0" for parameterised tests
-    for (char& ch : stem)
-      if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-    std::string templ = "/tmp/crammer_st_" + stem + "_XXXXXX";
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
 
@@ -57,7 +48,8 @@ class Safetensors : public ::testing::Test {
     return p;
   }
 
-  std::string dir_;
+  test::TempDir tmp_{"st"};
+  std::string dir_ = tmp_.path;
 };
 
 std::string error_of(const std::function<void()>& f) {

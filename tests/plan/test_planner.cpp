@@ -14,6 +14,7 @@
 #include "crammer/plan/planner.hpp"
 #include "crammer/plan/summary.hpp"
 #include "crammer/util/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crammer {
 namespace {
@@ -23,13 +24,10 @@ namespace fs = std::filesystem;
 const fs::path kRoot(CRAMMER_SOURCE_DIR);
 const std::string kGpt2 = (kRoot / "data/tokenizers/gpt2").string();
 
-// Per test (ctest may run the tests of this file in parallel processes).
+// NAME, fresh, in this process's temp dir (removed at exit).
 fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::path(CRAMMER_BINARY_DIR) / "test-tmp" / "plan" /
-               ::testing::UnitTest::GetInstance()->current_test_info()->name() / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  static const test::TempDir root("plan");
+  return root.dir(name);
 }
 
 // A checkpoint directory holding only config.json (the planner reads nothing else).

@@ -20,6 +20,7 @@
 #include "crammer/slurm/submit.hpp"
 #include "crammer/dist/device_map.hpp"
 #include "crammer/util/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crammer {
 namespace {
@@ -49,11 +50,10 @@ std::string shell(const std::string& cmd, int* status) {
   return out;
 }
 
+// NAME, fresh, in this process's temp dir (removed at exit).
 fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("crammer-submit-test-" + name + "-" + std::to_string(getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  static const test::TempDir root("submit");
+  return root.dir(name);
 }
 
 // The message of the ConfigError that `fn` throws ("" if none).
@@ -278,7 +278,6 @@ std::string bash_values(const std::string& script, const std::string& array_name
   std::string head = script.substr(0, script.find("\necho "));
   write_file(d / "head.sh", head + "\nprintf '<%s>\\n' \"${" + array_name + "[@]}\"\n");
   std::string out = shell("SLURM_ARRAY_TASK_ID=1 bash " + (d / "head.sh").string(), status);
-  fs::remove_all(d);
   return out;
 }
 
@@ -330,7 +329,6 @@ TEST(SubmitResults, FromOutputPathOfEachConfigOverrideWins) {
   o.array_configs = {(d / "bad.yaml").string()};
   EXPECT_NE(config_error([&] { results_paths(o); }).find((d / "bad.yaml").string() + ": invalid YAML"),
             std::string::npos);
-  fs::remove_all(d);
 }
 
 TEST(SubmitResolve, AbsolutePathsAndMissingConfig) {
@@ -353,7 +351,6 @@ TEST(SubmitResolve, AbsolutePathsAndMissingConfig) {
   EXPECT_NE(config_error([&] { resolve_submit_options(o); }).find((d / "missing.yaml").string() + ": no such file"),
             std::string::npos);
   fs::current_path(old);
-  fs::remove_all(d);
 }
 
 // slurm/*.sbatch are renders of these options: the examples docs/slurm.md shows must be what

@@ -1,4 +1,4 @@
-// Helpers shared by the store tests: temp dirs, a sample header, rows with every field set,
+// Helpers shared by the store tests (temp dirs: support/temp_dir.hpp): a sample header, rows with every field set,
 // field-by-field comparison, and running /usr/bin/python3 (h5py) on a file.
 #pragma once
 
@@ -15,21 +15,9 @@
 #include "crammer/core/result.hpp"
 #include "crammer/store/results_file.hpp"
 #include "crammer/util/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crammer::test {
-
-// A fresh directory under /tmp, removed at the end of the test.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/crammer-store-XXXXXX";
-    char* p = mkdtemp(tmpl);
-    EXPECT_NE(p, nullptr);
-    path = p ? p : "/tmp";
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
 
 inline RunInfo make_run(const std::string& fingerprint = "fp-1") {
   RunInfo r;

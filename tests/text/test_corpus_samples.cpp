@@ -17,6 +17,7 @@
 #include "crammer/text/corpus_words.hpp"
 #include "crammer/text/tokenizer.hpp"
 #include "crammer/util/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace crammer {
 namespace {
@@ -117,8 +118,8 @@ TEST(NaturalSamples, DependOnlyOnSeedAndIndex) {
 }
 
 TEST(NaturalSamples, ShortDocumentGivesShortSamples) {
-  const fs::path dir = fs::path(CRAMMER_BINARY_DIR) / "test-tmp" / "ShortDocument";
-  fs::create_directories(dir);
+  const test::TempDir tmp("corpus");
+  const fs::path dir = tmp.root();
   const std::string text = "A short one. It has few words! Does it end soon? Yes.\n";
   std::ofstream(dir / "short.txt") << text;
   CorpusConfig c;
@@ -135,8 +136,8 @@ TEST(NaturalSamples, ShortDocumentGivesShortSamples) {
 }
 
 TEST(NaturalSamples, JsonlDocumentsKeepLineAndFieldOffset) {
-  const fs::path dir = fs::path(CRAMMER_BINARY_DIR) / "test-tmp" / "JsonlSamples";
-  fs::create_directories(dir);
+  const test::TempDir tmp("corpus");
+  const fs::path dir = tmp.root();
   const std::string emma = slurp((kRoot / "data/corpora/austen/emma.txt").string());
   std::vector<std::string> fields;
   {
@@ -163,8 +164,8 @@ TEST(NaturalSamples, JsonlDocumentsKeepLineAndFieldOffset) {
 }
 
 TEST(NaturalSamples, EmptyCorpusIsAnError) {
-  const fs::path dir = fs::path(CRAMMER_BINARY_DIR) / "test-tmp" / "EmptyCorpus";
-  fs::create_directories(dir);
+  const test::TempDir tmp("corpus");
+  const fs::path dir = tmp.root();
   std::ofstream(dir / "blank.txt") << " \n\n ";
   CorpusConfig c;
   c.paths = {(dir / "blank.txt").string()};
@@ -230,8 +231,8 @@ TEST(MixedKinds, NaturalThenRandomWordsWithIdsNumberedOn) {
 }
 
 TEST(TokenIds, SamplesAreLinesInOrder) {
-  const fs::path dir = fs::path(CRAMMER_BINARY_DIR) / "test-tmp" / "TokenIdSamples";
-  fs::create_directories(dir);
+  const test::TempDir tmp("corpus");
+  const fs::path dir = tmp.root();
   std::ofstream(dir / "a.jsonl") << "[1,2,3,4,5]\n[6,7]\n";
   std::ofstream(dir / "b.jsonl") << "[8,9,10]\n[60000]\n";
   CorpusConfig c;

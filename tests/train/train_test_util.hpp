@@ -14,6 +14,7 @@
 #include "crammer/train/pretrain.hpp"
 #include "crammer/train/recipe.hpp"
 #include "crammer/util/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace crammer;
@@ -29,16 +30,12 @@ std::string read_file(const fs::path& p) {
 
 // A fresh temp dir holding the first bytes of two Austen novels (training, held-out).
 struct TinyCorpus {
-  fs::path dir;
+  test::TempDir tmp{"train"};
+  fs::path dir = tmp.root();
   TinyCorpus() {
-    dir = fs::temp_directory_path() / ("crammer_train_" + std::to_string(::getpid()) + "_" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
     std::ofstream(dir / "train.txt") << read_file("data/corpora/austen/emma.txt").substr(0, 12000);
     std::ofstream(dir / "heldout.txt") << read_file("data/corpora/austen/persuasion.txt").substr(0, 4000);
   }
-  ~TinyCorpus() { fs::remove_all(dir); }
 
   std::string recipe(const std::string& extra = "") const {
     return "model: {arch: llama, layers: 1, d_model: 32, heads: 2, max_positions: 64}\n"
