@@ -41,7 +41,6 @@ SpmApi load_api() {
   bind(lib, "crammer_spm_bos_id", api.bos_id, path);
   bind(lib, "crammer_spm_eos_id", api.eos_id, path);
   bind(lib, "crammer_spm_piece_to_id", api.piece_to_id, path);
-  bind(lib, "crammer_spm_train", api.train, path);
   return api;
 }
 
@@ -131,12 +130,6 @@ const SpmApi& spm_api() {
   static SpmApi api;
   std::call_once(once, [] { api = load_api(); });
   return api;
-}
-
-void train_sentencepiece(const std::string& flags) {
-  char err[kErrLen] = {0};
-  if (spm_api().train(flags.c_str(), err, sizeof err) != 0)
-    throw TokenizerError("SentencePiece training failed: " + std::string(err));
 }
 
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& model_path,

@@ -28,6 +28,5 @@ void init_logging(const std::string& level, int rank) {
   spdlog::flush_on(spdlog::level::info);
 }
 
-void set_log_rank(int rank) { spdlog::set_pattern(pattern_for(rank)); }
 
 }  // namespace crammer

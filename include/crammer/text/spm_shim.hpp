@@ -18,11 +18,7 @@ struct SpmApi {
   int (*bos_id)(void*);
   int (*eos_id)(void*);
   int (*piece_to_id)(void*, const char*);
-  int (*train)(const char*, char*, size_t);
 };
 const SpmApi& spm_api();
-
-// Trains a SentencePiece model (flags as `spm_train` takes them); TokenizerError on failure.
-void train_sentencepiece(const std::string& flags);
 
 }  // namespace crammer

@@ -11,7 +11,4 @@ namespace crammer {
 // level: trace|debug|info|warn|error|off. rank < 0 means "not distributed" (no rank prefix).
 void init_logging(const std::string& level = "info", int rank = -1);
 
-// Changes the rank shown in the prefix once MPI is up.
-void set_log_rank(int rank);
-
 }  // namespace crammer

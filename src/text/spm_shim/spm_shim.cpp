@@ -4,7 +4,6 @@
 // libprotobuf 3.21, one copy's symbols interpose on the other's and either one crashes at
 // static initialisation. Loaded this way, sentencepiece binds to its own copy only.
 #include <sentencepiece_processor.h>
-#include <sentencepiece_trainer.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -77,16 +76,6 @@ int crammer_spm_piece_to_id(void* handle, const char* piece) {
   int id = sp->PieceToId(piece);
   if (sp->IsUnknown(id) && sp->IdToPiece(id) != piece) return -1;
   return id;
-}
-
-// Trains a model with sentencepiece's own trainer (flags as `spm_train` takes them).
-int crammer_spm_train(const char* args, char* err, size_t errlen) {
-  auto status = sentencepiece::SentencePieceTrainer::Train(args);
-  if (!status.ok()) {
-    set_error(err, errlen, status.ToString());
-    return 1;
-  }
-  return 0;
 }
 
 }  // extern "C"
