@@ -8,16 +8,15 @@ baseline_acc that transformers gives for
     model(**enc, labels=enc.input_ids)
 
 and the models table must record the BOS that corpus.add_bos (default auto) added."""
-import argparse
 import csv
 import io
 import pathlib
-import shutil
 import subprocess
-import sys
 
 import torch
 import transformers
+
+from live_check import run_cases
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 AUSTEN = ROOT / "data/corpora/austen"
@@ -106,21 +105,9 @@ output: {{path: {results}}}
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--crammer", required=True)
-    ap.add_argument("--tokenizers", type=pathlib.Path,
-                    default=ROOT / "tests/reference/fixtures/tokenizers")
-    ap.add_argument("--workdir", required=True, type=pathlib.Path)
-    args = ap.parse_args()
-    if args.workdir.exists():
-        shutil.rmtree(args.workdir)
-    args.workdir.mkdir(parents=True)
-    errors = []
-    for kind, arch in KINDS.items():
-        errors += check_kind(kind, arch, args, args.workdir)
-    for e in errors:
-        print("FAIL " + e, file=sys.stderr)
-    sys.exit(1 if errors else 0)
+    run_cases(__doc__, KINDS, lambda kind, arch, args: check_kind(kind, arch, args, args.workdir),
+              lambda ap: ap.add_argument("--tokenizers", type=pathlib.Path,
+                                         default=ROOT / "tests/reference/fixtures/tokenizers"))
 
 
 if __name__ == "__main__":

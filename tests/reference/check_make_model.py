@@ -3,14 +3,13 @@
 options that change the weights or config load with from_pretrained with no missing,
 unexpected or mismatched keys, and transformers' logits, baseline CE/accuracy and [mem]-prefix
 logits equal crammer's (reference_forward_tool) to 1e-5 relative (f32)."""
-import argparse
 import pathlib
-import shutil
 import subprocess
-import sys
 
 import torch
 import transformers
+
+from live_check import run_cases
 from safetensors.torch import load_file, save_file
 
 TOL = 1e-5
@@ -86,20 +85,8 @@ def check(name, argv, crammer, tool, work):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--crammer", required=True)
-    ap.add_argument("--tool", required=True, help="reference_forward_tool")
-    ap.add_argument("--workdir", required=True, type=pathlib.Path)
-    args = ap.parse_args()
-    if args.workdir.exists():
-        shutil.rmtree(args.workdir)
-    args.workdir.mkdir(parents=True)
-    errors = []
-    for name, argv in CASES.items():
-        errors += check(name, argv, args.crammer, args.tool, args.workdir)
-    for e in errors:
-        print("FAIL " + e, file=sys.stderr)
-    sys.exit(1 if errors else 0)
+    run_cases(__doc__, CASES, lambda name, argv, args: check(name, argv, args.crammer, args.tool, args.workdir),
+              lambda ap: ap.add_argument("--tool", required=True, help="reference_forward_tool"))
 
 
 if __name__ == "__main__":
