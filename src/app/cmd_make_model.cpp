@@ -31,11 +31,12 @@ int cmd_make_model(const Args& args) {
       "seed", po::value<uint64_t>(&o.seed)->default_value(0), "random seed")(
       "dtype", po::value<std::string>(&o.dtype)->default_value("f32"), "stored dtype: f32 | bf16")(
       "shards", po::value<int>(&o.shards)->default_value(1), "safetensors shards (HF index file when > 1)")(
-      "out", po::value<std::string>(&o.out_dir)->required(), "output checkpoint directory");
+      "out", po::value<std::string>(&o.out_dir)->required(), "output checkpoint directory (new or empty)")(
+      "force", po::bool_switch(&o.force), "delete what --out holds before writing");
   po::variables_map vm;
   if (!parse_command_line("make-model",
                           "--arch gpt2|gpt_neox|llama --layers N --d-model D --heads H [--kv-heads H] "
-                          "[--vocab-size V | --tokenizer DIR] [--seed S] [--dtype f32|bf16] --out DIR",
+                          "[--vocab-size V | --tokenizer DIR] [--seed S] [--dtype f32|bf16] --out DIR [--force]",
                           desc, {}, args, vm))
     return 0;
   if (vm.count("tokenizer")) {

@@ -42,6 +42,7 @@ class Checker {
     if (n == 0) fail(key, "must not be empty");
   }
   void file_exists(const std::string& key, const std::string& path) const {
+    if (fs::is_directory(path)) fail(key, "'" + path + "' is a directory; expected a file");
     if (!fs::is_regular_file(path)) fail(key, "file '" + path + "' does not exist");
   }
   template <class T>
@@ -75,6 +76,8 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
     if (m.path.empty()) ck.fail(p + ".path", "must name a Hugging Face checkpoint directory");
     ck.one_of(p + ".dtype", m.dtype, {"f32", "bf16"});
     if (options.check_files) {
+      if (fs::exists(m.path) && !fs::is_directory(m.path))
+        ck.fail(p + ".path", "'" + m.path + "' is a file; expected a Hugging Face checkpoint directory");
       if (!fs::is_directory(m.path)) ck.fail(p + ".path", "directory '" + m.path + "' does not exist");
       if (!fs::is_regular_file(fs::path(m.path) / "config.json"))
         ck.fail(p + ".path", "'" + m.path + "' has no config.json (expected a Hugging Face checkpoint directory)");

@@ -1,6 +1,7 @@
 // Reading side of the YAML binder (yaml_binder.hpp): YAML text -> overrides -> struct, every
 // key claimed, every error naming where the value came from.
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
@@ -63,9 +64,10 @@ class Origins {
     for (std::string p = path;;) {
       auto it = overrides_.find(p);
       if (it != overrides_.end()) return "command-line override '" + it->second + "'";
-      auto dot = p.rfind('.');
-      if (dot == std::string::npos) break;
-      p = p.substr(0, dot);
+      // Up one level: "a.b[2]" -> "a.b" -> "a".
+      auto cut = !p.empty() && p.back() == ']' ? p.rfind('[') : p.rfind('.');
+      if (cut == std::string::npos || cut == 0) break;
+      p = p.substr(0, cut);
     }
     std::string s = source_;
     if (node.IsDefined() && node.Mark().line >= 0) s += ":" + std::to_string(node.Mark().line + 1);
@@ -118,6 +120,8 @@ class Reader : public YamlBinder {
       } catch (const std::exception&) {
         fail(origins_, path(key), n, "expected a number, got " + describe_node(n));
       }
+      // inf and nan parse, but no option means them: they would give done rows of nonsense.
+      if (!std::isfinite(v)) fail(origins_, path(key), n, "expected a finite number, got " + describe_node(n));
     }
   }
   void boolean(const char* key, bool& v) override {
@@ -291,6 +295,27 @@ void apply_override(YAML::Node& root, const std::string& word, Origins& origins)
   origins.mark_override(path, word);
 }
 
+// yaml-cpp keeps every entry of a mapping but looks keys up by the first: a repeated key would
+// silently lose its later value. Refused, naming both lines.
+void check_duplicate_keys(const YAML::Node& node, const std::string& prefix, const std::string& source) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) check_duplicate_keys(node[i], prefix + "[" + std::to_string(i) + "]", source);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, int> first_line;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    const std::string path = join_path(prefix, key);
+    const int line = it->first.Mark().line + 1;
+    auto [seen, inserted] = first_line.emplace(key, line);
+    if (!inserted)
+      throw ConfigError(source + ":" + std::to_string(line) + ": " + path + ": key given twice (first at line " +
+                        std::to_string(seen->second) + "); keep one");
+    check_duplicate_keys(it->second, path, source);
+  }
+}
+
 }  // namespace
 
 void read_yaml(const std::string& yaml_text, const std::string& source, const std::vector<std::string>& overrides,
@@ -305,6 +330,7 @@ void read_yaml(const std::string& yaml_text, const std::string& source, const st
   }
   if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw ConfigError(source + ": expected " + top + ", got " + describe_node(root));
+  check_duplicate_keys(root, "", source);
   for (const auto& w : overrides) apply_override(root, w, origins);
   Reader r(root, "", origins);
   bind(r);

@@ -71,8 +71,30 @@ ModelSpec model_spec_from_options(const MakeModelOptions& o) {
   return s;
 }
 
+namespace {
+
+// A checkpoint directory holds one model: writing into an old one would leave its other files
+// (another tokenizer, other shards) beside the new weights.
+void prepare_out_dir(const MakeModelOptions& o) {
+  const fs::path out(o.out_dir);
+  std::error_code ec;
+  if (fs::exists(out, ec) && !fs::is_directory(out, ec))
+    throw ConfigError("make-model: --out " + o.out_dir + " is a file; expected a new or empty directory");
+  if (!fs::is_directory(out, ec) || fs::is_empty(out, ec)) return;
+  if (!o.force)
+    throw ConfigError("make-model: --out " + o.out_dir +
+                      " is not empty; give a new or empty directory, or --force to delete its contents first");
+  for (const auto& entry : fs::directory_iterator(out)) {
+    fs::remove_all(entry.path(), ec);
+    if (ec) throw ConfigError("make-model: --force: cannot delete " + entry.path().string() + ": " + ec.message());
+  }
+}
+
+}  // namespace
+
 ModelSpec make_model_checkpoint(const MakeModelOptions& o) {
   ModelSpec spec = model_spec_from_options(o);
+  prepare_out_dir(o);
   auto model = make_random_model(spec, o.seed, o.init_std.value_or(0.02));
   std::map<std::string, torch::Tensor> weights = export_hf_weights(*model);
   if (o.dtype == "bf16")

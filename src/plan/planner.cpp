@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "crammer/core/result.hpp"
 #include "crammer/model/hf_config.hpp"
 #include "crammer/model/parameter_count.hpp"
 #include "crammer/text/corpus_samples.hpp"
@@ -120,7 +121,14 @@ Plan make_plan(const ExperimentConfig& config) {
       continue;
     }
     auto it = loaded.find(dir);
-    if (it == loaded.end()) it = loaded.emplace(dir, load_tokenizer(dir)).first;
+    if (it == loaded.end()) {
+      try {
+        it = loaded.emplace(dir, load_tokenizer(dir)).first;
+      } catch (const Error& e) {
+        const std::string key = "models." + std::to_string(toks.size()) + (m.tokenizer.empty() ? ".path" : ".tokenizer");
+        throw ConfigError(source_of(config) + ": " + key + ": " + e.what());
+      }
+    }
     toks.push_back(it->second.get());
   }
   return make_plan(config, toks);
@@ -152,6 +160,19 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
     sample_models.push_back(SampleModel{config.models[i].name, tokenizers[i], vocab, bos});
   }
 
+  // Task keys are stored in fixed-width text: refuse a name that makes the longest one too long
+  // now, not after the first batch.
+  const int64_t max_sample = config.corpus.samples * static_cast<int64_t>(config.corpus.text_kind.size()) - 1;
+  for (size_t i = 0; i < config.models.size(); ++i) {
+    const std::string& name = config.models[i].name;
+    const std::string longest = grid ? grid_task_key(name, n_mems.back(), max_length, max_sample)
+                                     : search_task_key(name, n_mems.back(), max_sample);
+    if (longest.size() >= static_cast<size_t>(kTaskKeyWidth))
+      throw ConfigError(source_of(config) + ": models." + std::to_string(i) + ".name: '" + name + "' (" +
+                        std::to_string(name.size()) + " bytes) makes task keys such as '" + longest + "' " +
+                        std::to_string(longest.size()) + " bytes long; the results file holds at most " +
+                        std::to_string(kTaskKeyWidth - 1) + ": use a shorter name");
+  }
   const auto samples = build_samples(config.corpus, max_length, sample_models);
   for (size_t m = 0; m < config.models.size(); ++m) {
     for (const auto& s : samples) {

@@ -14,6 +14,7 @@ namespace fs = std::filesystem;
 using crammer::ConfigError;
 using crammer::ExperimentConfig;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace {
 
@@ -192,6 +193,32 @@ TEST_F(ConfigTest, WrongTypeNumber) {
 TEST_F(ConfigTest, WrongTypeIntegerInList) {
   std::string m = error_of(base(), {"cram.n_mem=[1,two]"});
   EXPECT_THAT(m, HasSubstr("cram.n_mem[1]: expected an integer, got 'two'"));
+  // The bad element came from the command line, not from the file.
+  EXPECT_THAT(m, HasSubstr("command-line override 'cram.n_mem=[1,two]'"));
+  EXPECT_THAT(m, Not(HasSubstr("exp.yaml")));
+}
+
+// yaml-cpp would keep the first of two equal keys and drop the second silently.
+TEST_F(ConfigTest, DuplicateKeysNameBothLines) {
+  std::string m = error_of(base() + "runtime:\n  seed: 1\n  threads: 2\n  seed: 3\n");
+  EXPECT_THAT(m, HasSubstr("exp.yaml:17: runtime.seed: key given twice (first at line 15)"));
+  m = error_of(base() + "cram:\n  n_mem: [4]\n");  // a whole section twice
+  EXPECT_THAT(m, HasSubstr("exp.yaml:14: cram: key given twice (first at line 9)"));
+  m = error_of("models:\n  - name: a\n    path: x\n    name: b\n");
+  EXPECT_THAT(m, HasSubstr("exp.yaml:4: models[0].name: key given twice (first at line 2)"));
+}
+
+// inf and nan parse as numbers; every float option must be finite.
+TEST_F(ConfigTest, FloatOptionsMustBeFinite) {
+  for (const char* word : {"cram.optimizer.lr=inf", "cram.optimizer.lr=-inf", "cram.optimizer.eps=nan",
+                           "cram.init_std_scale=NAN", "output.flush_seconds=infinity"}) {
+    std::string m = error_of(base(), {word});
+    EXPECT_THAT(m, HasSubstr("expected a finite number")) << word;
+    EXPECT_THAT(m, HasSubstr(std::string("command-line override '") + word + "'")) << word;
+  }
+  std::string text = base();
+  text.replace(text.find("  lengths: [8, 16]\n"), 18, "  lengths: [8, 16]\n  optimizer:\n    lr: inf\n");
+  EXPECT_THAT(error_of(text), HasSubstr("exp.yaml:13: cram.optimizer.lr: expected a finite number, got 'inf'"));
 }
 
 TEST_F(ConfigTest, WrongTypeBoolean) {
@@ -276,6 +303,21 @@ TEST_F(ConfigTest, MissingCorpusFile) {
   std::string m = error_of(base(), {"corpus.paths=[" + (dir_ / "nope.txt").string() + "]"});
   EXPECT_THAT(m, HasSubstr("corpus.paths[0]: file '"));
   EXPECT_THAT(m, HasSubstr("nope.txt' does not exist"));
+  // A directory where a file belongs is said to be one, not to be missing.
+  m = error_of(base(), {"corpus.paths=[" + (dir_ / "model").string() + "]"});
+  EXPECT_THAT(m, HasSubstr("corpus.paths[0]: '" + (dir_ / "model").string() + "' is a directory; expected a file"));
+  m = error_of(base(), {"models.0.path=" + (dir_ / "corpus.txt").string()});
+  EXPECT_THAT(m, HasSubstr("models.0.path: '" + (dir_ / "corpus.txt").string() + "' is a file; expected"));
+}
+
+// The config path itself a directory: said so, not "models: must not be empty".
+TEST_F(ConfigTest, ConfigPathIsADirectory) {
+  try {
+    crammer::load_config(dir_.string());
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("config file " + dir_.string() + ": is a directory"));
+  }
 }
 
 TEST_F(ConfigTest, CorpusPatternsExpandSorted) {

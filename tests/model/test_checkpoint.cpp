@@ -140,6 +140,41 @@ TEST_F(Checkpoints, TokenizerFilesAreCopied) {
   EXPECT_EQ(read_model_spec(dir("m")).vocab_size, 61);
 }
 
+// make-model into a directory that holds something: refused, or with force emptied first, so
+// no old tokenizer file or shard survives beside the new model.
+TEST_F(Checkpoints, NonEmptyOutNeedsForce) {
+  fs::create_directories(dir("tok"));
+  std::ofstream(dir("tok") + "/vocab.json") << "{\"a\": 0}";
+  std::ofstream(dir("tok") + "/merges.txt") << "#version: 0.2\n";
+  MakeModelOptions o = options("gpt2");
+  o.tokenizer_dir = dir("tok");
+  o.out_dir = dir("m");
+  o.shards = 2;
+  make_model_checkpoint(o);
+  ASSERT_TRUE(fs::exists(dir("m") + "/merges.txt"));
+  o.tokenizer_dir.clear();
+  o.shards = 1;
+  try {
+    make_model_checkpoint(o);
+    ADD_FAILURE() << "a non-empty --out was overwritten";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--out " + dir("m") + " is not empty"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--force"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::exists(dir("m") + "/model.safetensors.index.json"));  // untouched
+  o.force = true;
+  make_model_checkpoint(o);
+  EXPECT_FALSE(fs::exists(dir("m") + "/merges.txt"));
+  EXPECT_FALSE(fs::exists(dir("m") + "/vocab.json"));
+  EXPECT_FALSE(fs::exists(dir("m") + "/model.safetensors.index.json"));
+  EXPECT_TRUE(fs::exists(dir("m") + "/model.safetensors"));
+  load_model(dir("m"));
+  // A file where the directory should be.
+  std::ofstream(dir("file")) << "x";
+  o.out_dir = dir("file");
+  EXPECT_THROW(make_model_checkpoint(o), ConfigError);
+}
+
 TEST_F(Checkpoints, BadOptionsAreConfigErrors) {
   MakeModelOptions o = options("llama");
   o.out_dir = dir("x");

@@ -277,6 +277,25 @@ TEST(Planner, LengthBeyondModelPositions) {
   }
 }
 
+// A model name that makes task keys longer than the results file stores: refused at plan time,
+// naming the key; one byte shorter fits.
+TEST(Planner, LongModelNamesAreRefused) {
+  ExperimentConfig c = base_config();
+  c.source_file = "sweep.yaml";
+  // Grid keys: NAME + "/k2/L64/s4" (10 bytes): 117 + 10 = 127 fits, 118 does not.
+  c.models[1].name = std::string(117, 'm');
+  EXPECT_NO_THROW(make_plan(c));
+  c.models[1].name = std::string(118, 'm');
+  try {
+    make_plan(c);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("sweep.yaml: models.1.name: '" + c.models[1].name + "' (118 bytes)"), std::string::npos) << m;
+    EXPECT_NE(m.find("at most 127"), std::string::npos) << m;
+  }
+}
+
 // A model whose config.json does not parse is refused at plan time naming its key and file.
 TEST(Planner, MalformedModelConfigJson) {
   ExperimentConfig c = base_config();

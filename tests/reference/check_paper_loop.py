@@ -42,7 +42,7 @@ def prepare(arch, crammer, work):
     model_dir = work / f"model-{arch}"
     subprocess.run([crammer, "make-model", "--arch", arch, "--layers", "2", "--d-model", str(D),
                     "--heads", "4", "--vocab-size", str(VOCAB), "--init-std", "0.3", "--seed", "11",
-                    "--out", str(model_dir)], check=True, stdout=subprocess.DEVNULL)
+                    "--force", "--out", str(model_dir)], check=True, stdout=subprocess.DEVNULL)
     gen = torch.Generator().manual_seed(7)
     lines = [torch.randint(0, VOCAB, (max(LENGTHS),), generator=gen).tolist()
              for _ in range(SAMPLES)]

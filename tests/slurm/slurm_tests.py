@@ -244,7 +244,7 @@ def make_model(a, work):
     check(os.path.exists(a.crammer), f"crammer binary {a.crammer} not built (target crammer)")
     model = os.path.join(work, "model")
     run([a.crammer, "make-model", "--arch", "llama", "--layers", "2", "--d-model", "64", "--heads", "4",
-         "--tokenizer", os.path.join(REPO, "data/tokenizers/gpt2"), "--seed", "1", "--out", model], timeout=120)
+         "--tokenizer", os.path.join(REPO, "data/tokenizers/gpt2"), "--seed", "1", "--force", "--out", model], timeout=120)
     return model
 
 

@@ -28,7 +28,8 @@ struct MakeModelOptions {
   std::string dtype = "f32";  // f32 | bf16: the dtype written to the safetensors files
   int shards = 1;
   std::string tokenizer_dir;  // optional: tokenizer files to copy into out_dir
-  std::string out_dir;
+  std::string out_dir;  // must be new or empty, unless force
+  bool force = false;   // replace out_dir's contents (they are deleted first)
   std::optional<double> init_std;  // default: initializer_range 0.02
   std::optional<int64_t> bos_token_id;
   std::optional<int64_t> eos_token_id;
@@ -39,7 +40,8 @@ ModelSpec model_spec_from_options(const MakeModelOptions& opts);
 
 // Writes opts.out_dir/config.json, the safetensors file(s) and copies of the tokenizer files
 // that exist (tokenizer.json, vocab.json, merges.txt, tokenizer.model, tokenizer_config.json,
-// special_tokens_map.json). Returns the spec written.
+// special_tokens_map.json). Returns the spec written. A non-empty out_dir is a ConfigError
+// unless opts.force, which empties it first (old tokenizer files must not survive).
 ModelSpec make_model_checkpoint(const MakeModelOptions& opts);
 
 }  // namespace crammer
