@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 
 # The columns of /results are not listed here: every results file says what they are (the
 # /results attribute `columns`, written by crammer from its one field list); see result_columns.
-STATUS_NAMES = {0: "done", 1: "failed", 2: "skipped"}
+STATUS_NAMES = {0: "done", 1: "failed", 2: "skipped", 3: "superseded"}
 ACC_THRESHOLD = 0.99      # DESIGN §2: a length is "decodable" when mean best_acc >= 0.99
 BITS_PER_VALUE = 16       # bf16, as the paper counts theoretical capacity
 SCHEMA_VERSION = 1        # the newest schema this reader knows
@@ -162,8 +162,9 @@ def metric_columns(path):
         return [c["name"] for c in result_columns(path, f["results"]) if c["section"] == "metric"]
 
 
-def load_results(path):
-    """/results as a DataFrame, one row per stored result row. Columns (docs/analysis.md):
+def load_results(path, superseded=False):
+    """/results as a DataFrame, one row per stored result row; rows of failed attempts that a
+    later run replaced (status "superseded") only with superseded=True. Columns (docs/analysis.md):
     file, task_key, model_index, model, d_model, vocab_size, n_params, sample_id, text_kind,
     n_mem, length, status ("done" | "failed" | "skipped"), mode ("grid" | "search"), every
     DESIGN §2 metric, wall_seconds, rank, device, error, and the derived columns
@@ -207,6 +208,8 @@ def load_results(path):
         ["sample_id", "model_index"])
     df = df.merge(s, on=["sample_id", "model_index"], how="left")
     df["text_kind"] = df["text_kind"].fillna("unknown")
+    if not superseded:
+        df = df[df["status"] != "superseded"].reset_index(drop=True)
     df.insert(0, "file", os.path.abspath(path))
     df["mode"] = pd.Series(["search" if "/search/" in k else "grid" for k in df["task_key"]],
                            index=df.index, dtype=object)

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <set>
 
 #include "crammer/app/commands.hpp"
 #include "crammer/config/loader.hpp"
@@ -176,6 +177,7 @@ struct RunArgs {
   std::string config;
   std::vector<std::string> overrides;
   bool fresh = false;
+  bool keep_failed = false;
   std::string progress = "auto";
   double grace_seconds = 30;
   double progress_seconds = 30;
@@ -231,7 +233,7 @@ int run_sweep_command(const RunArgs& a) {
     if (ec) throw ConfigError("output.path: cannot create directory '" + parent.string() + "': " + ec.message());
     writer = std::make_unique<ResultsWriter>();
     writer->open(config.output.path, run, plan.models, plan.samples, a.fresh ? OpenMode::fresh : OpenMode::resume);
-    const auto& done = writer->finished_keys();
+    const std::set<std::string> done = writer->finished_keys(a.keep_failed);
     std::vector<TaskResult> skipped;
     for (auto& s : plan.skipped)
       if (!writer->has_row(s.task_key, s.length)) skipped.push_back(s);
@@ -241,6 +243,10 @@ int run_sweep_command(const RunArgs& a) {
       if (!done.count(t.key)) tasks.push_back(std::move(t));
     spdlog::info("plan: {} tasks ({} already stored, {} to run), {} skipped rows; results -> {}", total,
                  total - tasks.size(), tasks.size(), plan.skipped.size(), config.output.path);
+    if (const size_t failed = writer->failed_tasks(); failed > 0)
+      spdlog::info("{} task(s) stored as failed {}", failed,
+                   a.keep_failed ? "are kept (--keep-failed)"
+                                 : "run again; their old rows are marked superseded once the new ones are stored");
   });
   if (plan_code != 0) return plan_code;  // a worker; the coordinator has rethrown
 
@@ -271,6 +277,7 @@ int run_sweep_command(const RunArgs& a) {
 int cmd_run(const Args& args) {
   po::options_description desc("options");
   desc.add_options()("fresh", po::bool_switch(), "replace an existing results file instead of resuming it")(
+      "keep-failed", po::bool_switch(), "on resume, do not run again the tasks stored as failed")(
       "progress", po::value<std::string>()->default_value("auto"), "progress display: auto | bar | log | off")(
       "progress-seconds", po::value<double>()->default_value(30), "interval of progress log lines")(
       "grace-seconds", po::value<double>()->default_value(30),
@@ -287,6 +294,7 @@ int cmd_run(const Args& args) {
   a.config = vm["config"].as<std::string>();
   if (vm.count("overrides")) a.overrides = vm["overrides"].as<std::vector<std::string>>();
   a.fresh = vm["fresh"].as<bool>();
+  a.keep_failed = vm["keep-failed"].as<bool>();
   a.progress = vm["progress"].as<std::string>();
   a.progress_seconds = vm["progress-seconds"].as<double>();
   a.grace_seconds = vm["grace-seconds"].as<double>();

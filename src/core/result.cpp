@@ -11,6 +11,8 @@ const char* to_string(TaskStatus s) {
       return "failed";
     case TaskStatus::skipped:
       return "skipped";
+    case TaskStatus::superseded:
+      return "superseded";
   }
   return "unknown";
 }

@@ -178,7 +178,7 @@ size_t Journal::scan(const std::function<void(JournalType, const std::string&)>&
     c = crc32(head + 8, 8, c);
     c = crc32(payload.data(), payload.size(), c);
     if (c != crc) break;
-    if (type < 1 || type > 3) break;
+    if (type < static_cast<uint32_t>(JournalType::header) || type > static_cast<uint32_t>(JournalType::supersede)) break;
     fn(static_cast<JournalType>(type), payload);
     ++count;
     pos += static_cast<off_t>(kRecordHeader + length);
@@ -317,6 +317,21 @@ std::vector<TaskResult> decode_rows(const std::string& payload, const std::strin
   for (uint64_t i = 0; i < n; ++i) rows.push_back(read_result(in));
   in.expect_end("rows record");
   return rows;
+}
+
+std::string encode_keys(const std::set<std::string>& keys) {
+  ByteWriter o;
+  o.put<uint64_t>(keys.size());
+  for (const auto& k : keys) o.put_string(k);
+  return o.release_string();
+}
+
+std::set<std::string> decode_keys(const std::string& payload, const std::string& where) {
+  ByteReader in = record_reader(payload, where);
+  std::set<std::string> keys;
+  for (auto n = in.get<uint64_t>("key count"); n > 0; --n) keys.insert(in.get_string("task key"));
+  in.expect_end("supersede record");
+  return keys;
 }
 
 std::string encode_u64(uint64_t v) {

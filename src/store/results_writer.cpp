@@ -18,8 +18,11 @@
 
 #include "crammer/util/error.hpp"
 #include "crammer/util/file.hpp"
+#include "appender.hpp"
 #include "h5.hpp"
 #include "journal.hpp"
+#include "row_layout.hpp"
+#include "row_ledger.hpp"
 #include "schema.hpp"
 
 namespace crammer {
@@ -35,96 +38,6 @@ void fsync_or_throw(const std::string& path) {
   std::string error;
   if (!fsync_path(path, false, error)) throw StoreError(path + ": " + error);
 }
-
-std::string row_id(const std::string& key, int32_t length) {
-  return key + '\n' + std::to_string(length);
-}
-
-// The open datasets of one results file, and appending rows to them (no dedup, no journal).
-class Appender {
- public:
-  Appender(hid_t file, const std::string& path, const RunHeader& header) : path_(path) {
-    results_ = open(file, "/results");
-    rows_ = h5::rows_of(results_, path + ":/results");
-    loss_ = open(file, "/curves/loss");
-    acc_ = open(file, "/curves/acc");
-    curve_size_ = h5::rows_of(loss_, path + ":/curves/loss");
-    for (const auto& m : header.models) {
-      Memory mem;
-      mem.name = schema::memory_dataset(m.name);
-      mem.dataset = open(file, mem.name);
-      mem.size = h5::rows_of(mem.dataset, path + ":" + mem.name);
-      memory_.emplace(m.model_index, std::move(mem));
-    }
-    row_type_ = schema::RowLayout::get().mem_type();
-  }
-
-  hsize_t rows() const { return rows_; }
-
-  void append(const std::vector<TaskResult>& rows) {
-    if (rows.empty()) return;
-    const schema::RowLayout& layout = schema::RowLayout::get();
-    std::vector<char> out(rows.size() * layout.row_size());
-    size_t n = 0;
-    std::map<int32_t, std::vector<float>> memory;  // model_index -> concatenated [k, d] blocks
-    std::vector<float> loss, acc;
-    for (const auto& r : rows) {
-      int64_t mem_offset = -1;
-      if (!r.memory.empty()) {
-        auto& buf = memory[r.model_index];
-        mem_offset = static_cast<int64_t>(memory_.at(r.model_index).size + buf.size());
-        buf.insert(buf.end(), r.memory.begin(), r.memory.end());
-      }
-      int64_t curve_offset = static_cast<int64_t>(curve_size_ + loss.size());
-      loss.insert(loss.end(), r.curve_loss.begin(), r.curve_loss.end());
-      acc.insert(acc.end(), r.curve_acc.begin(), r.curve_acc.end());
-      schema::ArrayRefs refs;
-      refs.memory_offset = mem_offset;
-      refs.curve_offset = curve_offset;
-      layout.encode(r, refs, out.data() + (n++) * layout.row_size(), path_);
-    }
-    // Arrays first, rows last: a reader that sees a row finds its arrays (after a flush).
-    for (auto& [index, buf] : memory) {
-      Memory& mem = memory_.at(index);
-      h5::append_rows(mem.dataset, H5T_NATIVE_FLOAT, buf.data(), buf.size(), mem.size,
-                      path_ + ":" + mem.name);
-      mem.size += buf.size();
-    }
-    if (!loss.empty()) {
-      h5::append_rows(loss_, H5T_NATIVE_FLOAT, loss.data(), loss.size(), curve_size_,
-                      path_ + ":/curves/loss");
-      h5::append_rows(acc_, H5T_NATIVE_FLOAT, acc.data(), acc.size(), curve_size_,
-                      path_ + ":/curves/acc");
-      curve_size_ += loss.size();
-    }
-    h5::append_rows(results_, row_type_, out.data(), n, rows_, path_ + ":/results");
-    rows_ += n;
-  }
-
-  void close() {
-    for (auto& [index, mem] : memory_) mem.dataset.close(path_ + ":" + mem.name);
-    loss_.close(path_ + ":/curves/loss");
-    acc_.close(path_ + ":/curves/acc");
-    results_.close(path_ + ":/results");
-  }
-
- private:
-  struct Memory {
-    std::string name;
-    h5::Id dataset;
-    hsize_t size = 0;
-  };
-
-  h5::Id open(hid_t file, const std::string& name) {
-    return h5::dataset_id(CRAMMER_H5(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path_ + ":" + name));
-  }
-
-  std::string path_;
-  h5::Id results_, loss_, acc_, row_type_;
-  hsize_t rows_ = 0;
-  hsize_t curve_size_ = 0;
-  std::map<int32_t, Memory> memory_;
-};
 
 // `flags`: H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE to append, H5F_ACC_RDONLY to check. Appending opens
 // in SWMR-write mode at once: opening plain RDWR first and starting SWMR later left a window in
@@ -145,25 +58,37 @@ struct ResultsWriter::Impl {
   Journal journal;
   RunHeader header;
   h5::Id file;
-  std::optional<Appender> appender;
-  std::set<std::string> finished;
-  std::unordered_set<std::string> row_ids;
+  std::optional<store::Appender> appender;
+  store::RowLedger ledger;     // which stored rows are live
+  std::set<std::string> retry;  // tasks stored as failed when the file was opened: run again
+
+  // One record of the journal that changes the rows: a rows batch, or a supersede.
+  struct Event {
+    JournalType type;
+    std::vector<TaskResult> rows;
+    std::set<std::string> keys;
+  };
   std::map<int32_t, int64_t> d_model;  // model_index -> d_model (to check memory blocks)
   bool broken = false;
 
   // Writes a complete HDF5 file from `header` and `rows` next to `path`, then renames it over
   // `path`: a crash leaves either the old file or the new one.
-  void build_file(const std::vector<std::vector<TaskResult>>& batches) {
+  void build_file(const std::vector<Event>& events) {
     const std::string tmp = path + ".rebuild.tmp";
     {
       h5::Id f = schema::create_file(tmp, header);
-      Appender a(f, tmp, header);
-      std::unordered_set<std::string> seen;
-      for (const auto& batch : batches) {
+      store::Appender a(f, tmp, header);
+      store::RowLedger replay;  // append()'s bookkeeping, record by record
+      for (const auto& e : events) {
+        if (e.type == JournalType::supersede) {
+          a.set_status(replay.live_rows(e.keys), TaskStatus::superseded);
+          replay.supersede(e.keys);
+          continue;
+        }
         std::vector<TaskResult> fresh;
-        for (const auto& r : batch)
-          if (seen.insert(row_id(r.task_key, r.length)).second) fresh.push_back(r);
+        for (size_t i : replay.fresh(e.rows)) fresh.push_back(e.rows[i]);
         a.append(fresh);
+        for (const auto& r : fresh) replay.add(r.task_key, r.length, r.status);
       }
       a.close();
       f.close(tmp);
@@ -174,6 +99,18 @@ struct ResultsWriter::Impl {
     fsync_parent_dir(path);
   }
 
+  // The journal's rows and supersede records, in order.
+  std::vector<Event> journal_events() {
+    std::vector<Event> events;
+    journal.scan(
+        [&](JournalType type, const std::string& payload) {
+          if (type == JournalType::rows) events.push_back({type, decode_rows(payload, journal.path()), {}});
+          if (type == JournalType::supersede) events.push_back({type, {}, decode_keys(payload, journal.path())});
+        },
+        false);
+    return events;
+  }
+
   void check_fingerprint(const std::string& stored, const std::string& wanted) const {
     if (stored == wanted) return;
     throw ConfigError("results file " + path + " was written under a different config "
@@ -182,9 +119,18 @@ struct ResultsWriter::Impl {
                       "overwrite it");
   }
 
-  // Opens `path` for appending in SWMR mode and loads the stored row keys.
+  // Opens `path` for appending in SWMR mode and loads the stored rows' keys and statuses.
   void open_for_append() {
     file = open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE);
+    if (!store::status_type_complete(file, path)) {
+      // Written before rows could be superseded: its status type cannot take one. Rebuilt once
+      // from the journal with today's type.
+      file.close(path);
+      spdlog::info("results file {}: rewriting it from its journal {} with the current status type", path,
+                   journal.path());
+      build_file(journal_events());
+      file = open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE);
+    }
     {
       const std::string where = path + ":/results";
       h5::Id ds = h5::dataset_id(CRAMMER_H5(H5Dopen2(file, "results", H5P_DEFAULT), where));
@@ -192,12 +138,11 @@ struct ResultsWriter::Impl {
       std::vector<schema::KeyRow> keys(n);
       h5::Id kt = schema::key_type();
       h5::read_rows(ds, kt, keys.data(), 0, n, where);
-      for (const auto& k : keys) {
-        std::string key(k.task_key, strnlen(k.task_key, sizeof k.task_key));
-        row_ids.insert(row_id(key, k.length));
-        finished.insert(key);
-      }
+      for (const auto& k : keys)
+        ledger.add(std::string(k.task_key, strnlen(k.task_key, sizeof k.task_key)), k.length,
+                   static_cast<TaskStatus>(k.status));
     }
+    retry = ledger.failed_keys();
     // SWMR since the open: readers may open the file while we append.
     appender.emplace(file, path, header);
   }
@@ -276,13 +221,7 @@ struct ResultsWriter::Impl {
     }
     if (why.empty()) return;
     spdlog::warn("rebuilding results file {} from its journal {}: {}", path, journal.path(), why);
-    std::vector<std::vector<TaskResult>> batches;
-    journal.scan(
-        [&](JournalType type, const std::string& payload) {
-          if (type == JournalType::rows) batches.push_back(decode_rows(payload, journal.path()));
-        },
-        false);
-    build_file(batches);
+    build_file(journal_events());
   }
 };
 
@@ -317,13 +256,14 @@ void ResultsWriter::open(const std::string& path, const RunInfo& run,
   impl_ = std::move(impl);
 }
 
-const std::set<std::string>& ResultsWriter::finished_keys() const {
-  static const std::set<std::string> none;
-  return impl_ ? impl_->finished : none;
+std::set<std::string> ResultsWriter::finished_keys(bool keep_failed) const {
+  return impl_ ? impl_->ledger.finished_keys(keep_failed) : std::set<std::string>{};
 }
 
+size_t ResultsWriter::failed_tasks() const { return impl_ ? impl_->ledger.failed_keys().size() : 0; }
+
 bool ResultsWriter::has_row(const std::string& task_key, int32_t length) const {
-  return impl_ && impl_->row_ids.count(row_id(task_key, length)) > 0;
+  return impl_ && impl_->ledger.has_row(task_key, length);
 }
 
 size_t ResultsWriter::append(const std::vector<TaskResult>& rows) {
@@ -332,11 +272,13 @@ size_t ResultsWriter::append(const std::vector<TaskResult>& rows) {
   if (m.broken)
     throw StoreError("results file " + m.path + ": an earlier write failed; the rows are safe "
                      "in " + m.journal.path() + " and reopening the file rebuilds it");
+  // Tasks stored as failed when the file was opened are run again: their new rows replace them.
+  std::set<std::string> replaced;
+  for (const auto& r : rows)
+    if (m.retry.count(r.task_key)) replaced.insert(r.task_key);
   std::vector<TaskResult> fresh;
-  std::unordered_set<std::string> batch_ids;
-  for (const auto& r : rows) {
-    std::string id = row_id(r.task_key, r.length);
-    if (m.row_ids.count(id) || !batch_ids.insert(id).second) continue;
+  for (size_t i : m.ledger.fresh(rows, replaced)) {
+    const TaskResult& r = rows[i];
     const std::string where = "results file " + m.path + ", row " + r.task_key + " length " +
                               std::to_string(r.length);
     std::vector<char> probe(schema::RowLayout::get().row_size());
@@ -355,17 +297,19 @@ size_t ResultsWriter::append(const std::vector<TaskResult>& rows) {
     fresh.push_back(r);
   }
   if (fresh.empty()) return 0;
-  m.journal.append(JournalType::rows, encode_rows(fresh));  // durable from here on
+  // Durable from here on: the supersede first, so a rebuild never holds old and new rows live.
+  if (!replaced.empty()) m.journal.append(JournalType::supersede, encode_keys(replaced));
+  m.journal.append(JournalType::rows, encode_rows(fresh));
   try {
+    m.appender->set_status(m.ledger.live_rows(replaced), TaskStatus::superseded);
     m.appender->append(fresh);
   } catch (...) {
     m.broken = true;
     throw;
   }
-  for (const auto& r : fresh) {
-    m.row_ids.insert(row_id(r.task_key, r.length));
-    m.finished.insert(r.task_key);
-  }
+  m.ledger.supersede(replaced);
+  for (const auto& k : replaced) m.retry.erase(k);
+  for (const auto& r : fresh) m.ledger.add(r.task_key, r.length, r.status);
   return fresh.size();
 }
 

@@ -22,15 +22,6 @@ size_t column_size(const ResultColumn& c) {
   return 0;
 }
 
-h5::Id status_type() {
-  h5::Id t = h5::type_id(CRAMMER_H5(H5Tenum_create(H5T_NATIVE_INT8), "status type"));
-  for (TaskStatus s : {TaskStatus::done, TaskStatus::failed, TaskStatus::skipped}) {
-    auto v = static_cast<int8_t>(s);
-    CRAMMER_H5(H5Tenum_insert(t, to_string(s), &v), "status type");
-  }
-  return t;
-}
-
 // Copies `s` into a fixed field of `width` bytes (with its NUL); longer text is cut at a UTF-8
 // character boundary and ends in "...".
 void copy_text(char* field, size_t width, const std::string& s) {
@@ -114,6 +105,15 @@ struct Decoder : Walk {
 };
 
 }  // namespace
+
+h5::Id status_type() {
+  h5::Id t = h5::type_id(CRAMMER_H5(H5Tenum_create(H5T_NATIVE_INT8), "status type"));
+  for (TaskStatus s : kTaskStatuses) {
+    auto v = static_cast<int8_t>(s);
+    CRAMMER_H5(H5Tenum_insert(t, to_string(s), &v), "status type");
+  }
+  return t;
+}
 
 RowLayout::RowLayout() {
   for (const auto& c : result_columns()) {

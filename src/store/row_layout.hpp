@@ -21,6 +21,9 @@ struct ArrayRefs {
   int32_t curve_length = 0;
 };
 
+// The /results status column's type: an int8 enum naming every TaskStatus.
+h5::Id status_type();
+
 class RowLayout {
  public:
   static const RowLayout& get();  // built once from result_columns()

@@ -1,6 +1,8 @@
 // Layout of a results file, schema_version 1 (see schema.hpp and docs/results-file.md).
 #include "schema.hpp"
 
+#include "row_layout.hpp"
+
 #include <cctype>
 #include <cstddef>
 #include <cstring>
@@ -113,6 +115,8 @@ h5::Id key_type() {
   h5::Id t = h5::type_id(CRAMMER_H5(H5Tcreate(H5T_COMPOUND, sizeof(KeyRow)), "/results key type"));
   insert(t, "task_key", offsetof(KeyRow, task_key), key);
   insert(t, "length", offsetof(KeyRow, length), H5T_NATIVE_INT32);
+  h5::Id status = status_type();
+  insert(t, "status", offsetof(KeyRow, status), status);
   return t;
 }
 

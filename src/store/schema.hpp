@@ -17,6 +17,7 @@ namespace crammer::schema {
 struct KeyRow {
   char task_key[kTaskKeyWidth];
   int32_t length;
+  int8_t status;  // a TaskStatus
 };
 
 h5::Id key_type();  // memory compound type of KeyRow (a subset of /results: HDF5 matches by name)

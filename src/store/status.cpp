@@ -14,6 +14,7 @@ void count(StatusCounts& c, TaskStatus s) {
     case TaskStatus::done: ++c.done; break;
     case TaskStatus::failed: ++c.failed; break;
     case TaskStatus::skipped: ++c.skipped; break;
+    case TaskStatus::superseded: break;  // history, counted apart
   }
 }
 
@@ -31,6 +32,10 @@ StatusSummary status_summary(const std::string& path) {
   std::map<int32_t, std::string> names;
   for (const auto& m : reader.models()) names[m.model_index] = m.name;
   for (const auto& r : reader.rows()) {
+    if (r.status == TaskStatus::superseded) {
+      ++s.superseded;
+      continue;
+    }
     auto name = names.find(r.model_index);
     count(s.all, r.status);
     count(s.by_model[name != names.end() ? name->second : std::to_string(r.model_index)], r.status);
@@ -50,6 +55,12 @@ std::string StatusSummary::text() const {
                    "skipped", "rows");
   for (const auto& [kl, c] : by_k_length)
     t += fmt::format("{:>6} {:>8} {}\n", kl.first, kl.second, counts_text(c));
+  if (all.failed > 0)
+    t += fmt::format("\n{} failed row(s): `crammer run` on the same config runs their tasks again "
+                     "(--keep-failed keeps them)\n", all.failed);
+  if (superseded > 0)
+    t += fmt::format("{} superseded row(s): earlier failed attempts of tasks that ran again (kept as history)\n",
+                     superseded);
   return t;
 }
 

@@ -70,6 +70,17 @@ class ReportOnStoreFile(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         check_report_outputs(self, self.path("out"), want)
 
+    def test_superseded_rows_are_left_out(self):
+        grid = fixture.grid_rows(seed=11)
+        old = dict(grid[0], status="superseded", error="an earlier attempt")
+        write_real(self.path("g.json"), self.path("grid.h5"), self.path("grid_"), [old] + grid)
+        df = cr.load_results(self.path("grid.h5"))
+        self.assertEqual(len(df), len(grid))
+        self.assertNotIn("superseded", set(df["status"]))
+        every = cr.load_results(self.path("grid.h5"), superseded=True)
+        self.assertEqual(len(every), len(grid) + 1)
+        self.assertEqual(list(every["status"]).count("superseded"), 1)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -23,6 +23,7 @@ crammer::TaskStatus status_of(const std::string& s) {
   if (s == "done") return crammer::TaskStatus::done;
   if (s == "failed") return crammer::TaskStatus::failed;
   if (s == "skipped") return crammer::TaskStatus::skipped;
+  if (s == "superseded") return crammer::TaskStatus::superseded;
   throw std::runtime_error("unknown status '" + s + "'");
 }
 

@@ -126,14 +126,19 @@ TEST(Crash, KillNineLosesNothingReportedAndFileStaysReadable) {
     for (int i : reported) EXPECT_TRUE(w.has_row("kill-" + std::to_string(i), kill_row(i).length));
   }
   ResultsReader r(path, {true, true});
+  // A row stored but not yet reported when the child died is appended again by the next child:
+  // a duplicate when done, a retry of a failed task (the old row superseded) otherwise.
+  std::vector<TaskResult> live;
+  for (const auto& row : r.rows())
+    if (row.status != TaskStatus::superseded) live.push_back(row);
   std::map<std::string, int> count;
-  for (const auto& row : r.rows()) ++count[row.task_key + "/" + std::to_string(row.length)];
+  for (const auto& row : live) ++count[row.task_key + "/" + std::to_string(row.length)];
   for (const auto& [id, n] : count) EXPECT_EQ(n, 1) << id << " stored " << n << " times";
   for (int i : reported) {
     TaskResult want = kill_row(i);
     EXPECT_EQ(count[want.task_key + "/" + std::to_string(want.length)], 1) << want.task_key;
   }
-  for (const auto& row : r.rows()) {
+  for (const auto& row : live) {
     int i = std::stoi(row.task_key.substr(5));
     test::expect_same(row, kill_row(i), true);
   }

@@ -4,9 +4,12 @@
 
 #include <fstream>
 #include <map>
+#include <set>
+#include <tuple>
 
 #include "crammer/store/results_reader.hpp"
 #include "crammer/store/results_writer.hpp"
+#include "crammer/store/status.hpp"
 #include "store_test_util.hpp"
 
 namespace crammer {
@@ -25,11 +28,15 @@ void open_default(ResultsWriter& w, const std::string& path, OpenMode mode = Ope
   w.open(path, test::make_run(fp), test::make_models(), test::make_samples(), mode);
 }
 
+// The file's live rows (superseded ones left out) are exactly make_row(i) for n distinct i.
 void expect_rows(const std::string& path, int n, bool arrays) {
   ResultsReader r(path, {arrays, arrays});
-  ASSERT_EQ(r.rows().size(), static_cast<size_t>(n));
+  std::vector<TaskResult> live;
+  for (const auto& row : r.rows())
+    if (row.status != TaskStatus::superseded) live.push_back(row);
+  ASSERT_EQ(live.size(), static_cast<size_t>(n));
   std::map<std::string, int> seen;
-  for (const auto& row : r.rows()) {
+  for (const auto& row : live) {
     int i = std::stoi(row.task_key.substr(row.task_key.find("-s") + 2));
     test::expect_same(row, make_row(i, arrays), arrays);
     EXPECT_EQ(++seen[row.task_key], 1) << row.task_key;
@@ -48,19 +55,140 @@ TEST(Resume, SkipsStoredKeysAndIgnoresDuplicates) {
   ResultsWriter w;
   open_default(w, path);
   EXPECT_EQ(w.row_count(), 10u);
-  EXPECT_EQ(w.finished_keys().size(), 10u);
+  EXPECT_EQ(w.finished_keys(/*keep_failed=*/true).size(), 10u);
   for (int i = 0; i < 10; ++i) {
-    EXPECT_EQ(w.finished_keys().count(make_row(i).task_key), 1u);
+    EXPECT_EQ(w.finished_keys(true).count(make_row(i).task_key), 1u);
     EXPECT_TRUE(w.has_row(make_row(i).task_key, make_row(i).length));
   }
+  // make_row(1), (4), (7) are failed: their tasks run again unless kept.
+  EXPECT_EQ(w.finished_keys().size(), 7u);
+  EXPECT_EQ(w.failed_tasks(), 3u);
   EXPECT_FALSE(w.has_row(make_row(10).task_key, make_row(10).length));
-  // 5..14: the first five are stored already; 12 twice in one batch counts once.
+  // 5..14: 10..14 are new and 7 replaces its failed row; 12 twice in one batch counts once.
   auto batch = rows_range(5, 15);
   batch.push_back(make_row(12));
-  EXPECT_EQ(w.append(batch), 5u);
-  EXPECT_EQ(w.append(rows_range(0, 15)), 0u);
+  EXPECT_EQ(w.append(batch), 6u);
+  EXPECT_EQ(w.append(rows_range(0, 15)), 2u);  // 1 and 4 replaced too
+  EXPECT_EQ(w.append(rows_range(0, 15)), 0u);  // a retried task's second result is a duplicate
   w.close();
   expect_rows(path, 15, false);
+}
+
+// A rerun runs again the tasks stored as failed; their new rows replace the old ones, which stay
+// in the file marked superseded. The journal replays the same, and so does an adopted file.
+TEST(Resume, FailedTasksRunAgainAndTheirOldRowsAreSuperseded) {
+  test::TempDir dir;
+  const std::string path = dir.file("r.h5");
+  auto row = [](const std::string& key, int32_t length, TaskStatus s) {
+    TaskResult r = make_row(0);
+    r.task_key = key;
+    r.length = length;
+    r.status = s;
+    r.error = s == TaskStatus::done ? "" : "boom";
+    return r;
+  };
+  using S = TaskStatus;
+  using Keys = std::set<std::string>;
+  {
+    ResultsWriter w;
+    open_default(w, path, OpenMode::fresh);
+    // c: a capacity search whose last probe failed.
+    EXPECT_EQ(w.append({row("a", 16, S::done), row("b", 16, S::failed), row("c", 16, S::done), row("c", 32, S::failed)}),
+              4u);
+    EXPECT_EQ(w.append({row("b", 16, S::done)}), 0u);  // within the run that stored them, failures are final
+    EXPECT_EQ(w.failed_tasks(), 2u);
+  }
+  {
+    ResultsWriter w;
+    open_default(w, path);
+    EXPECT_EQ(w.finished_keys(), (Keys{"a"}));
+    EXPECT_EQ(w.finished_keys(true), (Keys{"a", "b", "c"}));
+    EXPECT_EQ(w.failed_tasks(), 2u);
+    EXPECT_EQ(w.append({row("b", 16, S::done)}), 1u);
+    EXPECT_EQ(w.append({row("b", 16, S::failed)}), 0u);  // a second copy of the retry
+    EXPECT_EQ(w.append({row("c", 16, S::done), row("c", 64, S::failed)}), 2u);  // fails again, at 64
+    EXPECT_TRUE(w.has_row("c", 64));
+    EXPECT_FALSE(w.has_row("c", 32));
+    EXPECT_EQ(w.failed_tasks(), 1u);
+  }
+  using Row = std::tuple<std::string, int32_t, S>;
+  const std::vector<Row> want = {{"a", 16, S::done},       {"b", 16, S::superseded}, {"c", 16, S::superseded},
+                                 {"c", 32, S::superseded}, {"b", 16, S::done},       {"c", 16, S::done},
+                                 {"c", 64, S::failed}};
+  auto stored = [&] {
+    std::vector<Row> out;
+    const ResultsReader reader(path);
+    for (const auto& r : reader.rows()) out.emplace_back(r.task_key, r.length, r.status);
+    return out;
+  };
+  EXPECT_EQ(stored(), want);
+  // `crammer status` counts live rows; superseded ones apart.
+  const StatusSummary st = status_summary(path);
+  EXPECT_EQ(st.all.done, 3);
+  EXPECT_EQ(st.all.failed, 1);
+  EXPECT_EQ(st.superseded, 3);
+  EXPECT_NE(st.text().find("1 failed row(s): `crammer run` on the same config runs their tasks again"),
+            std::string::npos) << st.text();
+  EXPECT_NE(st.text().find("3 superseded row(s)"), std::string::npos) << st.text();
+  {
+    ResultsWriter w;
+    open_default(w, path);
+    EXPECT_EQ(w.finished_keys(), (Keys{"a", "b"}));  // c runs again next time
+  }
+  ASSERT_EQ(std::remove(path.c_str()), 0);  // the journal alone rebuilds the same rows
+  { ResultsWriter w; open_default(w, path); }
+  EXPECT_EQ(stored(), want);
+  ASSERT_EQ(std::remove(journal_path(path).c_str()), 0);  // adopted without a journal: same history
+  {
+    ResultsWriter w;
+    open_default(w, path);
+    EXPECT_EQ(w.failed_tasks(), 1u);
+    EXPECT_EQ(w.finished_keys(), (Keys{"a", "b"}));
+  }
+  EXPECT_EQ(stored(), want);
+}
+
+// A file written before rows could be superseded has a three-name status type; resuming it with
+// a failed task rewrites it once from the journal, then the retry supersedes as usual.
+TEST(Resume, FileFromBeforeSupersededIsRewrittenOnce) {
+  test::TempDir dir;
+  const std::string path = dir.file("old.h5");
+  {
+    ResultsWriter w;
+    open_default(w, path, OpenMode::fresh);
+    w.append(rows_range(0, 3));  // make_row(1) is failed
+  }
+  // Give /results the status type of those files (h5py, plain read-write, the journal kept).
+  const char* downgrade =
+      "import sys, h5py, numpy as np\n"
+      "f = h5py.File(sys.argv[1], \"r+\", libver=\"latest\")\n"
+      "old = f[\"results\"]; data = old[()]; attrs = dict(old.attrs); chunks = old.chunks\n"
+      "three = h5py.enum_dtype({\"done\": 0, \"failed\": 1, \"skipped\": 2}, basetype=\"i1\")\n"
+      "dt = [(n, three if n == \"status\" else data.dtype[n]) for n in data.dtype.names]\n"
+      "new = np.empty(len(data), dtype=dt)\n"
+      "for n in data.dtype.names: new[n] = data[n]\n"
+      "del f[\"results\"]\n"
+      "d = f.create_dataset(\"results\", data=new, maxshape=(None,), chunks=chunks)\n"
+      "for k, v in attrs.items(): d.attrs[k] = v\n"
+      "print(sorted(h5py.check_enum_dtype(f[\"results\"].dtype[\"status\"]).keys()))\n";
+  EXPECT_EQ(test::run_python(downgrade, path), "[\'done\', \'failed\', \'skipped\']\n");
+  {
+    ResultsWriter w;
+    open_default(w, path);
+    EXPECT_EQ(w.failed_tasks(), 1u);
+    TaskResult retry = make_row(1);
+    retry.status = TaskStatus::done;
+    retry.error.clear();
+    EXPECT_EQ(w.append({retry}), 1u);
+  }
+  ResultsReader r(path);
+  ASSERT_EQ(r.rows().size(), 4u);
+  EXPECT_EQ(r.rows()[1].status, TaskStatus::superseded);
+  EXPECT_EQ(r.rows()[3].status, TaskStatus::done);
+  EXPECT_EQ(test::run_python("import sys, h5py\nf = h5py.File(sys.argv[1], \"r\")\n"
+                             "print(h5py.check_enum_dtype(f[\"results\"].dtype[\"status\"])[\"superseded\"])",
+                             path),
+            "3\n");
 }
 
 TEST(Resume, CapacitySearchRowsShareAKeyAndDifferInLength) {
@@ -70,7 +198,7 @@ TEST(Resume, CapacitySearchRowsShareAKeyAndDifferInLength) {
   open_default(w, path);
   std::vector<TaskResult> probes;
   for (int length : {64, 128, 96}) {
-    TaskResult r = make_row(1);
+    TaskResult r = make_row(3);  // done
     r.length = length;
     probes.push_back(r);
   }

@@ -9,12 +9,16 @@
 
 namespace crammer {
 
-enum class TaskStatus : int8_t { done = 0, failed = 1, skipped = 2 };
-// "done" | "failed" | "skipped": the names results files and `crammer export` use.
+// superseded: a row of an attempt that failed and was run again by a later `crammer run`; kept
+// in the file as history, left out by every reader of results.
+enum class TaskStatus : int8_t { done = 0, failed = 1, skipped = 2, superseded = 3 };
+constexpr TaskStatus kTaskStatuses[] = {TaskStatus::done, TaskStatus::failed, TaskStatus::skipped,
+                                        TaskStatus::superseded};
+// "done" | "failed" | "skipped" | "superseded": the names results files and `crammer export` use.
 const char* to_string(TaskStatus s);
 // A stored status byte outside the enum is corrupt input; decoders check with this.
 inline bool valid_status_byte(int8_t s) {
-  return s >= 0 && s <= static_cast<int8_t>(TaskStatus::skipped);
+  return s >= 0 && s <= static_cast<int8_t>(TaskStatus::superseded);
 }
 
 // Fixed text widths of a stored row (SWMR datasets cannot hold variable-length data): a task

@@ -28,14 +28,18 @@ class ResultsWriter {
   void open(const std::string& path, const RunInfo& run, const std::vector<ModelRecord>& models,
             const std::vector<SampleRecord>& samples, OpenMode mode = OpenMode::resume);
 
-  /// Task keys with at least one stored row: the caller skips these tasks.
-  const std::set<std::string>& finished_keys() const;
-  /// True when a row (task_key, length) is stored.
+  /// Task keys the caller skips: every key with a stored row, except keys whose rows include a
+  /// failed one (those run again) unless keep_failed.
+  std::set<std::string> finished_keys(bool keep_failed = false) const;
+  /// Task keys whose stored rows include a failed one.
+  size_t failed_tasks() const;
+  /// True when a live row (task_key, length) is stored.
   bool has_row(const std::string& task_key, int32_t length) const;
 
-  /// Stores rows; a row whose (task_key, length) is already stored is ignored. When append
-  /// returns, the new rows are on disk (journal fsync'ed); flush() makes them visible to
-  /// readers of the HDF5 file. Returns the number of rows newly stored.
+  /// Stores rows; a row whose (task_key, length) is already stored is ignored. Rows of a task
+  /// whose stored rows include a failed one replace them: the old rows are marked superseded.
+  /// When append returns, the new rows are on disk (journal fsync'ed); flush() makes them
+  /// visible to readers of the HDF5 file. Returns the number of rows newly stored.
   size_t append(const std::vector<TaskResult>& rows);
 
   /// Pushes appended rows into the HDF5 file so that SWMR readers see them.

@@ -1,5 +1,5 @@
 // `crammer status`: counts of done / failed / skipped rows of a results file, also while a run
-// writes it.
+// writes it. Superseded rows (failed attempts run again) are counted apart.
 #pragma once
 
 #include <cstdint>
@@ -13,12 +13,13 @@ struct StatusCounts {
   int64_t done = 0;
   int64_t failed = 0;
   int64_t skipped = 0;
-  int64_t total() const { return done + failed + skipped; }
+  int64_t total() const { return done + failed + skipped; }  // live rows (superseded ones are not)
 };
 
 struct StatusSummary {
   std::string path;
   int64_t total_rows = 0;
+  int64_t superseded = 0;  // rows of failed attempts that a later run replaced
   bool active = false;  // a writer holds the file now
   StatusCounts all;
   std::map<std::string, StatusCounts> by_model;                    // model name
