@@ -1,6 +1,10 @@
 // Value checks right after parsing, with the arithmetic in the message (STYLE 4). Cross-checks
 // that need a model read only its config.json (no weights, no LibTorch).
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -162,6 +166,17 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
   ck.one_of("runtime.log_level", rt.log_level, {"trace", "debug", "info", "warn", "error", "off"});
 
   if (c.output.path.empty()) ck.fail("output.path", "must name the results file (e.g. results/sweep.h5)");
+  if (options.check_files) {
+    const fs::path out(c.output.path);
+    std::error_code ec;
+    if (fs::is_directory(out, ec))
+      ck.fail("output.path", "'" + c.output.path + "' is a directory; expected the path of a results file inside one");
+    // The nearest existing ancestor must take new files (the run creates the rest).
+    fs::path dir = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+    while (!fs::exists(dir, ec) && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
+    if (fs::exists(dir, ec) && ::access(dir.c_str(), W_OK | X_OK) != 0)
+      ck.fail("output.path", "cannot write in directory '" + dir.string() + "' (" + std::strerror(errno) + ")");
+  }
   ck.at_least<int64_t>("output.curves_every", c.output.curves_every, 0);
   ck.positive("output.flush_seconds", c.output.flush_seconds);
 }

@@ -159,7 +159,13 @@ struct ResultsWriter::Impl {
   void adopt_existing(const RunInfo& run) {
     std::vector<TaskResult> rows;
     {
-      h5::Id f = schema::open_for_reading(path);
+      h5::Id f;
+      try {
+        f = schema::open_for_reading(path);
+      } catch (const ResultsFileError& e) {
+        throw ResultsFileError(path + " exists but cannot be resumed, and no journal " + journal.path() +
+                               " holds its rows: move it away or use --fresh to start over. " + e.what());
+      }
       int32_t version = 0;
       header = schema::read_header(f, path, &version);
       check_fingerprint(header.run.config_fingerprint, run.config_fingerprint);

@@ -197,11 +197,11 @@ RunHeader read_header(hid_t file, const std::string& path, int32_t* schema_versi
   const std::string root = path + ":/";
   RunHeader h;
   if (!h5::has_attr(file, "schema_version", root))
-    throw StoreError(path + " is an HDF5 file but not a crammer results file (no root attribute "
+    throw ResultsFileError(path + " is an HDF5 file but not a crammer results file (no root attribute "
                      "schema_version)");
   *schema_version = h5::read_int_attr(file, "schema_version", root);
   if (*schema_version > kSchemaVersion)
-    throw StoreError(path + " has schema_version " + std::to_string(*schema_version) +
+    throw ResultsFileError(path + " has schema_version " + std::to_string(*schema_version) +
                      "; this crammer reads up to " + std::to_string(kSchemaVersion));
   RunInfo& run = h.run;
   run.config_yaml = h5::read_string_attr(file, "config_yaml", root);
@@ -325,8 +325,8 @@ std::vector<TaskResult> read_results(hid_t file, const std::string& path, const 
 h5::Id open_for_reading(const std::string& path) {
   h5::silence_errors();
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw StoreError("results file " + path + " does not exist");
+  if (::stat(path.c_str(), &st) != 0) throw ResultsFileError("results file " + path + " does not exist");
+  if (S_ISDIR(st.st_mode)) throw ResultsFileError("results file " + path + " is a directory");
   // SWMR readers need no lock; without this a reader would be refused while a writer runs.
   h5::Id fapl = h5::plist_id(CRAMMER_H5(H5Pcreate(H5P_FILE_ACCESS), path));
   CRAMMER_H5(H5Pset_file_locking(fapl, false, true), path);
@@ -335,11 +335,18 @@ h5::Id open_for_reading(const std::string& path) {
   std::string swmr_stack = h5::error_stack();
   id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
   if (id >= 0) return h5::file_id(id);
-  throw StoreError("cannot open results file " + path +
-                   ": not an HDF5 file or damaged. If a run crashed while writing it, run it "
-                   "again with the same config: it rebuilds the file from " + journal_path(path) +
-                   ".\nHDF5 error stack (SWMR read):\n" + swmr_stack +
-                   "\nHDF5 error stack (read-only):\n" + h5::error_stack());
+  // The journal can rebuild the file only where one holds records; otherwise the advice would loop.
+  struct stat jst {};
+  const std::string journal = journal_path(path);
+  const std::string advice =
+      ::stat(journal.c_str(), &jst) == 0 && jst.st_size > 16  // more than its file header
+          ? "If a run crashed while writing it, run it again with the same config: it rebuilds the file from " +
+                journal + "."
+          : "There is no journal " + journal + " to rebuild it from: move the file away (or use --fresh) to "
+            "start over.";
+  throw ResultsFileError("cannot open results file " + path + ": not an HDF5 file or damaged. " + advice +
+                         "\nHDF5 error stack (SWMR read):\n" + swmr_stack + "\nHDF5 error stack (read-only):\n" +
+                         h5::error_stack());
 }
 
 }  // namespace crammer::schema

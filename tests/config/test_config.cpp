@@ -310,6 +310,17 @@ TEST_F(ConfigTest, MissingCorpusFile) {
   EXPECT_THAT(m, HasSubstr("models.0.path: '" + (dir_ / "corpus.txt").string() + "' is a file; expected"));
 }
 
+// An output path that is a directory, or in one that takes no files: bad input, said at load.
+TEST_F(ConfigTest, OutputPathMustBeAWritableFile) {
+  std::string m = error_of(base(), {"output.path=" + (dir_ / "model").string()});
+  EXPECT_THAT(m, HasSubstr("output.path: '" + (dir_ / "model").string() + "' is a directory"));
+  // /proc/self takes no new files, even for root.
+  m = error_of(base(), {"output.path=/proc/self/sub/r.h5"});
+  EXPECT_THAT(m, HasSubstr("output.path: cannot write in directory '/proc/self'"));
+  // Missing directories are fine: the run creates them.
+  crammer::load_config(file(base()).string(), {"output.path=" + (dir_ / "new" / "deeper" / "r.h5").string()});
+}
+
 // The config path itself a directory: said so, not "models: must not be empty".
 TEST_F(ConfigTest, ConfigPathIsADirectory) {
   try {

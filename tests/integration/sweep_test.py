@@ -334,6 +334,20 @@ def case_cli(a):
     check(r.returncode == 2 and "absent.yaml" in r.stderr, r.stderr)
     r = run([a.crammer, "frobnicate"])
     check(r.returncode == 2 and "unknown command" in r.stderr, r.stderr)
+    # A results file that is missing, a directory or not HDF5 is bad input (2), and the advice
+    # to rerun is given only where a journal can rebuild the file.
+    for sub in ("status", "export"):
+        for target, says in ((os.path.join(a.workdir, "absent.h5"), "does not exist"), (a.workdir, "is a directory")):
+            r = run([a.crammer, sub, target])
+            check(r.returncode == 2 and says in r.stderr, f"{sub} {target}: exit {r.returncode}: {r.stderr}")
+    junk = os.path.join(a.workdir, "junk.h5")
+    with open(junk, "w") as f:
+        f.write("not HDF5\n")
+    r = run([a.crammer, "run", cfg, "output.path=" + junk])
+    check(r.returncode == 2 and "no journal" in r.stderr and "run it again with the same config" not in r.stderr,
+          f"run on a non-HDF5 output: exit {r.returncode}: {r.stderr}")
+    r = run([a.crammer, "run", cfg, "output.path=" + a.workdir])
+    check(r.returncode == 2 and "output.path" in r.stderr and "is a directory" in r.stderr, r.stderr)
     # tokenize agrees with the shipped llama.cpp vector for a simple text.
     p = subprocess.run([a.crammer, "tokenize", "--tokenizer", "data/tokenizers/gpt2"], input="Hello world",
                        text=True, capture_output=True, cwd=REPO)

@@ -47,6 +47,14 @@ class StoreError : public Error {
   using Error::Error;
 };
 
+// A results file named by the user that is missing, not HDF5, damaged beyond what its journal
+// repairs, or not a crammer results file: bad input (exit 2).
+class ResultsFileError : public StoreError {
+ public:
+  using StoreError::StoreError;
+  int exit_code() const override { return 2; }
+};
+
 // MPI / NCCL failures.
 class DistError : public Error {
  public:
