@@ -5,6 +5,7 @@
 
 #include "crammer/config/loader.hpp"
 #include "crammer/plan/planner.hpp"
+#include "crammer/plan/preflight.hpp"
 #include "crammer/plan/summary.hpp"
 #include "crammer/slurm/cli.hpp"
 #include "options.hpp"
@@ -30,6 +31,7 @@ int cmd_plan(const Args& args) {
     std::cout << to_yaml(config);
     return 0;
   }
+  preflight_models(config);
   Plan plan = make_plan(config);
   if (vm["json"].as<bool>()) {
     std::cout << plan_to_json(plan) << "\n";

@@ -23,6 +23,7 @@
 #include "crammer/model/attention.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/plan/planner.hpp"
+#include "crammer/plan/preflight.hpp"
 #include "crammer/store/results_writer.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/interrupt.hpp"
@@ -225,6 +226,7 @@ int run_sweep_command(const RunArgs& a) {
 
   // Rank 0 plans and opens the file; a failure there must not leave workers waiting.
   const int plan_code = coordinator_step(ctx, [&] {
+    preflight_models(config);
     Plan plan = make_plan(config);
     const RunInfo run = run_info(config, a.command_line, hosts);
     auto parent = std::filesystem::path(config.output.path).parent_path();

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "crammer/model/causal_lm.hpp"
-#include "crammer/model/parameter_count.hpp"
+#include "crammer/model/checkpoint_info.hpp"
 #include "crammer/model/safetensors.hpp"
 #include "crammer/util/error.hpp"
 #include "layers.hpp"
@@ -71,6 +71,45 @@ CheckpointNames checkpoint_names(const ModelSpec& spec, const layers::Architectu
   return out;
 }
 
+// Every tensor the architecture's table needs is in the checkpoint, with the shape config.json
+// implies and a float dtype, and nothing else is (but ignorable buffers): else a ModelLoadError
+// naming the file and tensors. Reads headers only.
+CheckpointNames match_checkpoint(const std::string& dir, const ModelSpec& spec, const layers::Architecture& arch,
+                                 const Checkpoint& ckpt, const std::vector<HfParam>& table) {
+  const std::vector<std::string> names = ckpt.names();
+  const std::set<std::string> present(names.begin(), names.end());
+  CheckpointNames cn = checkpoint_names(spec, arch, names);
+  std::set<std::string> used;
+  std::vector<std::string> missing;
+  for (const HfParam& p : table) {
+    std::string n = cn.of(p.name);
+    if (present.count(n)) used.insert(n);
+    else missing.push_back(n);
+  }
+  used.insert(cn.ignorable.begin(), cn.ignorable.end());
+  std::vector<std::string> unused;
+  for (const auto& n : names)
+    if (!used.count(n)) unused.push_back(n);
+  if (!missing.empty() || !unused.empty()) {
+    std::string msg = dir + ": checkpoint tensors do not match config.json (model_type " +
+                      spec.model_type + ", " + std::to_string(spec.num_layers) + " layers)";
+    if (!missing.empty()) msg += "; missing tensors: " + name_list(missing);
+    if (!unused.empty()) msg += "; unused tensors: " + name_list(unused);
+    throw ModelLoadError(msg);
+  }
+  for (const HfParam& p : table) {
+    const std::string n = cn.of(p.name);
+    const TensorInfo& info = ckpt.info(n);
+    if (!p.tensor.sizes().equals(info.shape))
+      throw ModelLoadError(info.file + ": tensor '" + n + "' has shape " + shape_str(info.shape) +
+                           ", config.json implies " + shape_str(p.tensor.sizes()));
+    if (info.st_dtype != "F32" && info.st_dtype != "F16" && info.st_dtype != "BF16")
+      throw ModelLoadError(info.file + ": tensor '" + n + "' is stored as " + info.st_dtype +
+                           "; crammer loads weights stored as F32, F16 or BF16");
+  }
+  return cn;
+}
+
 }  // namespace
 
 torch::Tensor CausalLM::lm_head(const torch::Tensor& hidden) {
@@ -110,42 +149,14 @@ std::shared_ptr<CausalLM> load_model(const std::string& dir, torch::Dtype dtype,
   ModelSpec spec = read_model_spec(dir);
   const layers::Architecture& arch = architecture(spec, dir + "/config.json");
   Checkpoint ckpt = Checkpoint::open(dir);
-  std::vector<std::string> names = ckpt.names();
-  std::set<std::string> present(names.begin(), names.end());
-
   auto model = arch.build(spec, torch::TensorOptions().dtype(dtype).device(device));
   std::vector<HfParam> table = model->hf_params();
-
-  const CheckpointNames cn = checkpoint_names(spec, arch, names);
+  const CheckpointNames cn = match_checkpoint(dir, spec, arch, ckpt, table);
   auto ckpt_name = [&](const std::string& n) { return cn.of(n); };
-
-  std::set<std::string> used;
-  std::vector<std::string> missing;
-  for (const HfParam& p : table) {
-    std::string n = ckpt_name(p.name);
-    if (present.count(n)) used.insert(n);
-    else missing.push_back(n);
-  }
-  used.insert(cn.ignorable.begin(), cn.ignorable.end());
-  std::vector<std::string> unused;
-  for (const auto& n : names)
-    if (!used.count(n)) unused.push_back(n);
-
-  if (!missing.empty() || !unused.empty()) {
-    std::string msg = dir + ": checkpoint tensors do not match config.json (model_type " +
-                      spec.model_type + ", " + std::to_string(spec.num_layers) + " layers)";
-    if (!missing.empty()) msg += "; missing tensors: " + name_list(missing);
-    if (!unused.empty()) msg += "; unused tensors: " + name_list(unused);
-    throw ModelLoadError(msg);
-  }
 
   torch::NoGradGuard no_grad;
   for (HfParam& p : table) {
     std::string n = ckpt_name(p.name);
-    const TensorInfo& info = ckpt.info(n);
-    if (!p.tensor.sizes().equals(info.shape))
-      throw ModelLoadError(info.file + ": tensor '" + n + "' has shape " + shape_str(info.shape) +
-                           ", config.json implies " + shape_str(p.tensor.sizes()));
     // copy_ converts dtype and device into the preallocated parameter: one pass, no temporary.
     p.tensor.copy_(ckpt.get(n));
   }
@@ -158,6 +169,15 @@ bool has_checkpoint(const std::string& dir) {
   const std::filesystem::path d(dir);
   return std::filesystem::is_regular_file(d / "model.safetensors") ||
          std::filesystem::is_regular_file(d / "model.safetensors.index.json");
+}
+
+void check_checkpoint(const std::string& dir) {
+  ModelSpec spec = read_model_spec(dir);
+  const layers::Architecture& arch = architecture(spec, dir + "/config.json");
+  Checkpoint ckpt = Checkpoint::open(dir);
+  // On the meta device the table has every shape and allocates nothing.
+  auto model = arch.build(spec, torch::TensorOptions().dtype(torch::kFloat32).device(torch::kMeta));
+  match_checkpoint(dir, spec, arch, ckpt, model->hf_params());
 }
 
 int64_t count_parameters(const std::string& dir) {

@@ -13,7 +13,7 @@
 
 #include "crammer/core/result.hpp"
 #include "crammer/model/hf_config.hpp"
-#include "crammer/model/parameter_count.hpp"
+#include "crammer/model/checkpoint_info.hpp"
 #include "crammer/text/corpus_samples.hpp"
 #include "crammer/text/tokenizer.hpp"
 #include "crammer/util/error.hpp"
@@ -174,6 +174,19 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
                         std::to_string(kTaskKeyWidth - 1) + ": use a shorter name");
   }
   const auto samples = build_samples(config.corpus, max_length, sample_models);
+  // A tokenizer bigger than the model's embedding would index past it in every task of the model.
+  for (size_t m = 0; m < config.models.size(); ++m) {
+    const int64_t vocab = plan.models[m].vocab_size;
+    if (vocab <= 0 || !tokenizers[m]) continue;
+    for (const auto& s : samples)
+      for (int32_t id : s.token_ids[m])
+        if (id >= vocab)
+          throw ConfigError(source_of(config) + ": models." + std::to_string(m) +
+                            (config.models[m].tokenizer.empty() ? ".path" : ".tokenizer") + ": the tokenizer of model '" +
+                            config.models[m].name + "' (" + tokenizers[m]->describe() + ") gives sample " +
+                            std::to_string(s.sample_id) + " token id " + std::to_string(id) + ", but the model's vocab_size is " +
+                            std::to_string(vocab) + " (config.json): tokenizer and model do not belong together");
+  }
   for (size_t m = 0; m < config.models.size(); ++m) {
     for (const auto& s : samples) {
       SampleRecord r;

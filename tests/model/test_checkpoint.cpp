@@ -11,7 +11,7 @@
 
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/model/make_model.hpp"
-#include "crammer/model/parameter_count.hpp"
+#include "crammer/model/checkpoint_info.hpp"
 #include "crammer/model/safetensors.hpp"
 #include "crammer/util/error.hpp"
 #include "support/temp_dir.hpp"

@@ -216,6 +216,22 @@ TEST(Planner, TokenIdsCheckedAgainstConfigVocab) {
   }
 }
 
+// A text tokenizer whose ids exceed the model's vocabulary is refused at plan time.
+TEST(Planner, TokenizerBiggerThanTheModelIsRefused) {
+  ExperimentConfig c = base_config();
+  c.source_file = "sweep.yaml";
+  c.models.resize(1);
+  c.models[0].path = checkpoint("small-vocab", 1000);  // the GPT-2 tokenizer has 50257 tokens
+  try {
+    make_plan(c);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("sweep.yaml: models.0.tokenizer: the tokenizer of model 'tiny'"), std::string::npos) << m;
+    EXPECT_NE(m.find("but the model's vocab_size is 1000 (config.json)"), std::string::npos) << m;
+  }
+}
+
 // corpus.add_bos, per model: auto follows each tokenizer (the Llama-3 and SentencePiece-style
 // fixtures prepend their BOS, GPT-2 does not), true forces GPT-2's <|endoftext|>, false none.
 // The BOS counts in the length; the stored text leaves it out; the models table records it.

@@ -1,0 +1,142 @@
+// preflight_models on real checkpoints written by make_model_checkpoint, then broken one way at a
+// time: each is refused before any weight is read, naming the config key, the model, the file
+// and what is wrong; the checkpoint load_model accepts passes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <torch/torch.h>
+
+#include "crammer/model/causal_lm.hpp"
+#include "crammer/model/make_model.hpp"
+#include "crammer/model/safetensors.hpp"
+#include "crammer/plan/preflight.hpp"
+#include "crammer/util/error.hpp"
+#include "support/temp_dir.hpp"
+
+namespace crammer {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Preflight : public ::testing::Test {
+ protected:
+  // A tiny gpt2 checkpoint in DIR/NAME; returns its spec.
+  ModelSpec make(const std::string& name) {
+    MakeModelOptions o;
+    o.arch = "gpt2";
+    o.layers = 2;
+    o.d_model = 32;
+    o.heads = 4;
+    o.vocab_size = 61;
+    o.max_position_embeddings = 64;
+    o.out_dir = path(name);
+    return make_model_checkpoint(o);
+  }
+  std::string path(const std::string& name) const { return tmp_.file(name); }
+  ExperimentConfig config(const std::string& name) const {
+    ExperimentConfig c;
+    c.source_file = "sweep.yaml";
+    c.models.push_back(ModelEntry{"tiny", path(name), "f32", ""});
+    return c;
+  }
+  // The ConfigError message of preflight_models ("" and a test failure if none).
+  std::string error(const std::string& name) const {
+    try {
+      preflight_models(config(name));
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.exit_code(), 2);
+      return e.what();
+    }
+    ADD_FAILURE() << "preflight accepted " << name;
+    return "";
+  }
+  std::map<std::string, torch::Tensor> weights(const std::string& name) const {
+    std::map<std::string, torch::Tensor> w;
+    for (auto& [n, t] : export_hf_weights(*load_model(path(name)))) w[n] = t.clone();
+    return w;
+  }
+
+  // A safetensors file of F32 and F64 tensors, by the format's own rules (u64 header length,
+  // JSON header, data in name order), independent of crammer's writer.
+  static void write_raw(const std::string& file, const std::map<std::string, torch::Tensor>& tensors) {
+    std::string header = "{", data;
+    for (const auto& [name, t] : tensors) {
+      const torch::Tensor c = t.contiguous();
+      const size_t bytes = static_cast<size_t>(c.numel() * c.element_size());
+      std::string shape;
+      for (int64_t d : c.sizes()) shape += (shape.empty() ? "" : ",") + std::to_string(d);
+      header += (header.size() > 1 ? "," : "") + std::string("\"") + name + "\":{\"dtype\":\"" +
+                (c.scalar_type() == torch::kFloat64 ? "F64" : "F32") + "\",\"shape\":[" + shape +
+                "],\"data_offsets\":[" + std::to_string(data.size()) + "," + std::to_string(data.size() + bytes) + "]}";
+      data.append(static_cast<const char*>(c.data_ptr()), bytes);
+    }
+    header += "}";
+    std::ofstream out(file, std::ios::binary);
+    const uint64_t n = header.size();
+    out.write(reinterpret_cast<const char*>(&n), 8);
+    out << header << data;
+  }
+
+  test::TempDir tmp_{"preflight"};
+};
+
+#define EXPECT_HAS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+TEST_F(Preflight, AcceptsWhatLoadModelLoads) {
+  make("good");
+  EXPECT_NO_THROW(preflight_models(config("good")));
+  EXPECT_NO_THROW(load_model(path("good")));
+}
+
+TEST_F(Preflight, RefusesEachBrokenCheckpointNamingKeyModelFileAndTensor) {
+  const std::string prefix = "sweep.yaml: models.0.path: ";
+  ModelSpec spec = make("good");
+
+  fs::create_directories(path("none"));
+  write_model_spec(spec, path("none"));
+  EXPECT_HAS(error("none"), prefix + "'" + path("none") + "' holds no model.safetensors");
+
+  make("vocab");  // config.json says one more token than the weights hold
+  ModelSpec more = spec;
+  more.vocab_size = 62;
+  write_model_spec(more, path("vocab"));
+  std::string m = error("vocab");
+  EXPECT_HAS(m, prefix + "model 'tiny': ");
+  EXPECT_HAS(m, "tensor 'transformer.wte.weight' has shape [61, 32], config.json implies [62, 32]");
+
+  make("layers");  // config.json says three layers, the weights hold two
+  ModelSpec deeper = spec;
+  deeper.num_layers = 3;
+  write_model_spec(deeper, path("layers"));
+  EXPECT_HAS(error("layers"), "missing tensors: transformer.h.2.");
+
+  auto extra = weights("good");  // one tensor nothing uses
+  extra["transformer.extra.weight"] = torch::zeros({3});
+  write_checkpoint(path("extra"), extra);
+  write_model_spec(spec, path("extra"));
+  EXPECT_HAS(error("extra"), "unused tensors: transformer.extra.weight");
+
+  auto f64 = weights("good");  // a weight stored as F64 (written by hand: crammer writes floats only)
+  f64["transformer.ln_f.weight"] = f64["transformer.ln_f.weight"].to(torch::kFloat64);
+  fs::create_directories(path("f64"));
+  write_raw(path("f64") + "/model.safetensors", f64);
+  write_model_spec(spec, path("f64"));
+  EXPECT_HAS(error("f64"), "tensor 'transformer.ln_f.weight' is stored as F64");
+
+  make("trunc");  // the file cut short: the header promises more bytes than there are
+  const std::string file = path("trunc") + "/model.safetensors";
+  fs::resize_file(file, fs::file_size(file) - 100);
+  m = error("trunc");
+  EXPECT_HAS(m, prefix + "model 'tiny': ");
+  EXPECT_HAS(m, "model.safetensors");
+
+  make("junk");  // not a safetensors file at all
+  std::ofstream(path("junk") + "/model.safetensors", std::ios::trunc) << "definitely not safetensors";
+  EXPECT_HAS(error("junk"), "model.safetensors");
+}
+
+}  // namespace
+}  // namespace crammer
