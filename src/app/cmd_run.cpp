@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <set>
 
@@ -63,8 +64,14 @@ class CramBackend : public WorkerBackend {
       model_.reset();  // free the old weights before loading the new ones
       const auto& entry = config_.models.at(index);
       auto t0 = std::chrono::steady_clock::now();
-      model_ = load_model(entry.path, entry.dtype == "bf16" ? torch::kBFloat16 : torch::kFloat32,
-                          torch::Device(device_));
+      try {
+        model_ = load_model(entry.path, entry.dtype == "bf16" ? torch::kBFloat16 : torch::kFloat32,
+                            torch::Device(device_));
+      } catch (const std::exception& e) {
+        // Every task of this model would fail the same way: stop the run, not a failed row each.
+        throw StopRunError("model '" + entry.name + "' (models." + std::to_string(index) + ".path " + entry.path +
+                           ") cannot be used on " + device_ + ": " + e.what());
+      }
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       spdlog::info("loaded model {} ({}) in {:.2f} s", entry.name, entry.path, secs);
       held_ = index;
@@ -263,6 +270,12 @@ int run_sweep_command(const RunArgs& a) {
                  outcome.completed ? "complete" : (outcome.interrupted ? "interrupted" : "stopped"),
                  outcome.counts.tasks_done, outcome.counts.tasks_failed, outcome.counts.tasks_unfinished,
                  outcome.seconds, config.output.path);
+  }
+  if (!outcome.fatal_error.empty()) {
+    if (ctx.coordinator())
+      std::cerr << "crammer run: error: " << outcome.fatal_error
+                << "\nThe rows stored so far are kept; fix the cause and rerun the same command to go on.\n";
+    return StopRunError("").exit_code();
   }
   if (outcome.interrupted) {
     if (ctx.coordinator())

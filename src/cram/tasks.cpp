@@ -9,12 +9,14 @@
 // length if even that converged, i.e. a lower bound). `progressive` starts each probe from the
 // best mem of the last success (a prefix of the probe's text) instead of a fresh init.
 #include <algorithm>
+#include <cmath>
 #include <climits>
 #include <map>
 #include <optional>
 
 #include "crammer/core/retry.hpp"
 #include "crammer/cram/cram.hpp"
+#include "crammer/core/result_fields.hpp"
 #include "crammer/cram/engine.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/model/safetensors.hpp"
@@ -120,6 +122,34 @@ struct Search {
     }
   }
 };
+
+// The names of a row's metrics that are NaN or inf (DESIGN §2 metrics only).
+struct NonFinite {
+  bool metric = false;
+  std::string names;
+  void section(const char* name) { metric = std::string(name) == "metric"; }
+  void num(const char* name, const double& v) {
+    if (metric && !std::isfinite(v)) names += (names.empty() ? "" : ", ") + std::string(name);
+  }
+  template <class T>
+  void num(const char*, const T&) {}
+  void text(const char*, const std::string&, int) {}
+  void flag(const char*, const bool&) {}
+  void status(const char*, const TaskStatus&) {}
+  void matrix(const char*, const std::vector<float>&, const int32_t&) {}
+  void curves(const char*, const std::vector<float>&, const std::vector<float>&) {}
+};
+
+// A done row must carry numbers: NaN or inf (a diverged optimizer, a model that overflows)
+// makes it a failed row that says which metrics, never a done row of nonsense.
+void refuse_non_finite(TaskResult& r) {
+  if (r.status != TaskStatus::done) return;
+  NonFinite v;
+  visit_result_fields(v, static_cast<const TaskResult&>(r));
+  if (v.names.empty()) return;
+  r.status = TaskStatus::failed;
+  r.error = "non-finite " + v.names + " (NaN or inf): the optimization diverged or the model overflows";
+}
 
 }  // namespace
 
@@ -228,6 +258,7 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
 
   std::vector<TaskResult> out;
   for (auto& r : rows) out.insert(out.end(), r.begin(), r.end());
+  for (auto& r : out) refuse_non_finite(r);
   return out;
 }
 

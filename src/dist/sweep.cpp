@@ -212,10 +212,12 @@ SweepOutcome run_alone(const DistContext& ctx, std::vector<Task> tasks, WorkerBa
                              options.single_task_retries);
     } catch (const Interrupted&) {
       out.interrupted = true;
+    } catch (const StopRunError& e) {
+      out.fatal_error = e.what();
     }
     ledger.store(results);  // what finished before an interrupt is kept
     ledger.tick();
-    if (out.interrupted) break;
+    if (out.interrupted || !out.fatal_error.empty()) break;
   }
   ledger.finish();
   return finish_outcome(std::move(out), start);
@@ -239,17 +241,17 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
   Clock::time_point deadline;
   Backoff backoff;
 
-  auto begin_stop = [&]() {
+  auto begin_stop = [&](const std::string& why) {
     if (stopping) return;
     stopping = true;
     deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                   std::chrono::duration<double>(options.grace_seconds));
-    spdlog::warn("stop requested (signal {}): no new work; waiting up to {} s for {} worker(s)",
-                 stop_signal(), options.grace_seconds, active);
+    spdlog::warn("{}: no new work; waiting up to {} s for {} worker(s)", why, options.grace_seconds, active);
   };
+  auto signal_stop = [&] { begin_stop("stop requested (signal " + std::to_string(stop_signal()) + ")"); };
 
   while (active > 0) {
-    if (stop_requested()) begin_stop();
+    if (stop_requested()) signal_stop();
     if (stopping && Clock::now() >= deadline) break;
     int flag = 0;
     MPI_Status st;
@@ -282,17 +284,23 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
                       *state.in_flight.begin() + "'");
     }
     state.in_flight.clear();  // a stopping worker dropped them: they stay unfinished
-    if (req.stopping && !stop_requested()) {
+    if (!req.fatal.empty() && out.fatal_error.empty()) {
+      out.fatal_error = "rank " + std::to_string(w) + ": " + req.fatal;
+      spdlog::error("rank {}: {}", w, req.fatal);
+      begin_stop("stopping the sweep: an error no retry can mend");
+    } else if (req.stopping && req.fatal.empty() && !stop_requested()) {
       spdlog::warn("rank {} stops on signal {}; stopping the sweep", w, req.stop_signal);
       request_stop(req.stop_signal);
     }
-    if (stop_requested()) begin_stop();
+    if (stop_requested()) signal_stop();
     queue.set_holder(w, req.held_model);
 
     // Answer first, store second: the worker computes while rank 0 writes.
     if (stopping || queue.empty()) {
-      send_bytes(encode_stop(stopping ? StopReason::interrupted : StopReason::done), w,
-                 kTagReply, ctx.world);
+      const StopReason reason = !out.fatal_error.empty() ? StopReason::fatal
+                                : stopping                ? StopReason::interrupted
+                                                          : StopReason::done;
+      send_bytes(encode_stop(reason), w, kTagReply, ctx.world);
       state.stopped = true;
       --active;
     } else {
@@ -304,7 +312,7 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
     ledger.store(req.results);
     ledger.tick();
   }
-  out.interrupted = stopping;
+  out.interrupted = stopping && out.fatal_error.empty();
   out.unresponsive_workers = active;
   if (active > 0) {
     spdlog::error("{} worker(s) did not return within the grace period of {} s", active,
@@ -328,7 +336,11 @@ SweepOutcome work(const DistContext& ctx, WorkerBackend& backend, const SweepOpt
     req.results.clear();
     auto bytes = recv_bytes(wait_for(0, kTagReply, ctx.world), ctx.world);
     if (message_kind(bytes) == MessageKind::stop) {
-      out.interrupted = decode_stop(bytes) == StopReason::interrupted;
+      const StopReason reason = decode_stop(bytes);
+      out.interrupted = reason == StopReason::interrupted;
+      if (reason == StopReason::fatal && req.fatal.empty())
+        out.fatal_error = "stopped by rank 0: another rank hit an error no retry can mend";
+      if (!req.fatal.empty()) out.fatal_error = req.fatal;
       break;
     }
     if (req.stopping) throw DistError("dist: rank 0 sent work after this rank's stop");
@@ -342,6 +354,10 @@ SweepOutcome work(const DistContext& ctx, WorkerBackend& backend, const SweepOpt
       // The finished part goes back with the stopping request; the rest stays unfinished.
       req.stopping = true;
       req.stop_signal = stop_signal();
+    } catch (const StopRunError& e) {
+      // Told to rank 0 with what finished; it stops every rank and the run exits 2.
+      req.stopping = true;
+      req.fatal = e.what();
     }
     add_tally(out.counts, tally(req.results));
     req.held_model = backend.held_model();

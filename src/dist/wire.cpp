@@ -67,6 +67,7 @@ std::vector<char> encode_request(const WorkRequest& req) {
   w.put<int32_t>(req.held_model);
   w.put<uint8_t>(req.stopping ? 1 : 0);
   w.put<int32_t>(req.stop_signal);
+  w.put_string(req.fatal);
   w.put<uint32_t>(static_cast<uint32_t>(req.results.size()));
   for (const auto& x : req.results) write_result(w, x);
   return w.release();
@@ -108,6 +109,7 @@ WorkRequest decode_request(const std::vector<char>& bytes) {
   req.held_model = r.get<int32_t>("request.held_model");
   req.stopping = r.get<uint8_t>("request.stopping") != 0;
   req.stop_signal = r.get<int32_t>("request.stop_signal");
+  req.fatal = r.get_string("request.fatal");
   auto n = r.get<uint32_t>("request.n_results");
   req.results.reserve(std::min<size_t>(n, r.remaining()));
   for (uint32_t i = 0; i < n; ++i) req.results.push_back(read_result(r));
@@ -128,9 +130,9 @@ std::vector<Task> decode_work(const std::vector<char>& bytes) {
 StopReason decode_stop(const std::vector<char>& bytes) {
   auto r = open_message(bytes, MessageKind::stop);
   auto reason = r.get<uint8_t>("stop.reason");
-  if (reason > 1) {
+  if (reason > 2) {
     throw DistError("wire: stop.reason is " + std::to_string(reason) +
-                    ", expected 0 (done) or 1 (interrupted)");
+                    ", expected 0 (done), 1 (interrupted) or 2 (fatal)");
   }
   r.expect_end("stop message");
   return static_cast<StopReason>(reason);

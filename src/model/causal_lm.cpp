@@ -159,6 +159,9 @@ std::shared_ptr<CausalLM> load_model(const std::string& dir, torch::Dtype dtype,
     std::string n = ckpt_name(p.name);
     // copy_ converts dtype and device into the preallocated parameter: one pass, no temporary.
     p.tensor.copy_(ckpt.get(n));
+    // NaN or inf weights would give rows of NaN losses marked done: refuse the model instead.
+    if (!torch::isfinite(p.tensor).all().item<bool>())
+      throw ModelLoadError(ckpt.info(n).file + ": tensor '" + n + "' holds non-finite values (NaN or inf)");
   }
   model->freeze();
   model->eval();

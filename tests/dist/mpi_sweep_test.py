@@ -195,6 +195,32 @@ def case_failures(args):
         print(f"np={np}: {len(rows)} rows, {failed} failed")
 
 
+def case_fatal(args):
+    """A StopRunError on a worker (a model no task can use) stops the sweep: every rank exits by
+    itself with 2 within the bound, rank 0's summary says fatal, the rows stored before it are
+    kept and exactly once, and no failed row is stored for it."""
+    models, samples = 3, 8
+    tasks = expected_tasks(models, samples)
+    for np in (1, 3):
+        run = Run(args, f"np{np}", np, ["--models", str(models), "--samples", str(samples), "--batch", "4",
+                                        "--fatal", "m1/"])
+        rc = run.wait(60)
+        expect(rc == 2, f"np={np}: exit code {rc}, expected 2", run)
+        codes = run.rank_exit_codes()
+        expect(codes[0] == 2, f"np={np}: rank exit codes {codes}", run)
+        expect(all(c in (0, 2) for c in codes.values()), f"np={np}: rank exit codes {codes}", run)
+        summary = read_summary(run.summary)
+        expect(summary["fatal"] == 1, f"np={np}: summary {summary}", run)
+        rows = read_rows(run.out)
+        keys = [r["key"] for r in rows]
+        expect(len(keys) == len(set(keys)), f"np={np}: a row stored twice", run)
+        expect(all(k in tasks for k in keys), f"np={np}: unknown rows", run)
+        expect(not any(r["status"] == 1 for r in rows), f"np={np}: failed rows stored", run)
+        expect(not any(k.startswith("m1/") for k in keys), f"np={np}: rows of the unusable model", run)
+        expect(summary["tasks_unfinished"] > 0, f"np={np}: {summary}", run)
+        print(f"np={np}: exit 2, {len(rows)} rows kept of {len(tasks)}")
+
+
 def interrupted_run(args, name, send, mpirun_codes=(EXIT_INTERRUPTED,)):
     """Starts a slow sweep, calls send(run) once rows flow, checks the orderly stop: every rank
     exits by itself with 75, within the bound, and the rows file holds exactly what rank 0

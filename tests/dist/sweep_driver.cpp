@@ -53,6 +53,7 @@ struct Args {
   size_t batch = 8;
   double grace = 5, flush = 0.2;
   std::vector<std::string> fail;
+  std::vector<std::string> fatal;
   std::string progress = "log";
 };
 
@@ -69,6 +70,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--grace") a.grace = std::stod(v);
     else if (k == "--flush") a.flush = std::stod(v);
     else if (k == "--fail") a.fail.push_back(v);
+    else if (k == "--fatal") a.fatal.push_back(v);
     else if (k == "--progress") a.progress = v;
     else throw ConfigError("sweep_driver: unknown option " + k);
   }
@@ -100,7 +102,7 @@ int main(int argc, char** argv) {
     opts.flush_seconds = args.flush;
     opts.progress.mode = parse_progress_mode(args.progress);
     opts.progress.log_seconds = 0.5;
-    test::SyntheticBackend backend(args.fail, args.task_ms);
+    test::SyntheticBackend backend(args.fail, args.task_ms, args.fatal);
     std::vector<Task> tasks;
     std::unique_ptr<FileSink> sink;
     if (ctx.rank == 0) {
@@ -114,17 +116,18 @@ int main(int argc, char** argv) {
       std::fprintf(s,
                    "completed=%d\ninterrupted=%d\nstop_signal=%d\nrows_stored=%lld\n"
                    "tasks_done=%lld\ntasks_failed=%lld\ntasks_unfinished=%lld\n"
-                   "unresponsive=%d\nseconds=%.3f\n",
+                   "unresponsive=%d\nseconds=%.3f\nfatal=%d\n",
                    int(out.completed), int(out.interrupted), out.stop_signal,
                    static_cast<long long>(out.counts.rows_stored),
                    static_cast<long long>(out.counts.tasks_done),
                    static_cast<long long>(out.counts.tasks_failed),
                    static_cast<long long>(out.counts.tasks_unfinished), out.unresponsive_workers,
-                   out.seconds);
+                   out.seconds, int(!out.fatal_error.empty()));
+      if (!out.fatal_error.empty()) std::fprintf(stderr, "sweep_driver: fatal: %s\n", out.fatal_error.c_str());
       std::fclose(s);
     }
     abort_needed = out.abort_needed();
-    code = out.interrupted ? kExitInterrupted : 0;
+    code = !out.fatal_error.empty() ? 2 : out.interrupted ? kExitInterrupted : 0;
   } catch (const Error& e) {
     std::fprintf(stderr, "sweep_driver: %s\n", e.what());
     code = e.exit_code();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crammer/dist/sweep.hpp"
+#include "crammer/util/error.hpp"
 #include "crammer/util/interrupt.hpp"
 
 namespace crammer::test {
@@ -52,8 +53,11 @@ inline TaskResult synthetic_result(const Task& t) {
 
 class SyntheticBackend : public WorkerBackend {
  public:
-  SyntheticBackend(std::vector<std::string> fail_substrings = {}, int task_ms = 0)
-      : fail_(std::move(fail_substrings)), task_ms_(task_ms) {}
+  // A task whose key contains one of fail_substrings throws (a failed row after the retries);
+  // one of fatal_substrings throws StopRunError (the run stops).
+  SyntheticBackend(std::vector<std::string> fail_substrings = {}, int task_ms = 0,
+                   std::vector<std::string> fatal_substrings = {})
+      : fail_(std::move(fail_substrings)), fatal_(std::move(fatal_substrings)), task_ms_(task_ms) {}
 
   std::vector<TaskResult> run(const std::vector<Task>& batch) override {
     ++calls;
@@ -68,6 +72,9 @@ class SyntheticBackend : public WorkerBackend {
         if (t.key.find(f) != std::string::npos) {
           throw std::runtime_error("synthetic failure for " + t.key);
         }
+      }
+      for (const auto& f : fatal_) {
+        if (t.key.find(f) != std::string::npos) throw StopRunError("synthetic model failure at " + t.key);
       }
     }
     held_ = batch.front().model_index;
@@ -87,6 +94,7 @@ class SyntheticBackend : public WorkerBackend {
 
  private:
   std::vector<std::string> fail_;
+  std::vector<std::string> fatal_;
   int task_ms_;
   int32_t held_ = -1;
 };

@@ -122,11 +122,13 @@ TEST(DistWire, RequestRoundTripsEveryResultField) {
   req.held_model = 2;
   req.stopping = true;
   req.stop_signal = 15;
+  req.fatal = "model 'm' cannot be used: tensor 'w' holds non-finite values";
   for (int i = 0; i < 4; ++i) req.results.push_back(sample_result(i));
   auto back = decode_request(encode_request(req));
   EXPECT_EQ(back.held_model, 2);
   EXPECT_TRUE(back.stopping);
   EXPECT_EQ(back.stop_signal, 15);
+  EXPECT_EQ(back.fatal, req.fatal);
   ASSERT_EQ(back.results.size(), 4u);
   for (size_t i = 0; i < 4; ++i) expect_equal(back.results[i], req.results[i]);
 }
@@ -139,6 +141,7 @@ TEST(DistWire, EmptyRequestAndStop) {
   EXPECT_TRUE(back.results.empty());
   EXPECT_EQ(decode_stop(encode_stop(StopReason::done)), StopReason::done);
   EXPECT_EQ(decode_stop(encode_stop(StopReason::interrupted)), StopReason::interrupted);
+  EXPECT_EQ(decode_stop(encode_stop(StopReason::fatal)), StopReason::fatal);
   EXPECT_EQ(message_kind(encode_stop(StopReason::done)), MessageKind::stop);
 }
 
@@ -179,10 +182,10 @@ TEST(DistWire, WrongKindVersionAndTrailingBytesAreErrors) {
   EXPECT_THROW(decode_stop(trailing), DistError);
   std::vector<char> empty;
   EXPECT_THROW(message_kind(empty), DistError);
-  auto bad_status = encode_request(WorkRequest{0, false, 0, {sample_result(1)}});
-  // status byte of the first result: header(2) + held(4) + stopping(1) + signal(4) + n(4) +
-  // key(8 + 3) + model(4) + sample(8) + n_mem(4) + length(4)
-  size_t status_at = 2 + 4 + 1 + 4 + 4 + 8 + 3 + 4 + 8 + 4 + 4;
+  auto bad_status = encode_request(WorkRequest{0, false, 0, "", {sample_result(1)}});
+  // status byte of the first result: header(2) + held(4) + stopping(1) + signal(4) + fatal(8 + 0)
+  // + n(4) + key(8 + 3) + model(4) + sample(8) + n_mem(4) + length(4)
+  size_t status_at = 2 + 4 + 1 + 4 + 8 + 4 + 8 + 3 + 4 + 8 + 4 + 4;
   ASSERT_EQ(bad_status[status_at], char(TaskStatus::done));
   bad_status[status_at] = 9;
   EXPECT_THROW(decode_request(bad_status), DistError);

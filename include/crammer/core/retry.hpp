@@ -2,13 +2,16 @@
 // the cramming engine (a batch of texts on the device): run the whole batch; when it throws,
 // run each half again, down to single items, so one bad item (or a batch too big for the device)
 // does not take the others down. An item that fails alone is reported through `fail`.
-// Exceptions not derived from std::exception (crammer::Interrupted) pass straight through.
+// Exceptions not derived from std::exception (crammer::Interrupted) pass straight through, and so
+// does StopRunError: no retry can mend it.
 #pragma once
 
 #include <cstddef>
 #include <exception>
 #include <functional>
 #include <string>
+
+#include "crammer/util/error.hpp"
 
 namespace crammer {
 
@@ -32,6 +35,8 @@ struct HalvingRetry {
     try {
       run(begin, end);
       return;
+    } catch (const StopRunError&) {
+      throw;
     } catch (const std::exception& e) {
       error = e.what();
     }

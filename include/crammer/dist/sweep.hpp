@@ -63,6 +63,9 @@ struct SweepOutcome {
   bool interrupted = false;   // stopped early on a signal: exit with kExitInterrupted
   int stop_signal = 0;        // the signal that stopped the sweep (0 if unknown)
   int unresponsive_workers = 0;  // rank 0: workers that did not check in within grace_seconds
+  // Non-empty: a StopRunError stopped the sweep (rank 0 and the rank that hit it: its text; other
+  // workers: that rank 0 stopped them for it). The caller exits 2; stored rows are kept.
+  std::string fatal_error;
   double seconds = 0;
   SweepCounts counts;
   // True when some worker may still be busy: the caller should MPI_Abort (with

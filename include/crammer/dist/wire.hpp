@@ -15,10 +15,12 @@
 namespace crammer {
 
 // 2: strings and vectors carry u64 lengths (the byte stream shared with the journal).
-constexpr uint8_t kWireVersion = 2;
+// 3: a request carries the text of an error that stops the run; stop reason "fatal".
+constexpr uint8_t kWireVersion = 3;
 
 enum class MessageKind : uint8_t { request = 1, work = 2, stop = 3 };
-enum class StopReason : uint8_t { done = 0, interrupted = 1 };
+// fatal: a worker hit a StopRunError; every rank stops, the run exits 2.
+enum class StopReason : uint8_t { done = 0, interrupted = 1, fatal = 2 };
 
 void write_task(ByteWriter& w, const Task& t);
 Task read_task(ByteReader& r);
@@ -28,6 +30,7 @@ struct WorkRequest {
   int32_t held_model = -1;  // -1: none loaded
   bool stopping = false;    // this worker saw a stop request and will take no more work
   int32_t stop_signal = 0;
+  std::string fatal;        // non-empty: the StopRunError that stops this worker (and the run)
   std::vector<TaskResult> results;
 };
 

@@ -55,6 +55,15 @@ class ResultsFileError : public StoreError {
   int exit_code() const override { return 2; }
 };
 
+// An error every remaining task of a model would hit (its checkpoint does not load, its weights
+// are not finite): the run stops with exit 2, keeping what is stored, instead of storing a
+// failed row per task. Never retried.
+class StopRunError : public Error {
+ public:
+  using Error::Error;
+  int exit_code() const override { return 2; }
+};
+
 // MPI / NCCL failures.
 class DistError : public Error {
  public:
