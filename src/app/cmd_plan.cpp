@@ -1,5 +1,5 @@
 // `crammer plan`: a dry run. Loads and validates the config, builds the task list and prints
-// counts and a cost estimate; --print-config prints the resolved config as YAML instead (which
+// counts, a cost estimate and what `crammer run` would do with an existing results file; --print-config prints the resolved config as YAML instead (which
 // `crammer plan` accepts again unchanged).
 #include <iostream>
 
@@ -8,6 +8,7 @@
 #include "crammer/plan/preflight.hpp"
 #include "crammer/plan/summary.hpp"
 #include "crammer/slurm/cli.hpp"
+#include "crammer/store/outlook.hpp"
 #include "options.hpp"
 
 namespace crammer {
@@ -38,6 +39,9 @@ int cmd_plan(const Args& args) {
     return 0;
   }
   std::cout << plan_summary(config, plan);
+  std::vector<std::string> keys;
+  for (const auto& t : plan.tasks) keys.push_back(t.key);
+  std::cout << "\n" << resume_outlook(config.output.path, config_fingerprint(config), keys);
   return 0;
 }
 

@@ -80,6 +80,9 @@ def case_bad_models(a):
     check(all("non-finite" in e for e in errors), f"errors: {errors}")
     r = run([a.crammer, "status", out])
     check("2 failed row(s)" in r.stdout and "runs their tasks again" in r.stdout, r.stdout)
+    r = run([a.crammer, "plan", cfg])  # plan says what run will do with the file
+    check("holds 2 rows (0 done, 2 failed, 0 skipped, 0 superseded): crammer run resumes it, 2 of 2 tasks left "
+          "to run (2 stored as failed run again unless --keep-failed)" in r.stdout, r.stdout)
     r = run([a.crammer, "run", cfg], timeout=300)  # still broken: run again, failed again
     check(r.returncode == 0 and statuses(out) == [3, 3, 1, 1], f"rerun: {statuses(out)} {r.stderr[-2000:]}")
     r = run([a.crammer, "run", cfg, "--keep-failed"], timeout=300)
