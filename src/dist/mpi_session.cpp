@@ -17,6 +17,12 @@ namespace {
 
 constexpr int kHostWidth = 256;
 
+// An error every rank has learnt through coordinator_step: no rank waits for another, so the job
+// ends with a normal finalize (MPI_Abort here raced Open MPI's own teardown: mpiexec crashed).
+struct KnownToAllRanks {
+  std::exception_ptr error;
+};
+
 // Exit code of the exception in flight: Error knows its own; anything else is a failure (1).
 int exit_code_of(const std::exception_ptr& error) {
   try {
@@ -69,6 +75,10 @@ int run_with_mpi(const char* command, const std::function<void()>& after_init, c
   int code = 0;
   try {
     code = body();
+  } catch (const KnownToAllRanks& known) {
+    std::cerr << command << ": error: " << what_of(known.error) << "\n";
+    CRAMMER_MPI_CHECK(MPI_Finalize());
+    return exit_code_of(known.error);
   } catch (...) {
     const std::exception_ptr error = std::current_exception();
     if (size > 1) {
@@ -95,6 +105,7 @@ int coordinator_step(const DistContext& ctx, const std::function<void()>& work) 
     }
   }
   CRAMMER_MPI_CHECK(MPI_Bcast(&code, 1, MPI_INT, 0, ctx.world));
+  if (error && ctx.size > 1) throw KnownToAllRanks{error};  // run_with_mpi reports it, then finalizes
   if (error) std::rethrow_exception(error);
   return code;
 }

@@ -10,8 +10,16 @@ namespace crammer {
 
 ResultsReader::ResultsReader(const std::string& path, ReadOptions options) : path_(path) {
   h5::Id file = schema::open_for_reading(path);
-  header_ = schema::read_header(file, path, &schema_version_);
-  rows_ = schema::read_results(file, path, header_, {options.memory, options.curves});
+  try {
+    header_ = schema::read_header(file, path, &schema_version_);
+    rows_ = schema::read_results(file, path, header_, {options.memory, options.curves});
+  } catch (const ResultsFileError&) {
+    throw;
+  } catch (const StoreError& e) {
+    // The file opened but its contents do not read: damaged input, not a failure of ours.
+    throw ResultsFileError("results file " + path + " is damaged. " + schema::rebuild_advice(path) + "\n" +
+                           e.what());
+  }
 }
 
 bool writer_active(const std::string& path) { return journal_locked(journal_path(path)); }

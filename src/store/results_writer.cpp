@@ -48,6 +48,7 @@ h5::Id open_file(const std::string& path, unsigned flags) {
   // The journal's flock keeps writers apart; HDF5's own lock is off as in the readers, because
   // HDF5 refuses to open one file twice in a process with different locking settings.
   CRAMMER_H5(H5Pset_file_locking(fapl, false, true), path);
+  CRAMMER_H5(H5Pset_metadata_read_attempts(fapl, schema::kMetadataReadAttempts), path);
   return h5::file_id(CRAMMER_H5(H5Fopen(path.c_str(), flags, fapl), path));
 }
 
@@ -167,9 +168,16 @@ struct ResultsWriter::Impl {
                                " holds its rows: move it away or use --fresh to start over. " + e.what());
       }
       int32_t version = 0;
-      header = schema::read_header(f, path, &version);
-      check_fingerprint(header.run.config_fingerprint, run.config_fingerprint);
-      rows = schema::read_results(f, path, header, {true, true});
+      try {
+        header = schema::read_header(f, path, &version);
+        check_fingerprint(header.run.config_fingerprint, run.config_fingerprint);
+        rows = schema::read_results(f, path, header, {true, true});
+      } catch (const ResultsFileError&) {
+        throw;
+      } catch (const StoreError& e) {
+        throw ResultsFileError(path + " is damaged and no journal " + journal.path() +
+                               " holds its rows: move it away or use --fresh to start over.\n" + e.what());
+      }
     }
     spdlog::info("results file {} has no journal: writing {} from its {} rows", path,
                  journal.path(), rows.size());

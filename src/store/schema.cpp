@@ -322,6 +322,16 @@ std::vector<TaskResult> read_results(hid_t file, const std::string& path, const 
   return rows;
 }
 
+std::string rebuild_advice(const std::string& path) {
+  // The journal can rebuild the file only where one holds records; otherwise the advice would loop.
+  struct stat jst {};
+  const std::string journal = journal_path(path);
+  if (::stat(journal.c_str(), &jst) == 0 && jst.st_size > 16)  // more than its file header
+    return "If a run crashed while writing it, run it again with the same config: it rebuilds the file from " +
+           journal + ".";
+  return "There is no journal " + journal + " to rebuild it from: move the file away (or use --fresh) to start over.";
+}
+
 h5::Id open_for_reading(const std::string& path) {
   h5::silence_errors();
   struct stat st {};
@@ -330,20 +340,15 @@ h5::Id open_for_reading(const std::string& path) {
   // SWMR readers need no lock; without this a reader would be refused while a writer runs.
   h5::Id fapl = h5::plist_id(CRAMMER_H5(H5Pcreate(H5P_FILE_ACCESS), path));
   CRAMMER_H5(H5Pset_file_locking(fapl, false, true), path);
+  // A corrupt checksum makes HDF5 re-read metadata up to this many times, sleeping between
+  // tries (SWMR's default of 100 kept a damaged file's reader busy for minutes).
+  CRAMMER_H5(H5Pset_metadata_read_attempts(fapl, kMetadataReadAttempts), path);
   hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
   if (id >= 0) return h5::file_id(id);
   std::string swmr_stack = h5::error_stack();
   id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
   if (id >= 0) return h5::file_id(id);
-  // The journal can rebuild the file only where one holds records; otherwise the advice would loop.
-  struct stat jst {};
-  const std::string journal = journal_path(path);
-  const std::string advice =
-      ::stat(journal.c_str(), &jst) == 0 && jst.st_size > 16  // more than its file header
-          ? "If a run crashed while writing it, run it again with the same config: it rebuilds the file from " +
-                journal + "."
-          : "There is no journal " + journal + " to rebuild it from: move the file away (or use --fresh) to "
-            "start over.";
+  const std::string advice = rebuild_advice(path);
   throw ResultsFileError("cannot open results file " + path + ": not an HDF5 file or damaged. " + advice +
                          "\nHDF5 error stack (SWMR read):\n" + swmr_stack + "\nHDF5 error stack (read-only):\n" +
                          h5::error_stack());

@@ -22,6 +22,10 @@ struct KeyRow {
 
 h5::Id key_type();  // memory compound type of KeyRow (a subset of /results: HDF5 matches by name)
 
+// Metadata read attempts of every open (readers and the writer): enough for a SWMR reader to
+// wait out a writer's flush, bounded on a damaged file.
+constexpr unsigned kMetadataReadAttempts = 12;
+
 constexpr hsize_t kResultChunk = 512;
 constexpr hsize_t kMemoryChunk = 65536;
 constexpr hsize_t kCurveChunk = 16384;
@@ -52,6 +56,9 @@ std::vector<TaskResult> read_results(hid_t file, const std::string& path, const 
 
 // Opens a results file for reading: SWMR read first (works while a writer runs), plain read-only
 // otherwise. StoreError names the path and says what to do.
+// What to do about a damaged results file: rerun (its journal rebuilds it), or move it away.
+std::string rebuild_advice(const std::string& path);
+
 h5::Id open_for_reading(const std::string& path);
 
 }  // namespace crammer::schema

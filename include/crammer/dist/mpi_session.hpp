@@ -26,9 +26,10 @@ int world_size();
 [[noreturn]] void abort_world(int code);
 
 // Collective. Runs `work` on the coordinator only and tells every rank whether it threw.
-// Returns 0 when it succeeded. When it threw an Error (or anything else): the coordinator
-// rethrows that exception, every other rank returns its exit code (2 for ConfigError, 1
-// otherwise) to stop quietly.
+// Returns 0 when it succeeded. When it threw an Error (or anything else): every other rank
+// returns its exit code (2 for ConfigError, 1 otherwise) to stop quietly; the coordinator of a
+// one-rank job rethrows the exception, that of a larger job throws it for run_with_mpi to print
+// once and end with a normal finalize (every rank knows: nothing to abort).
 int coordinator_step(const DistContext& ctx, const std::function<void()>& work);
 
 // Collective. The distinct host names of the job in rank order at the coordinator; empty elsewhere.
