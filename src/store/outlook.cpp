@@ -9,6 +9,7 @@
 
 #include "crammer/store/results_reader.hpp"
 #include "crammer/util/error.hpp"
+#include "row_ledger.hpp"
 
 namespace crammer {
 
@@ -25,16 +26,20 @@ std::string resume_outlook(const std::string& path, const std::string& fingerpri
       return fmt::format("results file {} holds {} rows written under another config (fingerprint {}, this one {}): "
                          "crammer run refuses it; use another output.path, or --fresh to replace it\n",
                          path, reader.rows().size(), reader.run().config_fingerprint, fingerprint);
-    std::set<std::string> finished, failed;
+    // Which tasks run again is the writer's own rule (row_ledger.hpp); the counts are for the text.
+    store::RowLedger ledger;
     size_t done = 0, n_failed = 0, skipped = 0, superseded = 0;
     for (const auto& r : reader.rows()) {
+      ledger.add(r.task_key, r.length, r.status);
       switch (r.status) {
-        case TaskStatus::done: ++done; finished.insert(r.task_key); break;
-        case TaskStatus::skipped: ++skipped; finished.insert(r.task_key); break;
-        case TaskStatus::failed: ++n_failed; failed.insert(r.task_key); break;
+        case TaskStatus::done: ++done; break;
+        case TaskStatus::skipped: ++skipped; break;
+        case TaskStatus::failed: ++n_failed; break;
         case TaskStatus::superseded: ++superseded; break;
       }
     }
+    const std::set<std::string> finished = ledger.finished_keys(/*keep_failed=*/false);
+    const std::set<std::string> failed = ledger.failed_keys();
     size_t stored = 0, to_retry = 0;
     for (const auto& key : std::set<std::string>(task_keys.begin(), task_keys.end())) {
       if (failed.count(key)) ++to_retry;
