@@ -178,7 +178,7 @@ size_t Journal::scan(const std::function<void(JournalType, const std::string&)>&
     c = crc32(head + 8, 8, c);
     c = crc32(payload.data(), payload.size(), c);
     if (c != crc) break;
-    if (type < static_cast<uint32_t>(JournalType::header) || type > static_cast<uint32_t>(JournalType::supersede)) break;
+    if (type < static_cast<uint32_t>(JournalType::header) || type > static_cast<uint32_t>(JournalType::retry)) break;
     fn(static_cast<JournalType>(type), payload);
     ++count;
     pos += static_cast<off_t>(kRecordHeader + length);
@@ -302,36 +302,51 @@ RunHeader decode_header(const std::string& payload, const std::string& where, ui
   return h;
 }
 
-std::string encode_rows(const std::vector<TaskResult>& rows) {
-  ByteWriter o;
+namespace {
+
+void put_rows(ByteWriter& o, const std::vector<TaskResult>& rows) {
   o.put<uint64_t>(rows.size());
   for (const auto& r : rows) write_result(o, r);
+}
+
+std::vector<TaskResult> get_rows(ByteReader& in, size_t payload_size) {
+  auto n = in.get<uint64_t>("row count");
+  std::vector<TaskResult> rows;
+  rows.reserve(std::min<uint64_t>(n, payload_size));
+  for (uint64_t i = 0; i < n; ++i) rows.push_back(read_result(in));
+  return rows;
+}
+
+}  // namespace
+
+std::string encode_rows(const std::vector<TaskResult>& rows) {
+  ByteWriter o;
+  put_rows(o, rows);
   return o.release_string();
 }
 
 std::vector<TaskResult> decode_rows(const std::string& payload, const std::string& where) {
   ByteReader in = record_reader(payload, where);
-  auto n = in.get<uint64_t>("row count");
-  std::vector<TaskResult> rows;
-  rows.reserve(std::min<uint64_t>(n, payload.size()));
-  for (uint64_t i = 0; i < n; ++i) rows.push_back(read_result(in));
+  std::vector<TaskResult> rows = get_rows(in, payload.size());
   in.expect_end("rows record");
   return rows;
 }
 
-std::string encode_keys(const std::set<std::string>& keys) {
+std::string encode_retry(const RetryBatch& batch) {
   ByteWriter o;
-  o.put<uint64_t>(keys.size());
-  for (const auto& k : keys) o.put_string(k);
+  o.put<uint64_t>(batch.superseded.size());
+  for (const auto& k : batch.superseded) o.put_string(k);
+  put_rows(o, batch.rows);
   return o.release_string();
 }
 
-std::set<std::string> decode_keys(const std::string& payload, const std::string& where) {
+RetryBatch decode_retry(const std::string& payload, const std::string& where) {
   ByteReader in = record_reader(payload, where);
-  std::set<std::string> keys;
-  for (auto n = in.get<uint64_t>("key count"); n > 0; --n) keys.insert(in.get_string("task key"));
-  in.expect_end("supersede record");
-  return keys;
+  RetryBatch batch;
+  for (auto n = in.get<uint64_t>("key count"); n > 0; --n) batch.superseded.insert(in.get_string("task key"));
+  batch.rows = get_rows(in, payload.size());
+  in.expect_end("retry record");
+  return batch;
 }
 
 std::string encode_u64(uint64_t v) {

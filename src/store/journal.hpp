@@ -21,7 +21,9 @@ enum class JournalType : uint32_t {
   header = 1,  // RunHeader: first record, written when the results file is created
   rows = 2,    // one append() batch of TaskResult
   clean = 3,   // u64 row count: the HDF5 file was closed cleanly holding that many rows
-  supersede = 4,  // task keys whose live rows became superseded (written before their new rows)
+  // A batch that retries failed tasks: the task keys whose live rows it supersedes, then its
+  // rows. One record, so a crash keeps the old rows live or stores the new ones, never neither.
+  retry = 4,
 };
 
 class Journal {
@@ -62,8 +64,12 @@ std::string encode_header(const RunHeader& h);
 RunHeader decode_header(const std::string& payload, const std::string& where, uint32_t version);
 std::string encode_rows(const std::vector<TaskResult>& rows);
 std::vector<TaskResult> decode_rows(const std::string& payload, const std::string& where);
-std::string encode_keys(const std::set<std::string>& keys);
-std::set<std::string> decode_keys(const std::string& payload, const std::string& where);
+struct RetryBatch {
+  std::set<std::string> superseded;  // task keys
+  std::vector<TaskResult> rows;
+};
+std::string encode_retry(const RetryBatch& batch);
+RetryBatch decode_retry(const std::string& payload, const std::string& where);
 std::string encode_u64(uint64_t v);
 uint64_t decode_u64(const std::string& payload, const std::string& where);
 

@@ -63,31 +63,22 @@ struct ResultsWriter::Impl {
   store::RowLedger ledger;     // which stored rows are live
   std::set<std::string> retry;  // tasks stored as failed when the file was opened: run again
 
-  // One record of the journal that changes the rows: a rows batch, or a supersede.
-  struct Event {
-    JournalType type;
-    std::vector<TaskResult> rows;
-    std::set<std::string> keys;
-  };
   std::map<int32_t, int64_t> d_model;  // model_index -> d_model (to check memory blocks)
   bool broken = false;
 
   // Writes a complete HDF5 file from `header` and `rows` next to `path`, then renames it over
   // `path`: a crash leaves either the old file or the new one.
-  void build_file(const std::vector<Event>& events) {
+  void build_file(const std::vector<RetryBatch>& batches) {
     const std::string tmp = path + ".rebuild.tmp";
     {
       h5::Id f = schema::create_file(tmp, header);
       store::Appender a(f, tmp, header);
       store::RowLedger replay;  // append()'s bookkeeping, record by record
-      for (const auto& e : events) {
-        if (e.type == JournalType::supersede) {
-          a.set_status(replay.live_rows(e.keys), TaskStatus::superseded);
-          replay.supersede(e.keys);
-          continue;
-        }
+      for (const auto& b : batches) {
+        a.set_status(replay.live_rows(b.superseded), TaskStatus::superseded);
+        replay.supersede(b.superseded);
         std::vector<TaskResult> fresh;
-        for (size_t i : replay.fresh(e.rows)) fresh.push_back(e.rows[i]);
+        for (size_t i : replay.fresh(b.rows)) fresh.push_back(b.rows[i]);
         a.append(fresh);
         for (const auto& r : fresh) replay.add(r.task_key, r.length, r.status);
       }
@@ -100,16 +91,16 @@ struct ResultsWriter::Impl {
     fsync_parent_dir(path);
   }
 
-  // The journal's rows and supersede records, in order.
-  std::vector<Event> journal_events() {
-    std::vector<Event> events;
+  // The journal's batches of rows, in order (a plain rows record supersedes nothing).
+  std::vector<RetryBatch> journal_batches() {
+    std::vector<RetryBatch> batches;
     journal.scan(
         [&](JournalType type, const std::string& payload) {
-          if (type == JournalType::rows) events.push_back({type, decode_rows(payload, journal.path()), {}});
-          if (type == JournalType::supersede) events.push_back({type, {}, decode_keys(payload, journal.path())});
+          if (type == JournalType::rows) batches.push_back({{}, decode_rows(payload, journal.path())});
+          if (type == JournalType::retry) batches.push_back(decode_retry(payload, journal.path()));
         },
         false);
-    return events;
+    return batches;
   }
 
   void check_fingerprint(const std::string& stored, const std::string& wanted) const {
@@ -129,7 +120,7 @@ struct ResultsWriter::Impl {
       file.close(path);
       spdlog::info("results file {}: rewriting it from its journal {} with the current status type", path,
                    journal.path());
-      build_file(journal_events());
+      build_file(journal_batches());
       file = open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE);
     }
     {
@@ -235,7 +226,7 @@ struct ResultsWriter::Impl {
     }
     if (why.empty()) return;
     spdlog::warn("rebuilding results file {} from its journal {}: {}", path, journal.path(), why);
-    build_file(journal_events());
+    build_file(journal_batches());
   }
 };
 
@@ -311,9 +302,10 @@ size_t ResultsWriter::append(const std::vector<TaskResult>& rows) {
     fresh.push_back(r);
   }
   if (fresh.empty()) return 0;
-  // Durable from here on: the supersede first, so a rebuild never holds old and new rows live.
-  if (!replaced.empty()) m.journal.append(JournalType::supersede, encode_keys(replaced));
-  m.journal.append(JournalType::rows, encode_rows(fresh));
+  // Durable from here on. Superseding and storing are one record: a crash between them would
+  // otherwise leave a task with neither its old row nor its new one.
+  if (replaced.empty()) m.journal.append(JournalType::rows, encode_rows(fresh));
+  else m.journal.append(JournalType::retry, encode_retry({replaced, fresh}));
   try {
     m.appender->set_status(m.ledger.live_rows(replaced), TaskStatus::superseded);
     m.appender->append(fresh);

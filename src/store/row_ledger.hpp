@@ -1,8 +1,8 @@
 // Which stored rows of a results file are live, in storage order. A rerun runs again the tasks
 // whose live rows include a failed one; before the new rows are stored, every live row of such a
-// task is marked superseded (kept as history, read by no analysis). The writer journals each
-// supersede before its rows, and a rebuild from the journal replays both, so the two give the
-// same file.
+// task is marked superseded (kept as history, read by no analysis). The writer journals the
+// superseded keys and the new rows as one record, and a rebuild from the journal replays it, so
+// the two give the same file.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 // is refused (fresh replaces the file); a lost journal or a damaged HDF5 file is recovered.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -146,6 +147,43 @@ TEST(Resume, FailedTasksRunAgainAndTheirOldRowsAreSuperseded) {
     EXPECT_EQ(w.finished_keys(), (Keys{"a", "b"}));
   }
   EXPECT_EQ(stored(), want);
+}
+
+// A crash while a retry is being stored (the last journal record torn) leaves the task as it was:
+// its failed row live, so the next run retries it again. Never superseded without its new row.
+TEST(Resume, RetryTornByACrashKeepsTheFailedRowLive) {
+  test::TempDir dir;
+  const std::string path = dir.file("torn.h5");
+  {
+    ResultsWriter w;
+    open_default(w, path, OpenMode::fresh);
+    w.append(rows_range(0, 3));  // make_row(1) is failed
+  }
+  const auto journal_size = [&] { return std::filesystem::file_size(journal_path(path)); };
+  const auto before = journal_size();
+  {
+    ResultsWriter w;
+    open_default(w, path);
+    ASSERT_EQ(w.failed_tasks(), 1u);
+    TaskResult retry = make_row(1);
+    retry.status = TaskStatus::done;
+    retry.error.clear();
+    ASSERT_EQ(w.append({retry, make_row(3)}), 2u);
+  }
+  // Cut the retry's record short (and the clean mark after it), and lose the HDF5 file.
+  const auto retry_end = journal_size();
+  std::filesystem::resize_file(journal_path(path), before + (retry_end - before) / 2);
+  ASSERT_EQ(std::remove(path.c_str()), 0);
+  {
+    ResultsWriter w;
+    open_default(w, path);
+    EXPECT_EQ(w.failed_tasks(), 1u);
+    EXPECT_TRUE(w.has_row(make_row(1).task_key, make_row(1).length));
+    EXPECT_FALSE(w.has_row(make_row(3).task_key, make_row(3).length));
+  }
+  ResultsReader r(path);
+  ASSERT_EQ(r.rows().size(), 3u);
+  for (int i = 0; i < 3; ++i) test::expect_same(r.rows()[i], make_row(i), false);
 }
 
 // A file written before rows could be superseded has a three-name status type; resuming it with
