@@ -57,6 +57,9 @@ class CramBackend : public WorkerBackend {
     return rows;
   }
   int32_t held_model() const override { return held_; }
+  // Batches run on a thread of their own (dist's ComputeThread): OpenMP's thread count is
+  // per thread, so it takes the rank's setting again there.
+  void on_compute_thread() override { at::init_num_threads(); }
 
  private:
   CausalLM& hold(int32_t index) {
@@ -227,6 +230,8 @@ int run_sweep_command(const RunArgs& a) {
   sopts.batch_size = static_cast<size_t>(config.batching.batch_size);
   sopts.flush_seconds = config.output.flush_seconds;
   sopts.grace_seconds = a.grace_seconds;
+  sopts.heartbeat_seconds = config.runtime.heartbeat_seconds;
+  sopts.worker_timeout_seconds = config.runtime.worker_timeout_seconds;
   sopts.progress.mode = parse_progress_mode(a.progress);
   sopts.progress.log_seconds = a.progress_seconds;
   for (const auto& m : config.models) sopts.progress.model_names.push_back(m.name);
@@ -276,6 +281,11 @@ int run_sweep_command(const RunArgs& a) {
       std::cerr << "crammer run: error: " << outcome.fatal_error
                 << "\nThe rows stored so far are kept; fix the cause and rerun the same command to go on.\n";
     return StopRunError("").exit_code();
+  }
+  if (outcome.no_workers_left) {
+    if (ctx.coordinator())
+      spdlog::error("every worker was lost; every finished result is stored. Rerun the same command to resume.");
+    return kExitInterrupted;
   }
   if (outcome.interrupted) {
     if (ctx.coordinator())

@@ -57,6 +57,8 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
     s.i64("threads", c.runtime.threads);
     s.u64("seed", c.runtime.seed);
     s.str("log_level", c.runtime.log_level);
+    s.f64("heartbeat_seconds", c.runtime.heartbeat_seconds);
+    s.f64("worker_timeout_seconds", c.runtime.worker_timeout_seconds);
   });
   b.section("output", [&](YamlBinder& s) {
     s.str("path", c.output.path);

@@ -164,6 +164,11 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
   ck.one_of("runtime.attention", rt.attention, {"auto", "explicit", "sdpa"});
   ck.at_least<int64_t>("runtime.threads", rt.threads, 0);
   ck.one_of("runtime.log_level", rt.log_level, {"trace", "debug", "info", "warn", "error", "off"});
+  ck.positive("runtime.heartbeat_seconds", rt.heartbeat_seconds);
+  if (!(rt.worker_timeout_seconds == 0 || rt.worker_timeout_seconds > rt.heartbeat_seconds))
+    ck.fail("runtime.worker_timeout_seconds", "must be 0 (never) or more than runtime.heartbeat_seconds (" +
+                                                  Checker::num(rt.heartbeat_seconds) + "), got " +
+                                                  Checker::num(rt.worker_timeout_seconds));
 
   if (c.output.path.empty()) ck.fail("output.path", "must name the results file (e.g. results/sweep.h5)");
   if (options.check_files) {

@@ -88,13 +88,19 @@ DistContext make_dist_context(const DistOptions& options) {
   }
   if (ctx.device_index >= 0) {
     ctx.device = "cuda:" + std::to_string(ctx.device_index);
-#if defined(CRAMMER_WITH_CUDA)
     // Bind this rank to its GPU before anything (LibTorch, NCCL) allocates on the device; a
     // CUDA 12 runtime creates the device's context here.
-    CRAMMER_CUDA_CHECK(cudaSetDevice(ctx.device_index));
-#endif
+    bind_device(ctx);
   }
   return ctx;
+}
+
+void bind_device(const DistContext& ctx) {
+#if defined(CRAMMER_WITH_CUDA)
+  if (ctx.device_index >= 0) CRAMMER_CUDA_CHECK(cudaSetDevice(ctx.device_index));
+#else
+  (void)ctx;
+#endif
 }
 
 int threads_per_rank(int configured, int local_size, int node_cores) {

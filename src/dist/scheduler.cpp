@@ -16,6 +16,17 @@ TaskQueue::TaskQueue(std::vector<Task> tasks) : total_(tasks.size()) {
   pending_ = total_;
 }
 
+void TaskQueue::requeue(std::vector<Task> tasks) {
+  // Order 0: ahead of every pending task of the group, so the lost work is done first.
+  for (auto t = tasks.rbegin(); t != tasks.rend(); ++t) {
+    auto& m = models_[t->model_index];
+    GroupKey g{t->n_mem, t->length, t->capacity_search};
+    m.groups[g].push_front(Entry{0, std::move(*t)});
+    ++m.pending;
+    ++pending_;
+  }
+}
+
 void TaskQueue::set_holder(int worker, int32_t model) { holder_of_[worker] = model; }
 
 int32_t TaskQueue::choose_model(int32_t held_model) const {

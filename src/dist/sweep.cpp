@@ -1,7 +1,8 @@
 // The sweep loop: coordinator (rank 0), workers (ranks > 0), and the one-process path.
-// Protocol (tags on ctx.world): worker -> 0 kTagRequest {held model, stopping?, results};
-// 0 -> worker kTagReply {work: a batch} or {stop: done | interrupted}. Every worker gets exactly
-// one stop, as the answer to a request, so no message is ever left unmatched.
+// Protocol (tags on ctx.world): worker -> 0 kTagRequest {held model, stopping?, results} or
+// {heartbeat} while it computes; 0 -> worker kTagReply {work: a batch} or {stop: done |
+// interrupted | fatal}. Every worker gets exactly one stop, as the answer to a request, so no
+// message is ever left unmatched (heartbeats come before the request that ends a batch).
 #include "crammer/dist/sweep.hpp"
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "crammer/core/retry.hpp"
 #include "crammer/dist/check.hpp"
+#include "crammer/dist/compute_thread.hpp"
 #include "crammer/dist/scheduler.hpp"
 #include "crammer/dist/wire.hpp"
 #include "crammer/util/error.hpp"
@@ -225,7 +227,9 @@ SweepOutcome run_alone(const DistContext& ctx, std::vector<Task> tasks, WorkerBa
 
 struct WorkerState {
   bool stopped = false;
-  std::unordered_set<std::string> in_flight;  // keys handed out, not yet answered
+  bool lost = false;               // silent past the timeout: its tasks went back to the queue
+  Clock::time_point last_heard;    // its latest request or heartbeat
+  std::unordered_map<std::string, Task> in_flight;  // handed out, not yet answered
 };
 
 SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultSink& sink,
@@ -236,10 +240,36 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
   Ledger ledger(sink, options, tasks, out.counts);
   TaskQueue queue(std::move(tasks));
   std::vector<WorkerState> workers(static_cast<size_t>(ctx.size));
+  for (auto& w : workers) w.last_heard = start;
   int active = ctx.size - 1;
   bool stopping = false;
   Clock::time_point deadline;
   Backoff backoff;
+  Clock::time_point last_liveness_check = start;
+
+  // A worker silent for longer than the timeout is lost (killed, its node gone, hung): its tasks
+  // go back to the queue for the others; whatever it sends later is dropped.
+  auto check_liveness = [&](Clock::time_point now) {
+    if (options.worker_timeout_seconds <= 0 || seconds_between(last_liveness_check, now) < 0.1) return;
+    last_liveness_check = now;
+    for (int w = 1; w < ctx.size; ++w) {
+      auto& state = workers[static_cast<size_t>(w)];
+      if (state.stopped || state.lost) continue;
+      const double silent = seconds_between(state.last_heard, now);
+      if (silent < options.worker_timeout_seconds) continue;
+      std::vector<Task> back;
+      for (auto& [key, task] : state.in_flight) back.push_back(std::move(task));
+      std::sort(back.begin(), back.end(), [](const Task& a, const Task& b) { return a.key < b.key; });
+      spdlog::error("rank {} sent nothing for {:.1f} s (heartbeat every {} s, timeout {} s): taken as lost; "
+                    "its {} task(s) go back to the queue",
+                    w, silent, options.heartbeat_seconds, options.worker_timeout_seconds, back.size());
+      queue.requeue(std::move(back));
+      state.in_flight.clear();
+      state.lost = true;
+      --active;
+      ++out.lost_workers;
+    }
+  };
 
   auto begin_stop = [&](const std::string& why) {
     if (stopping) return;
@@ -251,6 +281,8 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
   auto signal_stop = [&] { begin_stop("stop requested (signal " + std::to_string(stop_signal()) + ")"); };
 
   while (active > 0) {
+    check_liveness(Clock::now());
+    if (active == 0) break;
     if (stop_requested()) signal_stop();
     if (stopping && Clock::now() >= deadline) break;
     int flag = 0;
@@ -263,10 +295,21 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
     }
     backoff.reset();
     int w = st.MPI_SOURCE;
-    auto req = decode_request(recv_bytes(st, ctx.world));
+    const std::vector<char> bytes = recv_bytes(st, ctx.world);
     auto& state = workers.at(static_cast<size_t>(w));
     if (state.stopped) {
-      throw DistError("dist: rank " + std::to_string(w) + " sent a request after its stop");
+      throw DistError("dist: rank " + std::to_string(w) + " sent a message after its stop");
+    }
+    if (!state.lost) state.last_heard = Clock::now();
+    if (message_kind(bytes) == MessageKind::heartbeat) continue;
+    auto req = decode_request(bytes);
+    if (state.lost) {
+      // Its tasks were handed out again: its results would be second copies.
+      spdlog::warn("rank {}, taken as lost, came back with {} row(s): dropped; it gets no more work", w,
+                   req.results.size());
+      send_bytes(encode_stop(StopReason::done), w, kTagReply, ctx.world);
+      state.stopped = true;
+      continue;
     }
     // Every answered key must have been handed to this worker; then it is no longer in flight.
     // (A capacity-search task answers with several rows of one key.)
@@ -281,7 +324,7 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
     if (!state.in_flight.empty() && !req.stopping) {
       throw DistError("dist: rank " + std::to_string(w) + " asked for work with " +
                       std::to_string(state.in_flight.size()) + " task(s) unanswered, e.g. '" +
-                      *state.in_flight.begin() + "'");
+                      state.in_flight.begin()->first + "'");
     }
     state.in_flight.clear();  // a stopping worker dropped them: they stay unfinished
     if (!req.fatal.empty() && out.fatal_error.empty()) {
@@ -305,7 +348,7 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
       --active;
     } else {
       auto batch = queue.take_batch(req.held_model, options.batch_size);
-      for (const auto& t : batch) state.in_flight.insert(t.key);
+      for (const auto& t : batch) state.in_flight.emplace(t.key, t);
       send_bytes(encode_work(batch), w, kTagReply, ctx.world);
       ++out.counts.batches;
     }
@@ -313,6 +356,9 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
     ledger.tick();
   }
   out.interrupted = stopping && out.fatal_error.empty();
+  out.no_workers_left = !stopping && !queue.empty();
+  if (out.no_workers_left)
+    spdlog::error("no worker is left: {} task(s) not run; every finished result is stored", queue.pending());
   out.unresponsive_workers = active;
   if (active > 0) {
     spdlog::error("{} worker(s) did not return within the grace period of {} s", active,
@@ -325,6 +371,11 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
 SweepOutcome work(const DistContext& ctx, WorkerBackend& backend, const SweepOptions& options) {
   auto start = Clock::now();
   SweepOutcome out;
+  ComputeThread compute([&] {
+    bind_device(ctx);
+    backend.on_compute_thread();
+  });
+  const std::vector<char> heartbeat = encode_heartbeat();
   WorkRequest req;
   req.held_model = backend.held_model();
   for (;;) {
@@ -348,8 +399,12 @@ SweepOutcome work(const DistContext& ctx, WorkerBackend& backend, const SweepOpt
     out.counts.tasks_total += static_cast<int64_t>(batch.size());
     ++out.counts.batches;
     try {
-      run_batch_with_retries(backend, batch, req.results, ctx.rank, ctx.device,
-                             options.single_task_retries);
+      compute.start([&] {
+        run_batch_with_retries(backend, batch, req.results, ctx.rank, ctx.device, options.single_task_retries);
+      });
+      // However long the batch: rank 0 hears from this rank (the batch's results go with the request).
+      while (!compute.wait_for(options.heartbeat_seconds > 0 ? options.heartbeat_seconds : 3600))
+        if (options.heartbeat_seconds > 0) send_bytes(heartbeat, 0, kTagRequest, ctx.world);
     } catch (const Interrupted&) {
       // The finished part goes back with the stopping request; the rest stays unfinished.
       req.stopping = true;
@@ -403,6 +458,11 @@ SweepOutcome run_sweep(const DistContext& ctx, std::vector<Task> tasks, WorkerBa
                        ResultSink* sink, const SweepOptions& options) {
   if (options.batch_size == 0) throw ConfigError("dist: batch_size must be at least 1, got 0");
   if (ctx.rank == 0 && sink == nullptr) throw DistError("run_sweep: rank 0 needs a ResultSink");
+  if (options.worker_timeout_seconds > 0 &&
+      (options.heartbeat_seconds <= 0 || options.worker_timeout_seconds <= options.heartbeat_seconds))
+    throw ConfigError("dist: the worker timeout (" + std::to_string(options.worker_timeout_seconds) +
+                      " s) must exceed the heartbeat interval (" + std::to_string(options.heartbeat_seconds) +
+                      " s), or be 0 to never take a worker as lost");
   if (ctx.size == 1) return run_alone(ctx, std::move(tasks), backend, *sink, options);
   if (ctx.world == MPI_COMM_NULL) throw DistError("run_sweep: DistContext has no communicator");
   if (ctx.rank == 0) {

@@ -88,6 +88,12 @@ std::vector<char> encode_stop(StopReason reason) {
   return w.release();
 }
 
+std::vector<char> encode_heartbeat() {
+  ByteWriter w;
+  put_header(w, MessageKind::heartbeat);
+  return w.release();
+}
+
 MessageKind message_kind(const std::vector<char>& bytes) {
   ByteReader r = wire_reader(bytes);
   auto kind = r.get<uint8_t>("message kind");
@@ -96,9 +102,9 @@ MessageKind message_kind(const std::vector<char>& bytes) {
     throw DistError("wire: message format version " + std::to_string(version) + ", expected " +
                     std::to_string(kWireVersion) + " (ranks run different crammer builds?)");
   }
-  if (kind < 1 || kind > 3) {
+  if (kind < 1 || kind > 4) {
     throw DistError("wire: unknown message kind " + std::to_string(kind) +
-                    ", expected 1 (request), 2 (work) or 3 (stop)");
+                    ", expected 1 (request), 2 (work), 3 (stop) or 4 (heartbeat)");
   }
   return static_cast<MessageKind>(kind);
 }

@@ -2,6 +2,7 @@
 #include "crammer/store/results_reader.hpp"
 
 #include "crammer/util/error.hpp"
+#include "crash_guard.hpp"
 #include "h5.hpp"
 #include "journal.hpp"
 #include "schema.hpp"
@@ -9,6 +10,7 @@
 namespace crammer {
 
 ResultsReader::ResultsReader(const std::string& path, ReadOptions options) : path_(path) {
+  store::CrashGuard guard(store::damaged_file_message(path));
   h5::Id file = schema::open_for_reading(path);
   try {
     header_ = schema::read_header(file, path, &schema_version_);

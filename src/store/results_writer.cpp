@@ -20,6 +20,7 @@
 #include "crammer/util/file.hpp"
 #include "appender.hpp"
 #include "h5.hpp"
+#include "crash_guard.hpp"
 #include "journal.hpp"
 #include "row_layout.hpp"
 #include "row_ledger.hpp"
@@ -151,6 +152,7 @@ struct ResultsWriter::Impl {
   void adopt_existing(const RunInfo& run) {
     std::vector<TaskResult> rows;
     {
+      store::CrashGuard guard(store::damaged_file_message(path));
       h5::Id f;
       try {
         f = schema::open_for_reading(path);
@@ -208,6 +210,7 @@ struct ResultsWriter::Impl {
       why = "it is missing";
     } else {
       try {
+        store::CrashGuard guard(store::damaged_file_message(path));
         h5::Id f = open_file(path, H5F_ACC_RDONLY);  // a check must not mark the file open
         int32_t version = 0;
         RunHeader h = schema::read_header(f, path, &version);

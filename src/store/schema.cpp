@@ -322,11 +322,15 @@ std::vector<TaskResult> read_results(hid_t file, const std::string& path, const 
   return rows;
 }
 
+bool journal_holds_records(const std::string& path) {
+  struct stat jst {};
+  return ::stat(journal_path(path).c_str(), &jst) == 0 && jst.st_size > 16;  // more than its file header
+}
+
 std::string rebuild_advice(const std::string& path) {
   // The journal can rebuild the file only where one holds records; otherwise the advice would loop.
-  struct stat jst {};
   const std::string journal = journal_path(path);
-  if (::stat(journal.c_str(), &jst) == 0 && jst.st_size > 16)  // more than its file header
+  if (journal_holds_records(path))
     return "If a run crashed while writing it, run it again with the same config: it rebuilds the file from " +
            journal + ".";
   return "There is no journal " + journal + " to rebuild it from: move the file away (or use --fresh) to start over.";

@@ -54,11 +54,13 @@ struct ReadArrays {
 std::vector<TaskResult> read_results(hid_t file, const std::string& path, const RunHeader& header,
                                      ReadArrays arrays);
 
-// Opens a results file for reading: SWMR read first (works while a writer runs), plain read-only
-// otherwise. StoreError names the path and says what to do.
 // What to do about a damaged results file: rerun (its journal rebuilds it), or move it away.
 std::string rebuild_advice(const std::string& path);
+// True when `path`'s journal holds records a run can rebuild the file from.
+bool journal_holds_records(const std::string& path);
 
+// Opens a results file for reading: SWMR read first (works while a writer runs), plain read-only
+// otherwise. StoreError names the path and says what to do.
 h5::Id open_for_reading(const std::string& path);
 
 }  // namespace crammer::schema

@@ -221,6 +221,19 @@ TEST_F(ConfigTest, FloatOptionsMustBeFinite) {
   EXPECT_THAT(error_of(text), HasSubstr("exp.yaml:13: cram.optimizer.lr: expected a finite number, got 'inf'"));
 }
 
+// Worker liveness: a timeout must leave room for heartbeats; 0 turns it off. Neither changes
+// the fingerprint (a rerun with another timeout resumes the same file).
+TEST_F(ConfigTest, WorkerTimeoutMustExceedTheHeartbeat) {
+  const auto c = crammer::load_config(file(base()).string(), {"runtime.worker_timeout_seconds=0"});
+  EXPECT_EQ(c.runtime.worker_timeout_seconds, 0.0);
+  EXPECT_EQ(c.runtime.heartbeat_seconds, 10.0);
+  EXPECT_EQ(crammer::config_fingerprint(c), crammer::config_fingerprint(crammer::load_config(file(base()).string())));
+  std::string m = error_of(base(), {"runtime.heartbeat_seconds=5", "runtime.worker_timeout_seconds=5"});
+  EXPECT_THAT(m, HasSubstr("runtime.worker_timeout_seconds: must be 0 (never) or more than "
+                           "runtime.heartbeat_seconds (5), got 5"));
+  EXPECT_THAT(error_of(base(), {"runtime.heartbeat_seconds=0"}), HasSubstr("runtime.heartbeat_seconds: must be > 0"));
+}
+
 TEST_F(ConfigTest, WrongTypeBoolean) {
   std::string m = error_of(base(), {"cram.predict_first_token=maybe"});
   EXPECT_THAT(m, HasSubstr("cram.predict_first_token: expected true or false, got 'maybe'"));

@@ -31,7 +31,8 @@ function(crammer_mpi_python_test name script driver timeout)
   endforeach()
 endfunction()
 crammer_mpi_python_test(dist_mpi mpi_sweep_test.py dist_sweep_driver 120
-                        equal failures fatal sigterm_mpirun sigusr1_mpirun sigterm_ranks sigusr1_one_worker)
+                        equal failures fatal sigterm_mpirun sigusr1_mpirun sigterm_ranks sigusr1_one_worker
+                        lost_worker no_worker_left)
 crammer_mpi_python_test(dist_mpi_device_check device_check_test.py dist_device_check_driver 180
                         ok throws wrong)
 crammer_mpi_python_test(dist_mpi_session mpi_session_test.py dist_mpi_session_driver 180 ok config crash)

@@ -91,14 +91,14 @@ def read_summary(path):
 
 
 class Run:
-    def __init__(self, args, name, np, extra):
+    def __init__(self, args, name, np, extra, mpiexec_flags=()):
         self.dir = os.path.join(args.workdir, name)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
         self.out = os.path.join(self.dir, "rows.tsv")
         self.summary = os.path.join(self.dir, "summary.txt")
         self.np = np
-        cmd = [args.mpiexec, "--oversubscribe", "-n", str(np), args.driver,
+        cmd = [args.mpiexec, "--oversubscribe", *mpiexec_flags, "-n", str(np), args.driver,
                "--out", self.out, "--summary", self.summary] + extra
         self.log = open(os.path.join(self.dir, "log.txt"), "w")
         print("$", " ".join(cmd), flush=True)
@@ -281,6 +281,64 @@ def case_sigusr1_one_worker(args):
     summary = interrupted_run(args, "sigusr1_one_worker",
                               lambda run: os.kill(run.pids()[2], signal.SIGUSR1))
     expect(summary["stop_signal"] == signal.SIGUSR1, f"stop signal {summary['stop_signal']}")
+
+
+def lost_worker_run(args, name, np, victim, sig):
+    """A slow sweep under `mpiexec --enable-recovery` (the runtime keeps the job when a rank
+    dies); once rows flow, `sig` goes to worker `victim`. Rank 0 must take it as lost within the
+    timeout and hand its tasks to the others."""
+    models, samples = 2, 30  # 240 tasks x 20 ms
+    tasks = expected_tasks(models, samples)
+    heartbeat, timeout = 0.2, 1.5
+    run = Run(args, name, np, ["--models", str(models), "--samples", str(samples), "--batch", "4",
+                               "--task-ms", "20", "--heartbeat", str(heartbeat), "--timeout", str(timeout)],
+              mpiexec_flags=["--enable-recovery"])
+    deadline = time.time() + 30
+    while run.rows_so_far() < 24 and time.time() < deadline and run.proc.poll() is None:
+        time.sleep(0.02)
+    expect(run.proc.poll() is None, "sweep ended before the worker was lost", run)
+    os.kill(run.pids()[victim], sig)
+    t0 = time.time()
+    deadline = t0 + 60
+    while not os.path.exists(run.summary) and time.time() < deadline:
+        time.sleep(0.05)
+    took = time.time() - t0
+    expect(os.path.exists(run.summary), "rank 0 did not finish within 60 s of losing a worker", run)
+    return run, tasks, took, timeout
+
+
+def case_lost_worker(args):
+    """kill -9 of one of three workers mid-batch: the sweep completes on the other two, every
+    task stored exactly once, none computed by the dead rank after it died."""
+    run, tasks, took, timeout = lost_worker_run(args, "lost_worker", 4, 2, signal.SIGKILL)
+    rc = run.wait(60)
+    summary = read_summary(run.summary)
+    expect(summary["lost"] == 1 and summary["completed"] == 1 and summary["no_workers_left"] == 0,
+           f"summary {summary}", run)
+    rows = read_rows(run.out)
+    seen = check_rows(rows, tasks)
+    expect(seen == set(tasks) and len(rows) == len(tasks), f"{len(rows)} rows for {len(tasks)} tasks", run)
+    expect(summary["rows_stored"] == len(rows), f"summary {summary}, {len(rows)} rows", run)
+    codes = run.rank_exit_codes()
+    expect(codes[0] == 0 and codes[1] == 0 and codes[3] == 0 and codes[2] is None, f"rank exit codes {codes}", run)
+    expect(rc == 0, f"mpiexec exit code {rc}", run)
+    expect("rank 2 sent nothing for" in run.tail(), "rank 0 did not say which worker it lost", run)
+    print(f"lost_worker: completed {len(rows)} rows {took:.2f} s after the kill (timeout {timeout} s)")
+
+
+def case_no_worker_left(args):
+    """The only worker is killed: rank 0 stores what arrived and exits 75 (a rerun resumes)."""
+    run, tasks, took, timeout = lost_worker_run(args, "no_worker_left", 2, 1, signal.SIGKILL)
+    rc = run.wait(60)
+    summary = read_summary(run.summary)
+    expect(summary["lost"] == 1 and summary["no_workers_left"] == 1 and summary["completed"] == 0,
+           f"summary {summary}", run)
+    rows = read_rows(run.out)
+    check_rows(rows, tasks)
+    expect(summary["rows_stored"] == len(rows) and 0 < len(rows) < len(tasks), f"summary {summary}", run)
+    expect(run.rank_exit_codes()[0] == EXIT_INTERRUPTED, f"rank exit codes {run.rank_exit_codes()}", run)
+    expect(took < timeout + 5, f"rank 0 took {took:.2f} s after the kill (timeout {timeout} s)", run)
+    print(f"no_worker_left: rank 0 exit 75 with {len(rows)} rows, mpiexec {rc}, {took:.2f} s after the kill")
 
 
 def main():

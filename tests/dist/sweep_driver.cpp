@@ -52,6 +52,7 @@ struct Args {
   int models = 3, samples = 10, task_ms = 0;
   size_t batch = 8;
   double grace = 5, flush = 0.2;
+  double heartbeat = 10, timeout = 120;
   std::vector<std::string> fail;
   std::vector<std::string> fatal;
   std::string progress = "log";
@@ -69,6 +70,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--batch") a.batch = std::stoul(v);
     else if (k == "--grace") a.grace = std::stod(v);
     else if (k == "--flush") a.flush = std::stod(v);
+    else if (k == "--heartbeat") a.heartbeat = std::stod(v);
+    else if (k == "--timeout") a.timeout = std::stod(v);
     else if (k == "--fail") a.fail.push_back(v);
     else if (k == "--fatal") a.fatal.push_back(v);
     else if (k == "--progress") a.progress = v;
@@ -100,6 +103,8 @@ int main(int argc, char** argv) {
     opts.batch_size = args.batch;
     opts.grace_seconds = args.grace;
     opts.flush_seconds = args.flush;
+    opts.heartbeat_seconds = args.heartbeat;
+    opts.worker_timeout_seconds = args.timeout;
     opts.progress.mode = parse_progress_mode(args.progress);
     opts.progress.log_seconds = 0.5;
     test::SyntheticBackend backend(args.fail, args.task_ms, args.fatal);
@@ -116,18 +121,20 @@ int main(int argc, char** argv) {
       std::fprintf(s,
                    "completed=%d\ninterrupted=%d\nstop_signal=%d\nrows_stored=%lld\n"
                    "tasks_done=%lld\ntasks_failed=%lld\ntasks_unfinished=%lld\n"
-                   "unresponsive=%d\nseconds=%.3f\nfatal=%d\n",
+                   "unresponsive=%d\nseconds=%.3f\nfatal=%d\nlost=%d\nno_workers_left=%d\n",
                    int(out.completed), int(out.interrupted), out.stop_signal,
                    static_cast<long long>(out.counts.rows_stored),
                    static_cast<long long>(out.counts.tasks_done),
                    static_cast<long long>(out.counts.tasks_failed),
                    static_cast<long long>(out.counts.tasks_unfinished), out.unresponsive_workers,
-                   out.seconds, int(!out.fatal_error.empty()));
+                   out.seconds, int(!out.fatal_error.empty()), out.lost_workers, int(out.no_workers_left));
       if (!out.fatal_error.empty()) std::fprintf(stderr, "sweep_driver: fatal: %s\n", out.fatal_error.c_str());
       std::fclose(s);
     }
     abort_needed = out.abort_needed();
-    code = !out.fatal_error.empty() ? 2 : out.interrupted ? kExitInterrupted : 0;
+    code = !out.fatal_error.empty()                      ? 2
+           : out.interrupted || out.no_workers_left ? kExitInterrupted
+                                                    : 0;
   } catch (const Error& e) {
     std::fprintf(stderr, "sweep_driver: %s\n", e.what());
     code = e.exit_code();

@@ -100,3 +100,24 @@ TEST(DistTaskQueue, CapacitySearchTasksAreTheirOwnGroup) {
   EXPECT_EQ(q.take_batch(0, 8).size(), 1u);
   EXPECT_EQ(q.take_batch(0, 8).size(), 1u);
 }
+
+// A lost worker's batch goes back and is the next batch of its model: nothing lost or doubled.
+TEST(DistTaskQueue, RequeuedTasksComeBackFirstAndOnce) {
+  auto tasks = test::synthetic_tasks(2, 6);
+  TaskQueue q(tasks);
+  auto first = q.take_batch(0, 4);
+  auto second = q.take_batch(0, 4);
+  const size_t pending = q.pending();
+  q.requeue(first);
+  EXPECT_EQ(q.pending(), pending + first.size());
+  auto again = q.take_batch(0, 8);
+  ASSERT_EQ(again.size(), first.size());  // its own group: nothing of another group joins it
+  for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(again[i].key, first[i].key);
+  std::multiset<std::string> seen;
+  for (const auto& t : again) seen.insert(t.key);
+  for (const auto& t : second) seen.insert(t.key);
+  while (!q.empty())
+    for (const auto& t : q.take_batch(1, 5)) seen.insert(t.key);
+  EXPECT_EQ(seen.size(), tasks.size());
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), tasks.size());
+}

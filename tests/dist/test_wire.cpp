@@ -143,6 +143,8 @@ TEST(DistWire, EmptyRequestAndStop) {
   EXPECT_EQ(decode_stop(encode_stop(StopReason::interrupted)), StopReason::interrupted);
   EXPECT_EQ(decode_stop(encode_stop(StopReason::fatal)), StopReason::fatal);
   EXPECT_EQ(message_kind(encode_stop(StopReason::done)), MessageKind::stop);
+  EXPECT_EQ(message_kind(encode_heartbeat()), MessageKind::heartbeat);
+  EXPECT_THROW(decode_request(encode_heartbeat()), DistError);
 }
 
 TEST(DistWire, TruncatedMessageNamesTheField) {

@@ -1,7 +1,8 @@
 // StoreError messages name the file and say what is wrong: missing, not HDF5, not a crammer
-// results file, a foreign journal.
+// results file, a foreign journal; a file that crashes HDF5 is exit 2 with the same.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -83,6 +84,53 @@ TEST(Errors, ForeignJournalIsRefused) {
   });
   EXPECT_NE(msg.find(journal_path(path)), std::string::npos) << msg;
   EXPECT_NE(msg.find("bad magic"), std::string::npos) << msg;
+}
+
+// Sets the size of the first object of the file's first global heap collection (where HDF5
+// keeps variable-length strings, without a checksum) to 2^40: HDF5 1.10 then reads out of bounds.
+void damage_global_heap(const std::string& path) {
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t gcol = bytes.find("GCOL");
+  ASSERT_NE(gcol, std::string::npos) << path << " has no global heap collection";
+  const uint64_t huge = uint64_t{1} << 40;
+  std::memcpy(&bytes[gcol + 24], &huge, 8);  // "GCOL", version, 3 reserved, u64 size; index, refs, 4 reserved
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST(ErrorsDeathTest, DamagedGlobalHeapIsExit2NamingTheFileNotACrash) {
+  test::TempDir dir;
+  const std::string path = dir.file("heap.h5");
+  {
+    ResultsWriter w;
+    w.open(path, test::make_run(), test::make_models(), test::make_samples());
+    w.append({test::make_row(0), test::make_row(1)});
+  }
+  damage_global_heap(path);
+  // The journal holds every row: the way out is to move the file away; a run then rebuilds it.
+  EXPECT_EXIT({ ResultsReader r(path); }, testing::ExitedWithCode(2),
+              "results file " + path + " is damaged: the HDF5 library crashed reading it. Move it away");
+  EXPECT_EXIT(
+      {
+        ResultsWriter w;
+        w.open(path, test::make_run(), test::make_models(), test::make_samples());
+      },
+      testing::ExitedWithCode(2), "Move it away and run the sweep again");
+  ASSERT_EQ(std::rename(path.c_str(), (path + ".moved").c_str()), 0);
+  {
+    ResultsWriter w;
+    w.open(path, test::make_run(), test::make_models(), test::make_samples());
+    EXPECT_EQ(w.row_count(), 2u);
+  }
+  ResultsReader r(path);
+  ASSERT_EQ(r.rows().size(), 2u);
+  // Without a journal nothing can rebuild it: the advice says so.
+  ASSERT_EQ(std::remove(journal_path(path).c_str()), 0);
+  damage_global_heap(path);
+  EXPECT_EXIT({ status_summary(path); }, testing::ExitedWithCode(2), "There is no journal");
 }
 
 }  // namespace

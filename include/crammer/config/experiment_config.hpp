@@ -69,6 +69,11 @@ struct RuntimeConfig {
   int64_t threads = 2;         // intra-op threads per rank (0 = split the cores over local ranks)
   uint64_t seed = 0;
   std::string log_level = "info";
+  // Worker liveness (multi-rank runs, docs/distributed.md): a worker computing a batch tells
+  // rank 0 it is alive this often; rank 0 hands the tasks of a worker silent for
+  // worker_timeout_seconds to the others (0: never).
+  double heartbeat_seconds = 10.0;
+  double worker_timeout_seconds = 120.0;
 };
 
 struct OutputConfig {

@@ -55,6 +55,10 @@ DeviceMapInput device_map_input(const DistContext& ctx, const DistOptions& optio
 
 DistContext make_dist_context(const DistOptions& options = {});
 
+// Binds the calling thread to ctx's GPU (cudaSetDevice: the current device is per thread).
+// Nothing for "cpu" or without CRAMMER_WITH_CUDA.
+void bind_device(const DistContext& ctx);
+
 // Intra-op threads for one rank: `configured` when > 0; otherwise the node's cores split over
 // the ranks of the node (at least 1). node_cores <= 0 means std::thread::hardware_concurrency().
 int threads_per_rank(int configured, int local_size, int node_cores = 0);

@@ -25,6 +25,9 @@ class TaskQueue {
   // one whose first pending task comes first in plan order. Empty when nothing is pending.
   std::vector<Task> take_batch(int32_t held_model, size_t max_batch);
 
+  // Puts back tasks handed out to a worker that was lost; they come first in their group.
+  void requeue(std::vector<Task> tasks);
+
   // Tells the queue which model a worker holds (-1: none), for the model choice above.
   void set_holder(int worker, int32_t model);
 

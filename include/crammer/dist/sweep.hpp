@@ -26,6 +26,9 @@ class WorkerBackend {
   virtual std::vector<TaskResult> run(const std::vector<Task>& batch) = 0;
   // Model index currently loaded, -1 when none: the coordinator prefers tasks of this model.
   virtual int32_t held_model() const = 0;
+  // Runs first on the thread that will run every batch of a worker rank (per-thread state, e.g.
+  // the intra-op thread count). The dist layer binds the rank's GPU to that thread itself.
+  virtual void on_compute_thread() {}
 };
 
 // Where rank 0 puts results. A result counts as stored once store() has returned; flush() makes
@@ -46,6 +49,11 @@ struct SweepOptions {
   double flush_seconds = 10;   // sink flush interval
   double grace_seconds = 30;   // after a stop: how long rank 0 waits for in-flight results
   int single_task_retries = 1; // extra attempts of a task that failed when it ran alone
+  // Worker liveness (multi-rank runs): a worker computing a batch sends a heartbeat this often;
+  // rank 0 takes a worker it has not heard from for worker_timeout_seconds as lost and hands its
+  // tasks to the others. 0: never. Must exceed heartbeat_seconds (ConfigError otherwise).
+  double heartbeat_seconds = 10;
+  double worker_timeout_seconds = 120;
   ProgressOptions progress;
 };
 
@@ -63,6 +71,8 @@ struct SweepOutcome {
   bool interrupted = false;   // stopped early on a signal: exit with kExitInterrupted
   int stop_signal = 0;        // the signal that stopped the sweep (0 if unknown)
   int unresponsive_workers = 0;  // rank 0: workers that did not check in within grace_seconds
+  int lost_workers = 0;          // rank 0: workers taken as lost (silent past the timeout)
+  bool no_workers_left = false;  // rank 0: every worker was lost with tasks pending: exit 75
   // Non-empty: a StopRunError stopped the sweep (rank 0 and the rank that hit it: its text; other
   // workers: that rank 0 stopped them for it). The caller exits 2; stored rows are kept.
   std::string fatal_error;

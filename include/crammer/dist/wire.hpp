@@ -16,9 +16,11 @@ namespace crammer {
 
 // 2: strings and vectors carry u64 lengths (the byte stream shared with the journal).
 // 3: a request carries the text of an error that stops the run; stop reason "fatal".
-constexpr uint8_t kWireVersion = 3;
+// 4: heartbeat messages.
+constexpr uint8_t kWireVersion = 4;
 
-enum class MessageKind : uint8_t { request = 1, work = 2, stop = 3 };
+// heartbeat: worker -> coordinator while a batch computes ("still alive"); never answered.
+enum class MessageKind : uint8_t { request = 1, work = 2, stop = 3, heartbeat = 4 };
 // fatal: a worker hit a StopRunError; every rank stops, the run exits 2.
 enum class StopReason : uint8_t { done = 0, interrupted = 1, fatal = 2 };
 
@@ -26,6 +28,7 @@ void write_task(ByteWriter& w, const Task& t);
 Task read_task(ByteReader& r);
 
 // worker -> coordinator: "I am idle, I hold model M", with the results of its last batch.
+// Requests and heartbeats share one tag, so MPI keeps them in the order a worker sent them.
 struct WorkRequest {
   int32_t held_model = -1;  // -1: none loaded
   bool stopping = false;    // this worker saw a stop request and will take no more work
@@ -37,6 +40,7 @@ struct WorkRequest {
 std::vector<char> encode_request(const WorkRequest& req);
 std::vector<char> encode_work(const std::vector<Task>& batch);
 std::vector<char> encode_stop(StopReason reason);
+std::vector<char> encode_heartbeat();
 
 // Peeks the kind byte (and checks the version) of any message.
 MessageKind message_kind(const std::vector<char>& bytes);
