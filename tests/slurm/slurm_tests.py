@@ -11,6 +11,8 @@ it). Cases:
   crammer_sweep     `crammer submit` of a small sweep; every task of the grid in the file once
   crammer_requeue   the sweep requeued mid-run; partial file after the stop, complete after
   crammer_array     an array job of two configs, one results file each
+  crammer_lost_worker  2 nodes, a worker on each; kill -9 of the second node's worker mid-task:
+                    rank 0 hands its tasks to the other, the sweep completes, every task once
 
 probe_* use tests/slurm/mpi_probe as the crammer binary (same process contract, no sweep);
 crammer_* run the real `crammer run` through `crammer submit`. Not for: performance.
@@ -298,9 +300,9 @@ def check_complete(a, results, grid):
     return rows
 
 
-def crammer_submit(a, configs, work, extra):
+def crammer_submit(a, configs, work, extra, nodes=1):
     log = os.path.join(work, "job-%j.out" if len(configs) == 1 else "job-%A_%a.out")
-    p = run([a.crammer, "submit"] + configs + ["--nodes", "1", "--gpus-per-node", "0", "--ranks-per-node", "1",
+    p = run([a.crammer, "submit"] + configs + ["--nodes", str(nodes), "--gpus-per-node", "0", "--ranks-per-node", "1",
             "--job-name", "crammer-test", "--log", log, "--chdir", work,
             "--script-out", os.path.join(work, "job.sbatch")] + extra)
     print(p.stdout)
@@ -359,6 +361,48 @@ def case_crammer_requeue(a):
     # Resume kept what the first start stored (same rows, not recomputed under new keys).
     kept = {(r["task_key"], r["length"]) for r in partial}
     check(kept <= {(r["task_key"], r["length"]) for r in final}, "rows stored before the requeue are missing afterwards")
+
+
+def rank_pids(job_id, rank):
+    """PIDs of this job's processes whose Slurm task rank is `rank` (from /proc/PID/environ)."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if (comm == "crammer" and env.get(b"SLURM_JOB_ID") == job_id.encode()
+                and env.get(b"SLURM_PROCID") == str(rank).encode()):
+            out.append(int(pid))
+    return out
+
+
+def case_crammer_lost_worker(a):
+    work = fresh_dir(a.work)
+    model = make_model(a, work)
+    results = os.path.join(work, "sweep.h5")
+    grid = write_config(os.path.join(work, "sweep.yaml"), model, results, 6, [1, 2], [16, 32], 60, 2)
+    job_id, _, log = crammer_submit(a, [os.path.join(work, "sweep.yaml")], work,
+                                    ["--time", "00:10:00", "runtime.heartbeat_seconds=0.5",
+                                     "runtime.worker_timeout_seconds=5"], nodes=2)
+    t0 = time.time()
+    while not (os.path.exists(results) and export_rows_quiet(a, results)):
+        check("crammer exited" not in read(log), f"the sweep ended before any row was stored:\n{read(log)}")
+        check(time.time() - t0 < 200, f"no stored rows after 200 s; job log:\n{read(log)}")
+        time.sleep(0.5)
+    victims = rank_pids(job_id, 2)
+    check(len(victims) == 1, f"rank 2 of job {job_id}: processes {victims}")
+    os.kill(victims[0], 9)
+    print(f"killed rank 2 (pid {victims[0]}) with {len(export_rows_quiet(a, results))} rows stored")
+    recs = wait_job(job_id, 280)
+    text = read(log)
+    for needle in ("rank 2 sent nothing for", "sweep complete"):
+        check(needle in text, f"'{needle}' missing from the job log:\n{text}")
+    check_complete(a, results, grid)
+    print("job records:", [(r.get("JobState"), r.get("ExitCode")) for r in recs])
 
 
 def export_rows_quiet(a, results):
