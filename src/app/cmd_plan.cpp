@@ -9,6 +9,7 @@
 #include "crammer/plan/summary.hpp"
 #include "crammer/slurm/cli.hpp"
 #include "crammer/store/outlook.hpp"
+#include "devices.hpp"
 #include "options.hpp"
 
 namespace crammer {
@@ -32,6 +33,7 @@ int cmd_plan(const Args& args) {
     std::cout << to_yaml(config);
     return 0;
   }
+  const std::string device_note = plan_device_note(config.runtime.device);
   preflight_models(config);
   Plan plan = make_plan(config);
   if (vm["json"].as<bool>()) {
@@ -39,6 +41,7 @@ int cmd_plan(const Args& args) {
     return 0;
   }
   std::cout << plan_summary(config, plan);
+  if (!device_note.empty()) std::cout << "\nnote: " << device_note << "\n";
   std::vector<std::string> keys;
   for (const auto& t : plan.tasks) keys.push_back(t.key);
   std::cout << "\n" << resume_outlook(config.output.path, config_fingerprint(config), keys);

@@ -30,6 +30,7 @@
 #include "crammer/util/interrupt.hpp"
 #include "crammer/util/log.hpp"
 #include "crammer/version.hpp"
+#include "devices.hpp"
 #include "options.hpp"
 
 namespace crammer {
@@ -126,35 +127,6 @@ RunInfo run_info(const ExperimentConfig& config, const std::string& command_line
   }
   run.versions["git_commit"] = CRAMMER_GIT_COMMIT;
   return run;
-}
-
-// runtime.device -> DistOptions. `computes`: this rank will run models (a worker, or the one
-// process), so it must see the GPUs the setting asks for; the coordinator of a multi-rank run
-// needs none and asks LibTorch nothing.
-DistOptions device_options(const std::string& device, bool computes) {
-  DistOptions o;
-  if (device == "cpu") return o;
-  o.use_cuda = true;
-  if (device != "cuda") {
-    const std::string n = device.substr(5);  // after "cuda:" (validate() allows only cuda:*)
-    if (n.empty() || n.size() > 4 || n.find_first_not_of("0123456789") != std::string::npos)
-      throw ConfigError("runtime.device: '" + device + "' is not one of cpu | cuda | cuda:N (N a GPU index)");
-    o.fixed_device = std::stoi(n);
-  }
-  if (!computes) return o;
-  o.visible_gpus = static_cast<int>(torch::cuda::device_count());  // honours CUDA_VISIBLE_DEVICES
-  if (o.visible_gpus < 1) {
-    const char* cvd = std::getenv("CUDA_VISIBLE_DEVICES");
-    throw ConfigError("runtime.device: '" + device +
-                      "' but this process sees no GPU: LibTorch built without CUDA, no NVIDIA driver, or an empty "
-                      "CUDA_VISIBLE_DEVICES (here " + (cvd ? "'" + std::string(cvd) + "'" : std::string("unset")) +
-                      "). Use runtime.device=cpu, or run on a GPU node with a CUDA LibTorch");
-  }
-  if (o.fixed_device >= o.visible_gpus)
-    throw ConfigError("runtime.device: '" + device + "' but this process sees " + std::to_string(o.visible_gpus) +
-                      " GPU(s), cuda:0..cuda:" + std::to_string(o.visible_gpus - 1) +
-                      " (CUDA_VISIBLE_DEVICES renumbers them from 0)");
-  return o;
 }
 
 // One warning per node whose workers share GPUs (said by the node's first worker).

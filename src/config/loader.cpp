@@ -72,7 +72,7 @@ std::string config_fingerprint(const ExperimentConfig& config) {
   c.corpus = config.corpus;
   c.cram = config.cram;
   c.runtime.seed = config.runtime.seed;
-  std::string text = to_yaml(c);
+  const std::string text = write_yaml([&c](YamlBinder& b) { bind_fields(b, c); }, FloatText::digits17);
   uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
   for (unsigned char ch : text) {
     h ^= ch;

@@ -1,4 +1,5 @@
 // Writing side of the YAML binder (yaml_binder.hpp): struct -> YAML text, and the key list.
+#include <cmath>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -12,7 +13,7 @@ namespace {
 // Struct -> YAML, every key present, block style with flow lists of numbers.
 class Writer : public YamlBinder {
  public:
-  explicit Writer(YAML::Emitter& out) : out_(out) {}
+  Writer(YAML::Emitter& out, FloatText floats) : out_(out), floats_(floats) {}
   void str(const char* key, std::string& v) override {
     out_ << YAML::Key << key << YAML::Value;
     emit(v);
@@ -25,10 +26,14 @@ class Writer : public YamlBinder {
   void i64(const char* key, int64_t& v) override { out_ << YAML::Key << key << YAML::Value << v; }
   void u64(const char* key, uint64_t& v) override { out_ << YAML::Key << key << YAML::Value << v; }
   void f64(const char* key, double& v) override {
-    std::ostringstream s;
-    s.precision(17);
-    s << v;
-    std::string t = s.str();
+    std::string t;
+    for (int digits = floats_ == FloatText::shortest ? 1 : 17; digits <= 17; ++digits) {
+      std::ostringstream s;
+      s.precision(digits);
+      s << v;
+      t = s.str();
+      if (!std::isfinite(v) || std::stod(t) == v) break;
+    }
     // Keep it a float in YAML's eyes without changing its value.
     if (t.find_first_of(".eEn") == std::string::npos) t += ".0";
     out_ << YAML::Key << key << YAML::Value << t;
@@ -78,6 +83,7 @@ class Writer : public YamlBinder {
     out_ << s;
   }
   YAML::Emitter& out_;
+  FloatText floats_;
 };
 
 // Collects key paths.
@@ -111,10 +117,10 @@ class Lister : public YamlBinder {
 
 }  // namespace
 
-std::string write_yaml(const BindFields& bind) {
+std::string write_yaml(const BindFields& bind, FloatText floats) {
   YAML::Emitter out;
   out << YAML::BeginMap;
-  Writer w(out);
+  Writer w(out, floats);
   bind(w);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

@@ -54,10 +54,11 @@ std::string Progress::model_name(int32_t index) const {
   return "m" + std::to_string(index);
 }
 
-void Progress::record(int32_t model_index, TaskStatus status) {
+void Progress::record(int32_t model_index, TaskStatus status, bool converged) {
   ++models_[model_index].finished;
   ++done_;
   if (status == TaskStatus::failed) ++failed_;
+  if (converged && status == TaskStatus::done) ++converged_;
 }
 
 std::string Progress::status_line(double elapsed) const {
@@ -69,6 +70,8 @@ std::string Progress::status_line(double elapsed) const {
                 static_cast<long long>(done_), static_cast<long long>(total_), pct, rate,
                 done_ == total_ ? "0s" : format_duration(eta).c_str());
   std::string line = head;
+  // How many reached the target accuracy: the number a cramming sweep is run for.
+  if (done_ > 0) line += ", " + std::to_string(converged_) + " converged";
   if (failed_ > 0) line += ", " + std::to_string(failed_) + " failed";
   if (models_.size() > 1) {
     line += " |";

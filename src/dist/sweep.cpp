@@ -104,9 +104,15 @@ void check_results_cover(const std::vector<Task>& batch, const std::vector<TaskR
   }
 }
 
-// Task status of a group of rows: failed if any row failed.
+// Task status of a group of rows: failed if any row failed; converged if a row reached the target
+// accuracy (a capacity search's rows are the lengths it tried, most of them not crammed).
 struct TaskTally {
-  std::vector<std::pair<int32_t, TaskStatus>> tasks;  // model, status per distinct key
+  struct Task {
+    int32_t model;
+    TaskStatus status;
+    bool converged;
+  };
+  std::vector<Task> tasks;  // per distinct key
 };
 
 TaskTally tally(const std::vector<TaskResult>& rows) {
@@ -115,17 +121,19 @@ TaskTally tally(const std::vector<TaskResult>& rows) {
   for (const auto& r : rows) {
     auto [it, fresh] = index.emplace(r.task_key, t.tasks.size());
     if (fresh) {
-      t.tasks.emplace_back(r.model_index, r.status);
-    } else if (r.status == TaskStatus::failed) {
-      t.tasks[it->second].second = TaskStatus::failed;
+      t.tasks.push_back({r.model_index, r.status, r.converged});
+      continue;
     }
+    auto& task = t.tasks[it->second];
+    if (r.status == TaskStatus::failed) task.status = TaskStatus::failed;
+    task.converged = task.converged || r.converged;
   }
   return t;
 }
 
 void add_tally(SweepCounts& counts, const TaskTally& t) {
-  for (const auto& [model, status] : t.tasks) {
-    if (status == TaskStatus::failed) {
+  for (const auto& task : t.tasks) {
+    if (task.status == TaskStatus::failed) {
       ++counts.tasks_failed;
     } else {
       ++counts.tasks_done;
@@ -151,7 +159,7 @@ class Ledger {
     unflushed_ += static_cast<int64_t>(rows.size());
     auto t = tally(rows);
     add_tally(counts_, t);
-    for (const auto& [model, status] : t.tasks) progress_.record(model, status);
+    for (const auto& task : t.tasks) progress_.record(task.model, task.status, task.converged);
   }
 
   void tick() {

@@ -141,6 +141,24 @@ TEST_F(ConfigTest, PrintedConfigRoundTrips) {
   EXPECT_DOUBLE_EQ(again.cram.optimizer.lr, 0.005);
 }
 
+// --print-config and the stored config_yaml say 0.05, not 0.050000000000000003; the fingerprint
+// keeps its 17-digit text, so results files written before still resume. 32b26468b1712bfc is
+// what crammer wrote into a results file for this config before floats were shortened.
+TEST_F(ConfigTest, PrintedFloatsAreShortestAndTheFingerprintIsUnchanged) {
+  const std::vector<std::string> overrides = {"cram.optimizer.max_steps=1", "corpus.samples=1", "cram.n_mem=[1]",
+                                              "cram.lengths=[16]"};
+  const ExperimentConfig c = crammer::load_config(std::string(CRAMMER_SOURCE_DIR) + "/experiments/quickstart.yaml",
+                                                  overrides, {false});
+  const std::string text = crammer::to_yaml(c);
+  EXPECT_THAT(text, HasSubstr("lr: 0.05\n"));
+  EXPECT_THAT(text, HasSubstr("eps: 1e-08\n"));
+  EXPECT_THAT(text, HasSubstr("target_accuracy: 1.0\n"));
+  EXPECT_EQ(crammer::config_fingerprint(c), "32b26468b1712bfc");
+  ExperimentConfig odd = c;
+  odd.cram.optimizer.lr = 0.1 + 0.2;  // no shorter text than 17 digits reads back as this double
+  EXPECT_THAT(crammer::to_yaml(odd), HasSubstr("lr: 0.30000000000000004\n"));
+}
+
 TEST_F(ConfigTest, StringsThatLookLikeOtherTypesRoundTrip) {
   ExperimentConfig c = crammer::load_config(file(base()).string(), {"models.0.name=123", "corpus.text_field=true"});
   EXPECT_EQ(c.models[0].name, "123");

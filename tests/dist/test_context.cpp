@@ -21,11 +21,13 @@ TEST(DistProgress, StatusLineArithmetic) {
   opts.mode = ProgressOptions::Mode::off;
   opts.model_names = {"pythia", "llama"};
   Progress p(opts, {{0, 300}, {1, 100}});
-  for (int i = 0; i < 150; ++i) p.record(0, TaskStatus::done);
-  for (int i = 0; i < 50; ++i) p.record(1, i < 2 ? TaskStatus::failed : TaskStatus::done);
+  for (int i = 0; i < 150; ++i) p.record(0, TaskStatus::done, i % 3 == 0);  // 50 converged
+  // A failed row never counts as converged.
+  for (int i = 0; i < 50; ++i) p.record(1, i < 2 ? TaskStatus::failed : TaskStatus::done, i < 4);
   // 200 of 400 in 40 s: 5 tasks/s, 200 left -> 40 s.
   EXPECT_EQ(p.status_line(40.0),
-            "200/400 tasks (50.0%), 5.0 tasks/s, ETA 40s, 2 failed | pythia 150/300 llama 50/100");
+            "200/400 tasks (50.0%), 5.0 tasks/s, ETA 40s, 52 converged, 2 failed | pythia 150/300 llama 50/100");
+  EXPECT_EQ(p.converged(), 52);
   EXPECT_EQ(p.done(), 200);
   EXPECT_EQ(p.failed(), 2);
 }

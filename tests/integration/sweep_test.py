@@ -294,6 +294,14 @@ def case_cli(a):
     check(r2.returncode == 0 and r2.stdout == r1.stdout, "print-config round trip differs")
     r = run([a.crammer, "plan", cfg2])
     check(r.returncode == 0 and "token-steps" in r.stdout, "plan summary: " + r.stdout + r.stderr)
+    # A cuda device on this GPU-less machine: a CPU-only LibTorch can never run it (exit 2); a
+    # CUDA LibTorch could on a GPU node, so plan only notes that this process sees no GPU.
+    r = run([a.crammer, "plan", cfg2, "runtime.device=cuda"])
+    if r.returncode == 2:
+        check("runtime.device: 'cuda' but this crammer is built against a LibTorch without CUDA" in r.stderr, r.stderr)
+    else:
+        check(r.returncode == 0 and "note: runtime.device: 'cuda': this process sees no GPU" in r.stdout,
+              f"plan with runtime.device=cuda: exit {r.returncode}: {r.stdout} {r.stderr}")
     # Bad input: exit 2, one message naming file and key, no stack trace.
     r = run([a.crammer, "plan", cfg, "cram.optimizer.lrr=1"])
     check(r.returncode == 2, f"bad key exit {r.returncode}")

@@ -52,9 +52,14 @@ using BindFields = std::function<void(YamlBinder&)>;
 void read_yaml(const std::string& yaml_text, const std::string& source, const std::vector<std::string>& overrides,
                const BindFields& bind, const std::string& top);
 
+// How floats are written: the shortest text that reads back as the same double (0.05), or
+// always 17 significant digits (0.050000000000000003; what config fingerprints were made of,
+// so they stay as they were).
+enum class FloatText { shortest, digits17 };
+
 // Every field as YAML, in table order: block style, flow lists of integers, strings that YAML
 // would read as another type single-quoted. read_yaml of the result gives the same values.
-std::string write_yaml(const BindFields& bind);
+std::string write_yaml(const BindFields& bind, FloatText floats = FloatText::shortest);
 
 // Every key path ("cram.optimizer.lr", "models.N.path", ...) in table order.
 std::vector<std::string> yaml_keys(const BindFields& bind);

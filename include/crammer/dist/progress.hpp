@@ -1,4 +1,4 @@
-// Progress of a sweep on rank 0: done/total, tasks/s, ETA, per model. A live single-line bar
+// Progress of a sweep on rank 0: done/total, tasks/s, ETA, converged and failed, per model. A live single-line bar
 // when stderr is a terminal, a log line every `log_seconds` otherwise (batch jobs, CI logs).
 // Counts what the coordinator STORED, never what was merely handed out.
 #pragma once
@@ -31,7 +31,8 @@ class Progress {
   // total_per_model: tasks of this run per model index.
   Progress(ProgressOptions options, std::map<int32_t, int64_t> total_per_model);
 
-  void record(int32_t model_index, TaskStatus status);
+  // converged: the task reached the target accuracy (a row with TaskResult::converged).
+  void record(int32_t model_index, TaskStatus status, bool converged = false);
   // Draws / logs when the interval has passed (or force).
   void update(bool force = false);
   // Final line (the bar ends with a newline).
@@ -42,6 +43,7 @@ class Progress {
 
   int64_t done() const { return done_; }
   int64_t failed() const { return failed_; }
+  int64_t converged() const { return converged_; }
   int64_t total() const { return total_; }
 
  private:
@@ -58,6 +60,7 @@ class Progress {
   int64_t total_ = 0;
   int64_t done_ = 0;    // done + failed + skipped: finished tasks
   int64_t failed_ = 0;
+  int64_t converged_ = 0;
   Clock::time_point start_;
   Clock::time_point last_draw_;
   bool drew_bar_ = false;
