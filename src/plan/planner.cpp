@@ -2,6 +2,7 @@
 // order, skipping) are documented in planner.hpp. Not here: the summary text (summary.cpp).
 #include "crammer/plan/planner.hpp"
 
+#include <set>
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -243,6 +244,11 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
       }
     }
   }
+  // Distinct task keys per model: a skipped capacity search holds one row per length it skips.
+  std::vector<std::set<std::string>> keys(plan.models.size());
+  for (const auto& t : plan.tasks) keys.at(static_cast<size_t>(t.model_index)).insert(t.key);
+  for (const auto& r : plan.skipped) keys.at(static_cast<size_t>(r.model_index)).insert(r.task_key);
+  for (size_t m = 0; m < plan.models.size(); ++m) plan.models[m].planned_tasks = static_cast<int64_t>(keys[m].size());
   return plan;
 }
 

@@ -90,11 +90,11 @@ void write_results(const std::string& path, std::ostream& out) {
 }
 
 void write_models(const ResultsReader& reader, std::ostream& out) {
-  out << "model_index,name,path,dtype,model_type,d_model,num_layers,vocab_size,n_params,bos_token\n";
+  out << "model_index,name,path,dtype,model_type,d_model,num_layers,vocab_size,n_params,bos_token,planned_tasks\n";
   for (const auto& m : reader.models())
     out << m.model_index << ',' << csv(m.name) << ',' << csv(m.path) << ',' << csv(m.dtype) << ','
         << csv(m.model_type) << ',' << m.d_model << ',' << m.num_layers << ',' << m.vocab_size
-        << ',' << m.n_params << ',' << m.bos_token << '\n';
+        << ',' << m.n_params << ',' << m.bos_token << ',' << m.planned_tasks << '\n';
 }
 
 std::string joined(const std::vector<int32_t>& v) {

@@ -23,9 +23,10 @@ namespace crammer {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'R', 'M', 'J', 'R', 'N', 'L', '\n'};
-// 2: model records carry bos_token. 3: sample records carry text_offset. Version 2 journals
-// are still read (their samples get text_offset 0); a new journal is written as kVersion.
-constexpr uint32_t kVersion = 3;
+// 2: model records carry bos_token. 3: sample records carry text_offset. 4: model records carry
+// planned_tasks. Versions 2 and 3 are still read (text_offset 0, planned_tasks -1); a new
+// journal is written as kVersion.
+constexpr uint32_t kVersion = 4;
 constexpr uint32_t kOldestVersion = 2;
 constexpr size_t kFileHeader = 16;
 constexpr size_t kRecordHeader = 16;  // u32 type, u32 crc, u64 length
@@ -244,6 +245,7 @@ std::string encode_header(const RunHeader& h) {
     o.put<int64_t>(m.vocab_size);
     o.put<int64_t>(m.n_params);
     o.put<int32_t>(m.bos_token);
+    o.put<int64_t>(m.planned_tasks);
   }
   o.put<uint64_t>(h.samples.size());
   for (const auto& s : h.samples) {
@@ -284,6 +286,7 @@ RunHeader decode_header(const std::string& payload, const std::string& where, ui
     m.vocab_size = in.get<int64_t>("model.vocab_size");
     m.n_params = in.get<int64_t>("model.n_params");
     m.bos_token = in.get<int32_t>("model.bos_token");
+    if (version >= 4) m.planned_tasks = in.get<int64_t>("model.planned_tasks");
     h.models.push_back(std::move(m));
   }
   for (auto n = in.get<uint64_t>("samples"); n > 0; --n) {

@@ -39,6 +39,7 @@ struct ModelRow {
   int64_t vocab_size;
   int64_t n_params;
   int32_t bos_token;
+  int64_t planned_tasks;
 };
 
 struct SampleRow {
@@ -65,6 +66,7 @@ h5::Id model_type() {
   insert(t, "vocab_size", offsetof(ModelRow, vocab_size), H5T_NATIVE_INT64);
   insert(t, "n_params", offsetof(ModelRow, n_params), H5T_NATIVE_INT64);
   insert(t, "bos_token", offsetof(ModelRow, bos_token), H5T_NATIVE_INT32);
+  insert(t, "planned_tasks", offsetof(ModelRow, planned_tasks), H5T_NATIVE_INT64);
   return t;
 }
 
@@ -151,7 +153,7 @@ h5::Id create_file(const std::string& path, const RunHeader& header) {
     for (const auto& m : header.models)
       rows.push_back({m.model_index, m.name.c_str(), m.path.c_str(), m.dtype.c_str(),
                       m.model_type.c_str(), m.d_model, m.num_layers, m.vocab_size, m.n_params,
-                      m.bos_token});
+                      m.bos_token, m.planned_tasks});
     h5::append_rows(ds, mt, rows.data(), rows.size(), 0, path + ":/models");
   }
   {
@@ -219,12 +221,15 @@ RunHeader read_header(hid_t file, const std::string& path, int32_t* schema_versi
     h5::Id mt = model_type();
     hsize_t n = h5::rows_of(ds, where);
     std::vector<ModelRow> rows(n);
-    for (auto& r : rows) r.bos_token = -1;  // files from before the column: no BOS was added
+    for (auto& r : rows) {  // files from before these columns: no BOS was added, total unknown
+      r.bos_token = -1;
+      r.planned_tasks = -1;
+    }
     h5::read_rows(ds, mt, rows.data(), 0, n, where);
     for (const auto& r : rows)
       h.models.push_back({r.model_index, r.name ? r.name : "", r.path ? r.path : "",
                           r.dtype ? r.dtype : "", r.model_type ? r.model_type : "", r.d_model,
-                          r.num_layers, r.vocab_size, r.n_params, r.bos_token});
+                          r.num_layers, r.vocab_size, r.n_params, r.bos_token, r.planned_tasks});
     if (n > 0) {
       h5::Id space = h5::space_id(CRAMMER_H5(H5Screate_simple(1, &n, nullptr), where));
       CRAMMER_H5(H5Dvlen_reclaim(mt, space, H5P_DEFAULT, rows.data()), where);

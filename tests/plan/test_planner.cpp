@@ -159,6 +159,9 @@ TEST(Planner, ShortSamplesAreSkippedNotPadded) {
     EXPECT_NE(r.error.find("has " + std::to_string(n) + " tokens"), std::string::npos) << r.error;
     EXPECT_NE(r.error.find("length " + std::to_string(r.length)), std::string::npos) << r.error;
   }
+  // `crammer status` reports stored of planned tasks: per model, k x lengths x samples.
+  ASSERT_EQ(p.models.size(), 2u);
+  for (const auto& m : p.models) EXPECT_EQ(m.planned_tasks, 2 * 4 * 3) << m.name;
 }
 
 TEST(Planner, CapacitySearchTasks) {

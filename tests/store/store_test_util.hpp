@@ -32,8 +32,8 @@ inline RunInfo make_run(const std::string& fingerprint = "fp-1") {
 }
 
 inline std::vector<ModelRecord> make_models() {
-  return {{0, "demo", "models/demo", "f32", "gpt2", 8, 2, 50257, 123456, -1},
-          {1, "tiny-llama", "models/tiny", "bf16", "llama", 4, 1, 32000, 999, 128000}};
+  return {{0, "demo", "models/demo", "f32", "gpt2", 8, 2, 50257, 123456, -1, 40},
+          {1, "tiny-llama", "models/tiny", "bf16", "llama", 4, 1, 32000, 999, 128000, 20}};
 }
 
 inline SampleRecord make_sample(int64_t id, int32_t model, std::string source, int64_t offset,

@@ -136,9 +136,9 @@ TEST(Export, ModelsAndSamplesTablesAndUnknownTable) {
   write_csv(path, models, "models");
   EXPECT_EQ(models.str(),
             "model_index,name,path,dtype,model_type,d_model,num_layers,vocab_size,n_params,"
-            "bos_token\n"
-            "0,demo,models/demo,f32,gpt2,8,2,50257,123456,-1\n"
-            "1,tiny-llama,models/tiny,bf16,llama,4,1,32000,999,128000\n");
+            "bos_token,planned_tasks\n"
+            "0,demo,models/demo,f32,gpt2,8,2,50257,123456,-1,40\n"
+            "1,tiny-llama,models/tiny,bf16,llama,4,1,32000,999,128000,20\n");
   write_csv(path, samples, "samples");
   EXPECT_NE(samples.str().find("1,1,random-words,0,0,random-words,5,1 2 3 4 5,\"cat \"\"dog\"\"\nbird\""),
             std::string::npos)
@@ -185,8 +185,15 @@ TEST(Status, CountsPerModelAndPerKLength) {
     EXPECT_EQ(s.by_k_length[kl].failed, c.failed);
     EXPECT_EQ(s.by_k_length[kl].skipped, c.skipped);
   }
+  // Tasks stored of the plan's (make_models: 40 and 20); every row of make_row is its own task.
+  EXPECT_EQ(s.all.tasks, n);
+  EXPECT_EQ(s.all.planned, 60);
+  EXPECT_EQ(s.by_model["demo"].tasks, 15);
+  EXPECT_EQ(s.by_model["demo"].planned, 40);
+  EXPECT_EQ(s.by_model["tiny-llama"].planned, 20);
   std::string text = s.text();
-  EXPECT_NE(text.find(path + ": 30 rows, no run is writing it"), std::string::npos) << text;
+  EXPECT_NE(text.find(path + ": 30 rows, 30 of 60 tasks stored, no run is writing it"), std::string::npos) << text;
+  EXPECT_NE(text.find("15 of 20"), std::string::npos) << text;
   EXPECT_NE(text.find("tiny-llama"), std::string::npos) << text;
 }
 

@@ -56,6 +56,7 @@ TEST(RoundTrip, EveryFieldOfRowsModelsSamplesAndProvenance) {
     EXPECT_EQ(r.models()[i].vocab_size, models[i].vocab_size);
     EXPECT_EQ(r.models()[i].n_params, models[i].n_params);
     EXPECT_EQ(r.models()[i].bos_token, models[i].bos_token);
+    EXPECT_EQ(r.models()[i].planned_tasks, models[i].planned_tasks);
   }
   auto samples = test::make_samples();
   ASSERT_EQ(r.samples().size(), samples.size());

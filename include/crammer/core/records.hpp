@@ -31,6 +31,9 @@ struct ModelRecord {
   int64_t vocab_size = 0;
   int64_t n_params = 0;
   int32_t bos_token = -1;  // the BOS id every text of this model starts with; -1: none added
+  // Tasks the plan holds for this model, skipped ones included (`crammer status`: done of
+  // total); -1: unknown (files written before it was recorded).
+  int64_t planned_tasks = -1;
 };
 
 }  // namespace crammer

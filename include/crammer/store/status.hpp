@@ -1,5 +1,6 @@
 // `crammer status`: counts of done / failed / skipped rows of a results file, also while a run
-// writes it. Superseded rows (failed attempts run again) are counted apart.
+// writes it, and how many of the plan's tasks are stored. Superseded rows (failed attempts run
+// again) are counted apart.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,8 @@ struct StatusCounts {
   int64_t done = 0;
   int64_t failed = 0;
   int64_t skipped = 0;
+  int64_t tasks = 0;    // distinct tasks with a live row (a capacity search has several rows)
+  int64_t planned = -1; // tasks of the plan (models table); -1: unknown (older files)
   int64_t total() const { return done + failed + skipped; }  // live rows (superseded ones are not)
 };
 
