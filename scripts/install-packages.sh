@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package crammer needs (build, runtime, tests, analysis, Slurm tests) and
+# Installs every Debian package crammer needs (build, runtime, tests, analysis, Slurm tests,
+# fuzzing: clang and its sanitizer/libFuzzer runtime) and
 # selects OpenBLAS on OpenMP. Idempotent and quick when everything is present. Called by
 # setup.sh and setup-torch2.sh; builds nothing.
 set -euo pipefail
@@ -15,6 +16,7 @@ PACKAGES=(
   libpcre2-dev libsentencepiece-dev sentencepiece libicu-dev
   python3-h5py python3-pandas python3-matplotlib python3-numpy
   slurm-wlm
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -258,7 +258,7 @@ ModelSpec read_model_spec(const std::string& checkpoint_dir) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw ModelLoadError(path + ": malformed JSON: " + e.what());
   }
   if (!j.is_object()) throw ModelLoadError(path + ": expected a JSON object at top level");

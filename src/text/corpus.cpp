@@ -56,7 +56,7 @@ const char* json_type_name(const nlohmann::json& j) { return j.type_name(); }
 nlohmann::json parse_json_line(const std::string& path, int64_t line_no, std::string_view line) {
   try {
     return nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw CorpusError(where(path, line_no) + ": not valid JSON (" + e.what() + ")");
   }
 }

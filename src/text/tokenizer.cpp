@@ -25,7 +25,7 @@ json parse_json_file(const std::string& path) {
   std::string text = read_file<TokenizerError>(path, "tokenizer file");
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw TokenizerError(path + ": malformed JSON: " + e.what());
   }
 }

@@ -177,6 +177,11 @@ TEST_F(HfConfig, ErrorsNameFileAndField) {
   e = error("{" + good + R"(, "num_hidden_layers": 2, "rope_scaling": {"rope_type": "llama3", "factor": 8}})");
   EXPECT_NE(e.find("rope_scaling: field 'low_freq_factor'"), std::string::npos) << e;
 
+  // A number JSON can spell but not hold (found by fuzz_hf_config): the same error, not a crash.
+  e = error("{" + good + R"(, "num_hidden_layers": 1e705})");
+  EXPECT_NE(e.find(file()), std::string::npos) << e;
+  EXPECT_NE(e.find("number overflow"), std::string::npos) << e;
+
   e = error(R"({"model_type": "t5", "vocab_size": 10})");
   EXPECT_NE(e.find("'t5'"), std::string::npos) << e;
   EXPECT_NE(e.find("gpt2, gpt_neox, llama"), std::string::npos) << e;
