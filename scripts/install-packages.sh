@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian package crammer needs (build, runtime, tests, analysis, Slurm tests,
-# fuzzing: clang and its sanitizer/libFuzzer runtime) and
-# selects OpenBLAS on OpenMP. Idempotent and quick when everything is present. Called by
+# fuzzing: clang and its sanitizer/libFuzzer runtime) and selects OpenBLAS on OpenMP. Idempotent and quick when everything is present. Called by
 # setup.sh and setup-torch2.sh; builds nothing.
 set -euo pipefail
 
