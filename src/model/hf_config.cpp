@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <cstdint>
+
 #include <nlohmann/json.hpp>
 
 #include "crammer/util/error.hpp"
@@ -68,10 +70,14 @@ class Fields {
 
  private:
   int64_t as_int(const std::string& k, const json& v) const {
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))
+      fail(k, "expected an integer below 2^63, got " + v.dump());
     if (v.is_number_integer()) return v.get<int64_t>();
     if (v.is_number_float()) {
       double d = v.get<double>();
-      if (d == std::floor(d)) return static_cast<int64_t>(d);
+      // 2^63 itself does not fit: the cast of anything outside [-2^63, 2^63) is undefined.
+      if (d == std::floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+        return static_cast<int64_t>(d);
     }
     fail(k, "expected an integer, got " + v.dump());
   }

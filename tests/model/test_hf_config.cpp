@@ -181,6 +181,12 @@ TEST_F(HfConfig, ErrorsNameFileAndField) {
   e = error("{" + good + R"(, "num_hidden_layers": 1e705})");
   EXPECT_NE(e.find(file()), std::string::npos) << e;
   EXPECT_NE(e.find("number overflow"), std::string::npos) << e;
+  // An integral float or an unsigned past int64 (found by fuzz_hf_config: UBSan on the cast).
+  e = error("{" + good + R"(, "num_hidden_layers": 3.3e39})");
+  EXPECT_NE(e.find("'num_hidden_layers'"), std::string::npos) << e;
+  EXPECT_NE(e.find("expected an integer"), std::string::npos) << e;
+  e = error("{" + good + R"(, "num_hidden_layers": 18446744073709551615})");
+  EXPECT_NE(e.find("expected an integer below 2^63"), std::string::npos) << e;
 
   e = error(R"({"model_type": "t5", "vocab_size": 10})");
   EXPECT_NE(e.find("'t5'"), std::string::npos) << e;
