@@ -76,6 +76,13 @@ BpeTokenizer::BpeTokenizer(BpeSpec spec)
     max_id = std::max<int64_t>(max_id, id);
   }
   for (const auto& tok : spec.added) max_id = std::max<int64_t>(max_id, tok.id);
+  // The id table is dense (id -> bytes): a few gaps are normal, an id far past the number of
+  // tokens is a broken file that would make it gigabytes.
+  const int64_t n_tokens = static_cast<int64_t>(spec.vocab.size() + spec.added.size());
+  if (max_id >= 2 * n_tokens + 65536)
+    throw TokenizerError(source_ + ": " + spec.vocab_label + ": id " + std::to_string(max_id) + " is far beyond the " +
+                         std::to_string(n_tokens) + " tokens it holds (ids are expected to be 0.." +
+                         std::to_string(n_tokens - 1) + ", with few gaps)");
   id_bytes_.resize(static_cast<size_t>(max_id + 1));
   id_known_.assign(id_bytes_.size(), false);
 

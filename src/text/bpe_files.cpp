@@ -41,6 +41,13 @@ bool get_bool(const json& obj, const char* key, bool fallback, const std::string
   return it->get<bool>();
 }
 
+// A token id: a JSON integer that fits int32 and is not negative (get<int32_t> of anything else
+// would truncate).
+bool valid_id(const json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t(INT32_MAX);
+  return v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() <= INT32_MAX;
+}
+
 std::vector<std::pair<std::string, int32_t>> read_vocab_object(const json& vocab,
                                                                const std::string& path,
                                                                const std::string& field) {
@@ -48,9 +55,9 @@ std::vector<std::pair<std::string, int32_t>> read_vocab_object(const json& vocab
   std::vector<std::pair<std::string, int32_t>> out;
   out.reserve(vocab.size());
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it.value().is_number_integer()) {
+    if (!valid_id(it.value())) {
       fail(path, field + "[\"" + it.key() + "\"]",
-           "expected an integer id, got " + it.value().dump());
+           "expected an integer id in [0, 2^31), got " + it.value().dump());
     }
     out.emplace_back(it.key(), it.value().get<int32_t>());
   }
@@ -334,7 +341,7 @@ BpeSpec read_tokenizer_json(const std::string& path) {
     std::string field = "added_tokens[" + std::to_string(i) + "]";
     const json& a = added[i];
     if (!a.is_object()) fail(path, field, "expected an object");
-    if (!a.contains("id") || !a["id"].is_number_integer() || a["id"].get<int64_t>() < 0) {
+    if (!a.contains("id") || !valid_id(a["id"])) {
       fail(path, field + ".id", "expected a non-negative integer");
     }
     if (!a.contains("content") || !a["content"].is_string() ||

@@ -64,6 +64,22 @@ TEST(TokenizerErrors, MinimalFileIsValid) {
   EXPECT_EQ(tok->encode("abc"), (std::vector<int32_t>{256, 'c'}));
 }
 
+// Found by fuzz_vocab_merges: an id past int32 was truncated, and a huge one sized the id table
+// to gigabytes. Both are errors naming the token.
+TEST(TokenizerErrors, IdsOutsideInt32OrFarPastTheVocabulary) {
+  json j = minimal_json();
+  j["model"]["vocab"]["ab"] = 5555555555112;
+  auto msg = error_of_json("id_int64", j.dump());
+  EXPECT_MENTIONS(msg, "model.vocab[\"ab\"]");
+  EXPECT_MENTIONS(msg, "expected an integer id in [0, 2^31)");
+  j["model"]["vocab"]["ab"] = 153000000;
+  msg = error_of_json("id_far", j.dump());
+  EXPECT_MENTIONS(msg, "id 153000000 is far beyond the 257 tokens it holds");
+  j = minimal_json();
+  j["added_tokens"] = json::array({{{"id", -1}, {"content", "<x>"}}});
+  EXPECT_MENTIONS(error_of_json("added_negative", j.dump()), "added_tokens[0].id");
+}
+
 TEST(TokenizerErrors, NoFilesListsWhatWasLookedFor) {
   auto dir = test::scratch_dir("empty");
   EXPECT_FALSE(has_tokenizer(dir.string()));
