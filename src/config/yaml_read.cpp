@@ -267,6 +267,8 @@ void apply_override(YAML::Node& root, const std::string& word, Origins& origins)
     YAML::Node cur = chain.back();
     const std::string& p = parts[i];
     bool index = !p.empty() && std::all_of(p.begin(), p.end(), ::isdigit);
+    if (index && p.size() > 9)
+      throw ConfigError("command-line override '" + word + "': list index " + p + " is too large");
     if (index) {
       if (!cur.IsSequence())
         throw ConfigError("command-line override '" + word + "': '" + p + "' indexes a list but " +
@@ -278,18 +280,26 @@ void apply_override(YAML::Node& root, const std::string& word, Origins& origins)
       if (idx == cur.size()) cur.push_back(YAML::Node(YAML::NodeType::Map));
       chain.push_back(cur[idx]);
     } else {
+      if (cur.IsDefined() && !cur.IsNull() && !cur.IsMap())
+        throw ConfigError("command-line override '" + word + "': '" + p + "' names a key, but what holds it is " +
+                          describe_node(cur));
       if (!cur[p] || cur[p].IsNull()) cur[p] = YAML::Node(YAML::NodeType::Map);
       chain.push_back(cur[p]);
     }
   }
   YAML::Node parent = chain.back();
   const std::string& last = parts.back();
-  if (!last.empty() && std::all_of(last.begin(), last.end(), ::isdigit) && parent.IsSequence()) {
+  const bool last_index = !last.empty() && std::all_of(last.begin(), last.end(), ::isdigit);
+  if (last_index && parent.IsSequence()) {
+    if (last.size() > 9) throw ConfigError("command-line override '" + word + "': list index " + last + " is too large");
     size_t idx = std::stoul(last);
     if (idx >= parent.size())
       throw ConfigError("command-line override '" + word + "': index " + last + " is past the end of the list");
     parent[idx] = value;
   } else {
+    if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap())
+      throw ConfigError("command-line override '" + word + "': '" + last + "' names a key, but what holds it is " +
+                        describe_node(parent));
     parent[last] = value;
   }
   origins.mark_override(path, word);
@@ -331,10 +341,15 @@ void read_yaml(const std::string& yaml_text, const std::string& source, const st
   if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw ConfigError(source + ": expected " + top + ", got " + describe_node(root));
   check_duplicate_keys(root, "", source);
-  for (const auto& w : overrides) apply_override(root, w, origins);
-  Reader r(root, "", origins);
-  bind(r);
-  r.finish();
+  try {
+    for (const auto& w : overrides) apply_override(root, w, origins);
+    Reader r(root, "", origins);
+    bind(r);
+    r.finish();
+  } catch (const YAML::Exception& e) {
+    // Our checks come first; this is the net under shapes they do not foresee.
+    throw ConfigError(source + (e.mark.is_null() ? std::string() : ":" + std::to_string(e.mark.line + 1)) + ": " + e.msg);
+  }
 }
 
 }  // namespace crammer

@@ -241,6 +241,16 @@ TEST_F(ConfigTest, FloatOptionsMustBeFinite) {
 
 // Worker liveness: a timeout must leave room for heartbeats; 0 turns it off. Neither changes
 // the fingerprint (a rerun with another timeout resumes the same file).
+// Overrides that walk into a scalar (found by fuzz_config: yaml-cpp's own exception escaped).
+TEST_F(ConfigTest, OverrideThroughAScalarNamesTheOverride) {
+  std::string m = error_of(base(), {"models.0.name.first=x"});
+  EXPECT_THAT(m, HasSubstr("command-line override 'models.0.name.first=x': 'first' names a key, but what holds it is"));
+  m = error_of(base(), {"cram.n_mem.k.z=1"});
+  EXPECT_THAT(m, HasSubstr("command-line override 'cram.n_mem.k.z=1': 'k' names a key"));
+  m = error_of(base(), {"models.99999999999999999999.name=x"});
+  EXPECT_THAT(m, HasSubstr("list index 99999999999999999999 is too large"));
+}
+
 TEST_F(ConfigTest, WorkerTimeoutMustExceedTheHeartbeat) {
   const auto c = crammer::load_config(file(base()).string(), {"runtime.worker_timeout_seconds=0"});
   EXPECT_EQ(c.runtime.worker_timeout_seconds, 0.0);
