@@ -55,13 +55,9 @@ CrashGuard::~CrashGuard() {
 }
 
 std::string damaged_file_message(const std::string& path) {
-  const std::string head = "crammer: error: results file " + path + " is damaged: the HDF5 library crashed reading it. ";
   // A run that finds the file would read it (and crash) again before rebuilding: it must go first.
-  if (schema::journal_holds_records(path))
-    return head + "Move it away and run the sweep again with the same config: the run rebuilds it from its journal " +
-           journal_path(path) + ".";
-  return head + "There is no journal " + journal_path(path) +
-         " to rebuild it from: move the file away (or use --fresh) to start over.";
+  return "crammer: error: results file " + path + " is damaged: the HDF5 library crashed reading it. " +
+         schema::move_away_advice(path);
 }
 
 }  // namespace crammer::store

@@ -140,6 +140,20 @@ struct ResultsWriter::Impl {
     appender.emplace(file, path, header);
   }
 
+  // open_for_append, where the file opened but its tables do not: damage the header check and
+  // the adoption did not read (the results and memory tables' object headers).
+  void open_for_append_or_explain() {
+    try {
+      open_for_append();
+    } catch (const ResultsFileError&) {
+      throw;
+    } catch (const StoreError& e) {
+      if (!file.valid()) throw;  // not even opened: permissions, locks; its own message says
+      throw ResultsFileError("results file " + path + " is damaged. " + schema::move_away_advice(path) + "\n" +
+                             e.what());
+    }
+  }
+
   void create_new(const RunHeader& h) {
     header = h;
     for (const auto& m : header.models) schema::memory_dataset(m.name);  // fail before writing
@@ -260,7 +274,7 @@ void ResultsWriter::open(const std::string& path, const RunInfo& run,
     impl->resume(run, fresh);
   }
   for (const auto& m : impl->header.models) impl->d_model[m.model_index] = m.d_model;
-  impl->open_for_append();
+  impl->open_for_append_or_explain();
   impl_ = std::move(impl);
 }
 

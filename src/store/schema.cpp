@@ -341,6 +341,13 @@ std::string rebuild_advice(const std::string& path) {
   return "There is no journal " + journal + " to rebuild it from: move the file away (or use --fresh) to start over.";
 }
 
+std::string move_away_advice(const std::string& path) {
+  if (journal_holds_records(path))
+    return "Move it away and run the sweep again with the same config: the run rebuilds it from its journal " +
+           journal_path(path) + ".";
+  return "There is no journal " + journal_path(path) + " to rebuild it from: move the file away (or use --fresh) to start over.";
+}
+
 h5::Id open_for_reading(const std::string& path) {
   h5::silence_errors();
   struct stat st {};

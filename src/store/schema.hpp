@@ -58,6 +58,9 @@ std::vector<TaskResult> read_results(hid_t file, const std::string& path, const 
 std::string rebuild_advice(const std::string& path);
 // True when `path`'s journal holds records a run can rebuild the file from.
 bool journal_holds_records(const std::string& path);
+// For a file whose damage a run would meet again before it could rebuild (it reads the file
+// first): move it away, then the journal rebuilds it; or start over where there is none.
+std::string move_away_advice(const std::string& path);
 
 // Opens a results file for reading: SWMR read first (works while a writer runs), plain read-only
 // otherwise. StoreError names the path and says what to do.
