@@ -45,10 +45,15 @@ for t in $targets; do
   for s in $(seeds_of "$t"); do
     if [ "$t" = fuzz_hf_config ]; then cp "$s/config.json" "$corpus/$(echo "$s" | tr '/' '_').json"; else seeds+=("$s"); fi
   done
+  # -jobs makes libFuzzer write fuzz-N.log into the current directory: only when asked for, and
+  # then into findings/.
+  parallel=()
+  [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
   set +e
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$build/tests/fuzz/$t" -runs="$runs" -jobs="$jobs" -workers="$jobs" -artifact_prefix="$findings/" \
-    -print_final_stats=1 "$corpus" "${seeds[@]}" >"$log" 2>&1
+  root=$(pwd)
+  (cd "$build/findings" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$root/$build/tests/fuzz/$t" -runs="$runs" "${parallel[@]}" -artifact_prefix="$root/$findings/" \
+    -print_final_stats=1 "$root/$corpus" "${seeds[@]/#/$root/}") >"$log" 2>&1
   rc=$?
   set -e
   done_line=$(grep -E '^Done [0-9]+ runs' "$log" | tail -1 || true)
