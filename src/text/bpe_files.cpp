@@ -239,7 +239,9 @@ MetaspaceSpec read_metaspace(const json& root, const json& normalizer, const jso
 
 }  // namespace
 
-BpeSpec read_tokenizer_json(const std::string& path) {
+namespace {
+
+BpeSpec read_tokenizer_json_fields(const std::string& path) {
   json root = parse_json(path);
   if (!root.is_object()) fail(path, "(top level)", "expected a JSON object");
   BpeSpec spec;
@@ -360,6 +362,18 @@ BpeSpec read_tokenizer_json(const std::string& path) {
   spec.template_bos = template_bos(root.value("post_processor", json()));
   spec.from_tokenizer_json = true;
   return spec;
+}
+
+}  // namespace
+
+BpeSpec read_tokenizer_json(const std::string& path) {
+  try {
+    return read_tokenizer_json_fields(path);
+  } catch (const json::exception& e) {
+    // The field checks above come first; this is the net under a field of a type they do not
+    // foresee (found by fuzz_tokenizer_json: "pre_tokenizer": {"type": true}).
+    throw TokenizerError(path + ": a field has an unexpected type: " + e.what());
+  }
 }
 
 BpeSpec read_vocab_merges(const std::string& vocab_path, const std::string& merges_path) {

@@ -80,6 +80,14 @@ TEST(TokenizerErrors, IdsOutsideInt32OrFarPastTheVocabulary) {
   EXPECT_MENTIONS(error_of_json("added_negative", j.dump()), "added_tokens[0].id");
 }
 
+// Found by fuzz_tokenizer_json: a field of an unexpected type let nlohmann's exception escape.
+TEST(TokenizerErrors, FieldOfAnUnexpectedTypeIsATokenizerError) {
+  json j = minimal_json();
+  j["pre_tokenizer"]["type"] = true;
+  const auto msg = error_of_json("type_bool", j.dump());
+  EXPECT_MENTIONS(msg, "tokenizer.json");
+}
+
 TEST(TokenizerErrors, NoFilesListsWhatWasLookedFor) {
   auto dir = test::scratch_dir("empty");
   EXPECT_FALSE(has_tokenizer(dir.string()));
