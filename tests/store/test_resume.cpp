@@ -149,6 +149,14 @@ TEST(Resume, FailedTasksRunAgainAndTheirOldRowsAreSuperseded) {
   EXPECT_EQ(stored(), want);
 }
 
+// make_row(i) run again and done this time.
+TaskResult done_retry_of(int i) {
+  TaskResult r = make_row(i);
+  r.status = TaskStatus::done;
+  r.error.clear();
+  return r;
+}
+
 // A crash while a retry is being stored (the last journal record torn) leaves the task as it was:
 // its failed row live, so the next run retries it again. Never superseded without its new row.
 TEST(Resume, RetryTornByACrashKeepsTheFailedRowLive) {
@@ -165,9 +173,7 @@ TEST(Resume, RetryTornByACrashKeepsTheFailedRowLive) {
     ResultsWriter w;
     open_default(w, path);
     ASSERT_EQ(w.failed_tasks(), 1u);
-    TaskResult retry = make_row(1);
-    retry.status = TaskStatus::done;
-    retry.error.clear();
+    const TaskResult retry = done_retry_of(1);
     ASSERT_EQ(w.append({retry, make_row(3)}), 2u);
   }
   // Cut the retry's record short (and the clean mark after it), and lose the HDF5 file.
@@ -214,9 +220,7 @@ TEST(Resume, FileFromBeforeSupersededIsRewrittenOnce) {
     ResultsWriter w;
     open_default(w, path);
     EXPECT_EQ(w.failed_tasks(), 1u);
-    TaskResult retry = make_row(1);
-    retry.status = TaskStatus::done;
-    retry.error.clear();
+    const TaskResult retry = done_retry_of(1);
     EXPECT_EQ(w.append({retry}), 1u);
   }
   ResultsReader r(path);
