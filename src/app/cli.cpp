@@ -11,6 +11,7 @@
 #include "crammer/dist/mpi_session.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/log.hpp"
+#include "crammer/util/printable.hpp"
 #include "crammer/version.hpp"
 
 namespace crammer {
@@ -79,13 +80,13 @@ int app_main(int argc, char** argv) {
     init_logging("info");
     return it->second.fn(Args(args.begin() + 1, args.end()));
   } catch (const Error& e) {
-    std::cerr << "crammer " << args[0] << ": error: " << e.what() << "\n";
+    std::cerr << "crammer " << args[0] << ": error: " << printable(e.what()) << "\n";
     return e.exit_code();
   } catch (const boost::program_options::error& e) {
-    std::cerr << "crammer " << args[0] << ": error: " << e.what() << " (crammer " << args[0] << " --help)\n";
+    std::cerr << "crammer " << args[0] << ": error: " << printable(e.what()) << " (crammer " << args[0] << " --help)\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "crammer " << args[0] << ": error: " << e.what() << "\n";
+    std::cerr << "crammer " << args[0] << ": error: " << printable(e.what()) << "\n";
     return 1;
   }
 }

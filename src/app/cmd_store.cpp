@@ -4,6 +4,7 @@
 
 #include "crammer/store/export.hpp"
 #include "crammer/store/status.hpp"
+#include "crammer/util/printable.hpp"
 #include "options.hpp"
 
 namespace crammer {
@@ -16,7 +17,7 @@ int cmd_status(const Args& args) {
   pos.add("results", 1);
   po::variables_map vm;
   if (!parse_command_line("status", "RESULTS.h5", desc, pos, args, vm, hidden)) return 0;
-  std::cout << status_summary(vm["results"].as<std::string>()).text();
+  std::cout << printable(status_summary(vm["results"].as<std::string>()).text());
   return 0;
 }
 

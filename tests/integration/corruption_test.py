@@ -57,15 +57,19 @@ def main():
                     [a.crammer, "run", cfg, "output.path=" + bad]):
             t0 = time.time()
             try:
-                p = subprocess.run(cmd, capture_output=True, text=True, timeout=BOUND_S * 3, cwd=REPO)
+                p = subprocess.run(cmd, capture_output=True, timeout=BOUND_S * 3, cwd=REPO)
             except subprocess.TimeoutExpired:
                 check(False, f"copy {i} ({k} bytes at {offset}): {cmd[1]} did not end within {BOUND_S * 3} s")
             took = time.time() - t0
             worst = max(worst, took)
             codes[(cmd[1], p.returncode)] = codes.get((cmd[1], p.returncode), 0) + 1
             check(took <= BOUND_S, f"copy {i} ({k} bytes at {offset}): {cmd[1]} took {took:.1f} s")
-            check(p.returncode in (0, 2),
-                  f"copy {i} ({k} bytes at {offset}): {cmd[1]} exit {p.returncode}: {p.stderr[-1500:]}")
+            where = f"copy {i} ({k} bytes at {offset}): {cmd[1]}"
+            try:
+                err = p.stderr.decode("utf-8")
+            except UnicodeDecodeError:
+                check(False, f"{where}: stderr is not UTF-8 text (damaged bytes quoted raw): {p.stderr[-1500:]!r}")
+            check(p.returncode in (0, 2), f"{where} exit {p.returncode}: {err[-1500:]}")
     print(f"{a.copies} damaged copies: worst {worst:.2f} s; exits {sorted(codes.items())}")
     print("PASS corruption")
 
