@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=1000000
-targets="fuzz_wire fuzz_journal fuzz_config fuzz_hf_config fuzz_tokenizer_json fuzz_vocab_merges fuzz_bpe_encode"
+targets="fuzz_wire fuzz_journal fuzz_config fuzz_hf_config fuzz_safetensors_header fuzz_safetensors_index fuzz_tokenizer_json fuzz_vocab_merges fuzz_bpe_encode"
 jobs=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -30,6 +30,8 @@ seeds_of() {
   case "$1" in
     fuzz_config) echo "experiments" ;;
     fuzz_hf_config) echo "$(dirname tests/reference/fixtures/models/*/config.json | tr '\n' ' ') models/demo" ;;
+    fuzz_safetensors_header) echo "tests/fuzz/seeds/safetensors_header tests/reference/fixtures/models/llama-gqa-bf16-sharded" ;;
+    fuzz_safetensors_index) echo "tests/reference/fixtures/models/llama-gqa-bf16-sharded/model.safetensors.index.json tests/reference/fixtures/models/neox-tied-bf16-sharded/model.safetensors.index.json" ;;
     fuzz_tokenizer_json) echo "tests/fuzz/seeds/tokenizer_json tests/reference/fixtures/tokenizers/gpt2" ;;
     *) echo "tests/fuzz/seeds/${1#fuzz_}" ;;
   esac
@@ -43,7 +45,9 @@ for t in $targets; do
   # config.json seeds are whole directories' config.json files only.
   seeds=()
   for s in $(seeds_of "$t"); do
-    if [ "$t" = fuzz_hf_config ]; then cp "$s/config.json" "$corpus/$(echo "$s" | tr '/' '_').json"; else seeds+=("$s"); fi
+    if [ "$t" = fuzz_hf_config ]; then cp "$s/config.json" "$corpus/$(echo "$s" | tr '/' '_').json"
+    elif [ -f "$s" ]; then cp "$s" "$corpus/$(echo "$s" | tr '/' '_')"  # libFuzzer takes directories
+    else seeds+=("$s"); fi
   done
   # -jobs makes libFuzzer write fuzz-N.log into the current directory: only when asked for, and
   # then into findings/.

@@ -10,6 +10,7 @@
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/model/checkpoint_info.hpp"
 #include "crammer/model/safetensors.hpp"
+#include "crammer/model/safetensors_header.hpp"
 #include "crammer/util/error.hpp"
 #include "layers.hpp"
 
@@ -103,7 +104,7 @@ CheckpointNames match_checkpoint(const std::string& dir, const ModelSpec& spec, 
     if (!p.tensor.sizes().equals(info.shape))
       throw ModelLoadError(info.file + ": tensor '" + n + "' has shape " + shape_str(info.shape) +
                            ", config.json implies " + shape_str(p.tensor.sizes()));
-    if (info.st_dtype != "F32" && info.st_dtype != "F16" && info.st_dtype != "BF16")
+    if (!float_dtype(info.st_dtype))
       throw ModelLoadError(info.file + ": tensor '" + n + "' is stored as " + info.st_dtype +
                            "; crammer loads weights stored as F32, F16 or BF16");
   }

@@ -1,10 +1,7 @@
-// Safetensors checkpoints, reading side: a memory-mapped, zero-copy reader with strict bounds
-// checks (single file or Hugging Face sharded index). Writing: safetensors_write.cpp.
-// Not for pickle checkpoints (pytorch_model.bin): those are refused with a conversion hint.
-//
-// Format: u64 little-endian header length N, N bytes of JSON
-//   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}
-// then the data section; offsets are relative to the start of the data section.
+// Safetensors checkpoints, reading side: a memory-mapped, zero-copy reader (single file or
+// Hugging Face sharded index). The header and index checks: safetensors_header.cpp. Writing:
+// safetensors_write.cpp. Not for pickle checkpoints (pytorch_model.bin): those are refused with a
+// conversion hint.
 #include "crammer/model/safetensors.hpp"
 
 #include <fcntl.h>
@@ -13,19 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <functional>
-#include <limits>
-#include <set>
-#include <sstream>
+#include <map>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
+#include "crammer/model/safetensors_header.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/file.hpp"
 
@@ -37,35 +28,19 @@ namespace crammer {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
-
-// The safetensors reference implementation refuses headers above 100 MB; so do we, so that a
-// corrupt length cannot make us parse gigabytes.
-constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
 [[noreturn]] void fail(const std::string& file, const std::string& what) {
   throw ModelLoadError("safetensors file " + file + ": " + what);
 }
 
-struct DtypeDesc {
-  const char* name;
-  size_t bytes;
-  torch::Dtype torch_dtype;
-  bool readable;  // crammer returns only float weights
-};
-
-// Every dtype of the safetensors spec that LibTorch 1.13 can name; others are refused at open.
-const DtypeDesc* find_dtype(const std::string& name) {
-  static const DtypeDesc table[] = {
-      {"F32", 4, torch::kFloat32, true},   {"F16", 2, torch::kFloat16, true},
-      {"BF16", 2, torch::kBFloat16, true}, {"F64", 8, torch::kFloat64, false},
-      {"I64", 8, torch::kInt64, false},    {"I32", 4, torch::kInt32, false},
-      {"I16", 2, torch::kInt16, false},    {"I8", 1, torch::kInt8, false},
-      {"U8", 1, torch::kUInt8, false},     {"BOOL", 1, torch::kBool, false},
+torch::Dtype torch_dtype(const std::string& st_dtype) {
+  static const std::map<std::string, torch::Dtype> table = {
+      {"F32", torch::kFloat32}, {"F16", torch::kFloat16}, {"BF16", torch::kBFloat16},
+      {"F64", torch::kFloat64}, {"I64", torch::kInt64},   {"I32", torch::kInt32},
+      {"I16", torch::kInt16},   {"I8", torch::kInt8},     {"U8", torch::kUInt8},
+      {"BOOL", torch::kBool},
   };
-  for (const auto& d : table)
-    if (name == d.name) return &d;
-  return nullptr;
+  return table.at(st_dtype);  // parse_safetensors_header admits only these
 }
 
 // A read-only view of a whole file. Tensors from get() hold a shared_ptr to it, so the
@@ -84,10 +59,9 @@ struct Mapping {
       fail(path, "not a regular file");
     }
     size = static_cast<size_t>(st.st_size);
-    if (size < 8) {
+    if (size == 0) {  // nothing to map; the header check says what is wrong
       ::close(fd);
-      fail(path, "file is " + std::to_string(size) +
-                     " bytes, shorter than the 8-byte header length field");
+      return;
     }
     // MAP_PRIVATE + PROT_WRITE: the file itself is never written (opened O_RDONLY), but an
     // in-place op on a returned tensor copies the page instead of crashing with SIGSEGV.
@@ -109,144 +83,28 @@ struct Mapping {
 
 struct Entry {
   TensorInfo info;
-  const DtypeDesc* desc = nullptr;
+  size_t element_bytes = 0;
   size_t begin = 0;  // absolute byte offsets in the mapping
   size_t end = 0;
   std::shared_ptr<Mapping> map;
 };
 
-uint64_t read_u64_le(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-// A non-negative integer that fits in int64 (shape dims, offsets); else a message.
-bool as_count(const json& j, uint64_t& out) {
-  if (j.is_number_unsigned()) {
-    out = j.get<uint64_t>();
-  } else if (j.is_number_integer()) {
-    int64_t v = j.get<int64_t>();
-    if (v < 0) return false;
-    out = static_cast<uint64_t>(v);
-  } else {
-    return false;
-  }
-  return out <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-}
-
-// "[begin, end]" relative to the data section, as the header writes it.
-std::string range(const Entry& e, size_t data_start) {
-  return "[" + std::to_string(e.begin - data_start) + ", " + std::to_string(e.end - data_start) + "]";
-}
-
-// Parses the header and checks every entry against the data section of the mapping.
 std::vector<Entry> parse_file(const std::shared_ptr<Mapping>& map) {
-  const std::string& path = map->path;
-  const uint64_t header_len = read_u64_le(map->data);
-  if (header_len > kMaxHeaderBytes)
-    fail(path, "header length " + std::to_string(header_len) + " exceeds the limit of " +
-                   std::to_string(kMaxHeaderBytes) + " bytes (corrupt or not a safetensors file)");
-  if (header_len > map->size - 8)
-    fail(path, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
-                   std::to_string(map->size) + " bytes)");
-  const char* text = reinterpret_cast<const char*>(map->data + 8);
-
-  // Duplicate top-level keys would silently shadow a tensor; reject them while parsing.
-  std::set<std::string> seen;
-  std::string duplicate;
-  json::parser_callback_t on_event = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && depth == 1 &&
-        !seen.insert(parsed.get<std::string>()).second)
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  json header;
-  try {
-    header = json::parse(text, text + header_len, on_event);
-  } catch (const json::exception& e) {
-    fail(path, std::string("header is not valid JSON: ") + e.what());
-  }
-  if (!header.is_object()) fail(path, "header JSON is not an object");
-  if (!duplicate.empty()) fail(path, "header names tensor '" + duplicate + "' twice");
-
-  const size_t data_start = 8 + static_cast<size_t>(header_len);
-  const uint64_t data_size = map->size - data_start;
-  std::vector<Entry> entries;
-  for (const auto& [name, value] : header.items()) {
-    const std::string where = "tensor '" + name + "'";
-    if (name == "__metadata__") {
-      if (!value.is_object()) fail(path, "'__metadata__' is not an object of strings");
-      for (const auto& [key, v] : value.items())
-        if (!v.is_string()) fail(path, "'__metadata__' field '" + key + "' is not a string");
-      continue;
-    }
-    if (!value.is_object()) fail(path, where + ": entry is not an object");
-    for (const char* field : {"dtype", "shape", "data_offsets"})
-      if (!value.contains(field)) fail(path, where + ": missing field '" + field + "'");
-
+  std::vector<Entry> out;
+  for (auto& h : parse_safetensors_header(map->path, map->data, map->size)) {
     Entry e;
-    e.info.name = name;
-    e.info.file = path;
+    e.info.name = std::move(h.name);
+    e.info.dtype = torch_dtype(h.dtype);
+    e.info.shape = std::move(h.shape);
+    e.info.file = map->path;
+    e.info.st_dtype = std::move(h.dtype);
+    e.element_bytes = h.element_bytes;
+    e.begin = static_cast<size_t>(h.begin);
+    e.end = static_cast<size_t>(h.end);
     e.map = map;
-    const json& dt = value["dtype"];
-    if (!dt.is_string()) fail(path, where + ": field 'dtype' is not a string");
-    e.desc = find_dtype(dt.get<std::string>());
-    if (!e.desc)
-      fail(path, where + ": field 'dtype' has unknown value '" + dt.get<std::string>() +
-                     "' (expected F32, F16 or BF16)");
-    e.info.dtype = e.desc->torch_dtype;
-    e.info.st_dtype = e.desc->name;
-
-    const json& shape = value["shape"];
-    if (!shape.is_array()) fail(path, where + ": field 'shape' is not an array");
-    uint64_t numel = 1;
-    bool overflow = false;
-    for (const json& d : shape) {
-      uint64_t n = 0;
-      if (!as_count(d, n)) fail(path, where + ": field 'shape' holds " + d.dump() + ", not a size");
-      e.info.shape.push_back(static_cast<int64_t>(n));
-      if (n != 0 && numel > std::numeric_limits<uint64_t>::max() / n) overflow = true;
-      numel *= n;
-    }
-
-    const json& offs = value["data_offsets"];
-    uint64_t begin = 0, end = 0;
-    if (!offs.is_array() || offs.size() != 2 || !as_count(offs[0], begin) ||
-        !as_count(offs[1], end))
-      fail(path, where + ": field 'data_offsets' is " + offs.dump() +
-                     ", expected [begin, end] with non-negative integers");
-    if (begin > end)
-      fail(path, where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                     "] has begin > end");
-    if (end > data_size)
-      fail(path, where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                     "] out of range of the data section (" + std::to_string(data_size) +
-                     " bytes)");
-    const uint64_t bytes = end - begin;
-    overflow = overflow || numel > std::numeric_limits<uint64_t>::max() / e.desc->bytes;
-    if (overflow || numel * e.desc->bytes != bytes)
-      fail(path,
-           where + ": " + std::string(e.desc->name) + " shape " + shape.dump() + " needs " +
-               (overflow ? std::string("more than 2^64") : std::to_string(numel * e.desc->bytes)) +
-               " bytes but data_offsets span " + std::to_string(bytes));
-    e.begin = data_start + static_cast<size_t>(begin);
-    e.end = data_start + static_cast<size_t>(end);
-    entries.push_back(std::move(e));
+    out.push_back(std::move(e));
   }
-
-  // Overlap check on the non-empty ranges, in file order.
-  std::vector<const Entry*> by_offset;
-  for (const auto& e : entries)
-    if (e.end > e.begin) by_offset.push_back(&e);
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
-  for (size_t i = 1; i < by_offset.size(); ++i)
-    if (by_offset[i]->begin < by_offset[i - 1]->end)
-      fail(path, "tensor '" + by_offset[i]->info.name + "': data_offsets " +
-                     range(*by_offset[i], data_start) + " overlap tensor '" +
-                     by_offset[i - 1]->info.name + "' at " + range(*by_offset[i - 1], data_start));
-  return entries;
+  return out;
 }
 
 std::string read_text_file(const std::string& path) {
@@ -337,27 +195,7 @@ Checkpoint Checkpoint::open(const std::string& dir_or_file) {
 
   // Sharded: the index maps every tensor name to a shard file next to it.
   const std::string index_path = index.string();
-  json j;
-  try {
-    j = json::parse(read_text_file(index_path));
-  } catch (const json::exception& e) {
-    throw ModelLoadError("index file " + index_path + " is not valid JSON: " + e.what());
-  }
-  if (!j.is_object()) throw ModelLoadError("index file " + index_path + " is not a JSON object");
-  if (!j.contains("weight_map"))
-    throw ModelLoadError("index file " + index_path + ": missing field 'weight_map'");
-  const json& wm = j["weight_map"];
-  if (!wm.is_object() || wm.empty())
-    throw ModelLoadError("index file " + index_path +
-                         ": field 'weight_map' is not a non-empty object of tensor name -> file");
-
-  std::map<std::string, std::vector<std::string>> by_shard;  // shard file -> tensor names
-  for (const auto& [name, file] : wm.items()) {
-    if (!file.is_string())
-      throw ModelLoadError("index file " + index_path + ": weight_map entry for tensor '" + name +
-                           "' is not a file name string");
-    by_shard[file.get<std::string>()].push_back(name);
-  }
+  const auto by_shard = parse_safetensors_index(index_path, read_text_file(index_path));
 
   Checkpoint ck;
   ck.impl_->source = index_path;
@@ -405,14 +243,14 @@ torch::Tensor Checkpoint::get(const std::string& name) const {
   if (it == impl_->entries.end())
     throw ModelLoadError("checkpoint " + impl_->source + " has no tensor '" + name + "'");
   const Entry& e = it->second;
-  if (!e.desc->readable)
-    fail(e.info.file, "tensor '" + name + "' has dtype " + e.desc->name +
+  if (!float_dtype(e.info.st_dtype))
+    fail(e.info.file, "tensor '" + name + "' has dtype " + e.info.st_dtype +
                           "; crammer reads only F32, F16 and BF16 weights");
   const auto options = torch::TensorOptions().dtype(e.info.dtype);
   void* ptr = e.map->data + e.begin;
   // A writer may place data at offsets that are not multiples of the element size; ATen
   // kernels assume aligned elements, so such a tensor is copied instead of aliased.
-  if (reinterpret_cast<uintptr_t>(ptr) % e.desc->bytes != 0) {
+  if (reinterpret_cast<uintptr_t>(ptr) % e.element_bytes != 0) {
     torch::Tensor t = torch::empty(e.info.shape, options);
     std::memcpy(t.data_ptr(), ptr, e.end - e.begin);
     return t;
