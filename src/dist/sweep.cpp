@@ -22,6 +22,7 @@
 #include "crammer/dist/wire.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/interrupt.hpp"
+#include "sweep_ledger.hpp"
 
 namespace crammer {
 namespace {
@@ -103,95 +104,6 @@ void check_results_cover(const std::vector<Task>& batch, const std::vector<TaskR
     }
   }
 }
-
-// Task status of a group of rows: failed if any row failed; converged if a row reached the target
-// accuracy (a capacity search's rows are the lengths it tried, most of them not crammed).
-struct TaskTally {
-  struct Task {
-    int32_t model;
-    TaskStatus status;
-    bool converged;
-  };
-  std::vector<Task> tasks;  // per distinct key
-};
-
-TaskTally tally(const std::vector<TaskResult>& rows) {
-  TaskTally t;
-  std::unordered_map<std::string, size_t> index;
-  for (const auto& r : rows) {
-    auto [it, fresh] = index.emplace(r.task_key, t.tasks.size());
-    if (fresh) {
-      t.tasks.push_back({r.model_index, r.status, r.converged});
-      continue;
-    }
-    auto& task = t.tasks[it->second];
-    if (r.status == TaskStatus::failed) task.status = TaskStatus::failed;
-    task.converged = task.converged || r.converged;
-  }
-  return t;
-}
-
-void add_tally(SweepCounts& counts, const TaskTally& t) {
-  for (const auto& task : t.tasks) {
-    if (task.status == TaskStatus::failed) {
-      ++counts.tasks_failed;
-    } else {
-      ++counts.tasks_done;
-    }
-  }
-}
-
-// Rank 0's side of results: store, count what was stored, flush on a timer, show progress.
-class Ledger {
- public:
-  Ledger(ResultSink& sink, const SweepOptions& options, const std::vector<Task>& tasks,
-         SweepCounts& counts)
-      : sink_(sink),
-        options_(options),
-        counts_(counts),
-        progress_(options.progress, totals(tasks)),
-        last_flush_(Clock::now()) {}
-
-  void store(const std::vector<TaskResult>& rows) {
-    if (rows.empty()) return;
-    sink_.store_batch(rows);
-    counts_.rows_stored += static_cast<int64_t>(rows.size());  // only after it returned: never claimed early
-    unflushed_ += static_cast<int64_t>(rows.size());
-    auto t = tally(rows);
-    add_tally(counts_, t);
-    for (const auto& task : t.tasks) progress_.record(task.model, task.status, task.converged);
-  }
-
-  void tick() {
-    auto now = Clock::now();
-    if (unflushed_ > 0 && seconds_between(last_flush_, now) >= options_.flush_seconds) flush();
-    progress_.update();
-  }
-
-  void finish() {
-    flush();
-    progress_.finish();
-  }
-
- private:
-  static std::map<int32_t, int64_t> totals(const std::vector<Task>& tasks) {
-    std::map<int32_t, int64_t> out;
-    for (const auto& t : tasks) ++out[t.model_index];
-    return out;
-  }
-  void flush() {
-    sink_.flush();
-    unflushed_ = 0;
-    last_flush_ = Clock::now();
-  }
-
-  ResultSink& sink_;
-  const SweepOptions& options_;
-  SweepCounts& counts_;
-  Progress progress_;
-  Clock::time_point last_flush_;
-  int64_t unflushed_ = 0;
-};
 
 SweepOutcome finish_outcome(SweepOutcome out, Clock::time_point start) {
   out.counts.tasks_unfinished =
@@ -422,7 +334,7 @@ SweepOutcome work(const DistContext& ctx, WorkerBackend& backend, const SweepOpt
       req.stopping = true;
       req.fatal = e.what();
     }
-    add_tally(out.counts, tally(req.results));
+    count_tasks(out.counts, req.results);
     req.held_model = backend.held_model();
   }
   if (out.interrupted) out.stop_signal = stop_signal();
