@@ -17,13 +17,8 @@ while [ $# -gt 0 ]; do
     *) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (scripts/setup.sh installs clang)" >&2; exit 2; }
 build=build/fuzz
-if [ ! -f "$build/build.ninja" ]; then
-  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCRAMMER_FUZZ=ON -DCRAMMER_BUILD_BENCH=OFF -DCRAMMER_BUILD_APP=ON >/dev/null
-fi
-cmake --build "$build" --target fuzz_targets
+bash scripts/sanitizer-build.sh fuzz_targets
 
 # Seeds: tests/fuzz/seeds/<name> plus the project's own files of that kind.
 seeds_of() {

@@ -9,6 +9,7 @@
 #include "crammer/text/spm_shim.hpp"
 #include "crammer/text/tokenizer_files.hpp"
 #include "crammer/util/error.hpp"
+#include "crammer/util/sanitizer.hpp"
 
 namespace crammer {
 namespace {
@@ -21,11 +22,15 @@ void bind(void* lib, const char* name, F& fn, const std::string& path) {
   if (!fn) throw TokenizerError(path + ": SentencePiece shim lacks " + name);
 }
 
+// Sanitizer runtimes refuse libraries opened with RTLD_DEEPBIND (they could not intercept their
+// calls), so a sanitized build opens the shim without it.
+constexpr int kDeepBind = kAddressSanitizer ? 0 : RTLD_DEEPBIND;
+
 SpmApi load_api() {
   // CRAMMER_SPM_SHIM overrides the build-tree path baked in at compile time.
   const char* env = std::getenv("CRAMMER_SPM_SHIM");
   std::string path = env && *env ? env : CRAMMER_SPM_SHIM_PATH;
-  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | kDeepBind);
   if (!lib) {
     const char* why = dlerror();
     throw TokenizerError("cannot load the SentencePiece library " + path + " (set CRAMMER_SPM_SHIM to its path): " +

@@ -11,6 +11,7 @@
 #include "crammer/store/results_reader.hpp"
 #include "crammer/store/status.hpp"
 #include "crammer/store/results_writer.hpp"
+#include "crammer/util/sanitizer.hpp"
 #include "store_test_util.hpp"
 
 namespace crammer {
@@ -102,6 +103,9 @@ void damage_global_heap(const std::string& path) {
 }
 
 TEST(ErrorsDeathTest, DamagedGlobalHeapIsExit2NamingTheFileNotACrash) {
+  if (kAddressSanitizer)
+    GTEST_SKIP() << "ASan's memcpy interceptor reports HDF5 1.10's overlapping copy out of the damaged heap (an "
+                    "HDF5 defect) and aborts before the crash that this test turns into exit 2";
   test::TempDir dir;
   const std::string path = dir.file("heap.h5");
   {
