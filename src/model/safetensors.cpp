@@ -252,7 +252,7 @@ torch::Tensor Checkpoint::get(const std::string& name) const {
   // kernels assume aligned elements, so such a tensor is copied instead of aliased.
   if (reinterpret_cast<uintptr_t>(ptr) % e.element_bytes != 0) {
     torch::Tensor t = torch::empty(e.info.shape, options);
-    std::memcpy(t.data_ptr(), ptr, e.end - e.begin);
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), ptr, e.end - e.begin);  // an empty tensor has no data_ptr
     return t;
   }
   std::shared_ptr<Mapping> keep = e.map;
