@@ -10,6 +10,8 @@
 
 #include "crammer/config/yaml_binder.hpp"
 #include "crammer/util/error.hpp"
+#include "crammer/util/printable.hpp"
+#include "crammer/util/utf8.hpp"
 #include "yaml_paths.hpp"
 
 namespace crammer {
@@ -147,14 +149,14 @@ class Reader : public YamlBinder {
     if (YAML::Node n; take(key, n)) {
       v.clear();
       if (n.IsScalar()) {
-        v.push_back(n.Scalar());
+        v.push_back(text(path(key), n));
         return;
       }
       if (!n.IsSequence()) fail(origins_, path(key), n, "expected a list of strings, got " + describe_node(n));
       for (size_t i = 0; i < n.size(); ++i) {
         if (!n[i].IsScalar())
           fail(origins_, path(key) + "[" + std::to_string(i) + "]", n[i], "expected a string, got " + describe_node(n[i]));
-        v.push_back(n[i].Scalar());
+        v.push_back(text(path(key) + "[" + std::to_string(i) + "]", n[i]));
       }
     }
   }
@@ -221,7 +223,13 @@ class Reader : public YamlBinder {
   }
   std::string scalar(const char* key, const YAML::Node& n) const {
     if (!n.IsScalar()) fail(origins_, path(key), n, "expected a single value, got " + describe_node(n));
-    return n.Scalar();
+    return text(path(key), n);
+  }
+  // A string value: YAML is Unicode, so bytes that are not UTF-8 could not be printed back.
+  std::string text(const std::string& p, const YAML::Node& n) const {
+    const std::string& s = n.Scalar();
+    if (!valid_utf8(s)) fail(origins_, p, n, "expected UTF-8 text, got '" + printable(s) + "'");
+    return s;
   }
   int64_t integer(const std::string& p, const YAML::Node& n) const {
     if (!n.IsScalar()) fail(origins_, p, n, "expected an integer, got " + describe_node(n));

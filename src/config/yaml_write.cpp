@@ -1,4 +1,6 @@
 // Writing side of the YAML binder (yaml_binder.hpp): struct -> YAML text, and the key list.
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -27,12 +29,15 @@ class Writer : public YamlBinder {
   void u64(const char* key, uint64_t& v) override { out_ << YAML::Key << key << YAML::Value << v; }
   void f64(const char* key, double& v) override {
     std::string t;
-    for (int digits = floats_ == FloatText::shortest ? 1 : 17; digits <= 17; ++digits) {
+    if (floats_ == FloatText::shortest) {
+      // The shortest text that reads back as v, fixed or scientific, whichever is shorter: 10, 0.05, 1e-08.
+      char buf[64];
+      t.assign(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    } else {
       std::ostringstream s;
-      s.precision(digits);
+      s.precision(17);
       s << v;
       t = s.str();
-      if (!std::isfinite(v) || std::stod(t) == v) break;
     }
     // Keep it a float in YAML's eyes without changing its value.
     if (t.find_first_of(".eEn") == std::string::npos) t += ".0";
@@ -79,7 +84,10 @@ class Writer : public YamlBinder {
       } catch (const std::exception&) {
       }
     }
-    if (quote) out_ << YAML::SingleQuoted;
+    // Control characters (a CR in a path) survive only as double-quoted escapes.
+    const bool control = std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    if (control) out_ << YAML::DoubleQuoted;
+    else if (quote) out_ << YAML::SingleQuoted;
     out_ << s;
   }
   YAML::Emitter& out_;

@@ -153,6 +153,8 @@ TEST_F(ConfigTest, PrintedFloatsAreShortestAndTheFingerprintIsUnchanged) {
   EXPECT_THAT(text, HasSubstr("lr: 0.05\n"));
   EXPECT_THAT(text, HasSubstr("eps: 1e-08\n"));
   EXPECT_THAT(text, HasSubstr("target_accuracy: 1.0\n"));
+  EXPECT_THAT(text, HasSubstr("heartbeat_seconds: 10.0\n"));  // not 1e+01
+  EXPECT_THAT(text, HasSubstr("worker_timeout_seconds: 120.0\n"));
   EXPECT_EQ(crammer::config_fingerprint(c), "32b26468b1712bfc");
   ExperimentConfig odd = c;
   odd.cram.optimizer.lr = 0.1 + 0.2;  // no shorter text than 17 digits reads back as this double
@@ -466,4 +468,34 @@ TEST(ShippedExperiments, AreValidConfigs) {
   const auto q = crammer::load_config("experiments/quickstart.yaml");
   EXPECT_EQ(q.corpus.text_kind, (std::vector<std::string>{"natural", "random-words"}));
   EXPECT_EQ(q.cram.n_mem, (std::vector<int64_t>{1, 2, 4}));
+}
+
+// YAML is Unicode: bytes that are not UTF-8 could not be printed back (found by fuzz_config: a
+// path with \xff printed raw and read back different).
+TEST(ConfigPrint, TextThatIsNotUtf8IsAnErrorNamingTheKey) {
+  auto error_of = [](const std::string& text) {
+    try {
+      crammer::parse_config(text, "raw.yaml", {}, {false});
+    } catch (const crammer::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error_of("models:\n  - name: m\n    path: /che\xff\xffrl\n"),
+              AllOf(HasSubstr("raw.yaml:3"), HasSubstr("models.0.path"), HasSubstr("expected UTF-8 text"),
+                    HasSubstr("/che\\xff\\xffrl")));
+  EXPECT_THAT(error_of("models:\n  - name: m\n    path: p\ncorpus:\n  paths: [a, /data/x\xc3]\n"),
+              AllOf(HasSubstr("corpus.paths[1]"), HasSubstr("expected UTF-8 text")));
+}
+
+TEST(ConfigPrint, ControlCharactersRoundTrip) {
+  const std::string text = "models:\n  - name: m\n    path: \"/data/x\\r\\t\\x01 y\\r\"\n    dtype: bf16\n"
+                           "corpus:\n  paths: [\"/c\\x7f\\r\"]\n";
+  const crammer::ExperimentConfig c = crammer::parse_config(text, "ctl.yaml", {}, {false});
+  ASSERT_EQ(c.models[0].path, "/data/x\r\t\x01 y\r");
+  const std::string once = crammer::to_yaml(c);
+  const crammer::ExperimentConfig again = crammer::parse_config(once, "printed.yaml", {}, {false});
+  EXPECT_EQ(again.models[0].path, "/data/x\r\t\x01 y\r");
+  EXPECT_EQ(again.corpus.paths, std::vector<std::string>{"/c\x7f\r"});
+  EXPECT_EQ(crammer::to_yaml(again), once);
 }
