@@ -13,6 +13,7 @@
 
 #include "crammer/util/error.hpp"
 #include "crammer/util/file.hpp"
+#include "crammer/util/utf8.hpp"
 
 namespace crammer {
 namespace {
@@ -64,30 +65,14 @@ nlohmann::json parse_json_line(const std::string& path, int64_t line_no, std::st
 }  // namespace
 
 void check_utf8(std::string_view s, const std::string& source) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = p[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool ok = len != 0 && i + len <= n;
-    for (size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
-    if (ok && len == 2) ok = c >= 0xC2;                                      // overlong
-    if (ok && len == 3) {
-      unsigned cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
-      ok = cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF);                      // overlong, surrogate
-    }
-    if (ok && len == 4) {
-      unsigned cp = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3Fu) << 12) | ((p[i + 2] & 0x3Fu) << 6) |
-                    (p[i + 3] & 0x3Fu);
-      ok = cp >= 0x10000 && cp <= 0x10FFFF;
-    }
-    if (!ok) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = utf8_length_at(s, i);
+    if (len == 0) {
       int64_t line = 1;
       for (size_t k = 0; k < i; ++k) line += s[k] == '\n';
       std::ostringstream msg;
       msg << where(source, line) << ": invalid UTF-8 at byte offset " << i << " (byte 0x" << std::hex
-          << static_cast<int>(c) << "); corpus text must be UTF-8";
+          << static_cast<int>(static_cast<unsigned char>(s[i])) << "); corpus text must be UTF-8";
       throw CorpusError(msg.str());
     }
     i += len;
