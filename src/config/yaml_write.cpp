@@ -1,7 +1,6 @@
 // Writing side of the YAML binder (yaml_binder.hpp): struct -> YAML text, and the key list.
 #include <algorithm>
 #include <charconv>
-#include <cmath>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>

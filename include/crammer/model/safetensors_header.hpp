@@ -1,6 +1,6 @@
 // The untrusted part of a safetensors checkpoint, parsed without LibTorch: the JSON header of a
 // .safetensors file and a sharded checkpoint's model.safetensors.index.json. Every check that
-// depends only on those bytes lives here (and is fuzzed: tests/fuzz/fuzz_safetensors.cpp);
+// depends only on those bytes lives here (and is fuzzed: tests/fuzz/fuzz_safetensors_header.cpp, fuzz_safetensors_index.cpp);
 // safetensors.cpp maps files and turns entries into tensors.
 //
 // Format: u64 little-endian header length N, N bytes of JSON
