@@ -4,10 +4,14 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "crammer/dist/check.hpp"
 #include "crammer/util/error.hpp"
@@ -46,6 +50,33 @@ std::string what_of(const std::exception_ptr& error) {
 
 }  // namespace
 
+int finalize_world(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  std::mutex mutex;
+  std::condition_variable returned;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(mutex);
+    if (returned.wait_for(lock, std::chrono::duration<double>(kFinalizeLimitSeconds), [&] { return done; })) return;
+    std::fprintf(stderr,
+                 "MPI_Finalize did not return within %.0f s (a rank that died never joined the runtime's "
+                 "final fence); exiting with code %d, everything was closed before\n",
+                 kFinalizeLimitSeconds, code);
+    std::fflush(stderr);
+    std::_Exit(code);
+  });
+  const int result = MPI_Finalize();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    done = true;
+  }
+  returned.notify_one();
+  watchdog.join();
+  return result;
+}
+
 int world_rank() {
   int rank = 0;
   CRAMMER_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
@@ -77,8 +108,9 @@ int run_with_mpi(const char* command, const std::function<void()>& after_init, c
     code = body();
   } catch (const KnownToAllRanks& known) {
     std::cerr << command << ": error: " << what_of(known.error) << "\n";
-    CRAMMER_MPI_CHECK(MPI_Finalize());
-    return exit_code_of(known.error);
+    const int known_code = exit_code_of(known.error);
+    CRAMMER_MPI_CHECK(finalize_world(known_code));
+    return known_code;
   } catch (...) {
     const std::exception_ptr error = std::current_exception();
     if (size > 1) {
@@ -86,10 +118,10 @@ int run_with_mpi(const char* command, const std::function<void()>& after_init, c
       std::cerr << command << ": error: " << what_of(error) << "\n";
       abort_world(exit_code_of(error));
     }
-    MPI_Finalize();  // unchecked: an error is already on its way out
+    finalize_world(exit_code_of(error));  // unchecked: an error is already on its way out
     throw;
   }
-  CRAMMER_MPI_CHECK(MPI_Finalize());
+  CRAMMER_MPI_CHECK(finalize_world(code));
   return code;
 }
 

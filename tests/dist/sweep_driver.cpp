@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "crammer/dist/context.hpp"
+#include "crammer/dist/mpi_session.hpp"
 #include "crammer/dist/sweep.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/interrupt.hpp"
@@ -152,6 +153,6 @@ int main(int argc, char** argv) {
     }
   }
   if (abort_needed) MPI_Abort(MPI_COMM_WORLD, code);
-  MPI_Finalize();
+  finalize_world(code);
   return code;
 }
