@@ -61,8 +61,8 @@ int finalize_world(int code) {
     std::unique_lock<std::mutex> lock(mutex);
     if (returned.wait_for(lock, std::chrono::duration<double>(kFinalizeLimitSeconds), [&] { return done; })) return;
     std::fprintf(stderr,
-                 "MPI_Finalize did not return within %.0f s (a rank that died never joined the runtime's "
-                 "final fence); exiting with code %d, everything was closed before\n",
+                 "MPI_Finalize did not return within %.0f s (a rank that died or stopped never joined "
+                 "the runtime's final fence); exiting with code %d, everything was closed before\n",
                  kFinalizeLimitSeconds, code);
     std::fflush(stderr);
     std::_Exit(code);

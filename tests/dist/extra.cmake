@@ -35,4 +35,4 @@ crammer_mpi_python_test(dist_mpi mpi_sweep_test.py dist_sweep_driver 120
                         lost_worker no_worker_left)
 crammer_mpi_python_test(dist_mpi_device_check device_check_test.py dist_device_check_driver 180
                         ok throws wrong)
-crammer_mpi_python_test(dist_mpi_session mpi_session_test.py dist_mpi_session_driver 180 ok config crash)
+crammer_mpi_python_test(dist_mpi_session mpi_session_test.py dist_mpi_session_driver 180 ok config crash stall)

@@ -1,9 +1,11 @@
 // Driver of tests/dist/mpi_session_test.py: MPI's lifetime through dist/mpi_session.hpp.
-// usage: mpi_session_driver ok|config|crash OUT. Every rank runs gather_hosts, then a
-// coordinator_step that succeeds (ok) or throws on rank 0 a ConfigError (config) or a
-// std::runtime_error (crash). Each rank that gets past the step writes OUT.rank<R> with its code;
+// usage: mpi_session_driver ok|config|crash|stall OUT. Every rank runs gather_hosts, then a
+// coordinator_step that succeeds (ok, stall) or throws on rank 0 a ConfigError (config) or a
+// std::runtime_error (crash). In stall, rank 1 stops itself (SIGSTOP) before finalize, as a rank
+// that never joins the final fence: rank 0's finalize must give up and exit. Each rank that gets past the step writes OUT.rank<R> with its code;
 // rank 0 prints "hosts=<h1,h2,...>". An exception that leaves run_with_mpi is printed as
 // "caught: <what>" and gives the exit code of its kind.
+#include <csignal>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -15,7 +17,7 @@
 int main(int argc, char** argv) {
   using namespace crammer;
   if (argc != 3) {
-    std::fprintf(stderr, "usage: mpi_session_driver ok|config|crash OUT\n");
+    std::fprintf(stderr, "usage: mpi_session_driver ok|config|crash|stall OUT\n");
     return 2;
   }
   const std::string mode = argv[1], out = argv[2];
@@ -36,7 +38,8 @@ int main(int argc, char** argv) {
         for (const auto& h : hosts) joined += (joined.empty() ? "" : ",") + h;
         std::printf("hosts=%s\n", joined.c_str());
       }
-      return code;
+      if (mode == "stall" && ctx.rank == 1) std::raise(SIGSTOP);
+      return mode == "stall" ? 3 : code;
     });
   } catch (const Error& e) {
     std::fprintf(stderr, "caught: %s\n", e.what());

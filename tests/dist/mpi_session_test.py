@@ -4,7 +4,9 @@
 Cases: ok (np 1, 2, 3: exit 0, every rank passed the coordinator step with code 0, rank 0
 names this host once) | config (rank 0's step throws a ConfigError: one rank exits 2 with the
 exception in the caller's hands; 3 ranks exit 2 within the bound, the error printed once, no
-rank left waiting) | crash (the same with a plain exception: exit 1).
+rank left waiting) | crash (the same with a plain exception: exit 1) | stall (rank 1 stops
+itself before finalize: rank 0's bounded finalize gives up after its limit and exits with its
+own code, 3, and mpiexec ends the job).
 Standard library only (any python3).
 """
 import argparse
@@ -12,6 +14,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 
 BOUND_S = 60
 
@@ -65,9 +68,25 @@ def case_failing(args, mode, code, text):
         fail(f"np=3: a worker that passed the step must have got {code}: {codes}", p.stdout)
 
 
+def case_stall(args):
+    limit = 30  # kFinalizeLimitSeconds
+    t0 = time.time()
+    p, codes = run(args, "stall_np2", 2, "stall")
+    took = time.time() - t0
+    if codes != {0: 0, 1: 0}:
+        fail(f"both ranks must have passed the step: {codes}", p.stdout)
+    if f"MPI_Finalize did not return within {limit} s" not in p.stdout or "exiting with code 3" not in p.stdout:
+        fail("rank 0 must say that finalize did not return and exit with its code", p.stdout)
+    if not limit <= took < limit + 20:
+        fail(f"the job ended {took:.1f} s after start, want within [{limit}, {limit + 20})", p.stdout)
+    if p.returncode != 3:
+        fail(f"mpiexec exit {p.returncode}: want rank 0's own code 3", p.stdout)
+    print(f"stall: rank 0 gave up on finalize, job ended in {took:.1f} s, mpiexec {p.returncode}")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["ok", "config", "crash"])
+    ap.add_argument("case", choices=["ok", "config", "crash", "stall"])
     ap.add_argument("--driver", required=True)
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--workdir", required=True)
@@ -76,8 +95,10 @@ def main():
         case_ok(args)
     elif args.case == "config":
         case_failing(args, "config", 2, "plan failed on purpose")
-    else:
+    elif args.case == "crash":
         case_failing(args, "crash", 1, "crashed on purpose")
+    else:
+        case_stall(args)
     print(f"PASS {args.case}")
 
 
