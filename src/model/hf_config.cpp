@@ -12,149 +12,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config_fields.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/file.hpp"
 
 namespace crammer {
 namespace {
 
-using nlohmann::json;
-
-// One config.json being read: every error names the file and the field.
-class Fields {
- public:
-  Fields(const json& j, std::string file) : j_(j), file_(std::move(file)) {}
-
-  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
-    throw ModelLoadError(file_ + ": field '" + field + "': " + what);
-  }
-  bool has(const std::string& k) const { return j_.contains(k) && !j_.at(k).is_null(); }
-
-  int64_t integer(const std::string& k) const {
-    if (!has(k)) fail(k, "missing (expected an integer)");
-    return as_int(k, j_.at(k));
-  }
-  int64_t integer(const std::string& k, int64_t dflt) const {
-    return has(k) ? as_int(k, j_.at(k)) : dflt;
-  }
-  double number(const std::string& k, double dflt) const {
-    if (!has(k)) return dflt;
-    const json& v = j_.at(k);
-    if (!v.is_number()) fail(k, "expected a number, got " + v.dump());
-    return v.get<double>();
-  }
-  bool boolean(const std::string& k, bool dflt) const {
-    if (!has(k)) return dflt;
-    const json& v = j_.at(k);
-    if (!v.is_boolean()) fail(k, "expected true or false, got " + v.dump());
-    return v.get<bool>();
-  }
-  std::string string(const std::string& k, const std::string& dflt) const {
-    if (!has(k)) return dflt;
-    const json& v = j_.at(k);
-    if (!v.is_string()) fail(k, "expected a string, got " + v.dump());
-    return v.get<std::string>();
-  }
-  // bos/eos ids: an integer, or a list of them (Llama-3 lists several eos ids; the first is kept).
-  std::optional<int64_t> token_id(const std::string& k) const {
-    if (!has(k)) return std::nullopt;
-    const json& v = j_.at(k);
-    if (v.is_array()) {
-      if (v.empty()) return std::nullopt;
-      return as_int(k, v.at(0));
-    }
-    return as_int(k, v);
-  }
-  const json& raw(const std::string& k) const { return j_.at(k); }
-  const std::string& file() const { return file_; }
-
- private:
-  int64_t as_int(const std::string& k, const json& v) const {
-    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))
-      fail(k, "expected an integer below 2^63, got " + v.dump());
-    if (v.is_number_integer()) return v.get<int64_t>();
-    if (v.is_number_float()) {
-      double d = v.get<double>();
-      // 2^63 itself does not fit: the cast of anything outside [-2^63, 2^63) is undefined.
-      if (d == std::floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
-        return static_cast<int64_t>(d);
-    }
-    fail(k, "expected an integer, got " + v.dump());
-  }
-  const json& j_;
-  std::string file_;
-};
-
-void check_activation(const Fields& f, const std::string& field, const std::string& act) {
-  static const std::vector<std::string> known = {"gelu", "gelu_new", "gelu_pytorch_tanh",
-                                                 "gelu_fast", "relu", "silu", "swish"};
-  for (const auto& a : known)
-    if (a == act) return;
-  std::string list;
-  for (const auto& a : known) list += (list.empty() ? "" : ", ") + a;
-  f.fail(field, "unsupported activation '" + act + "' (supported: " + list + ")");
-}
-
-// Rotary settings in either spelling: transformers >= 5 writes one "rope_parameters" object
-// (rope_type, rope_theta, partial_rotary_factor and the scaling fields); older configs have
-// top-level rope_theta (gpt_neox: rotary_emb_base, rotary_pct | partial_rotary_factor) and an
-// optional "rope_scaling" object.
-void read_rope(const Fields& f, ModelSpec& s, bool neox) {
-  const double default_pct = neox ? 0.25 : 1.0;
-  std::optional<Fields> scaling;
-  if (f.has("rope_parameters")) {
-    const json& r = f.raw("rope_parameters");
-    if (!r.is_object()) f.fail("rope_parameters", "expected an object, got " + r.dump());
-    scaling.emplace(r, f.file() + ": rope_parameters");
-    s.rope_theta = scaling->number("rope_theta", 10000.0);
-    s.rotary_pct = scaling->number("partial_rotary_factor",
-                                   f.number("partial_rotary_factor", default_pct));
-  } else {
-    if (neox) {
-      s.rope_theta = f.has("rope_theta") ? f.number("rope_theta", 10000.0)
-                                         : f.number("rotary_emb_base", 10000.0);
-      s.rotary_pct = f.has("partial_rotary_factor") ? f.number("partial_rotary_factor", 0.25)
-                                                    : f.number("rotary_pct", 0.25);
-    } else {
-      s.rope_theta = f.number("rope_theta", 10000.0);
-      s.rotary_pct = f.number("partial_rotary_factor", 1.0);
-    }
-    if (f.has("rope_scaling")) {
-      const json& r = f.raw("rope_scaling");
-      if (!r.is_object()) f.fail("rope_scaling", "expected an object, got " + r.dump());
-      scaling.emplace(r, f.file() + ": rope_scaling");
-    }
-  }
-  if (!scaling) return;
-  // Errors inside the object name it: "config.json: rope_scaling: field 'factor': ...".
-  const Fields& rf = *scaling;
-  std::string type = rf.has("rope_type") ? rf.string("rope_type", "") : rf.string("type", "");
-  if (type.empty() || type == "default") return;
-  auto num = [&](const std::string& k) {
-    if (!rf.has(k)) rf.fail(k, "missing (expected a number)");
-    return rf.number(k, 0.0);
-  };
-  RopeScaling rs;
-  rs.rope_type = type;
-  if (type == "linear") {
-    rs.factor = num("factor");
-    if (rs.factor <= 0) rf.fail("factor", "must be > 0, got " + std::to_string(rs.factor));
-  } else if (type == "llama3") {
-    rs.factor = num("factor");
-    rs.low_freq_factor = num("low_freq_factor");
-    rs.high_freq_factor = num("high_freq_factor");
-    rs.original_max_position_embeddings = rf.integer("original_max_position_embeddings");
-    if (rs.high_freq_factor <= rs.low_freq_factor)
-      rf.fail("high_freq_factor", "must be > low_freq_factor (" +
-                                      std::to_string(rs.high_freq_factor) + " <= " +
-                                      std::to_string(rs.low_freq_factor) + ")");
-  } else {
-    rf.fail("rope_type", "'" + type + "' is not supported (supported: default, linear, llama3)");
-  }
-  s.rope_scaling = rs;
-}
-
-void read_gpt2(const Fields& f, ModelSpec& s) {
+void read_gpt2(const ConfigFields& f, ModelSpec& s) {
   s.hidden_size = f.integer("n_embd");
   s.num_layers = f.integer("n_layer");
   s.num_heads = f.integer("n_head");
@@ -172,7 +37,7 @@ void read_gpt2(const Fields& f, ModelSpec& s) {
   if (s.num_heads > 0) s.head_dim = s.hidden_size / s.num_heads;
 }
 
-void read_gpt_neox(const Fields& f, ModelSpec& s) {
+void read_gpt_neox(const ConfigFields& f, ModelSpec& s) {
   s.hidden_size = f.integer("hidden_size");
   s.num_layers = f.integer("num_hidden_layers");
   s.num_heads = f.integer("num_attention_heads");
@@ -189,7 +54,7 @@ void read_gpt_neox(const Fields& f, ModelSpec& s) {
   if (s.num_heads > 0) s.head_dim = s.hidden_size / s.num_heads;
 }
 
-void read_llama(const Fields& f, ModelSpec& s) {
+void read_llama(const ConfigFields& f, ModelSpec& s) {
   s.hidden_size = f.integer("hidden_size");
   s.num_layers = f.integer("num_hidden_layers");
   s.num_heads = f.integer("num_attention_heads");
@@ -208,7 +73,7 @@ void read_llama(const Fields& f, ModelSpec& s) {
   s.head_dim = f.integer("head_dim", s.num_heads > 0 ? s.hidden_size / s.num_heads : 0);
 }
 
-void validate(const Fields& f, const ModelSpec& s, const std::string& hidden_field,
+void validate(const ConfigFields& f, const ModelSpec& s, const std::string& hidden_field,
               const std::string& heads_field) {
   auto positive = [&](const std::string& field, int64_t v) {
     if (v <= 0) f.fail(field, "must be > 0, got " + std::to_string(v));
@@ -237,19 +102,6 @@ void validate(const Fields& f, const ModelSpec& s, const std::string& hidden_fie
   }
 }
 
-// The legacy "rope_scaling" object, which transformers 4.x and 5.x both read.
-json rope_scaling_json(const std::optional<RopeScaling>& scaling) {
-  if (!scaling) return nullptr;
-  const RopeScaling& r = *scaling;
-  json j = {{"rope_type", r.rope_type}, {"factor", r.factor}};
-  if (r.rope_type == "llama3") {
-    j["low_freq_factor"] = r.low_freq_factor;
-    j["high_freq_factor"] = r.high_freq_factor;
-    j["original_max_position_embeddings"] = r.original_max_position_embeddings;
-  }
-  return j;
-}
-
 }  // namespace
 
 const std::vector<std::string>& supported_model_types() {
@@ -268,7 +120,7 @@ ModelSpec read_model_spec(const std::string& checkpoint_dir) {
     throw ModelLoadError(path + ": malformed JSON: " + e.what());
   }
   if (!j.is_object()) throw ModelLoadError(path + ": expected a JSON object at top level");
-  Fields f(j, path);
+  ConfigFields f(j, path);
 
   ModelSpec s;
   s.model_type = f.string("model_type", "");
