@@ -5,10 +5,41 @@
 #include <cmath>
 
 #include "crammer/util/error.hpp"
+#include "family_config.hpp"
 #include "layers.hpp"
 
 namespace crammer {
 namespace {
+
+// config.json: the fields of this family (hf_config.cpp reads the shared ones).
+void read_config(const ConfigFields& f, ModelSpec& s) {
+  s.hidden_size = f.integer("n_embd");
+  s.num_layers = f.integer("n_layer");
+  s.num_heads = f.integer("n_head");
+  s.num_kv_heads = s.num_heads;
+  s.max_position_embeddings = f.integer("n_positions");
+  s.intermediate_size = f.integer("n_inner", 4 * s.hidden_size);  // null means 4 * n_embd
+  s.norm_eps = f.number("layer_norm_epsilon", 1e-5);
+  s.hidden_act = f.string("activation_function", "gelu_new");
+  check_activation(f, "activation_function", s.hidden_act);
+  s.tie_word_embeddings = f.boolean("tie_word_embeddings", true);
+  if (!f.boolean("scale_attn_weights", true))
+    f.fail("scale_attn_weights", "false is not supported (crammer scales by 1/sqrt(head_dim))");
+  if (f.boolean("scale_attn_by_inverse_layer_idx", false))
+    f.fail("scale_attn_by_inverse_layer_idx", "true is not supported");
+  if (s.num_heads > 0) s.head_dim = s.hidden_size / s.num_heads;
+}
+
+void write_config(const ModelSpec& s, json& j) {
+  j["n_embd"] = s.hidden_size;
+  j["n_layer"] = s.num_layers;
+  j["n_head"] = s.num_heads;
+  j["n_positions"] = s.max_position_embeddings;
+  j["n_ctx"] = s.max_position_embeddings;
+  j["n_inner"] = s.intermediate_size;
+  j["layer_norm_epsilon"] = s.norm_eps;
+  j["activation_function"] = s.hidden_act.empty() ? "gelu_new" : s.hidden_act;
+}
 
 using layers::param;
 using Init = HfParam::Init;
@@ -122,6 +153,22 @@ class Gpt2 : public CausalLM {
 };
 
 }  // namespace
+
+const FamilyConfig& gpt2_config() {
+  static const FamilyConfig config = [] {
+    FamilyConfig c;
+    c.model_type = "gpt2";
+    c.hf_class = "GPT2LMHeadModel";
+  c.hidden_field = "n_embd";
+  c.heads_field = "n_head";
+  c.layers_field = "n_layer";
+  c.rotary = false;
+    c.read = read_config;
+    c.write = write_config;
+    return c;
+  }();
+  return config;
+}
 
 namespace layers {
 Architecture gpt2_architecture() {

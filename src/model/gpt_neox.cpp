@@ -2,10 +2,44 @@
 // laid out [heads, 3, head_dim] (q, k, v interleaved per head), rotary on the first
 // rotary_pct * head_dim features with base rotary_emb_base, parallel or sequential residual
 // (use_parallel_residual), final_layer_norm and an embed_out head; linear/llama3 rope scaling.
+#include "family_config.hpp"
 #include "layers.hpp"
 
 namespace crammer {
 namespace {
+
+// config.json: the fields of this family (hf_config.cpp reads the shared ones).
+void read_config(const ConfigFields& f, ModelSpec& s) {
+  s.hidden_size = f.integer("hidden_size");
+  s.num_layers = f.integer("num_hidden_layers");
+  s.num_heads = f.integer("num_attention_heads");
+  s.num_kv_heads = s.num_heads;
+  s.intermediate_size = f.integer("intermediate_size");
+  s.max_position_embeddings = f.integer("max_position_embeddings");
+  s.norm_eps = f.number("layer_norm_eps", 1e-5);
+  s.hidden_act = f.string("hidden_act", "gelu");
+  check_activation(f, "hidden_act", s.hidden_act);
+  read_rope(f, s, /*neox=*/true);
+  s.use_parallel_residual = f.boolean("use_parallel_residual", true);
+  s.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
+  s.attention_bias = f.boolean("attention_bias", true);
+  if (s.num_heads > 0) s.head_dim = s.hidden_size / s.num_heads;
+}
+
+void write_config(const ModelSpec& s, json& j) {
+  j["hidden_size"] = s.hidden_size;
+  j["num_hidden_layers"] = s.num_layers;
+  j["num_attention_heads"] = s.num_heads;
+  j["intermediate_size"] = s.intermediate_size;
+  j["max_position_embeddings"] = s.max_position_embeddings;
+  j["rotary_pct"] = s.rotary_pct;
+  j["rotary_emb_base"] = s.rope_theta;
+  j["layer_norm_eps"] = s.norm_eps;
+  j["use_parallel_residual"] = s.use_parallel_residual;
+  j["hidden_act"] = s.hidden_act.empty() ? "gelu" : s.hidden_act;
+  j["attention_bias"] = s.attention_bias;
+  j["rope_scaling"] = rope_scaling_json(s.rope_scaling);
+}
 
 using layers::param;
 using Init = HfParam::Init;
@@ -126,6 +160,18 @@ class GptNeox : public CausalLM {
 };
 
 }  // namespace
+
+const FamilyConfig& gpt_neox_config() {
+  static const FamilyConfig config = [] {
+    FamilyConfig c;
+    c.model_type = "gpt_neox";
+    c.hf_class = "GPTNeoXForCausalLM";
+    c.read = read_config;
+    c.write = write_config;
+    return c;
+  }();
+  return config;
+}
 
 namespace layers {
 Architecture gpt_neox_architecture() {

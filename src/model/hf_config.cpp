@@ -1,5 +1,5 @@
-// Reads and writes a Hugging Face config.json with the field names transformers uses for each
-// model_type (gpt2, gpt_neox, llama). Not a general PretrainedConfig: only what crammer's model
+// Reads and writes a Hugging Face config.json: the fields every family shares here, the rest
+// through the family's own FamilyConfig (families.def lists them). Not a general PretrainedConfig: only what crammer's model
 // implementations use; options that would change the maths and that crammer does not implement
 // are refused rather than silently ignored.
 #include "crammer/model/hf_config.hpp"
@@ -12,69 +12,28 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config_fields.hpp"
+#include "family_config.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/file.hpp"
 
 namespace crammer {
 namespace {
 
-void read_gpt2(const ConfigFields& f, ModelSpec& s) {
-  s.hidden_size = f.integer("n_embd");
-  s.num_layers = f.integer("n_layer");
-  s.num_heads = f.integer("n_head");
-  s.num_kv_heads = s.num_heads;
-  s.max_position_embeddings = f.integer("n_positions");
-  s.intermediate_size = f.integer("n_inner", 4 * s.hidden_size);  // null means 4 * n_embd
-  s.norm_eps = f.number("layer_norm_epsilon", 1e-5);
-  s.hidden_act = f.string("activation_function", "gelu_new");
-  check_activation(f, "activation_function", s.hidden_act);
-  s.tie_word_embeddings = f.boolean("tie_word_embeddings", true);
-  if (!f.boolean("scale_attn_weights", true))
-    f.fail("scale_attn_weights", "false is not supported (crammer scales by 1/sqrt(head_dim))");
-  if (f.boolean("scale_attn_by_inverse_layer_idx", false))
-    f.fail("scale_attn_by_inverse_layer_idx", "true is not supported");
-  if (s.num_heads > 0) s.head_dim = s.hidden_size / s.num_heads;
+const FamilyConfig* find_family(const std::string& model_type) {
+  for (const FamilyConfig* f : family_configs())
+    if (f->model_type == model_type) return f;
+  return nullptr;
 }
 
-void read_gpt_neox(const ConfigFields& f, ModelSpec& s) {
-  s.hidden_size = f.integer("hidden_size");
-  s.num_layers = f.integer("num_hidden_layers");
-  s.num_heads = f.integer("num_attention_heads");
-  s.num_kv_heads = s.num_heads;
-  s.intermediate_size = f.integer("intermediate_size");
-  s.max_position_embeddings = f.integer("max_position_embeddings");
-  s.norm_eps = f.number("layer_norm_eps", 1e-5);
-  s.hidden_act = f.string("hidden_act", "gelu");
-  check_activation(f, "hidden_act", s.hidden_act);
-  read_rope(f, s, /*neox=*/true);
-  s.use_parallel_residual = f.boolean("use_parallel_residual", true);
-  s.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
-  s.attention_bias = f.boolean("attention_bias", true);
-  if (s.num_heads > 0) s.head_dim = s.hidden_size / s.num_heads;
+std::string type_list() {
+  std::string list;
+  for (const auto& t : supported_model_types()) list += (list.empty() ? "" : ", ") + t;
+  return list;
 }
 
-void read_llama(const ConfigFields& f, ModelSpec& s) {
-  s.hidden_size = f.integer("hidden_size");
-  s.num_layers = f.integer("num_hidden_layers");
-  s.num_heads = f.integer("num_attention_heads");
-  s.num_kv_heads = f.integer("num_key_value_heads", s.num_heads);
-  s.intermediate_size = f.integer("intermediate_size");
-  s.max_position_embeddings = f.integer("max_position_embeddings");
-  s.norm_eps = f.number("rms_norm_eps", 1e-6);
-  s.hidden_act = f.string("hidden_act", "silu");
-  check_activation(f, "hidden_act", s.hidden_act);
-  read_rope(f, s, /*neox=*/false);
-  if (s.rotary_pct != 1.0)
-    f.fail("partial_rotary_factor", "only 1.0 (the whole head rotated) is supported for llama");
-  s.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
-  s.attention_bias = f.boolean("attention_bias", false);
-  s.mlp_bias = f.boolean("mlp_bias", false);
-  s.head_dim = f.integer("head_dim", s.num_heads > 0 ? s.hidden_size / s.num_heads : 0);
-}
-
-void validate(const ConfigFields& f, const ModelSpec& s, const std::string& hidden_field,
-              const std::string& heads_field) {
+void validate(const ConfigFields& f, const ModelSpec& s, const FamilyConfig& family) {
+  const std::string& hidden_field = family.hidden_field;
+  const std::string& heads_field = family.heads_field;
   auto positive = [&](const std::string& field, int64_t v) {
     if (v <= 0) f.fail(field, "must be > 0, got " + std::to_string(v));
   };
@@ -84,16 +43,15 @@ void validate(const ConfigFields& f, const ModelSpec& s, const std::string& hidd
   positive("head_dim", s.head_dim);
   positive("intermediate_size", s.intermediate_size);
   positive("max_position_embeddings", s.max_position_embeddings);
-  const char* layers_field = s.model_type == "gpt2" ? "n_layer" : "num_hidden_layers";
-  if (s.num_layers <= 0) f.fail(layers_field, "must be > 0, got " + std::to_string(s.num_layers));
-  bool explicit_head_dim = s.model_type == "llama" && f.has("head_dim");
+  if (s.num_layers <= 0) f.fail(family.layers_field, "must be > 0, got " + std::to_string(s.num_layers));
+  bool explicit_head_dim = family.head_dim_field && f.has("head_dim");
   if (!explicit_head_dim && s.hidden_size % s.num_heads != 0)
     f.fail(heads_field, hidden_field + " " + std::to_string(s.hidden_size) +
                             " is not divisible by " + std::to_string(s.num_heads) + " heads");
   if (s.num_kv_heads <= 0 || s.num_heads % s.num_kv_heads != 0)
     f.fail("num_key_value_heads", std::to_string(s.num_heads) + " heads are not divisible by " +
                                       std::to_string(s.num_kv_heads) + " key/value heads");
-  if (s.model_type != "gpt2") {
+  if (family.rotary) {
     int64_t rot = static_cast<int64_t>(s.head_dim * s.rotary_pct);
     if (s.rotary_pct <= 0 || s.rotary_pct > 1 || rot % 2 != 0 || rot == 0)
       f.fail("rotary_pct", "head_dim " + std::to_string(s.head_dim) + " * " +
@@ -104,8 +62,21 @@ void validate(const ConfigFields& f, const ModelSpec& s, const std::string& hidd
 
 }  // namespace
 
+const std::vector<const FamilyConfig*>& family_configs() {
+  static const std::vector<const FamilyConfig*> all = {
+#define CRAMMER_FAMILY(name) &name##_config(),
+#include "families.def"
+#undef CRAMMER_FAMILY
+  };
+  return all;
+}
+
 const std::vector<std::string>& supported_model_types() {
-  static const std::vector<std::string> types = {"gpt2", "gpt_neox", "llama"};
+  static const std::vector<std::string> types = [] {
+    std::vector<std::string> out;
+    for (const FamilyConfig* f : family_configs()) out.push_back(f->model_type);
+    return out;
+  }();
   return types;
 }
 
@@ -124,28 +95,19 @@ ModelSpec read_model_spec(const std::string& checkpoint_dir) {
 
   ModelSpec s;
   s.model_type = f.string("model_type", "");
-  if (s.model_type.empty()) f.fail("model_type", "missing (expected one of gpt2, gpt_neox, llama)");
+  if (s.model_type.empty()) f.fail("model_type", "missing (expected one of " + type_list() + ")");
   s.vocab_size = f.integer("vocab_size");
   s.bos_token_id = f.token_id("bos_token_id");
   s.eos_token_id = f.token_id("eos_token_id");
   // transformers >= 4.56 writes "dtype"; older versions "torch_dtype".
   s.torch_dtype = f.has("torch_dtype") ? f.string("torch_dtype", "") : f.string("dtype", "");
 
-  std::string hidden_field = "hidden_size", heads_field = "num_attention_heads";
-  if (s.model_type == "gpt2") {
-    read_gpt2(f, s);
-    hidden_field = "n_embd";
-    heads_field = "n_head";
-  } else if (s.model_type == "gpt_neox") {
-    read_gpt_neox(f, s);
-  } else if (s.model_type == "llama") {
-    read_llama(f, s);
-  } else {
-    std::string list;
-    for (const auto& t : supported_model_types()) list += (list.empty() ? "" : ", ") + t;
-    f.fail("model_type", "unknown model_type '" + s.model_type + "' (supported: " + list + ")");
+  const FamilyConfig* family = find_family(s.model_type);
+  if (!family) {
+    f.fail("model_type", "unknown model_type '" + s.model_type + "' (supported: " + type_list() + ")");
   }
-  validate(f, s, hidden_field, heads_field);
+  family->read(f, s);
+  validate(f, s, *family);
   return s;
 }
 
@@ -159,49 +121,11 @@ void write_model_spec(const ModelSpec& s, const std::string& checkpoint_dir) {
   j["bos_token_id"] = s.bos_token_id ? json(*s.bos_token_id) : json(nullptr);
   j["eos_token_id"] = s.eos_token_id ? json(*s.eos_token_id) : json(nullptr);
   if (!s.torch_dtype.empty()) j["torch_dtype"] = s.torch_dtype;
-  if (s.model_type == "gpt2") {
-    j["architectures"] = {"GPT2LMHeadModel"};
-    j["n_embd"] = s.hidden_size;
-    j["n_layer"] = s.num_layers;
-    j["n_head"] = s.num_heads;
-    j["n_positions"] = s.max_position_embeddings;
-    j["n_ctx"] = s.max_position_embeddings;
-    j["n_inner"] = s.intermediate_size;
-    j["layer_norm_epsilon"] = s.norm_eps;
-    j["activation_function"] = s.hidden_act.empty() ? "gelu_new" : s.hidden_act;
-  } else if (s.model_type == "gpt_neox") {
-    j["architectures"] = {"GPTNeoXForCausalLM"};
-    j["hidden_size"] = s.hidden_size;
-    j["num_hidden_layers"] = s.num_layers;
-    j["num_attention_heads"] = s.num_heads;
-    j["intermediate_size"] = s.intermediate_size;
-    j["max_position_embeddings"] = s.max_position_embeddings;
-    j["rotary_pct"] = s.rotary_pct;
-    j["rotary_emb_base"] = s.rope_theta;
-    j["layer_norm_eps"] = s.norm_eps;
-    j["use_parallel_residual"] = s.use_parallel_residual;
-    j["hidden_act"] = s.hidden_act.empty() ? "gelu" : s.hidden_act;
-    j["attention_bias"] = s.attention_bias;
-    j["rope_scaling"] = rope_scaling_json(s.rope_scaling);
-  } else if (s.model_type == "llama") {
-    j["architectures"] = {"LlamaForCausalLM"};
-    j["hidden_size"] = s.hidden_size;
-    j["num_hidden_layers"] = s.num_layers;
-    j["num_attention_heads"] = s.num_heads;
-    j["num_key_value_heads"] = s.num_kv_heads;
-    j["head_dim"] = s.head_dim;
-    j["intermediate_size"] = s.intermediate_size;
-    j["max_position_embeddings"] = s.max_position_embeddings;
-    j["rms_norm_eps"] = s.norm_eps;
-    j["rope_theta"] = s.rope_theta;
-    j["hidden_act"] = s.hidden_act.empty() ? "silu" : s.hidden_act;
-    j["attention_bias"] = s.attention_bias;
-    j["mlp_bias"] = s.mlp_bias;
-    j["rope_scaling"] = rope_scaling_json(s.rope_scaling);
-  } else {
-    throw ModelLoadError(checkpoint_dir + "/config.json: cannot write unknown model_type '" +
-                         s.model_type + "'");
-  }
+  const FamilyConfig* family = find_family(s.model_type);
+  if (!family)
+    throw ModelLoadError(checkpoint_dir + "/config.json: cannot write unknown model_type '" + s.model_type + "'");
+  j["architectures"] = {family->hf_class};
+  family->write(s, j);
   const std::string path = checkpoint_dir + "/config.json";
   std::ofstream out(path);
   if (!out) throw ModelLoadError(path + ": cannot open for writing");

@@ -3,10 +3,47 @@
 // (num_key_value_heads), explicit head_dim, SwiGLU MLP, optional attention_bias / mlp_bias,
 // tied or untied lm_head.
 // Not: other rope_scaling types (refused by config), sliding windows, tensor-parallel slicing.
+#include "family_config.hpp"
 #include "layers.hpp"
 
 namespace crammer {
 namespace {
+
+// config.json: the fields of this family (hf_config.cpp reads the shared ones).
+void read_config(const ConfigFields& f, ModelSpec& s) {
+  s.hidden_size = f.integer("hidden_size");
+  s.num_layers = f.integer("num_hidden_layers");
+  s.num_heads = f.integer("num_attention_heads");
+  s.num_kv_heads = f.integer("num_key_value_heads", s.num_heads);
+  s.intermediate_size = f.integer("intermediate_size");
+  s.max_position_embeddings = f.integer("max_position_embeddings");
+  s.norm_eps = f.number("rms_norm_eps", 1e-6);
+  s.hidden_act = f.string("hidden_act", "silu");
+  check_activation(f, "hidden_act", s.hidden_act);
+  read_rope(f, s, /*neox=*/false);
+  if (s.rotary_pct != 1.0)
+    f.fail("partial_rotary_factor", "only 1.0 (the whole head rotated) is supported for llama");
+  s.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
+  s.attention_bias = f.boolean("attention_bias", false);
+  s.mlp_bias = f.boolean("mlp_bias", false);
+  s.head_dim = f.integer("head_dim", s.num_heads > 0 ? s.hidden_size / s.num_heads : 0);
+}
+
+void write_config(const ModelSpec& s, json& j) {
+  j["hidden_size"] = s.hidden_size;
+  j["num_hidden_layers"] = s.num_layers;
+  j["num_attention_heads"] = s.num_heads;
+  j["num_key_value_heads"] = s.num_kv_heads;
+  j["head_dim"] = s.head_dim;
+  j["intermediate_size"] = s.intermediate_size;
+  j["max_position_embeddings"] = s.max_position_embeddings;
+  j["rms_norm_eps"] = s.norm_eps;
+  j["rope_theta"] = s.rope_theta;
+  j["hidden_act"] = s.hidden_act.empty() ? "silu" : s.hidden_act;
+  j["attention_bias"] = s.attention_bias;
+  j["mlp_bias"] = s.mlp_bias;
+  j["rope_scaling"] = rope_scaling_json(s.rope_scaling);
+}
 
 using layers::param;
 using Init = HfParam::Init;
@@ -128,6 +165,19 @@ class Llama : public CausalLM {
 };
 
 }  // namespace
+
+const FamilyConfig& llama_config() {
+  static const FamilyConfig config = [] {
+    FamilyConfig c;
+    c.model_type = "llama";
+    c.hf_class = "LlamaForCausalLM";
+  c.head_dim_field = true;
+    c.read = read_config;
+    c.write = write_config;
+    return c;
+  }();
+  return config;
+}
 
 namespace layers {
 Architecture llama_architecture() {
