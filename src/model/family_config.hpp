@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config_fields.hpp"
+#include "crammer/model/make_model.hpp"
 
 namespace crammer {
 
@@ -21,8 +22,11 @@ struct FamilyConfig {
   bool rotary = true;           // rotary positions: the rotated dims are validated
   // Every field but model_type, vocab_size, bos/eos ids and dtype (read_model_spec's own).
   void (*read)(const ConfigFields&, ModelSpec&) = nullptr;
-  // The family's fields, "architectures" included.
+  // The family's fields ("architectures" is written from hf_class).
   void (*write)(const ModelSpec&, json&) = nullptr;
+  // make-model: the family's defaults and option checks on a spec whose shared sizes are set
+  // (intermediate size, norm, activation, rotary, tying); `fail` throws naming the option.
+  void (*make_defaults)(const MakeModelOptions&, ModelSpec&, void (*fail)(const std::string&)) = nullptr;
 };
 
 #define CRAMMER_FAMILY(name) const FamilyConfig& name##_config();
@@ -30,5 +34,6 @@ struct FamilyConfig {
 #undef CRAMMER_FAMILY
 
 const std::vector<const FamilyConfig*>& family_configs();
+const FamilyConfig* find_family(const std::string& model_type);  // null when unknown
 
 }  // namespace crammer

@@ -41,6 +41,16 @@ void write_config(const ModelSpec& s, json& j) {
   j["activation_function"] = s.hidden_act.empty() ? "gelu_new" : s.hidden_act;
 }
 
+// make-model: GPT-2's own defaults (4d MLP, gelu_new, head tied unless told otherwise).
+void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*fail)(const std::string&)) {
+  if (s.num_kv_heads != s.num_heads) fail("--kv-heads differs from --heads: llama only");
+  if (o.llama3_rope_scaling) fail("--llama3-rope-scaling is for llama only");
+  s.intermediate_size = o.intermediate_size > 0 ? o.intermediate_size : 4 * o.d_model;
+  s.hidden_act = "gelu_new";
+  s.rotary_pct = 1.0;
+  s.tie_word_embeddings = o.tie_word_embeddings.value_or(true);
+}
+
 using layers::param;
 using Init = HfParam::Init;
 
@@ -165,6 +175,7 @@ const FamilyConfig& gpt2_config() {
   c.rotary = false;
     c.read = read_config;
     c.write = write_config;
+    c.make_defaults = make_defaults;
     return c;
   }();
   return config;

@@ -2,6 +2,8 @@
 // laid out [heads, 3, head_dim] (q, k, v interleaved per head), rotary on the first
 // rotary_pct * head_dim features with base rotary_emb_base, parallel or sequential residual
 // (use_parallel_residual), final_layer_norm and an embed_out head; linear/llama3 rope scaling.
+#include <cmath>
+
 #include "family_config.hpp"
 #include "layers.hpp"
 
@@ -39,6 +41,20 @@ void write_config(const ModelSpec& s, json& j) {
   j["hidden_act"] = s.hidden_act.empty() ? "gelu" : s.hidden_act;
   j["attention_bias"] = s.attention_bias;
   j["rope_scaling"] = rope_scaling_json(s.rope_scaling);
+}
+
+// make-model: Pythia's defaults (4d MLP, gelu, --rotary-pct of each head rotated, untied).
+void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*fail)(const std::string&)) {
+  if (s.num_kv_heads != s.num_heads) fail("--kv-heads differs from --heads: llama only");
+  if (o.llama3_rope_scaling) fail("--llama3-rope-scaling is for llama only");
+  s.intermediate_size = o.intermediate_size > 0 ? o.intermediate_size : 4 * o.d_model;
+  s.hidden_act = "gelu";
+  s.rotary_pct = o.rotary_pct;
+  s.tie_word_embeddings = o.tie_word_embeddings.value_or(false);
+  const int64_t rot = int64_t(double(s.head_dim) * s.rotary_pct);
+  if (rot <= 0 || rot % 2 != 0)
+    fail("rotary_pct " + std::to_string(s.rotary_pct) + " * head_dim " + std::to_string(s.head_dim) + " = " +
+         std::to_string(rot) + " rotary dims; must be even and > 0");
 }
 
 using layers::param;
@@ -168,6 +184,7 @@ const FamilyConfig& gpt_neox_config() {
     c.hf_class = "GPTNeoXForCausalLM";
     c.read = read_config;
     c.write = write_config;
+    c.make_defaults = make_defaults;
     return c;
   }();
   return config;

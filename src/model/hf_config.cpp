@@ -19,12 +19,6 @@
 namespace crammer {
 namespace {
 
-const FamilyConfig* find_family(const std::string& model_type) {
-  for (const FamilyConfig* f : family_configs())
-    if (f->model_type == model_type) return f;
-  return nullptr;
-}
-
 std::string type_list() {
   std::string list;
   for (const auto& t : supported_model_types()) list += (list.empty() ? "" : ", ") + t;
@@ -69,6 +63,12 @@ const std::vector<const FamilyConfig*>& family_configs() {
 #undef CRAMMER_FAMILY
   };
   return all;
+}
+
+const FamilyConfig* find_family(const std::string& model_type) {
+  for (const FamilyConfig* f : family_configs())
+    if (f->model_type == model_type) return f;
+  return nullptr;
 }
 
 const std::vector<std::string>& supported_model_types() {

@@ -3,6 +3,8 @@
 // (num_key_value_heads), explicit head_dim, SwiGLU MLP, optional attention_bias / mlp_bias,
 // tied or untied lm_head.
 // Not: other rope_scaling types (refused by config), sliding windows, tensor-parallel slicing.
+#include <cmath>
+
 #include "family_config.hpp"
 #include "layers.hpp"
 
@@ -43,6 +45,19 @@ void write_config(const ModelSpec& s, json& j) {
   j["attention_bias"] = s.attention_bias;
   j["mlp_bias"] = s.mlp_bias;
   j["rope_scaling"] = rope_scaling_json(s.rope_scaling);
+}
+
+// make-model: Llama's defaults (SwiGLU at 8d/3 rounded up to 32, silu, whole head rotated,
+// optional Llama-3.1 rope scaling, untied).
+void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*)(const std::string&)) {
+  // SwiGLU has three matrices: 8d/3 keeps the MLP's parameters at those of a 4d GELU MLP.
+  s.intermediate_size = o.intermediate_size > 0
+                            ? o.intermediate_size
+                            : (int64_t(std::ceil(8.0 * double(o.d_model) / 3.0)) + 31) / 32 * 32;
+  s.hidden_act = "silu";
+  s.rotary_pct = 1.0;
+  if (o.llama3_rope_scaling) s.rope_scaling = RopeScaling{"llama3", 8.0, 1.0, 4.0, 8192};
+  s.tie_word_embeddings = o.tie_word_embeddings.value_or(false);
 }
 
 using layers::param;
@@ -174,6 +189,7 @@ const FamilyConfig& llama_config() {
   c.head_dim_field = true;
     c.read = read_config;
     c.write = write_config;
+    c.make_defaults = make_defaults;
     return c;
   }();
   return config;

@@ -7,15 +7,24 @@
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/model/safetensors.hpp"
 #include "crammer/util/error.hpp"
+#include "family_config.hpp"
 
 namespace crammer {
 
 namespace fs = std::filesystem;
 
+namespace {
+[[noreturn]] void fail_option(const std::string& what) { throw ConfigError("make-model: " + what); }
+}  // namespace
+
 ModelSpec model_spec_from_options(const MakeModelOptions& o) {
-  auto fail = [](const std::string& what) { throw ConfigError("make-model: " + what); };
-  if (o.arch != "gpt2" && o.arch != "gpt_neox" && o.arch != "llama")
-    fail("--arch '" + o.arch + "' is not one of gpt2, gpt_neox, llama");
+  auto fail = fail_option;
+  const FamilyConfig* family = find_family(o.arch);
+  if (!family) {
+    std::string list;
+    for (const auto& t : supported_model_types()) list += (list.empty() ? "" : ", ") + t;
+    fail("--arch '" + o.arch + "' is not one of " + list);
+  }
   if (o.layers <= 0) fail("--layers must be > 0");
   if (o.d_model <= 0) fail("--d-model must be > 0");
   if (o.heads <= 0 || o.d_model % o.heads != 0)
@@ -23,7 +32,6 @@ ModelSpec model_spec_from_options(const MakeModelOptions& o) {
          std::to_string(o.heads));
   if (o.vocab_size <= 0) fail("--vocab-size must be > 0 (or give --tokenizer)");
   const int64_t kv = o.kv_heads == 0 ? o.heads : o.kv_heads;
-  if (kv != o.heads && o.arch != "llama") fail("--kv-heads differs from --heads: llama only");
   if (kv <= 0 || o.heads % kv != 0)
     fail("--heads " + std::to_string(o.heads) + " is not divisible by --kv-heads " +
          std::to_string(kv));
@@ -44,30 +52,8 @@ ModelSpec model_spec_from_options(const MakeModelOptions& o) {
   s.bos_token_id = o.bos_token_id;
   s.eos_token_id = o.eos_token_id;
   s.torch_dtype = o.dtype == "bf16" ? "bfloat16" : "float32";
-  if (o.arch == "llama") {
-    // SwiGLU has three matrices: 8d/3 keeps the MLP's parameters at those of a 4d GELU MLP.
-    s.intermediate_size = o.intermediate_size > 0
-                              ? o.intermediate_size
-                              : (int64_t(std::ceil(8.0 * double(o.d_model) / 3.0)) + 31) / 32 * 32;
-    s.norm_eps = 1e-5;
-    s.hidden_act = "silu";
-    s.rotary_pct = 1.0;
-    if (o.llama3_rope_scaling) s.rope_scaling = RopeScaling{"llama3", 8.0, 1.0, 4.0, 8192};
-  } else {
-    s.intermediate_size = o.intermediate_size > 0 ? o.intermediate_size : 4 * o.d_model;
-    s.norm_eps = 1e-5;
-    s.hidden_act = o.arch == "gpt2" ? "gelu_new" : "gelu";
-    s.rotary_pct = o.arch == "gpt_neox" ? o.rotary_pct : 1.0;
-    if (o.llama3_rope_scaling) fail("--llama3-rope-scaling is for llama only");
-  }
-  s.tie_word_embeddings = o.tie_word_embeddings.value_or(o.arch == "gpt2");
-  if (o.arch == "gpt_neox") {
-    int64_t rot = int64_t(double(s.head_dim) * s.rotary_pct);
-    if (rot <= 0 || rot % 2 != 0)
-      fail("rotary_pct " + std::to_string(s.rotary_pct) + " * head_dim " +
-           std::to_string(s.head_dim) + " = " + std::to_string(rot) +
-           " rotary dims; must be even and > 0");
-  }
+  s.norm_eps = 1e-5;
+  family->make_defaults(o, s, fail_option);
   return s;
 }
 

@@ -3,7 +3,10 @@
 // sweep config; then the recipe's own validation.
 #include "crammer/train/recipe.hpp"
 
+#include <algorithm>
+
 #include "crammer/config/yaml_binder.hpp"
+#include "crammer/model/hf_config.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/file.hpp"
 
@@ -64,8 +67,12 @@ void validate(const PretrainRecipe& r) {
   const std::string& o = r.source;
   const auto& m = r.model;
   const auto& t = r.train;
-  if (m.arch != "llama" && m.arch != "gpt_neox" && m.arch != "gpt2")
-    fail(o, "model.arch", "'" + m.arch + "' is not one of llama, gpt_neox, gpt2");
+  const auto& types = supported_model_types();
+  if (std::find(types.begin(), types.end(), m.arch) == types.end()) {
+    std::string list;
+    for (const auto& t : types) list += (list.empty() ? "" : ", ") + t;
+    fail(o, "model.arch", "'" + m.arch + "' is not one of " + list);
+  }
   if (m.layers <= 0) fail(o, "model.layers", "must be > 0");
   if (m.d_model <= 0 || m.heads <= 0 || m.d_model % m.heads != 0)
     fail(o, "model.d_model", "d_model " + std::to_string(m.d_model) + " must be a positive multiple of heads " +
