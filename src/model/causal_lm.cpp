@@ -1,6 +1,6 @@
 // Architecture-neutral parts of CausalLM: the registry of architectures, random init, loading a
 // Hugging Face checkpoint directory through each architecture's name table, and exporting it.
-// The maths of each architecture lives in gpt2.cpp / gpt_neox.cpp / llama.cpp.
+// The maths of each architecture lives in its family's file (families.def lists them).
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/module.h>
 
@@ -19,7 +19,10 @@ namespace {
 
 const layers::Architecture& architecture(const ModelSpec& spec, const std::string& where) {
   static const std::vector<layers::Architecture> all = {
-      layers::gpt2_architecture(), layers::gpt_neox_architecture(), layers::llama_architecture()};
+#define CRAMMER_FAMILY(name) layers::name##_architecture(),
+#include "families.def"
+#undef CRAMMER_FAMILY
+  };
   for (const auto& a : all)
     if (a.model_type == spec.model_type) return a;
   std::string list;
@@ -68,7 +71,7 @@ CheckpointNames checkpoint_names(const ModelSpec& spec, const layers::Architectu
       n.replace(n.find("{}"), 2, std::to_string(i));
       out.ignorable.insert(out.of(n));
     }
-  if (spec.tie_word_embeddings) out.ignorable.insert(spec.model_type == "gpt_neox" ? "embed_out.weight" : "lm_head.weight");
+  if (spec.tie_word_embeddings) out.ignorable.insert(arch.head);
   return out;
 }
 

@@ -186,6 +186,7 @@ Architecture gpt2_architecture() {
   return {"gpt2",
           "transformer.",
           {"transformer.h.{}.attn.bias", "transformer.h.{}.attn.masked_bias"},
+          "lm_head.weight",
           [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {
             return std::make_shared<Gpt2>(s, o);
           }};

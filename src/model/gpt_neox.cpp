@@ -196,6 +196,7 @@ Architecture gpt_neox_architecture() {
           "gpt_neox.",
           {"gpt_neox.layers.{}.attention.bias", "gpt_neox.layers.{}.attention.masked_bias",
            "gpt_neox.layers.{}.attention.rotary_emb.inv_freq"},
+          "embed_out.weight",
           [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {
             return std::make_shared<GptNeox>(s, o);
           }};

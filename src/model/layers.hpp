@@ -65,11 +65,12 @@ struct Architecture {
   std::string model_type;
   std::string base_prefix;  // "transformer." | "gpt_neox." | "model.": absent in base-model saves
   std::vector<std::string> ignored;  // buffers old checkpoints carry; "{}" = layer index
+  std::string head;  // the LM head tensor, which a tied checkpoint may still carry
   std::shared_ptr<CausalLM> (*build)(const ModelSpec&, const torch::TensorOptions&);
 };
-Architecture gpt2_architecture();
-Architecture gpt_neox_architecture();
-Architecture llama_architecture();
+#define CRAMMER_FAMILY(name) Architecture name##_architecture();
+#include "families.def"
+#undef CRAMMER_FAMILY
 
 }  // namespace layers
 }  // namespace crammer

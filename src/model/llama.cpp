@@ -200,6 +200,7 @@ Architecture llama_architecture() {
   return {"llama",
           "model.",
           {"model.layers.{}.self_attn.rotary_emb.inv_freq"},
+          "lm_head.weight",
           [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {
             return std::make_shared<Llama>(s, o);
           }};
