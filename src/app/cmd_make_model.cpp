@@ -9,10 +9,22 @@
 
 namespace crammer {
 
+namespace {
+
+// "gpt2 | gpt_neox | llama": the families the model layer registers.
+std::string family_list(const char* sep) {
+  std::string out;
+  for (const auto& t : supported_model_types()) out += (out.empty() ? "" : sep) + t;
+  return out;
+}
+
+}  // namespace
+
 int cmd_make_model(const Args& args) {
   MakeModelOptions o;
+  const std::string families = family_list(" | ");
   po::options_description desc("options");
-  desc.add_options()("arch", po::value<std::string>(&o.arch)->required(), "gpt2 | gpt_neox | llama")(
+  desc.add_options()("arch", po::value<std::string>(&o.arch)->required(), families.c_str())(
       "layers", po::value<int64_t>(&o.layers)->required(), "number of transformer blocks")(
       "d-model", po::value<int64_t>(&o.d_model)->required(), "hidden size")(
       "heads", po::value<int64_t>(&o.heads)->required(), "attention heads")(
@@ -35,7 +47,7 @@ int cmd_make_model(const Args& args) {
       "force", po::bool_switch(&o.force), "delete what --out holds before writing");
   po::variables_map vm;
   if (!parse_command_line("make-model",
-                          "--arch gpt2|gpt_neox|llama --layers N --d-model D --heads H [--kv-heads H] "
+                          "--arch " + family_list("|") + " --layers N --d-model D --heads H [--kv-heads H] "
                           "[--vocab-size V | --tokenizer DIR] [--seed S] [--dtype f32|bf16] --out DIR [--force]",
                           desc, {}, args, vm))
     return 0;
