@@ -1,6 +1,6 @@
-// Architecture-neutral parts of CausalLM: the registry of architectures, random init, loading a
+// Architecture-neutral parts of CausalLM: random init, loading a
 // Hugging Face checkpoint directory through each architecture's name table, and exporting it.
-// The maths of each architecture lives in its family's file (families.def lists them).
+// The maths and the names of each architecture live in its family's file (family.hpp).
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/module.h>
 
@@ -12,19 +12,13 @@
 #include "crammer/model/safetensors.hpp"
 #include "crammer/model/safetensors_header.hpp"
 #include "crammer/util/error.hpp"
-#include "layers.hpp"
+#include "family.hpp"
 
 namespace crammer {
 namespace {
 
-const layers::Architecture& architecture(const ModelSpec& spec, const std::string& where) {
-  static const std::vector<layers::Architecture> all = {
-#define CRAMMER_FAMILY(name) layers::name##_architecture(),
-#include "families.def"
-#undef CRAMMER_FAMILY
-  };
-  for (const auto& a : all)
-    if (a.model_type == spec.model_type) return a;
+const Family& architecture(const ModelSpec& spec, const std::string& where) {
+  if (const Family* family = find_family(spec.model_type)) return *family;
   std::string list;
   for (const auto& t : supported_model_types()) list += (list.empty() ? "" : ", ") + t;
   throw ModelLoadError(where + ": unknown model_type '" + spec.model_type + "' (supported: " +
@@ -57,7 +51,7 @@ struct CheckpointNames {
   }
 };
 
-CheckpointNames checkpoint_names(const ModelSpec& spec, const layers::Architecture& arch,
+CheckpointNames checkpoint_names(const ModelSpec& spec, const Family& arch,
                                  const std::vector<std::string>& names) {
   CheckpointNames out;
   // Checkpoints saved from the base model (GPT2Model, LlamaModel) lack the prefix: if no
@@ -78,7 +72,7 @@ CheckpointNames checkpoint_names(const ModelSpec& spec, const layers::Architectu
 // Every tensor the architecture's table needs is in the checkpoint, with the shape config.json
 // implies and a float dtype, and nothing else is (but ignorable buffers): else a ModelLoadError
 // naming the file and tensors. Reads headers only.
-CheckpointNames match_checkpoint(const std::string& dir, const ModelSpec& spec, const layers::Architecture& arch,
+CheckpointNames match_checkpoint(const std::string& dir, const ModelSpec& spec, const Family& arch,
                                  const Checkpoint& ckpt, const std::vector<HfParam>& table) {
   const std::vector<std::string> names = ckpt.names();
   const std::set<std::string> present(names.begin(), names.end());
@@ -151,7 +145,7 @@ std::shared_ptr<CausalLM> load_model(const std::string& dir, torch::Dtype dtype,
   if (dtype != torch::kFloat32 && dtype != torch::kBFloat16 && dtype != torch::kFloat16)
     throw ModelLoadError(dir + ": compute dtype must be f32, bf16 or f16");
   ModelSpec spec = read_model_spec(dir);
-  const layers::Architecture& arch = architecture(spec, dir + "/config.json");
+  const Family& arch = architecture(spec, dir + "/config.json");
   Checkpoint ckpt = Checkpoint::open(dir);
   auto model = arch.build(spec, torch::TensorOptions().dtype(dtype).device(device));
   std::vector<HfParam> table = model->hf_params();
@@ -180,7 +174,7 @@ bool has_checkpoint(const std::string& dir) {
 
 void check_checkpoint(const std::string& dir) {
   ModelSpec spec = read_model_spec(dir);
-  const layers::Architecture& arch = architecture(spec, dir + "/config.json");
+  const Family& arch = architecture(spec, dir + "/config.json");
   Checkpoint ckpt = Checkpoint::open(dir);
   // On the meta device the table has every shape and allocates nothing.
   auto model = arch.build(spec, torch::TensorOptions().dtype(torch::kFloat32).device(torch::kMeta));
@@ -189,7 +183,7 @@ void check_checkpoint(const std::string& dir) {
 
 int64_t count_parameters(const std::string& dir) {
   ModelSpec spec = read_model_spec(dir);
-  const layers::Architecture& arch = architecture(spec, dir + "/config.json");
+  const Family& arch = architecture(spec, dir + "/config.json");
   Checkpoint ckpt = Checkpoint::open(dir);
   const CheckpointNames cn = checkpoint_names(spec, arch, ckpt.names());
   int64_t total = 0;

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "crammer/util/error.hpp"
-#include "family_config.hpp"
+#include "family.hpp"
 #include "layers.hpp"
 
 namespace crammer {
@@ -164,33 +164,27 @@ class Gpt2 : public CausalLM {
 
 }  // namespace
 
-const FamilyConfig& gpt2_config() {
-  static const FamilyConfig config = [] {
-    FamilyConfig c;
-    c.model_type = "gpt2";
-    c.hf_class = "GPT2LMHeadModel";
-  c.hidden_field = "n_embd";
-  c.heads_field = "n_head";
-  c.layers_field = "n_layer";
-  c.rotary = false;
-    c.read = read_config;
-    c.write = write_config;
-    c.make_defaults = make_defaults;
-    return c;
+const Family& gpt2_family() {
+  static const Family family = [] {
+    Family f;
+    f.model_type = "gpt2";
+    f.hf_class = "GPT2LMHeadModel";
+    f.hidden_field = "n_embd";
+    f.heads_field = "n_head";
+    f.layers_field = "n_layer";
+    f.rotary = false;
+    f.read = read_config;
+    f.write = write_config;
+    f.make_defaults = make_defaults;
+    f.base_prefix = "transformer.";
+    f.ignored = {"transformer.h.{}.attn.bias", "transformer.h.{}.attn.masked_bias"};
+    f.head = "lm_head.weight";
+    f.build = [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {
+      return std::make_shared<Gpt2>(s, o);
+    };
+    return f;
   }();
-  return config;
+  return family;
 }
-
-namespace layers {
-Architecture gpt2_architecture() {
-  return {"gpt2",
-          "transformer.",
-          {"transformer.h.{}.attn.bias", "transformer.h.{}.attn.masked_bias"},
-          "lm_head.weight",
-          [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {
-            return std::make_shared<Gpt2>(s, o);
-          }};
-}
-}  // namespace layers
 
 }  // namespace crammer

@@ -4,7 +4,7 @@
 // (use_parallel_residual), final_layer_norm and an embed_out head; linear/llama3 rope scaling.
 #include <cmath>
 
-#include "family_config.hpp"
+#include "family.hpp"
 #include "layers.hpp"
 
 namespace crammer {
@@ -177,30 +177,23 @@ class GptNeox : public CausalLM {
 
 }  // namespace
 
-const FamilyConfig& gpt_neox_config() {
-  static const FamilyConfig config = [] {
-    FamilyConfig c;
-    c.model_type = "gpt_neox";
-    c.hf_class = "GPTNeoXForCausalLM";
-    c.read = read_config;
-    c.write = write_config;
-    c.make_defaults = make_defaults;
-    return c;
+const Family& gpt_neox_family() {
+  static const Family family = [] {
+    Family f;
+    f.model_type = "gpt_neox";
+    f.hf_class = "GPTNeoXForCausalLM";
+    f.read = read_config;
+    f.write = write_config;
+    f.make_defaults = make_defaults;
+    f.base_prefix = "gpt_neox.";
+    f.ignored = {"gpt_neox.layers.{}.attention.bias", "gpt_neox.layers.{}.attention.masked_bias", "gpt_neox.layers.{}.attention.rotary_emb.inv_freq"};
+    f.head = "embed_out.weight";
+    f.build = [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {
+      return std::make_shared<GptNeox>(s, o);
+    };
+    return f;
   }();
-  return config;
+  return family;
 }
-
-namespace layers {
-Architecture gpt_neox_architecture() {
-  return {"gpt_neox",
-          "gpt_neox.",
-          {"gpt_neox.layers.{}.attention.bias", "gpt_neox.layers.{}.attention.masked_bias",
-           "gpt_neox.layers.{}.attention.rotary_emb.inv_freq"},
-          "embed_out.weight",
-          [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {
-            return std::make_shared<GptNeox>(s, o);
-          }};
-}
-}  // namespace layers
 
 }  // namespace crammer

@@ -1,5 +1,5 @@
 // Reads and writes a Hugging Face config.json: the fields every family shares here, the rest
-// through the family's own FamilyConfig (families.def lists them). Not a general PretrainedConfig: only what crammer's model
+// through the family's own record (family.hpp; families.def lists them). Not a general PretrainedConfig: only what crammer's model
 // implementations use; options that would change the maths and that crammer does not implement
 // are refused rather than silently ignored.
 #include "crammer/model/hf_config.hpp"
@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "family_config.hpp"
+#include "family.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/file.hpp"
 
@@ -25,7 +25,7 @@ std::string type_list() {
   return list;
 }
 
-void validate(const ConfigFields& f, const ModelSpec& s, const FamilyConfig& family) {
+void validate(const ConfigFields& f, const ModelSpec& s, const Family& family) {
   const std::string& hidden_field = family.hidden_field;
   const std::string& heads_field = family.heads_field;
   auto positive = [&](const std::string& field, int64_t v) {
@@ -56,17 +56,17 @@ void validate(const ConfigFields& f, const ModelSpec& s, const FamilyConfig& fam
 
 }  // namespace
 
-const std::vector<const FamilyConfig*>& family_configs() {
-  static const std::vector<const FamilyConfig*> all = {
-#define CRAMMER_FAMILY(name) &name##_config(),
+const std::vector<const Family*>& families() {
+  static const std::vector<const Family*> all = {
+#define CRAMMER_FAMILY(name) &name##_family(),
 #include "families.def"
 #undef CRAMMER_FAMILY
   };
   return all;
 }
 
-const FamilyConfig* find_family(const std::string& model_type) {
-  for (const FamilyConfig* f : family_configs())
+const Family* find_family(const std::string& model_type) {
+  for (const Family* f : families())
     if (f->model_type == model_type) return f;
   return nullptr;
 }
@@ -74,7 +74,7 @@ const FamilyConfig* find_family(const std::string& model_type) {
 const std::vector<std::string>& supported_model_types() {
   static const std::vector<std::string> types = [] {
     std::vector<std::string> out;
-    for (const FamilyConfig* f : family_configs()) out.push_back(f->model_type);
+    for (const Family* f : families()) out.push_back(f->model_type);
     return out;
   }();
   return types;
@@ -102,7 +102,7 @@ ModelSpec read_model_spec(const std::string& checkpoint_dir) {
   // transformers >= 4.56 writes "dtype"; older versions "torch_dtype".
   s.torch_dtype = f.has("torch_dtype") ? f.string("torch_dtype", "") : f.string("dtype", "");
 
-  const FamilyConfig* family = find_family(s.model_type);
+  const Family* family = find_family(s.model_type);
   if (!family) {
     f.fail("model_type", "unknown model_type '" + s.model_type + "' (supported: " + type_list() + ")");
   }
@@ -121,7 +121,7 @@ void write_model_spec(const ModelSpec& s, const std::string& checkpoint_dir) {
   j["bos_token_id"] = s.bos_token_id ? json(*s.bos_token_id) : json(nullptr);
   j["eos_token_id"] = s.eos_token_id ? json(*s.eos_token_id) : json(nullptr);
   if (!s.torch_dtype.empty()) j["torch_dtype"] = s.torch_dtype;
-  const FamilyConfig* family = find_family(s.model_type);
+  const Family* family = find_family(s.model_type);
   if (!family)
     throw ModelLoadError(checkpoint_dir + "/config.json: cannot write unknown model_type '" + s.model_type + "'");
   j["architectures"] = {family->hf_class};

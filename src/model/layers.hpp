@@ -1,6 +1,6 @@
 // Small parts shared by the architecture files (gpt2.cpp, gpt_neox.cpp, llama.cpp): norms,
 // activations, rotary embeddings, the causal attention core, the KV-cache append, the
-// "{}"-per-layer name-table helper and the registry entry each architecture provides.
+// "{}"-per-layer name-table helper.
 // Internal to the model layer; not a general transformer toolkit.
 #pragma once
 
@@ -59,18 +59,6 @@ std::pair<torch::Tensor, torch::Tensor> cache_append(KVCache* cache, size_t laye
 // Adds table entries for layer i: "{}" in each name becomes i; undefined tensors (absent
 // optional biases) are skipped.
 void add_layer(std::vector<HfParam>& out, int64_t i, std::vector<HfParam> entries);
-
-// What load_model needs to know about an architecture besides its parameter table.
-struct Architecture {
-  std::string model_type;
-  std::string base_prefix;  // "transformer." | "gpt_neox." | "model.": absent in base-model saves
-  std::vector<std::string> ignored;  // buffers old checkpoints carry; "{}" = layer index
-  std::string head;  // the LM head tensor, which a tied checkpoint may still carry
-  std::shared_ptr<CausalLM> (*build)(const ModelSpec&, const torch::TensorOptions&);
-};
-#define CRAMMER_FAMILY(name) Architecture name##_architecture();
-#include "families.def"
-#undef CRAMMER_FAMILY
 
 }  // namespace layers
 }  // namespace crammer

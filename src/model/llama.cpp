@@ -5,7 +5,7 @@
 // Not: other rope_scaling types (refused by config), sliding windows, tensor-parallel slicing.
 #include <cmath>
 
-#include "family_config.hpp"
+#include "family.hpp"
 #include "layers.hpp"
 
 namespace crammer {
@@ -181,30 +181,24 @@ class Llama : public CausalLM {
 
 }  // namespace
 
-const FamilyConfig& llama_config() {
-  static const FamilyConfig config = [] {
-    FamilyConfig c;
-    c.model_type = "llama";
-    c.hf_class = "LlamaForCausalLM";
-  c.head_dim_field = true;
-    c.read = read_config;
-    c.write = write_config;
-    c.make_defaults = make_defaults;
-    return c;
+const Family& llama_family() {
+  static const Family family = [] {
+    Family f;
+    f.model_type = "llama";
+    f.hf_class = "LlamaForCausalLM";
+    f.head_dim_field = true;
+    f.read = read_config;
+    f.write = write_config;
+    f.make_defaults = make_defaults;
+    f.base_prefix = "model.";
+    f.ignored = {"model.layers.{}.self_attn.rotary_emb.inv_freq"};
+    f.head = "lm_head.weight";
+    f.build = [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {
+      return std::make_shared<Llama>(s, o);
+    };
+    return f;
   }();
-  return config;
+  return family;
 }
-
-namespace layers {
-Architecture llama_architecture() {
-  return {"llama",
-          "model.",
-          {"model.layers.{}.self_attn.rotary_emb.inv_freq"},
-          "lm_head.weight",
-          [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {
-            return std::make_shared<Llama>(s, o);
-          }};
-}
-}  // namespace layers
 
 }  // namespace crammer

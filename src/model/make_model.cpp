@@ -7,7 +7,7 @@
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/model/safetensors.hpp"
 #include "crammer/util/error.hpp"
-#include "family_config.hpp"
+#include "family.hpp"
 
 namespace crammer {
 
@@ -19,7 +19,7 @@ namespace {
 
 ModelSpec model_spec_from_options(const MakeModelOptions& o) {
   auto fail = fail_option;
-  const FamilyConfig* family = find_family(o.arch);
+  const Family* family = find_family(o.arch);
   if (!family) {
     std::string list;
     for (const auto& t : supported_model_types()) list += (list.empty() ? "" : ", ") + t;

@@ -1,19 +1,31 @@
-// A model family's config.json dialect, provided by the family's own file (gpt2.cpp, ...) and
-// listed once in families.def: read_model_spec, write_model_spec and supported_model_types
-// derive from the list. Internal to the model layer.
+// A model family: everything crammer knows about one transformers architecture, in one record
+// that the family's own file (gpt2.cpp, llama.cpp, ...) provides and families.def lists once.
+// config.json reading/validation/writing, make-model's defaults, the checkpoint's naming (base
+// prefix, ignorable buffers, LM head) and the network's constructor all come from here:
+// supported_model_types, read_model_spec, write_model_spec, make-model, the recipe's check and
+// load_model derive from the list. Internal to the model layer.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config_fields.hpp"
 #include "crammer/model/make_model.hpp"
 
+namespace c10 {
+struct TensorOptions;
+}
+
 namespace crammer {
 
-struct FamilyConfig {
+class CausalLM;
+
+struct Family {
   std::string model_type;
   std::string hf_class;  // config.json "architectures"
+
+  // --- config.json
   // The family's names for the sizes every family has (for validation messages).
   std::string hidden_field = "hidden_size";
   std::string heads_field = "num_attention_heads";
@@ -27,13 +39,19 @@ struct FamilyConfig {
   // make-model: the family's defaults and option checks on a spec whose shared sizes are set
   // (intermediate size, norm, activation, rotary, tying); `fail` throws naming the option.
   void (*make_defaults)(const MakeModelOptions&, ModelSpec&, void (*fail)(const std::string&)) = nullptr;
+
+  // --- checkpoint and network
+  std::string base_prefix;  // "transformer." | "gpt_neox." | "model.": absent in base-model saves
+  std::vector<std::string> ignored;  // buffers old checkpoints carry; "{}" = layer index
+  std::string head;  // the LM head tensor, which a tied checkpoint may still carry
+  std::shared_ptr<CausalLM> (*build)(const ModelSpec&, const c10::TensorOptions&) = nullptr;
 };
 
-#define CRAMMER_FAMILY(name) const FamilyConfig& name##_config();
+#define CRAMMER_FAMILY(name) const Family& name##_family();
 #include "families.def"
 #undef CRAMMER_FAMILY
 
-const std::vector<const FamilyConfig*>& family_configs();
-const FamilyConfig* find_family(const std::string& model_type);  // null when unknown
+const std::vector<const Family*>& families();
+const Family* find_family(const std::string& model_type);  // null when unknown
 
 }  // namespace crammer
