@@ -50,35 +50,44 @@ AttentionKernel resolve_attention_kernel(AttentionKernel requested, bool cuda) {
 namespace layers {
 namespace {
 
-// masked[i, j]: key j lies after query i (absolute position past + i). [T, S] bool
-torch::Tensor causal_mask(int64_t T, int64_t S, int64_t past, torch::Device device) {
-  return torch::ones({T, S}, torch::TensorOptions().dtype(torch::kBool).device(device)).triu(past + 1);
+// masked[i, j]: key j lies after query i (absolute position past + i), or, with a sliding
+// window W > 0, W or more positions before it (transformers: kv_idx > q_idx - W). [T, S] bool
+torch::Tensor causal_mask(int64_t T, int64_t S, int64_t past, int64_t window, torch::Device device) {
+  torch::Tensor ones = torch::ones({T, S}, torch::TensorOptions().dtype(torch::kBool).device(device));
+  torch::Tensor masked = ones.triu(past + 1);
+  if (window > 0) masked = masked.logical_or(ones.tril(past - window));
+  return masked;
 }
 
+// True when no query of the chunk has a key beyond the window: the plain causal mask suffices.
+bool window_inactive(int64_t T, int64_t past, int64_t window) { return window <= 0 || past + T <= window; }
+
 torch::Tensor explicit_attention(const torch::Tensor& q, const torch::Tensor& k,
-                                 const torch::Tensor& v, int64_t past) {
+                                 const torch::Tensor& v, int64_t past, int64_t window) {
   const int64_t B = q.size(0), h = q.size(1), T = q.size(2), hd = q.size(3);
   const int64_t kvh = k.size(1), S = k.size(2), rep = h / kvh;
   // Grouped heads ride along the query rows, so k/v are never copied per head.
   torch::Tensor qg = q.reshape({B, kvh, rep * T, hd});               // [B, kvh, rep*T, hd]
   torch::Tensor s = at::matmul(qg, k.transpose(-1, -2));             // [B, kvh, rep*T, S]
   s = s.to(torch::kFloat32).mul(1.0 / std::sqrt(double(hd)));        // softmax in f32
-  if (T > 1)
-    s = s.view({B, kvh, rep, T, S}).masked_fill(causal_mask(T, S, past, q.device()), -INFINITY).view_as(s);
+  if (T > 1 || !window_inactive(T, past, window))
+    s = s.view({B, kvh, rep, T, S}).masked_fill(causal_mask(T, S, past, window, q.device()), -INFINITY).view_as(s);
   torch::Tensor p = at::softmax(s, -1).to(q.scalar_type());
   return at::matmul(p, v).view({B, h, T, hd});                      // [B, h, T, hd]
 }
 
 #if CRAMMER_SDPA
 torch::Tensor sdpa_attention(const torch::Tensor& q, const torch::Tensor& k,
-                             const torch::Tensor& v, int64_t past) {
+                             const torch::Tensor& v, int64_t past, int64_t window) {
   const int64_t B = q.size(0), h = q.size(1), T = q.size(2), hd = q.size(3);
   const int64_t kvh = k.size(1), S = k.size(2), rep = h / kvh;
   // A chunk after a cache needs the mask explicitly: is_causal aligns it top-left (query i sees
-  // keys 0..i), and these queries sit at past + i. SDPA's bool mask is true where it attends.
+  // keys 0..i), and these queries sit at past + i; so does an active sliding window. SDPA's
+  // bool mask is true where it attends.
   c10::optional<at::Tensor> mask;
-  if (T > 1 && past > 0) mask = causal_mask(T, S, past, q.device()).logical_not();
-  const bool is_causal = T > 1 && past == 0;
+  const bool plain = window_inactive(T, past, window);
+  if ((T > 1 && past > 0) || !plain) mask = causal_mask(T, S, past, window, q.device()).logical_not();
+  const bool is_causal = T > 1 && past == 0 && plain;
 #if CRAMMER_SDPA_GQA
   (void)B, (void)hd, (void)rep;
   return at::scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, c10::nullopt,
@@ -97,17 +106,17 @@ torch::Tensor sdpa_attention(const torch::Tensor& q, const torch::Tensor& k,
 }  // namespace
 
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        int64_t past, AttentionKernel kernel) {
+                        int64_t past, AttentionKernel kernel, int64_t window) {
   switch (resolve_attention_kernel(kernel, q.is_cuda())) {
     case AttentionKernel::sdpa:
 #if CRAMMER_SDPA
-      return sdpa_attention(q, k, v, past);
+      return sdpa_attention(q, k, v, past, window);
 #endif
     case AttentionKernel::automatic:  // resolved above; never reached
     case AttentionKernel::explicit_softmax:
       break;
   }
-  return explicit_attention(q, k, v, past);
+  return explicit_attention(q, k, v, past, window);
 }
 
 }  // namespace layers

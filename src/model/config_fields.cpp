@@ -1,5 +1,8 @@
 #include "config_fields.hpp"
 
+#include <algorithm>
+#include <vector>
+
 namespace crammer {
 
 void check_activation(const ConfigFields& f, const std::string& field, const std::string& act) {
@@ -83,5 +86,36 @@ json rope_scaling_json(const std::optional<RopeScaling>& scaling) {
   return j;
 }
 
+
+void read_sliding_windows(const ConfigFields& f, ModelSpec& s, const std::string& enabled_field,
+                          int64_t first_sliding, int64_t default_window) {
+  s.layer_windows.clear();
+  const bool enabled = enabled_field.empty() || f.boolean(enabled_field, false);
+  int64_t window = 0;
+  if (enabled) window = f.present("sliding_window") ? f.integer("sliding_window", 0) : default_window;
+  if (enabled && f.has("sliding_window") && window <= 0)
+    f.fail("sliding_window", "must be > 0 or null, got " + std::to_string(window));
+  std::vector<bool> sliding(static_cast<size_t>(std::max<int64_t>(s.num_layers, 0)), false);
+  if (f.has("layer_types")) {
+    const json& types = f.raw("layer_types");
+    if (!types.is_array() || int64_t(types.size()) != s.num_layers)
+      f.fail("layer_types", "expected a list of " + std::to_string(s.num_layers) + " layer types, got " + types.dump());
+    for (size_t i = 0; i < types.size(); ++i) {
+      const json& t = types[i];
+      if (t == "sliding_attention") {
+        sliding[i] = true;
+      } else if (t != "full_attention") {
+        f.fail("layer_types", "entry " + std::to_string(i) + " is " + t.dump() +
+                                  "; expected \"full_attention\" or \"sliding_attention\"");
+      }
+    }
+    // transformers drops the window when use_sliding_window is false, whatever layer_types says.
+    if (window == 0) std::fill(sliding.begin(), sliding.end(), false);
+  } else if (window > 0) {
+    for (int64_t i = std::max<int64_t>(first_sliding, 0); i < s.num_layers; ++i) sliding[size_t(i)] = true;
+  }
+  if (std::find(sliding.begin(), sliding.end(), true) == sliding.end()) return;
+  for (bool b : sliding) s.layer_windows.push_back(b ? window : 0);
+}
 
 }  // namespace crammer

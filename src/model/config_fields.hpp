@@ -26,6 +26,7 @@ class ConfigFields {
     throw ModelLoadError(file_ + ": field '" + field + "': " + what);
   }
   bool has(const std::string& k) const { return j_.contains(k) && !j_.at(k).is_null(); }
+  bool present(const std::string& k) const { return j_.contains(k); }  // null included
 
   int64_t integer(const std::string& k) const {
     if (!has(k)) fail(k, "missing (expected an integer)");
@@ -87,6 +88,14 @@ void check_activation(const ConfigFields& f, const std::string& field, const std
 
 // rope_theta, the rotated fraction and rope scaling, in either spelling (see config_fields.cpp).
 void read_rope(const ConfigFields& f, ModelSpec& s, bool neox);
+
+// Sliding windows, transformers' way: `layer_types` ("full_attention" | "sliding_attention" per
+// layer) when given; otherwise layers from `first_sliding` on slide when `sliding_window` is set
+// (`enabled_field`, e.g. use_sliding_window, must then be true when named). `sliding_window`
+// absent means `default_window` (the config class's default), null means none. Fills
+// s.layer_windows (s.num_layers must be set); every layer full gives an empty list.
+void read_sliding_windows(const ConfigFields& f, ModelSpec& s, const std::string& enabled_field,
+                          int64_t first_sliding, int64_t default_window);
 
 // The legacy "rope_scaling" object, which transformers 4.x and 5.x both read (null when unset).
 json rope_scaling_json(const std::optional<RopeScaling>& scaling);

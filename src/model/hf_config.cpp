@@ -4,6 +4,7 @@
 // are refused rather than silently ignored.
 #include "crammer/model/hf_config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -69,6 +70,12 @@ const Family* find_family(const std::string& model_type) {
   for (const Family* f : families())
     if (f->model_type == model_type) return f;
   return nullptr;
+}
+
+int64_t max_sliding_window(const ModelSpec& spec) {
+  int64_t w = 0;
+  for (int64_t v : spec.layer_windows) w = std::max(w, v);
+  return w;
 }
 
 const std::vector<std::string>& supported_model_types() {

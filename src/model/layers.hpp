@@ -46,10 +46,11 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& cos,
 
 // Causal attention. q [B, h, T, hd], k/v [B, kv_h, past + T, hd] (h a multiple of kv_h: grouped
 // query heads share a kv head, as transformers' repeat_kv) -> [B, h, T, hd]; scale 1/sqrt(hd).
-// Query i sits at absolute position past + i and sees keys 0..past + i. `kernel` picks the
-// implementation (attention.cpp); every kernel gives the same result.
+// Query i sits at absolute position past + i and sees keys 0..past + i; with a sliding window
+// W > 0 only keys past + i - W + 1..past + i (W keys, itself included: transformers' mask).
+// `kernel` picks the implementation (attention.cpp); every kernel gives the same result.
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        int64_t past, AttentionKernel kernel);
+                        int64_t past, AttentionKernel kernel, int64_t window = 0);
 
 // Appends this chunk's k/v [B, kv_h, T, hd] to layer i of cache (when given) and returns the
 // full keys/values to attend to.

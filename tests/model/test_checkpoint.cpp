@@ -225,7 +225,9 @@ TEST_F(Checkpoints, ParameterCountIsTheLoadedModels) {
       const int64_t want = loaded_count(o.out_dir);
       EXPECT_EQ(count_parameters(o.out_dir), want) << arch << (tied ? " tied" : " untied");
       // The head is V x d more when untied, and never counted twice when tied.
-      if (!tied) EXPECT_GT(want, 61 * 32) << arch;
+      if (!tied) {
+        EXPECT_GT(want, 61 * 32) << arch;
+      }
     }
   }
   MakeModelOptions o = options("gpt2");

@@ -61,6 +61,21 @@ CASES = {
                    "Llama: biases on attention and MLP projections"),
     "llama-gqa-bf16-sharded": ("llama", {"num_key_value_heads": 2, "dtype": "bfloat16"},
                                "Llama: GQA, bf16 weights in 3+ shards"),
+    # Sliding windows are shorter than k + T = 14, so the window masks [mem] and tokens away.
+    "mistral-window": ("mistral", {"num_key_value_heads": 2, "sliding_window": 5},
+                       "Mistral: GQA 2:1, sliding window 5 on every layer"),
+    "mistral-full": ("mistral", {"sliding_window": None, "tie_word_embeddings": True},
+                     "Mistral: sliding_window null (full attention), tied head"),
+    "qwen2-window": ("qwen2", {"num_key_value_heads": 2, "use_sliding_window": True,
+                               "sliding_window": 4, "max_window_layers": 1},
+                     "Qwen2: q/k/v biases without o bias, GQA, layer 1 slides (window 4), layer 0 full"),
+    "qwen2-bf16-sharded": ("qwen2", {"dtype": "bfloat16", "tie_word_embeddings": True},
+                           "Qwen2: tied head, bf16 weights in 3+ shards"),
+    "qwen3-qk-norm": ("qwen3", {"head_dim": 16, "num_key_value_heads": 2},
+                      "Qwen3: per-head q/k RMSNorm, head_dim 16 != hidden/heads 8, GQA 2:1"),
+    "qwen3-bias-window": ("qwen3", {"head_dim": 8, "attention_bias": True, "use_sliding_window": True,
+                                    "sliding_window": 6, "max_window_layers": 0},
+                          "Qwen3: q/k/v/o biases, every layer slides (window 6)"),
 }
 
 
@@ -71,7 +86,9 @@ def make_config(model_type, overrides):
     else:
         base.update(hidden_size=D, num_attention_heads=HEADS, num_hidden_layers=LAYERS,
                     intermediate_size=FFN, max_position_embeddings=64)
-    if model_type == "llama":
+    if model_type in ("llama", "mistral", "qwen2", "qwen3"):  # their defaults differ (8, 32)
+        base["num_key_value_heads"] = HEADS
+    if model_type in ("llama", "mistral", "qwen2", "qwen3"):
         base["rms_norm_eps"] = 1e-5
     base.update({k: v for k, v in overrides.items() if k != "dtype"})
     return transformers.AutoConfig.for_model(model_type, **base)

@@ -20,7 +20,7 @@ struct RopeScaling {
 };
 
 struct ModelSpec {
-  std::string model_type;  // gpt2 | gpt_neox | llama
+  std::string model_type;  // one of supported_model_types()
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;
   int64_t num_layers = 0;
@@ -37,12 +37,20 @@ struct ModelSpec {
   std::optional<RopeScaling> rope_scaling;
   bool use_parallel_residual = true;  // gpt_neox
   bool tie_word_embeddings = false;
-  bool attention_bias = false;  // llama
+  bool attention_bias = false;  // biases on q, k, v and the output projection (neox, llama)
+  bool qkv_bias = false;        // biases on q, k, v only (qwen2)
   bool mlp_bias = false;        // llama
+  bool qk_norm = false;         // RMSNorm of each q and k head before rotary (qwen3)
+  // Per layer: the sliding attention window (a token sees itself and the window - 1 before it),
+  // 0 = full causal attention. Empty = every layer full (mistral, qwen2, qwen3).
+  std::vector<int64_t> layer_windows;
   std::optional<int64_t> bos_token_id;
   std::optional<int64_t> eos_token_id;
   std::string torch_dtype;  // as written in config.json ("float32", "bfloat16", ...), may be empty
 };
+
+// The largest sliding window of any layer; 0 when every layer attends to the whole prefix.
+int64_t max_sliding_window(const ModelSpec& spec);
 
 // The model types crammer implements, for error messages.
 const std::vector<std::string>& supported_model_types();

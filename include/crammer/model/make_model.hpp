@@ -12,17 +12,18 @@
 namespace crammer {
 
 struct MakeModelOptions {
-  std::string arch = "llama";  // gpt2 | gpt_neox | llama
+  std::string arch = "llama";  // one of supported_model_types()
   int64_t layers = 2;
   int64_t d_model = 64;
   int64_t heads = 4;
-  int64_t kv_heads = 0;           // 0: == heads (llama only may differ)
+  int64_t kv_heads = 0;           // 0: == heads (gpt2 and gpt_neox: must be)
   int64_t vocab_size = 0;         // required (> 0); the CLI fills it from --tokenizer
-  int64_t intermediate_size = 0;  // 0: gpt2/gpt_neox 4 * d; llama 8d/3 rounded up to 32
+  int64_t intermediate_size = 0;  // 0: gpt2/gpt_neox 4 * d; Llama-style 8d/3 rounded up to 32
   int64_t max_position_embeddings = 2048;
   double rope_theta = 10000.0;
   bool llama3_rope_scaling = false;  // Llama-3.1 rope_scaling (factor 8, 1, 4, 8192)
   double rotary_pct = 0.25;          // gpt_neox
+  int64_t sliding_window = 0;        // mistral, qwen2, qwen3: every layer slides; 0 = none
   std::optional<bool> tie_word_embeddings;  // unset: gpt2 true, others false
   uint64_t seed = 0;
   std::string dtype = "f32";  // f32 | bf16: the dtype written to the safetensors files

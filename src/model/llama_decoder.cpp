@@ -1,0 +1,167 @@
+// The Llama-style decoder (llama_decoder.hpp), readable top to bottom: embed, per block
+// x + attn(norm(x)) then x + mlp(norm(x)), final norm; the LM head is CausalLM's.
+#include "llama_decoder.hpp"
+
+#include "family.hpp"
+#include "layers.hpp"
+
+namespace crammer {
+namespace {
+
+using layers::param;
+using Init = HfParam::Init;
+
+struct LlamaBlock : torch::nn::Module {
+  torch::Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv, bo;
+  torch::Tensor ffn_norm, w1, w3, w2, b1, b3, b2;  // w1 gate, w3 up, w2 down
+
+  torch::Tensor q_norm, k_norm;  // [hd] each, qk_norm only
+  int64_t window = 0;            // sliding window of this layer, 0 = full attention
+
+  LlamaBlock(const ModelSpec& s, const torch::TensorOptions& o, size_t layer) {
+    if (layer < s.layer_windows.size()) window = s.layer_windows[layer];
+    const int64_t d = s.hidden_size, f = s.intermediate_size;
+    const int64_t qd = s.num_heads * s.head_dim, kvd = s.num_kv_heads * s.head_dim;
+    attn_norm = param(*this, "attn_norm", {d}, o);
+    wq = param(*this, "wq", {qd, d}, o);
+    wk = param(*this, "wk", {kvd, d}, o);
+    wv = param(*this, "wv", {kvd, d}, o);
+    wo = param(*this, "wo", {d, qd}, o);
+    if (s.attention_bias || s.qkv_bias) {
+      bq = param(*this, "bq", {qd}, o);
+      bk = param(*this, "bk", {kvd}, o);
+      bv = param(*this, "bv", {kvd}, o);
+    }
+    if (s.attention_bias) bo = param(*this, "bo", {d}, o);
+    if (s.qk_norm) {
+      q_norm = param(*this, "q_norm", {s.head_dim}, o);
+      k_norm = param(*this, "k_norm", {s.head_dim}, o);
+    }
+    ffn_norm = param(*this, "ffn_norm", {d}, o);
+    w1 = param(*this, "w1", {f, d}, o);
+    w3 = param(*this, "w3", {f, d}, o);
+    w2 = param(*this, "w2", {d, f}, o);
+    if (s.mlp_bias) {
+      b1 = param(*this, "b1", {f}, o);
+      b3 = param(*this, "b3", {f}, o);
+      b2 = param(*this, "b2", {d}, o);
+    }
+  }
+};
+
+class LlamaDecoder : public CausalLM {
+ public:
+  LlamaDecoder(const ModelSpec& s, const torch::TensorOptions& o)
+      : CausalLM(s),
+        act_(layers::activation_from_name(s.hidden_act)),
+        rotary_(layers::make_rotary(s.head_dim, s.rope_theta, s.rope_scaling)) {
+    const int64_t d = s.hidden_size;
+    tok_ = param(*this, "tok_embeddings", {s.vocab_size, d}, o);
+    for (int64_t i = 0; i < s.num_layers; ++i)
+      blocks_.push_back(
+          register_module("layers_" + std::to_string(i), std::make_shared<LlamaBlock>(s, o, size_t(i))));
+    norm_ = param(*this, "norm", {d}, o);
+    if (!s.tie_word_embeddings) output_ = param(*this, "output", {s.vocab_size, d}, o);
+  }
+
+  torch::Tensor embed(const torch::Tensor& ids) override { return at::embedding(tok_, ids); }
+  torch::Tensor embedding_weight() override { return tok_; }
+  torch::Tensor head_weight() override { return output_.defined() ? output_ : tok_; }
+  torch::Tensor forward(const torch::Tensor& embeds) override { return run(embeds, nullptr); }
+  torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) override {
+    return run(embeds, &cache);
+  }
+
+  std::vector<HfParam> hf_params() override {
+    std::vector<HfParam> t = {{"model.embed_tokens.weight", tok_}};
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      LlamaBlock& b = *blocks_[i];
+      layers::add_layer(t, int64_t(i), {
+          {"model.layers.{}.input_layernorm.weight", b.attn_norm, Init::ones},
+          {"model.layers.{}.self_attn.q_proj.weight", b.wq},
+          {"model.layers.{}.self_attn.q_proj.bias", b.bq, Init::zeros},
+          {"model.layers.{}.self_attn.k_proj.weight", b.wk},
+          {"model.layers.{}.self_attn.k_proj.bias", b.bk, Init::zeros},
+          {"model.layers.{}.self_attn.v_proj.weight", b.wv},
+          {"model.layers.{}.self_attn.v_proj.bias", b.bv, Init::zeros},
+          {"model.layers.{}.self_attn.o_proj.weight", b.wo},
+          {"model.layers.{}.self_attn.o_proj.bias", b.bo, Init::zeros},
+          {"model.layers.{}.self_attn.q_norm.weight", b.q_norm, Init::ones},
+          {"model.layers.{}.self_attn.k_norm.weight", b.k_norm, Init::ones},
+          {"model.layers.{}.post_attention_layernorm.weight", b.ffn_norm, Init::ones},
+          {"model.layers.{}.mlp.gate_proj.weight", b.w1},
+          {"model.layers.{}.mlp.gate_proj.bias", b.b1, Init::zeros},
+          {"model.layers.{}.mlp.up_proj.weight", b.w3},
+          {"model.layers.{}.mlp.up_proj.bias", b.b3, Init::zeros},
+          {"model.layers.{}.mlp.down_proj.weight", b.w2},
+          {"model.layers.{}.mlp.down_proj.bias", b.b2, Init::zeros},
+      });
+    }
+    t.push_back({"model.norm.weight", norm_, Init::ones});
+    if (output_.defined()) t.push_back({"lm_head.weight", output_});
+    return t;
+  }
+
+ private:
+  // x [B, T, d] at positions past..past+T-1 -> final hidden [B, T, d].
+  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) {
+    const int64_t B = embeds.size(0), T = embeds.size(1);
+    const int64_t h = spec_.num_heads, kvh = spec_.num_kv_heads, hd = spec_.head_dim;
+    const int64_t past = cache ? cache->length() : 0;
+    const double eps = spec_.norm_eps;
+    auto [cos, sin] = layers::rotary_cos_sin(rotary_, past, T, embeds.scalar_type(),
+                                             embeds.device());  // [T, hd]
+    torch::Tensor x = embeds;  // [B, T, d]
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      LlamaBlock& b = *blocks_[i];
+      // h = x + attention(norm(x))
+      torch::Tensor y = layers::rms_norm(x, b.attn_norm, eps);
+      torch::Tensor q = layers::linear(y, b.wq, b.bq).view({B, T, h, hd});
+      torch::Tensor k = layers::linear(y, b.wk, b.bk).view({B, T, kvh, hd});
+      torch::Tensor v = layers::linear(y, b.wv, b.bv).view({B, T, kvh, hd}).transpose(1, 2);
+      if (b.q_norm.defined()) {  // qwen3: each head normalised over head_dim, before rotary
+        q = layers::rms_norm(q, b.q_norm, eps);
+        k = layers::rms_norm(k, b.k_norm, eps);
+      }
+      q = layers::apply_rotary(q.transpose(1, 2), cos, sin);  // [B, h, T, hd]
+      auto [kc, vc] = layers::cache_append(cache, i, layers::apply_rotary(k.transpose(1, 2), cos, sin), v);
+      torch::Tensor a = layers::attention(q, kc, vc, past, attention_, b.window).transpose(1, 2).reshape({B, T, h * hd});
+      x = x + layers::linear(a, b.wo, b.bo);
+      // out = h + ffn(norm(h)), SwiGLU: w2(act(w1 y) * w3 y)
+      y = layers::rms_norm(x, b.ffn_norm, eps);
+      torch::Tensor g = layers::activate(layers::linear(y, b.w1, b.b1), act_);
+      x = x + layers::linear(g * layers::linear(y, b.w3, b.b3), b.w2, b.b2);
+    }
+    return layers::rms_norm(x, norm_, eps);
+  }
+
+  layers::Activation act_;
+  layers::Rotary rotary_;
+  torch::Tensor tok_, norm_, output_;  // tok_ / output_ [V, d]
+  std::vector<std::shared_ptr<LlamaBlock>> blocks_;
+};
+
+}  // namespace
+
+std::shared_ptr<CausalLM> make_llama_decoder(const ModelSpec& spec, const c10::TensorOptions& options) {
+  return std::make_shared<LlamaDecoder>(spec, options);
+}
+
+Family llama_style_family(const std::string& model_type, const std::string& hf_class,
+                          void (*read)(const ConfigFields&, ModelSpec&), void (*write)(const ModelSpec&, json&),
+                          void (*make_defaults)(const MakeModelOptions&, ModelSpec&, void (*)(const std::string&))) {
+  Family f;
+  f.model_type = model_type;
+  f.hf_class = hf_class;
+  f.head_dim_field = true;
+  f.read = read;
+  f.write = write;
+  f.make_defaults = make_defaults;
+  f.base_prefix = "model.";
+  f.ignored = {"model.layers.{}.self_attn.rotary_emb.inv_freq"};
+  f.head = "lm_head.weight";
+  f.build = make_llama_decoder;
+  return f;
+}
+
+}  // namespace crammer

@@ -1,0 +1,34 @@
+// The config.json fields every Llama-style family writes the same way (llama, mistral, qwen2,
+// qwen3: transformers copied LlamaConfig's sizes, norm, activation and rotary fields), and
+// make-model's shared defaults for them. Each family file adds its own fields around these.
+// Internal to the model layer.
+#pragma once
+
+#include "config_fields.hpp"
+#include "crammer/model/make_model.hpp"
+
+namespace crammer {
+
+// Sizes, rms_norm_eps, hidden_act, rope (whole head rotated), tie_word_embeddings and head_dim
+// (default hidden_size / heads). `family` names the model type in errors; `default_kv_heads`
+// is the config class's num_key_value_heads when the field is absent (0: num_attention_heads).
+void read_llama_fields(const ConfigFields& f, ModelSpec& s, const std::string& family, int64_t default_kv_heads = 0);
+void write_llama_fields(const ModelSpec& s, json& j);
+
+// SwiGLU at 8d/3 rounded up to 32 (unless --intermediate-size), silu, whole head rotated,
+// untied unless --tie-word-embeddings.
+void llama_make_defaults(const MakeModelOptions& o, ModelSpec& s);
+
+// Qwen2 / Qwen3's window fields: use_sliding_window, sliding_window, max_window_layers (default
+// `default_first`) and layer_types, read and written as transformers does.
+void read_qwen_windows(const ConfigFields& f, ModelSpec& s, int64_t default_first);
+void write_qwen_windows(const ModelSpec& s, json& j);
+
+// The one window every sliding layer shares (0 when none slides); ModelLoadError naming the
+// family when the layers' windows differ (these config.json dialects have one sliding_window).
+int64_t shared_sliding_window(const ModelSpec& s);
+
+// make-model's --sliding-window on every layer (0: none).
+void apply_sliding_window_option(const MakeModelOptions& o, ModelSpec& s);
+
+}  // namespace crammer

@@ -1,0 +1,37 @@
+// Qwen2 / Qwen2.5 (transformers' Qwen2Config): the Llama-style decoder with biases on q, k and
+// v but not on the output projection, and sliding windows on the layers from max_window_layers
+// on when use_sliding_window (or as layer_types says). Tokens more than sliding_window - 1
+// positions after the [mem] vectors do not see them in those layers.
+#include "family.hpp"
+#include "llama_decoder.hpp"
+#include "llama_fields.hpp"
+
+namespace crammer {
+namespace {
+
+void read_config(const ConfigFields& f, ModelSpec& s) {
+  read_llama_fields(f, s, "qwen2", /*default_kv_heads=*/32);  // Qwen2Config's default
+  s.qkv_bias = true;
+  read_qwen_windows(f, s, /*default_first=*/28);
+}
+
+void write_config(const ModelSpec& s, json& j) {
+  write_llama_fields(s, j);
+  write_qwen_windows(s, j);
+}
+
+void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*fail)(const std::string&)) {
+  if (o.llama3_rope_scaling) fail("--llama3-rope-scaling is for llama only");
+  llama_make_defaults(o, s);
+  s.qkv_bias = true;
+  apply_sliding_window_option(o, s);
+}
+
+}  // namespace
+
+const Family& qwen2_family() {
+  static const Family family = llama_style_family("qwen2", "Qwen2ForCausalLM", read_config, write_config, make_defaults);
+  return family;
+}
+
+}  // namespace crammer
