@@ -1,4 +1,4 @@
-// Parity of each architecture (gpt2, gpt_neox, llama) against a deliberately naive reference
+// Parity of each architecture (gpt2, gpt_neox, the Llama-style decoder with its switches) against a deliberately naive reference
 // written here in double precision: per-head and per-position loops, rotary from explicit
 // cos/sin per position, layer norms from their formulas, weights read by their Hugging Face
 // names from export_hf_weights. Also: KV-cached forward == full forward. Not: file I/O
@@ -102,31 +102,44 @@ Tensor ref_rotary(const Tensor& x, const std::vector<double>& inv_freq) {
   return out;
 }
 
-// One head: q, k, v [T, hd]; query t attends to keys 0..t.
-Tensor ref_head_attention(const Tensor& q, const Tensor& k, const Tensor& v) {
+// One head: q, k, v [T, hd]; query t attends to keys 0..t, or with a sliding window W > 0 to
+// the W keys t-W+1..t.
+Tensor ref_head_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t window) {
   const int64_t T = q.size(0);
   Tensor out = torch::zeros_like(q);
   for (int64_t t = 0; t < T; ++t) {
-    Tensor scores = k.narrow(0, 0, t + 1).matmul(q[t]) / std::sqrt(double(q.size(1)));  // [t+1]
+    const int64_t first = window > 0 ? std::max<int64_t>(0, t - window + 1) : 0, n = t + 1 - first;
+    Tensor scores = k.narrow(0, first, n).matmul(q[t]) / std::sqrt(double(q.size(1)));  // [n]
     Tensor p = (scores - scores.max()).exp();
     p = p / p.sum();
-    out[t] = p.matmul(v.narrow(0, 0, t + 1));
+    out[t] = p.matmul(v.narrow(0, first, n));
   }
   return out;
 }
 
 // Multi-head attention of one sequence. q [T, h*hd], k/v [T, kvh*hd]; rot features rotated.
+// Optional per-head RMSNorm of q and k before rotary (qwen3), a sliding window (0: none).
+struct HeadOptions {
+  Tensor q_norm, k_norm;
+  double eps = 0;
+  int64_t window = 0;
+};
+Tensor ref_rms_norm(const Tensor& x, const Tensor& w, double eps);
 Tensor ref_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t h, int64_t kvh,
-                     int64_t hd, const std::vector<double>& inv_freq) {
+                     int64_t hd, const std::vector<double>& inv_freq, const HeadOptions& o = {}) {
   std::vector<Tensor> heads;
   for (int64_t j = 0; j < h; ++j) {
     int64_t g = j / (h / kvh);  // the kv head this query head shares
     Tensor qh = q.narrow(1, j * hd, hd), kh = k.narrow(1, g * hd, hd), vh = v.narrow(1, g * hd, hd);
+    if (o.q_norm.defined()) {
+      qh = ref_rms_norm(qh, o.q_norm, o.eps);
+      kh = ref_rms_norm(kh, o.k_norm, o.eps);
+    }
     if (!inv_freq.empty()) {
       qh = ref_rotary(qh.contiguous(), inv_freq);
       kh = ref_rotary(kh.contiguous(), inv_freq);
     }
-    heads.push_back(ref_head_attention(qh, kh, vh));
+    heads.push_back(ref_head_attention(qh, kh, vh, o.window));
   }
   return torch::cat(heads, 1);  // [T, h*hd]
 }
@@ -189,7 +202,7 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
       x = ref_layer_norm(x, get(w, "gpt_neox.final_layer_norm.weight"),
                          get(w, "gpt_neox.final_layer_norm.bias"), s.norm_eps);
       head = get(w, "embed_out.weight");
-    } else {  // llama
+    } else {  // llama and the families sharing its decoder (mistral, qwen2, qwen3)
       auto inv = ref_inv_freq(hd, s.rope_theta, s.rope_scaling);
       x = get(w, "model.embed_tokens.weight").index_select(0, id);
       for (int64_t i = 0; i < s.num_layers; ++i) {
@@ -199,9 +212,12 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
           return bias ? r + W(n + ".bias") : r;
         };
         Tensor y = ref_rms_norm(x, W("input_layernorm.weight"), s.norm_eps);
-        bool ab = s.attention_bias, mb = s.mlp_bias;
-        Tensor a = ref_attention(lin(y, "self_attn.q_proj", ab), lin(y, "self_attn.k_proj", ab),
-                                 lin(y, "self_attn.v_proj", ab), h, s.num_kv_heads, hd, inv);
+        bool ab = s.attention_bias, qkvb = s.attention_bias || s.qkv_bias, mb = s.mlp_bias;
+        HeadOptions ho;
+        if (s.qk_norm) ho = {W("self_attn.q_norm.weight"), W("self_attn.k_norm.weight"), s.norm_eps};
+        if (size_t(i) < s.layer_windows.size()) ho.window = s.layer_windows[size_t(i)];
+        Tensor a = ref_attention(lin(y, "self_attn.q_proj", qkvb), lin(y, "self_attn.k_proj", qkvb),
+                                 lin(y, "self_attn.v_proj", qkvb), h, s.num_kv_heads, hd, inv, ho);
         x = x + lin(a, "self_attn.o_proj", ab);
         y = ref_rms_norm(x, W("post_attention_layernorm.weight"), s.norm_eps);
         Tensor g = ref_act(lin(y, "mlp.gate_proj", mb), "silu") * lin(y, "mlp.up_proj", mb);
@@ -234,6 +250,26 @@ ModelSpec llama_bias_spec() {  // biases, tied head, head_dim != hidden/heads
   s.hidden_act = "silu";
   s.attention_bias = s.mlp_bias = s.tie_word_embeddings = true;
   s.rope_theta = 500.0;
+  return s;
+}
+// Qwen2: q/k/v biases without o bias; layer 1 slides with window 5 (sequences of 12).
+ModelSpec qwen2_window_spec() {
+  ModelSpec s = base_spec("qwen2");
+  s.num_kv_heads = 2;
+  s.hidden_act = "silu";
+  s.qkv_bias = true;
+  s.layer_windows = {0, 5};
+  return s;
+}
+// Qwen3: per-head q/k norm, every bias, head_dim != hidden/heads, every layer slides (window 4).
+ModelSpec qwen3_window_spec() {
+  ModelSpec s = base_spec("qwen3");
+  s.num_heads = 8;
+  s.num_kv_heads = 2;
+  s.head_dim = 12;
+  s.hidden_act = "silu";
+  s.qk_norm = s.attention_bias = true;
+  s.layer_windows = {4, 4};
   return s;
 }
 ModelSpec neox_spec(bool parallel) {
@@ -275,6 +311,8 @@ double check_parity(const ModelSpec& spec, const char* label) {
 
 TEST(Architectures, LlamaGqaLlama3RopeMatchesReference) { check_parity(llama_gqa_spec(), "llama gqa+llama3"); }
 TEST(Architectures, LlamaBiasTiedHeadDimMatchesReference) { check_parity(llama_bias_spec(), "llama bias+tied+head_dim"); }
+TEST(Architectures, Qwen2BiasWindowMatchesReference) { check_parity(qwen2_window_spec(), "qwen2 qkv bias+window"); }
+TEST(Architectures, Qwen3QkNormWindowMatchesReference) { check_parity(qwen3_window_spec(), "qwen3 qk norm+window"); }
 TEST(Architectures, GptNeoxParallelMatchesReference) { check_parity(neox_spec(true), "gpt_neox parallel"); }
 TEST(Architectures, GptNeoxSequentialMatchesReference) { check_parity(neox_spec(false), "gpt_neox sequential"); }
 TEST(Architectures, Gpt2MatchesReference) { check_parity(gpt2_spec(), "gpt2"); }
@@ -324,6 +362,10 @@ void check_cached(const ModelSpec& spec, const char* label) {
 }
 
 TEST(Architectures, CachedForwardLlama) { check_cached(llama_gqa_spec(), "llama"); }
+TEST(Architectures, CachedForwardSlidingWindow) {
+  check_cached(qwen2_window_spec(), "qwen2 window");
+  check_cached(qwen3_window_spec(), "qwen3 qk norm+window");
+}
 TEST(Architectures, CachedForwardGptNeox) { check_cached(neox_spec(true), "gpt_neox"); }
 TEST(Architectures, CachedForwardGpt2) { check_cached(gpt2_spec(), "gpt2"); }
 

@@ -1,7 +1,7 @@
 // The two attention kernels give the same numbers (f32, 1e-5 relative): LibTorch 2.x's
 // scaled_dot_product_attention against the explicit softmax path, in every way cramming uses
 // attention: the causal mask behind a [mem] prefix (forward and the gradient to mem), right
-// padding, grouped kv heads, and the KV-cached decode (one token and multi-token chunks after a
+// padding, grouped kv heads, sliding windows, and the KV-cached decode (one token and multi-token chunks after a
 // cache). Each case runs through whole models of every architecture. On LibTorch 1.x only the
 // refusal of sdpa is testable; the equality cases skip, saying why.
 #include <gtest/gtest.h>
@@ -44,6 +44,15 @@ ModelSpec gqa_spec() {
   return s;
 }
 
+// Sliding windows (3 on layer 0, 6 on layer 1) shorter than the texts, behind GQA and q/k norm.
+ModelSpec window_spec() {
+  ModelSpec s = gqa_spec();
+  s.model_type = "qwen3";
+  s.qk_norm = true;
+  s.layer_windows = {3, 6};
+  return s;
+}
+
 // Weights ~ N(0, 0.1) so attention is peaked enough that a wrong mask shows.
 std::shared_ptr<CausalLM> model_of(const ModelSpec& spec) {
   auto m = make_random_model(spec, 3);
@@ -77,7 +86,11 @@ class AttentionKernels : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     if (!sdpa_available()) GTEST_SKIP() << "LibTorch 1.x: no scaled_dot_product_attention to compare";
   }
-  ModelSpec spec() const { return GetParam() == "llama_gqa" ? gqa_spec() : spec_of(GetParam()); }
+  ModelSpec spec() const {
+    if (GetParam() == "llama_gqa") return gqa_spec();
+    if (GetParam() == "qwen3_window") return window_spec();
+    return spec_of(GetParam());
+  }
 };
 
 // Causal attention behind k = 3 [mem] vectors, and the gradient to mem (what cramming trains).
@@ -143,7 +156,7 @@ TEST_P(AttentionKernels, KvCachedDecode) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, AttentionKernels,
-                         ::testing::Values("gpt2", "gpt_neox", "llama", "llama_gqa"),
+                         ::testing::Values("gpt2", "gpt_neox", "llama", "llama_gqa", "qwen3_window"),
                          [](const auto& info) { return info.param; });
 
 // The comparison can fail: a kernel that ignored the causal mask would differ far beyond the

@@ -209,3 +209,110 @@ TEST_F(HfConfig, ErrorsNameFileAndField) {
 
 }  // namespace
 }  // namespace crammer
+
+// The Llama-style families beyond llama: configs shaped like the published Qwen2.5-0.5B,
+// Qwen3-0.6B and Mistral-7B-v0.1 ones, and their sliding-window fields as transformers reads them.
+namespace crammer {
+namespace {
+
+const char* kQwen25 = R"({"architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0,
+  "bos_token_id": 151643, "eos_token_id": 151643, "hidden_act": "silu", "hidden_size": 896,
+  "initializer_range": 0.02, "intermediate_size": 4864, "max_position_embeddings": 32768,
+  "max_window_layers": 24, "model_type": "qwen2", "num_attention_heads": 14,
+  "num_hidden_layers": 24, "num_key_value_heads": 2, "rms_norm_eps": 1e-06,
+  "rope_theta": 1000000.0, "sliding_window": 32768, "tie_word_embeddings": true,
+  "torch_dtype": "bfloat16", "use_cache": true, "use_sliding_window": false, "vocab_size": 151936})";
+
+TEST_F(HfConfig, Qwen25Config) {
+  ModelSpec s = read(kQwen25);
+  EXPECT_EQ(s.head_dim, 64);
+  EXPECT_EQ(s.num_kv_heads, 2);
+  EXPECT_TRUE(s.qkv_bias);
+  EXPECT_FALSE(s.attention_bias);  // no bias on o_proj
+  EXPECT_FALSE(s.qk_norm);
+  EXPECT_TRUE(s.layer_windows.empty()) << "use_sliding_window false: every layer full";
+  EXPECT_DOUBLE_EQ(s.rope_theta, 1e6);
+  EXPECT_TRUE(s.tie_word_embeddings);
+}
+
+TEST_F(HfConfig, Qwen3Config) {
+  ModelSpec s = read(R"({"architectures": ["Qwen3ForCausalLM"], "attention_bias": false,
+    "bos_token_id": 151643, "eos_token_id": 151645, "head_dim": 128, "hidden_act": "silu",
+    "hidden_size": 1024, "intermediate_size": 3072, "max_position_embeddings": 40960,
+    "max_window_layers": 28, "model_type": "qwen3", "num_attention_heads": 16,
+    "num_hidden_layers": 28, "num_key_value_heads": 8, "rms_norm_eps": 1e-06,
+    "rope_scaling": null, "rope_theta": 1000000, "sliding_window": null,
+    "tie_word_embeddings": true, "torch_dtype": "bfloat16", "use_sliding_window": false,
+    "vocab_size": 151936})");
+  EXPECT_EQ(s.head_dim, 128);  // != 1024 / 16
+  EXPECT_TRUE(s.qk_norm);
+  EXPECT_FALSE(s.attention_bias);
+  EXPECT_FALSE(s.qkv_bias);
+  EXPECT_TRUE(s.layer_windows.empty());
+}
+
+TEST_F(HfConfig, MistralSlidingWindowAbsentNullOrSet) {
+  const std::string base = R"({"model_type": "mistral", "vocab_size": 32000, "hidden_size": 4096,
+    "num_hidden_layers": 4, "num_attention_heads": 32, "intermediate_size": 14336,
+    "max_position_embeddings": 32768, "rms_norm_eps": 1e-05, "rope_theta": 10000.0)";
+  ModelSpec v01 = read(base + R"(, "num_key_value_heads": 8, "sliding_window": 4096})");
+  EXPECT_EQ(v01.layer_windows, (std::vector<int64_t>{4096, 4096, 4096, 4096}));
+  EXPECT_EQ(max_sliding_window(v01), 4096);
+  EXPECT_TRUE(read(base + R"(, "sliding_window": null})").layer_windows.empty());
+  // Absent fields take MistralConfig's defaults: window 4096, 8 key/value heads.
+  ModelSpec absent = read(base + "}");
+  EXPECT_EQ(absent.layer_windows.size(), 4u);
+  EXPECT_EQ(absent.num_kv_heads, 8);
+  EXPECT_NE(error(base + R"(, "sliding_window": 0})").find("field 'sliding_window': must be > 0"), std::string::npos);
+}
+
+TEST_F(HfConfig, QwenWindowsFromMaxWindowLayersOrLayerTypes) {
+  std::string base = kQwen25;
+  base.replace(base.find(R"("use_sliding_window": false)"), 27, R"("use_sliding_window": true)");
+  base.replace(base.find(R"("max_window_layers": 24)"), 23, R"("max_window_layers": 22)");
+  ModelSpec s = read(base);
+  ASSERT_EQ(s.layer_windows.size(), 24u);
+  EXPECT_EQ(s.layer_windows[21], 0);
+  EXPECT_EQ(s.layer_windows[22], 32768);
+  EXPECT_EQ(s.layer_windows[23], 32768);
+  EXPECT_EQ(max_sliding_window(s), 32768);
+
+  // layer_types, when given, decides (transformers 5 writes it).
+  std::string types = R"(, "layer_types": [)";
+  for (int i = 0; i < 24; ++i) types += std::string(i ? ", " : "") + (i % 2 ? "\"sliding_attention\"" : "\"full_attention\"");
+  std::string with_types = base.substr(0, base.size() - 1) + types + "]}";
+  ModelSpec t = read(with_types);
+  EXPECT_EQ(t.layer_windows[0], 0);
+  EXPECT_EQ(t.layer_windows[1], 32768);
+  EXPECT_EQ(t.layer_windows[22], 0);
+
+  std::string bad = with_types;
+  bad.replace(bad.find("\"sliding_attention\""), 19, "\"chunked_attention\"");
+  std::string e = error(bad);
+  EXPECT_NE(e.find(file() + ": field 'layer_types': entry 1 is \"chunked_attention\""), std::string::npos) << e;
+  e = error(base.substr(0, base.size() - 1) + R"(, "layer_types": ["full_attention"]})");
+  EXPECT_NE(e.find("field 'layer_types': expected a list of 24 layer types"), std::string::npos) << e;
+}
+
+TEST_F(HfConfig, SlidingWindowsRoundTrip) {
+  ModelSpec s = read(kQwen25);
+  s.layer_windows.assign(24, 0);
+  s.layer_windows[20] = s.layer_windows[23] = 512;  // not a suffix: layer_types carries it
+  write_model_spec(s, dir_.string());
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(file()));
+  EXPECT_EQ(j.at("use_sliding_window"), true);
+  EXPECT_EQ(j.at("sliding_window"), 512);
+  EXPECT_EQ(j.at("max_window_layers"), 20);
+  EXPECT_EQ(j.at("layer_types").at(21), "full_attention");
+  EXPECT_EQ(read_model_spec(dir_.string()).layer_windows, s.layer_windows);
+
+  s.layer_windows[23] = 256;  // two windows: these config.json dialects have one
+  EXPECT_THROW(write_model_spec(s, dir_.string()), ModelLoadError);
+  s.model_type = "mistral";
+  s.layer_windows.assign(24, 0);
+  s.layer_windows[3] = 512;  // mistral slides every layer or none
+  EXPECT_THROW(write_model_spec(s, dir_.string()), ModelLoadError);
+}
+
+}  // namespace
+}  // namespace crammer

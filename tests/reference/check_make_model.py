@@ -31,6 +31,17 @@ CASES = {
                           "--kv-heads", "1", "--llama3-rope-scaling", "--max-positions", "64"],
     "llama-bf16-sharded": ["--arch", "llama", "--layers", "3", "--d-model", "32", "--heads", "4",
                            "--dtype", "bf16", "--shards", "4"],
+    "mistral-window": ["--arch", "mistral", "--layers", "2", "--d-model", "32", "--heads", "4",
+                       "--kv-heads", "2", "--sliding-window", "5"],
+    "mistral-full-tied": ["--arch", "mistral", "--layers", "2", "--d-model", "32", "--heads", "4",
+                          "--tie-embeddings", "true"],
+    "qwen2-window": ["--arch", "qwen2", "--layers", "2", "--d-model", "32", "--heads", "4",
+                     "--kv-heads", "2", "--sliding-window", "4"],
+    "qwen2-bf16-sharded": ["--arch", "qwen2", "--layers", "2", "--d-model", "32", "--heads", "4",
+                           "--dtype", "bf16", "--shards", "3", "--tie-embeddings", "true"],
+    "qwen3": ["--arch", "qwen3", "--layers", "2", "--d-model", "32", "--heads", "4", "--kv-heads", "1"],
+    "qwen3-window": ["--arch", "qwen3", "--layers", "2", "--d-model", "32", "--heads", "4",
+                     "--sliding-window", "6"],
 }
 
 
