@@ -42,6 +42,7 @@ int cmd_plan(const Args& args) {
   }
   std::cout << plan_summary(config, plan);
   if (!device_note.empty()) std::cout << "\nnote: " << device_note << "\n";
+  for (const auto& note : plan.notes) std::cout << "\nnote: " << note << "\n";
   std::vector<std::string> keys;
   for (const auto& t : plan.tasks) keys.push_back(t.key);
   std::cout << "\n" << resume_outlook(config.output.path, config_fingerprint(config), keys);

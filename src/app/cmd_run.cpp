@@ -212,6 +212,7 @@ int run_sweep_command(const RunArgs& a) {
   const int plan_code = coordinator_step(ctx, [&] {
     preflight_models(config);
     Plan plan = make_plan(config);
+    for (const auto& note : plan.notes) spdlog::warn("plan: {}", note);
     const RunInfo run = run_info(config, a.command_line, hosts);
     auto parent = std::filesystem::path(config.output.path).parent_path();
     std::error_code ec;

@@ -46,7 +46,22 @@ void check_positions(const ExperimentConfig& config, const ModelEntry& m, const 
                     (std::filesystem::path(m.path) / "config.json").string() + ")");
 }
 
-ModelRecord model_record(const ExperimentConfig& config, size_t index) {
+// Sliding-window layers (mistral, qwen2/3...) attend only to the last W positions: where the
+// [mem] vectors plus the text are longer, the last tokens cannot see the [mem] vectors there.
+std::optional<std::string> sliding_window_note(const ExperimentConfig& config, const ModelEntry& m, const ModelSpec& spec) {
+  const int64_t window = max_sliding_window(spec);
+  const int64_t max_len = *std::max_element(config.cram.lengths.begin(), config.cram.lengths.end());
+  const int64_t max_k = *std::max_element(config.cram.n_mem.begin(), config.cram.n_mem.end());
+  if (window == 0 || max_len + max_k <= window) return std::nullopt;
+  const auto sliding = std::count_if(spec.layer_windows.begin(), spec.layer_windows.end(), [](int64_t w) { return w > 0; });
+  return "model " + m.name + " (" + spec.model_type + "): " + std::to_string(sliding) + " of " +
+         std::to_string(spec.num_layers) + " layers use a sliding attention window of " + std::to_string(window) +
+         " positions, and max n_mem " + std::to_string(max_k) + " + max length " + std::to_string(max_len) +
+         " is longer: in those layers tokens more than " + std::to_string(window - 1) +
+         " positions after a [mem] vector do not see it";
+}
+
+ModelRecord model_record(const ExperimentConfig& config, size_t index, std::vector<std::string>& notes) {
   const ModelEntry& m = config.models[index];
   ModelRecord r;
   r.model_index = static_cast<int32_t>(index);
@@ -63,6 +78,7 @@ ModelRecord model_record(const ExperimentConfig& config, size_t index) {
       throw ConfigError(source_of(config) + ": models." + std::to_string(index) + ".path: " + e.what());
     }
     check_positions(config, m, spec);
+    if (auto note = sliding_window_note(config, m, spec)) notes.push_back(*note);
     r.model_type = spec.model_type;
     r.d_model = spec.hidden_size;
     r.num_layers = spec.num_layers;
@@ -150,7 +166,7 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
   Plan plan;
   std::vector<SampleModel> sample_models;
   for (size_t i = 0; i < config.models.size(); ++i) {
-    plan.models.push_back(model_record(config, i));
+    plan.models.push_back(model_record(config, i, plan.notes));
     // The embedding matrix bounds the ids (config.json); the tokenizer's size is the fallback.
     int64_t vocab = plan.models.back().vocab_size;
     if (vocab == 0 && tokenizers[i]) vocab = tokenizers[i]->vocab_size();

@@ -316,6 +316,29 @@ TEST(Planner, LongModelNamesAreRefused) {
 }
 
 // A model whose config.json does not parse is refused at plan time naming its key and file.
+// Lengths past a sliding window are allowed but said: the last tokens cannot see [mem] there.
+TEST(Planner, NotesLengthsPastASlidingWindow) {
+  auto mistral = [](const std::string& name, const std::string& window) {
+    fs::path d = temp_dir(name);
+    std::ofstream(d / "config.json")
+        << R"({"model_type": "mistral", "vocab_size": 50257, "hidden_size": 64, "num_hidden_layers": 3,
+              "num_attention_heads": 4, "num_key_value_heads": 4, "intermediate_size": 128,
+              "max_position_embeddings": 1024, "sliding_window": )" << window << "}";
+    return d.string();
+  };
+  ExperimentConfig c = base_config();
+  c.models = {ModelEntry{"mis40", mistral("mis40", "40"), "f32", kGpt2},
+              ModelEntry{"mis66", mistral("mis66", "66"), "f32", kGpt2},
+              ModelEntry{"misnull", mistral("misnull", "null"), "f32", kGpt2}};
+  const Plan p = make_plan(c);
+  ASSERT_EQ(p.notes.size(), 1u) << "66 = max length 64 + max n_mem 2 fits a window of 66";
+  EXPECT_NE(p.notes[0].find("model mis40 (mistral): 3 of 3 layers use a sliding attention window of 40 positions"),
+            std::string::npos) << p.notes[0];
+  EXPECT_NE(p.notes[0].find("tokens more than 39 positions after a [mem] vector do not see it"), std::string::npos)
+      << p.notes[0];
+  EXPECT_TRUE(make_plan(base_config()).notes.empty());
+}
+
 TEST(Planner, MalformedModelConfigJson) {
   ExperimentConfig c = base_config();
   c.source_file = "sweep.yaml";

@@ -28,6 +28,10 @@ struct Plan {
   std::vector<SampleRecord> samples;  // model-major: model 0 samples 0..n-1, then model 1, ...
   std::vector<Task> tasks;            // order above
   std::vector<TaskResult> skipped;    // same order as tasks
+  // What a researcher must know about this sweep that is not an error (e.g. lengths past a
+  // model's sliding window). For people: `crammer plan` prints them, `run` logs them; not in
+  // plan_to_json.
+  std::vector<std::string> notes;
 };
 
 // Loads each model's tokenizer (ModelEntry::tokenizer, else the checkpoint directory; optional
