@@ -39,7 +39,7 @@ int cmd_make_model(const Args& args) {
       "llama3-rope-scaling", po::bool_switch(&o.llama3_rope_scaling), "Llama-3.1 rope_scaling (llama)")(
       "rotary-pct", po::value<double>(&o.rotary_pct)->default_value(0.25), "rotated fraction of head dim (gpt_neox)")(
       "sliding-window", po::value<int64_t>(&o.sliding_window)->default_value(0),
-      "sliding attention window on every layer (mistral, qwen2, qwen3); 0 = none")(
+      "sliding attention window on every layer (mistral, qwen2, qwen3) or the NoPE layers (smollm3); 0 = none")(
       "tie-embeddings", po::value<bool>(), "tie the LM head to the embeddings (default: gpt2 yes, others no)")(
       "init-std", po::value<double>(), "std of the normal weight init (default 0.02)")(
       "seed", po::value<uint64_t>(&o.seed)->default_value(0), "random seed")(

@@ -17,9 +17,11 @@ struct LlamaBlock : torch::nn::Module {
 
   torch::Tensor q_norm, k_norm;  // [hd] each, qk_norm only
   int64_t window = 0;            // sliding window of this layer, 0 = full attention
+  bool rotary = true;            // false: a NoPE layer (smollm3)
 
   LlamaBlock(const ModelSpec& s, const torch::TensorOptions& o, size_t layer) {
     if (layer < s.layer_windows.size()) window = s.layer_windows[layer];
+    if (layer < s.nope_layers.size()) rotary = !s.nope_layers[layer];
     const int64_t d = s.hidden_size, f = s.intermediate_size;
     const int64_t qd = s.num_heads * s.head_dim, kvd = s.num_kv_heads * s.head_dim;
     attn_norm = param(*this, "attn_norm", {d}, o);
@@ -123,8 +125,13 @@ class LlamaDecoder : public CausalLM {
         q = layers::rms_norm(q, b.q_norm, eps);
         k = layers::rms_norm(k, b.k_norm, eps);
       }
-      q = layers::apply_rotary(q.transpose(1, 2), cos, sin);  // [B, h, T, hd]
-      auto [kc, vc] = layers::cache_append(cache, i, layers::apply_rotary(k.transpose(1, 2), cos, sin), v);
+      q = q.transpose(1, 2);  // [B, h, T, hd]
+      k = k.transpose(1, 2);
+      if (b.rotary) {
+        q = layers::apply_rotary(q, cos, sin);
+        k = layers::apply_rotary(k, cos, sin);
+      }
+      auto [kc, vc] = layers::cache_append(cache, i, k, v);
       torch::Tensor a = layers::attention(q, kc, vc, past, attention_, b.window).transpose(1, 2).reshape({B, T, h * hd});
       x = x + layers::linear(a, b.wo, b.bo);
       // out = h + ffn(norm(h)), SwiGLU: w2(act(w1 y) * w3 y)

@@ -216,8 +216,10 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
         HeadOptions ho;
         if (s.qk_norm) ho = {W("self_attn.q_norm.weight"), W("self_attn.k_norm.weight"), s.norm_eps};
         if (size_t(i) < s.layer_windows.size()) ho.window = s.layer_windows[size_t(i)];
+        const bool nope = size_t(i) < s.nope_layers.size() && s.nope_layers[size_t(i)];
         Tensor a = ref_attention(lin(y, "self_attn.q_proj", qkvb), lin(y, "self_attn.k_proj", qkvb),
-                                 lin(y, "self_attn.v_proj", qkvb), h, s.num_kv_heads, hd, inv, ho);
+                                 lin(y, "self_attn.v_proj", qkvb), h, s.num_kv_heads, hd,
+                                 nope ? std::vector<double>{} : inv, ho);
         x = x + lin(a, "self_attn.o_proj", ab);
         y = ref_rms_norm(x, W("post_attention_layernorm.weight"), s.norm_eps);
         Tensor g = ref_act(lin(y, "mlp.gate_proj", mb), "silu") * lin(y, "mlp.up_proj", mb);
@@ -272,6 +274,16 @@ ModelSpec qwen3_window_spec() {
   s.layer_windows = {4, 4};
   return s;
 }
+// SmolLM3: layer 1 without rotary (NoPE) and sliding (window 3), every bias.
+ModelSpec smollm3_spec() {
+  ModelSpec s = base_spec("smollm3");
+  s.num_kv_heads = 2;
+  s.hidden_act = "silu";
+  s.attention_bias = s.mlp_bias = true;
+  s.nope_layers = {false, true};
+  s.layer_windows = {0, 3};
+  return s;
+}
 ModelSpec neox_spec(bool parallel) {
   ModelSpec s = base_spec("gpt_neox");
   s.hidden_act = "gelu";
@@ -313,6 +325,7 @@ TEST(Architectures, LlamaGqaLlama3RopeMatchesReference) { check_parity(llama_gqa
 TEST(Architectures, LlamaBiasTiedHeadDimMatchesReference) { check_parity(llama_bias_spec(), "llama bias+tied+head_dim"); }
 TEST(Architectures, Qwen2BiasWindowMatchesReference) { check_parity(qwen2_window_spec(), "qwen2 qkv bias+window"); }
 TEST(Architectures, Qwen3QkNormWindowMatchesReference) { check_parity(qwen3_window_spec(), "qwen3 qk norm+window"); }
+TEST(Architectures, Smollm3NopeWindowMatchesReference) { check_parity(smollm3_spec(), "smollm3 nope+window"); }
 TEST(Architectures, GptNeoxParallelMatchesReference) { check_parity(neox_spec(true), "gpt_neox parallel"); }
 TEST(Architectures, GptNeoxSequentialMatchesReference) { check_parity(neox_spec(false), "gpt_neox sequential"); }
 TEST(Architectures, Gpt2MatchesReference) { check_parity(gpt2_spec(), "gpt2"); }
@@ -365,6 +378,7 @@ TEST(Architectures, CachedForwardLlama) { check_cached(llama_gqa_spec(), "llama"
 TEST(Architectures, CachedForwardSlidingWindow) {
   check_cached(qwen2_window_spec(), "qwen2 window");
   check_cached(qwen3_window_spec(), "qwen3 qk norm+window");
+  check_cached(smollm3_spec(), "smollm3 nope+window");
 }
 TEST(Architectures, CachedForwardGptNeox) { check_cached(neox_spec(true), "gpt_neox"); }
 TEST(Architectures, CachedForwardGpt2) { check_cached(gpt2_spec(), "gpt2"); }

@@ -294,6 +294,29 @@ TEST_F(HfConfig, QwenWindowsFromMaxWindowLayersOrLayerTypes) {
   EXPECT_NE(e.find("field 'layer_types': expected a list of 24 layer types"), std::string::npos) << e;
 }
 
+TEST_F(HfConfig, Smollm3NopeLayersAndWindows) {
+  const std::string base = R"({"model_type": "smollm3", "vocab_size": 128256, "hidden_size": 2048,
+    "num_hidden_layers": 8, "num_attention_heads": 16, "intermediate_size": 11008,
+    "max_position_embeddings": 65536, "rope_theta": 5000000.0)";
+  ModelSpec s = read(base + "}");  // SmolLM3Config's defaults: every 4th layer NoPE, tied, 4 kv heads
+  EXPECT_EQ(s.nope_layers, (std::vector<bool>{false, false, false, true, false, false, false, true}));
+  EXPECT_TRUE(s.tie_word_embeddings);
+  EXPECT_EQ(s.num_kv_heads, 4);
+  EXPECT_TRUE(s.layer_windows.empty());
+  // use_sliding_window: the NoPE layers slide.
+  ModelSpec w = read(base + R"(, "use_sliding_window": true, "sliding_window": 4096})");
+  EXPECT_EQ(w.layer_windows, (std::vector<int64_t>{0, 0, 0, 4096, 0, 0, 0, 4096}));
+  ModelSpec listed = read(base + R"(, "no_rope_layers": [1, 0, 1, 1, 1, 1, 1, 0]})");
+  EXPECT_EQ(listed.nope_layers, (std::vector<bool>{false, true, false, false, false, false, false, true}));
+  std::string e = error(base + R"(, "no_rope_layers": [1, 2, 1, 1, 1, 1, 1, 0]})");
+  EXPECT_NE(e.find("field 'no_rope_layers': entry 1 is 2; expected 0 or 1"), std::string::npos) << e;
+  // Written and read back the same.
+  write_model_spec(w, dir_.string());
+  ModelSpec r = read_model_spec(dir_.string());
+  EXPECT_EQ(r.nope_layers, w.nope_layers);
+  EXPECT_EQ(r.layer_windows, w.layer_windows);
+}
+
 TEST_F(HfConfig, SlidingWindowsRoundTrip) {
   ModelSpec s = read(kQwen25);
   s.layer_windows.assign(24, 0);

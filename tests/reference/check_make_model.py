@@ -42,6 +42,8 @@ CASES = {
     "qwen3": ["--arch", "qwen3", "--layers", "2", "--d-model", "32", "--heads", "4", "--kv-heads", "1"],
     "qwen3-window": ["--arch", "qwen3", "--layers", "2", "--d-model", "32", "--heads", "4",
                      "--sliding-window", "6"],
+    "smollm3": ["--arch", "smollm3", "--layers", "4", "--d-model", "32", "--heads", "4",
+                "--kv-heads", "2"],
 }
 
 

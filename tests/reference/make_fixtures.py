@@ -76,6 +76,13 @@ CASES = {
     "qwen3-bias-window": ("qwen3", {"head_dim": 8, "attention_bias": True, "use_sliding_window": True,
                                     "sliding_window": 6, "max_window_layers": 0},
                           "Qwen3: q/k/v/o biases, every layer slides (window 6)"),
+    "smollm3-nope": ("smollm3", {"pad_token_id": None, "no_rope_layer_interval": 2,
+                                 "num_key_value_heads": 2},
+                     "SmolLM3: layer 1 without rotary (NoPE), GQA 2:1, tied head"),
+    "smollm3-window-bias": ("smollm3", {"pad_token_id": None, "no_rope_layers": [0, 1],
+                                        "use_sliding_window": True, "sliding_window": 5, "attention_bias": True,
+                                        "mlp_bias": True, "tie_word_embeddings": False},
+                            "SmolLM3: layer 0 NoPE and sliding (window 5), every bias, untied"),
 }
 
 
@@ -86,9 +93,9 @@ def make_config(model_type, overrides):
     else:
         base.update(hidden_size=D, num_attention_heads=HEADS, num_hidden_layers=LAYERS,
                     intermediate_size=FFN, max_position_embeddings=64)
-    if model_type in ("llama", "mistral", "qwen2", "qwen3"):  # their defaults differ (8, 32)
+    if model_type in ("llama", "mistral", "qwen2", "qwen3", "smollm3"):  # defaults differ (8, 32)
         base["num_key_value_heads"] = HEADS
-    if model_type in ("llama", "mistral", "qwen2", "qwen3"):
+    if model_type in ("llama", "mistral", "qwen2", "qwen3", "smollm3"):
         base["rms_norm_eps"] = 1e-5
     base.update({k: v for k, v in overrides.items() if k != "dtype"})
     return transformers.AutoConfig.for_model(model_type, **base)

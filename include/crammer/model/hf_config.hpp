@@ -44,6 +44,8 @@ struct ModelSpec {
   // Per layer: the sliding attention window (a token sees itself and the window - 1 before it),
   // 0 = full causal attention. Empty = every layer full (mistral, qwen2, qwen3).
   std::vector<int64_t> layer_windows;
+  // Per layer: true = no rotary on this layer ("NoPE", smollm3). Empty = rotary everywhere.
+  std::vector<bool> nope_layers;
   std::optional<int64_t> bos_token_id;
   std::optional<int64_t> eos_token_id;
   std::string torch_dtype;  // as written in config.json ("float32", "bfloat16", ...), may be empty
