@@ -127,6 +127,7 @@ void write_model_spec(const ModelSpec& s, const std::string& checkpoint_dir) {
   // Explicit nulls: transformers would otherwise take its class defaults (GPT-2: 50256).
   j["bos_token_id"] = s.bos_token_id ? json(*s.bos_token_id) : json(nullptr);
   j["eos_token_id"] = s.eos_token_id ? json(*s.eos_token_id) : json(nullptr);
+  j["pad_token_id"] = nullptr;  // SmolLM3Config's default 128004 would not fit a small vocabulary
   if (!s.torch_dtype.empty()) j["torch_dtype"] = s.torch_dtype;
   const Family* family = find_family(s.model_type);
   if (!family)
