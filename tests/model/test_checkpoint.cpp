@@ -63,7 +63,7 @@ class Checkpoints : public ::testing::Test {
 };
 
 TEST_F(Checkpoints, SavedModelLoadsIdentically) {
-  for (const char* arch : {"gpt2", "gpt_neox", "llama"}) {
+  for (const std::string& arch : supported_model_types()) {  // every registered family
     MakeModelOptions o = options(arch);
     o.out_dir = dir(arch);
     ModelSpec spec = make_model_checkpoint(o);
@@ -72,7 +72,7 @@ TEST_F(Checkpoints, SavedModelLoadsIdentically) {
     EXPECT_EQ(loaded->spec().model_type, arch);
     for (auto& p : loaded->parameters()) EXPECT_FALSE(p.requires_grad());
     double diff = (logits(*mem) - logits(*loaded)).abs().max().item<double>();
-    std::printf("%-9s saved vs in-memory max |logits diff| = %g\n", arch, diff);
+    std::printf("%-9s saved vs in-memory max |logits diff| = %g\n", arch.c_str(), diff);
     EXPECT_EQ(diff, 0.0) << arch;
     // Same weights under the same HF names, bit for bit.
     auto a = export_hf_weights(*mem), b = export_hf_weights(*loaded);
@@ -214,7 +214,7 @@ TEST_F(Checkpoints, ParameterCountIsTheLoadedModels) {
     for (const auto& p : load_model(d)->parameters()) n += p.numel();
     return n;
   };
-  for (const char* arch : {"gpt2", "gpt_neox", "llama"}) {
+  for (const std::string& arch : supported_model_types()) {
     for (bool tied : {false, true}) {
       MakeModelOptions o = options(arch);
       o.tie_word_embeddings = tied;
