@@ -38,6 +38,7 @@ int cmd_make_model(const Args& args) {
                                  "rotary base (every family but gpt2)")(
       "llama3-rope-scaling", po::bool_switch(&o.llama3_rope_scaling), "Llama-3.1 rope_scaling (llama)")(
       "rotary-pct", po::value<double>(&o.rotary_pct)->default_value(0.25), "rotated fraction of head dim (gpt_neox)")(
+      "clip-qkv", po::value<double>(&o.clip_qkv)->default_value(0), "clamp q, k, v to [-c, c] (olmo); 0 = none")(
       "sliding-window", po::value<int64_t>(&o.sliding_window)->default_value(0),
       "sliding attention window on every layer (mistral, qwen2, qwen3) or the NoPE layers (smollm3); 0 = none")(
       "tie-embeddings", po::value<bool>(), "tie the LM head to the embeddings (default: gpt2 yes, others no)")(

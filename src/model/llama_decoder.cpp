@@ -24,7 +24,7 @@ struct LlamaBlock : torch::nn::Module {
     if (layer < s.nope_layers.size()) rotary = !s.nope_layers[layer];
     const int64_t d = s.hidden_size, f = s.intermediate_size;
     const int64_t qd = s.num_heads * s.head_dim, kvd = s.num_kv_heads * s.head_dim;
-    attn_norm = param(*this, "attn_norm", {d}, o);
+    if (!s.parameterless_layer_norm) attn_norm = param(*this, "attn_norm", {d}, o);
     wq = param(*this, "wq", {qd, d}, o);
     wk = param(*this, "wk", {kvd, d}, o);
     wv = param(*this, "wv", {kvd, d}, o);
@@ -39,7 +39,7 @@ struct LlamaBlock : torch::nn::Module {
       q_norm = param(*this, "q_norm", {s.head_dim}, o);
       k_norm = param(*this, "k_norm", {s.head_dim}, o);
     }
-    ffn_norm = param(*this, "ffn_norm", {d}, o);
+    if (!s.parameterless_layer_norm) ffn_norm = param(*this, "ffn_norm", {d}, o);
     w1 = param(*this, "w1", {f, d}, o);
     w3 = param(*this, "w3", {f, d}, o);
     w2 = param(*this, "w2", {d, f}, o);
@@ -62,7 +62,7 @@ class LlamaDecoder : public CausalLM {
     for (int64_t i = 0; i < s.num_layers; ++i)
       blocks_.push_back(
           register_module("layers_" + std::to_string(i), std::make_shared<LlamaBlock>(s, o, size_t(i))));
-    norm_ = param(*this, "norm", {d}, o);
+    if (!s.parameterless_layer_norm) norm_ = param(*this, "norm", {d}, o);
     if (!s.tie_word_embeddings) output_ = param(*this, "output", {s.vocab_size, d}, o);
   }
 
@@ -99,7 +99,7 @@ class LlamaDecoder : public CausalLM {
           {"model.layers.{}.mlp.down_proj.bias", b.b2, Init::zeros},
       });
     }
-    t.push_back({"model.norm.weight", norm_, Init::ones});
+    if (norm_.defined()) t.push_back({"model.norm.weight", norm_, Init::ones});
     if (output_.defined()) t.push_back({"lm_head.weight", output_});
     return t;
   }
@@ -117,10 +117,10 @@ class LlamaDecoder : public CausalLM {
     for (size_t i = 0; i < blocks_.size(); ++i) {
       LlamaBlock& b = *blocks_[i];
       // h = x + attention(norm(x))
-      torch::Tensor y = layers::rms_norm(x, b.attn_norm, eps);
-      torch::Tensor q = layers::linear(y, b.wq, b.bq).view({B, T, h, hd});
-      torch::Tensor k = layers::linear(y, b.wk, b.bk).view({B, T, kvh, hd});
-      torch::Tensor v = layers::linear(y, b.wv, b.bv).view({B, T, kvh, hd}).transpose(1, 2);
+      torch::Tensor y = norm(x, b.attn_norm);
+      torch::Tensor q = clip(layers::linear(y, b.wq, b.bq)).view({B, T, h, hd});
+      torch::Tensor k = clip(layers::linear(y, b.wk, b.bk)).view({B, T, kvh, hd});
+      torch::Tensor v = clip(layers::linear(y, b.wv, b.bv)).view({B, T, kvh, hd}).transpose(1, 2);
       if (b.q_norm.defined()) {  // qwen3: each head normalised over head_dim, before rotary
         q = layers::rms_norm(q, b.q_norm, eps);
         k = layers::rms_norm(k, b.k_norm, eps);
@@ -135,11 +135,21 @@ class LlamaDecoder : public CausalLM {
       torch::Tensor a = layers::attention(q, kc, vc, past, attention_, b.window).transpose(1, 2).reshape({B, T, h * hd});
       x = x + layers::linear(a, b.wo, b.bo);
       // out = h + ffn(norm(h)), SwiGLU: w2(act(w1 y) * w3 y)
-      y = layers::rms_norm(x, b.ffn_norm, eps);
+      y = norm(x, b.ffn_norm);
       torch::Tensor g = layers::activate(layers::linear(y, b.w1, b.b1), act_);
       x = x + layers::linear(g * layers::linear(y, b.w3, b.b3), b.w2, b.b2);
     }
-    return layers::rms_norm(x, norm_, eps);
+    return norm(x, norm_);
+  }
+
+  // RMSNorm with a gain, or (olmo) LayerNorm without parameters, in f32 with eps 1e-5.
+  torch::Tensor norm(const torch::Tensor& x, const torch::Tensor& w) const {
+    if (w.defined()) return layers::rms_norm(x, w, spec_.norm_eps);
+    return at::layer_norm(x.to(torch::kFloat32), {x.size(-1)}, {}, {}, spec_.norm_eps).to(x.scalar_type());
+  }
+  // olmo's clip_qkv: q, k and v projections clamped to [-c, c].
+  torch::Tensor clip(const torch::Tensor& x) const {
+    return spec_.clip_qkv > 0 ? x.clamp(-spec_.clip_qkv, spec_.clip_qkv) : x;
   }
 
   layers::Activation act_;

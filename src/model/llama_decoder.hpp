@@ -2,7 +2,8 @@
 // models copied from it): pre-norm RMSNorm blocks, rotary attention with grouped kv heads,
 // SwiGLU MLP, final RMSNorm, an optional separate LM head. What differs between those families
 // is a ModelSpec switch: q/k/v (and output) biases, MLP biases, per-head q/k RMSNorm (qwen3),
-// per-layer sliding windows (mistral, qwen2, qwen3), layers without rotary (smollm3). Internal to the model layer.
+// per-layer sliding windows (mistral, qwen2, qwen3), layers without rotary (smollm3), LayerNorm
+// without parameters and clamped q/k/v (olmo). Internal to the model layer.
 #pragma once
 
 #include <memory>

@@ -54,9 +54,11 @@ ModelSpec model_spec_from_options(const MakeModelOptions& o) {
   s.torch_dtype = o.dtype == "bf16" ? "bfloat16" : "float32";
   s.norm_eps = 1e-5;
   if (o.sliding_window < 0) fail("--sliding-window must be >= 0");
+  if (o.clip_qkv < 0) fail("--clip-qkv must be >= 0");
   family->make_defaults(o, s, fail_option);
   if (o.sliding_window > 0 && s.layer_windows.empty())
     fail("--sliding-window: " + o.arch + " has no sliding-window attention");
+  if (o.clip_qkv > 0 && s.clip_qkv == 0) fail("--clip-qkv: " + o.arch + " does not clip q/k/v (olmo does)");
   return s;
 }
 

@@ -209,9 +209,16 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
         auto W = [&](const std::string& n) { return get(w, L("model.layers.{}." + n, i)); };
         auto lin = [&](const Tensor& z, const std::string& n, bool bias) {
           Tensor r = z.matmul(W(n + ".weight").t());
-          return bias ? r + W(n + ".bias") : r;
+          if (bias) r = r + W(n + ".bias");
+          const bool qkv = n == "self_attn.q_proj" || n == "self_attn.k_proj" || n == "self_attn.v_proj";
+          return qkv && s.clip_qkv > 0 ? r.clamp(-s.clip_qkv, s.clip_qkv) : r;
         };
-        Tensor y = ref_rms_norm(x, W("input_layernorm.weight"), s.norm_eps);
+        // olmo: LayerNorm without gain or bias (the formula with w = 1, b = 0).
+        auto norm = [&](const Tensor& z, const std::string& n) {
+          if (s.parameterless_layer_norm) return ref_layer_norm(z, torch::ones({1}, z.options()), torch::zeros({1}, z.options()), s.norm_eps);
+          return ref_rms_norm(z, get(w, n), s.norm_eps);
+        };
+        Tensor y = norm(x, L("model.layers.{}.input_layernorm.weight", i));
         bool ab = s.attention_bias, qkvb = s.attention_bias || s.qkv_bias, mb = s.mlp_bias;
         HeadOptions ho;
         if (s.qk_norm) ho = {W("self_attn.q_norm.weight"), W("self_attn.k_norm.weight"), s.norm_eps};
@@ -221,11 +228,13 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
                                  lin(y, "self_attn.v_proj", qkvb), h, s.num_kv_heads, hd,
                                  nope ? std::vector<double>{} : inv, ho);
         x = x + lin(a, "self_attn.o_proj", ab);
-        y = ref_rms_norm(x, W("post_attention_layernorm.weight"), s.norm_eps);
+        y = norm(x, L("model.layers.{}.post_attention_layernorm.weight", i));
         Tensor g = ref_act(lin(y, "mlp.gate_proj", mb), "silu") * lin(y, "mlp.up_proj", mb);
         x = x + lin(g, "mlp.down_proj", mb);
       }
-      x = ref_rms_norm(x, get(w, "model.norm.weight"), s.norm_eps);
+      x = s.parameterless_layer_norm
+              ? ref_layer_norm(x, torch::ones({1}, x.options()), torch::zeros({1}, x.options()), s.norm_eps)
+              : ref_rms_norm(x, get(w, "model.norm.weight"), s.norm_eps);
       head = s.tie_word_embeddings ? get(w, "model.embed_tokens.weight") : get(w, "lm_head.weight");
     }
     out.push_back(x.matmul(head.t()));  // [T, V]
@@ -284,6 +293,16 @@ ModelSpec smollm3_spec() {
   s.layer_windows = {0, 3};
   return s;
 }
+// OLMo: LayerNorm without parameters, q/k/v clamped to +-0.3 (N(0, 0.1) weights give
+// projections of ~0.8: many entries clamp), every attention bias.
+ModelSpec olmo_spec() {
+  ModelSpec s = base_spec("olmo");
+  s.hidden_act = "silu";
+  s.parameterless_layer_norm = true;
+  s.clip_qkv = 0.3;
+  s.attention_bias = true;
+  return s;
+}
 ModelSpec neox_spec(bool parallel) {
   ModelSpec s = base_spec("gpt_neox");
   s.hidden_act = "gelu";
@@ -326,6 +345,7 @@ TEST(Architectures, LlamaBiasTiedHeadDimMatchesReference) { check_parity(llama_b
 TEST(Architectures, Qwen2BiasWindowMatchesReference) { check_parity(qwen2_window_spec(), "qwen2 qkv bias+window"); }
 TEST(Architectures, Qwen3QkNormWindowMatchesReference) { check_parity(qwen3_window_spec(), "qwen3 qk norm+window"); }
 TEST(Architectures, Smollm3NopeWindowMatchesReference) { check_parity(smollm3_spec(), "smollm3 nope+window"); }
+TEST(Architectures, OlmoLayerNormClipMatchesReference) { check_parity(olmo_spec(), "olmo layernorm+clip"); }
 TEST(Architectures, GptNeoxParallelMatchesReference) { check_parity(neox_spec(true), "gpt_neox parallel"); }
 TEST(Architectures, GptNeoxSequentialMatchesReference) { check_parity(neox_spec(false), "gpt_neox sequential"); }
 TEST(Architectures, Gpt2MatchesReference) { check_parity(gpt2_spec(), "gpt2"); }
@@ -379,6 +399,7 @@ TEST(Architectures, CachedForwardSlidingWindow) {
   check_cached(qwen2_window_spec(), "qwen2 window");
   check_cached(qwen3_window_spec(), "qwen3 qk norm+window");
   check_cached(smollm3_spec(), "smollm3 nope+window");
+  check_cached(olmo_spec(), "olmo layernorm+clip");
 }
 TEST(Architectures, CachedForwardGptNeox) { check_cached(neox_spec(true), "gpt_neox"); }
 TEST(Architectures, CachedForwardGpt2) { check_cached(gpt2_spec(), "gpt2"); }

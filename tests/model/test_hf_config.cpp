@@ -317,6 +317,28 @@ TEST_F(HfConfig, Smollm3NopeLayersAndWindows) {
   EXPECT_EQ(r.layer_windows, w.layer_windows);
 }
 
+TEST_F(HfConfig, Olmo1B0724Config) {
+  const std::string cfg = R"({"architectures": ["OlmoForCausalLM"], "attention_bias": false,
+    "attention_dropout": 0.0, "bos_token_id": null, "clip_qkv": null, "eos_token_id": 50279,
+    "hidden_act": "silu", "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 8192,
+    "max_position_embeddings": 4096, "model_type": "olmo", "num_attention_heads": 16,
+    "num_hidden_layers": 16, "num_key_value_heads": 16, "pad_token_id": 1, "rope_scaling": null,
+    "rope_theta": 10000.0, "tie_word_embeddings": false, "torch_dtype": "float32",
+    "use_cache": true, "vocab_size": 50304})";
+  ModelSpec s = read(cfg);
+  EXPECT_TRUE(s.parameterless_layer_norm);
+  EXPECT_DOUBLE_EQ(s.norm_eps, 1e-5);
+  EXPECT_EQ(s.clip_qkv, 0);
+  EXPECT_FALSE(s.bos_token_id.has_value());
+  std::string clipped = cfg;
+  clipped.replace(clipped.find(R"("clip_qkv": null)"), 16, R"("clip_qkv": 8.0)");
+  EXPECT_DOUBLE_EQ(read(clipped).clip_qkv, 8.0);
+  write_model_spec(read(clipped), dir_.string());
+  EXPECT_DOUBLE_EQ(read_model_spec(dir_.string()).clip_qkv, 8.0);
+  clipped.replace(clipped.find(R"("clip_qkv": 8.0)"), 15, R"("clip_qkv": -1.0)");
+  EXPECT_NE(error(clipped).find("field 'clip_qkv': must be > 0 or null"), std::string::npos);
+}
+
 TEST_F(HfConfig, SlidingWindowsRoundTrip) {
   ModelSpec s = read(kQwen25);
   s.layer_windows.assign(24, 0);

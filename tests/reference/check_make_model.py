@@ -44,6 +44,8 @@ CASES = {
                      "--sliding-window", "6"],
     "smollm3": ["--arch", "smollm3", "--layers", "4", "--d-model", "32", "--heads", "4",
                 "--kv-heads", "2"],
+    "olmo-clip": ["--arch", "olmo", "--layers", "2", "--d-model", "32", "--heads", "4",
+                  "--clip-qkv", "0.5"],
 }
 
 

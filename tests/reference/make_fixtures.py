@@ -83,6 +83,11 @@ CASES = {
                                         "use_sliding_window": True, "sliding_window": 5, "attention_bias": True,
                                         "mlp_bias": True, "tie_word_embeddings": False},
                             "SmolLM3: layer 0 NoPE and sliding (window 5), every bias, untied"),
+    "olmo-clip": ("olmo", {"pad_token_id": None, "clip_qkv": 0.5, "num_key_value_heads": 2},
+                  "OLMo: LayerNorm without parameters, clip_qkv 0.5 (clamps many q/k/v), GQA 2:1"),
+    "olmo-bias-bf16-sharded": ("olmo", {"pad_token_id": None, "attention_bias": True,
+                                        "tie_word_embeddings": True, "dtype": "bfloat16"},
+                               "OLMo: q/k/v/o biases, tied head, bf16 weights in 3+ shards"),
 }
 
 
@@ -93,7 +98,7 @@ def make_config(model_type, overrides):
     else:
         base.update(hidden_size=D, num_attention_heads=HEADS, num_hidden_layers=LAYERS,
                     intermediate_size=FFN, max_position_embeddings=64)
-    if model_type in ("llama", "mistral", "qwen2", "qwen3", "smollm3"):  # defaults differ (8, 32)
+    if model_type in ("llama", "mistral", "qwen2", "qwen3", "smollm3", "olmo"):  # defaults differ
         base["num_key_value_heads"] = HEADS
     if model_type in ("llama", "mistral", "qwen2", "qwen3", "smollm3"):
         base["rms_norm_eps"] = 1e-5

@@ -46,6 +46,8 @@ struct ModelSpec {
   std::vector<int64_t> layer_windows;
   // Per layer: true = no rotary on this layer ("NoPE", smollm3). Empty = rotary everywhere.
   std::vector<bool> nope_layers;
+  bool parameterless_layer_norm = false;  // olmo: LayerNorm without gain or bias instead of RMSNorm
+  double clip_qkv = 0;                    // olmo: q, k, v clamped to [-clip_qkv, clip_qkv]; 0 = not
   std::optional<int64_t> bos_token_id;
   std::optional<int64_t> eos_token_id;
   std::string torch_dtype;  // as written in config.json ("float32", "bfloat16", ...), may be empty

@@ -23,6 +23,7 @@ struct MakeModelOptions {
   double rope_theta = 10000.0;
   bool llama3_rope_scaling = false;  // Llama-3.1 rope_scaling (factor 8, 1, 4, 8192)
   double rotary_pct = 0.25;          // gpt_neox
+  double clip_qkv = 0;               // olmo: clamp q, k, v to [-c, c]; 0 = none
   int64_t sliding_window = 0;        // mistral, qwen2, qwen3: every layer slides; smollm3: NoPE layers; 0 = none
   std::optional<bool> tie_word_embeddings;  // unset: gpt2 true, others false
   uint64_t seed = 0;
