@@ -11,7 +11,7 @@ namespace crammer {
 
 namespace {
 
-// "gpt2 | gpt_neox | llama": the families the model layer registers.
+// "gpt2 | gpt_neox | llama | ...": the families the model layer registers.
 std::string family_list(const char* sep) {
   std::string out;
   for (const auto& t : supported_model_types()) out += (out.empty() ? "" : sep) + t;

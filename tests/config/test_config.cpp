@@ -1,5 +1,6 @@
 // Config contract: DESIGN §6 key names and defaults, overrides, the YAML round trip, and one
 // clear ConfigError per bad input naming the file, the key path and what was expected.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -464,10 +465,42 @@ TEST(ShippedExperiments, AreValidConfigs) {
     }
     ++checked;
   }
-  EXPECT_GE(checked, 7);
+  EXPECT_GE(checked, 13);
   const auto q = crammer::load_config("experiments/quickstart.yaml");
   EXPECT_EQ(q.corpus.text_kind, (std::vector<std::string>{"natural", "random-words"}));
   EXPECT_EQ(q.cram.n_mem, (std::vector<int64_t>{1, 2, 4}));
+}
+
+// The paper's models that crammer runs, one config each, in the paper's dtype (PAPER-PROTOCOL:
+// bf16 for Llama, OLMo, Sheared-LLaMA; fp32 for Pythia), with its one-vector anchor length in
+// the grid. OPT-1.3B and Mamba join when their families exist.
+TEST(ShippedExperiments, ThePapersModelsHaveAConfigEachInThePapersDtype) {
+  struct Paper {
+    const char* file;
+    const char* dtype;
+    int64_t anchor;  // the paper's PG-19 max tokens at k = 1: the grid must reach it
+  };
+  const Paper models[] = {{"pythia-160m", "f32", 80},        {"pythia-410m", "f32", 96},
+                          {"pythia-1.4b", "f32", 160},       {"pythia-2.8b", "f32", 128},
+                          {"pythia-6.9b", "f32", 0},         {"olmo-1b-0724", "bf16", 384},
+                          {"sheared-llama-1.3b", "bf16", 512}, {"llama-3.2-1b", "bf16", 512},
+                          {"llama-3.2-3b", "bf16", 1024},    {"llama-3.1-8b", "bf16", 1568}};
+  for (const Paper& m : models) {
+    const std::string path = std::string("experiments/") + m.file + ".yaml";
+    SCOPED_TRACE(path);
+    ASSERT_TRUE(fs::exists(path));
+    const auto c = crammer::load_config(path, {}, {false});
+    ASSERT_EQ(c.models.size(), 1u);
+    EXPECT_EQ(c.models[0].name, m.file);
+    EXPECT_EQ(c.models[0].dtype, m.dtype);
+    EXPECT_EQ(c.cram.n_mem.front(), 1);
+    const auto& L = c.cram.lengths;
+    if (m.anchor > 0) EXPECT_GE(*std::max_element(L.begin(), L.end()), m.anchor);
+    EXPECT_EQ(c.cram.optimizer.lr, 0.01);
+    EXPECT_EQ(c.cram.optimizer.max_steps, 5000);
+  }
+  const auto families = crammer::load_config("experiments/families-scaling.yaml", {}, {false});
+  EXPECT_GE(families.models.size(), 4u);
 }
 
 // YAML is Unicode: bytes that are not UTF-8 could not be printed back (found by fuzz_config: a

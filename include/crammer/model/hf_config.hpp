@@ -31,7 +31,7 @@ struct ModelSpec {
   int64_t max_position_embeddings = 0;
   double norm_eps = 1e-5;    // layer_norm_epsilon | layer_norm_eps | rms_norm_eps
   std::string hidden_act;    // gelu_new | gelu | silu ...
-  // Rotary (gpt_neox, llama).
+  // Rotary (every family but gpt2).
   double rotary_pct = 1.0;   // gpt_neox: fraction of head_dim that is rotated
   double rope_theta = 10000.0;
   std::optional<RopeScaling> rope_scaling;
