@@ -7,6 +7,9 @@ namespace crammer {
 void read_llama_fields(const ConfigFields& f, ModelSpec& s, const std::string& family, int64_t default_kv_heads) {
   s.hidden_size = f.integer("hidden_size");
   s.num_layers = f.integer("num_hidden_layers");
+  // Per-layer lists (windows, NoPE flags) are sized by it: bound it before anything allocates.
+  if (s.num_layers <= 0 || s.num_layers > kMaxLayers)
+    f.fail("num_hidden_layers", "must be in 1.." + std::to_string(kMaxLayers) + ", got " + std::to_string(s.num_layers));
   s.num_heads = f.integer("num_attention_heads");
   s.num_kv_heads = f.integer("num_key_value_heads", default_kv_heads > 0 ? default_kv_heads : s.num_heads);
   s.intermediate_size = f.integer("intermediate_size");

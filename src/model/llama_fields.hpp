@@ -9,6 +9,8 @@
 
 namespace crammer {
 
+constexpr int64_t kMaxLayers = 100000;  // far above any model; bounds per-layer lists from config.json
+
 // Sizes, rms_norm_eps, hidden_act, rope (whole head rotated), tie_word_embeddings and head_dim
 // (default hidden_size / heads). `family` names the model type in errors; `default_kv_heads`
 // is the config class's num_key_value_heads when the field is absent (0: num_attention_heads).

@@ -264,6 +264,11 @@ TEST_F(HfConfig, MistralSlidingWindowAbsentNullOrSet) {
   EXPECT_EQ(absent.layer_windows.size(), 4u);
   EXPECT_EQ(absent.num_kv_heads, 8);
   EXPECT_NE(error(base + R"(, "sliding_window": 0})").find("field 'sliding_window': must be > 0"), std::string::npos);
+  // Per-layer lists are sized by num_hidden_layers: a huge count is an error, not an allocation.
+  std::string huge = base;
+  huge.replace(huge.find(R"("num_hidden_layers": 4)"), 22, R"("num_hidden_layers": 1000000000000)");
+  EXPECT_NE(error(huge + "}").find("field 'num_hidden_layers': must be in 1..100000, got 1000000000000"),
+            std::string::npos);
 }
 
 TEST_F(HfConfig, QwenWindowsFromMaxWindowLayersOrLayerTypes) {
