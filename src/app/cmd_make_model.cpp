@@ -41,7 +41,9 @@ int cmd_make_model(const Args& args) {
       "clip-qkv", po::value<double>(&o.clip_qkv)->default_value(0), "clamp q, k, v to [-c, c] (olmo); 0 = none")(
       "sliding-window", po::value<int64_t>(&o.sliding_window)->default_value(0),
       "sliding attention window on every layer (mistral, qwen2, qwen3) or the NoPE layers (smollm3); 0 = none")(
-      "tie-embeddings", po::value<bool>(), "tie the LM head to the embeddings (default: gpt2 yes, others no)")(
+      "word-embed-proj-dim", po::value<int64_t>(&o.word_embed_proj_dim)->default_value(0),
+      "width of the token embeddings and the head when it differs from --d-model (opt, as opt-350m); 0 = d-model")(
+      "tie-embeddings", po::value<bool>(), "tie the LM head to the embeddings (default: gpt2 and opt yes, others no)")(
       "init-std", po::value<double>(), "std of the normal weight init (default 0.02)")(
       "seed", po::value<uint64_t>(&o.seed)->default_value(0), "random seed")(
       "dtype", po::value<std::string>(&o.dtype)->default_value("f32"), "stored dtype: f32 | bf16")(

@@ -48,9 +48,9 @@ void check_items(CausalLM& model, const std::vector<CramItem>& items, bool predi
           << spec.max_position_embeddings;
     } else if (it.warm_mem.defined() &&
                (it.warm_mem.dim() != 2 || it.warm_mem.size(0) != k ||
-                it.warm_mem.size(1) != spec.hidden_size)) {
+                it.warm_mem.size(1) != embedding_dim(spec))) {
       why << "warm-start mem has shape " << it.warm_mem.sizes() << ", expected [" << k << ", "
-          << spec.hidden_size << "]";
+          << embedding_dim(spec) << "]";
     } else {
       for (auto id : it.tokens) {
         if (id < 0 || id >= spec.vocab_size) {
@@ -113,7 +113,7 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
 
   const auto B0 = static_cast<int64_t>(items.size());
   const int64_t k = items.front().n_mem;
-  const int64_t d = model.spec().hidden_size;
+  const int64_t d = embedding_dim(model.spec());  // [mem] vectors live where inputs_embeds do
   const int64_t chunk = settings.batching.head_chunk;
   auto emb_w = model.embedding_weight();
   const auto device = emb_w.device();

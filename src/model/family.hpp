@@ -30,6 +30,8 @@ struct Family {
   std::string hidden_field = "hidden_size";
   std::string heads_field = "num_attention_heads";
   std::string layers_field = "num_hidden_layers";
+  std::string ffn_field = "intermediate_size";
+  std::string positions_field = "max_position_embeddings";
   bool head_dim_field = false;  // config.json may set head_dim apart from hidden_size / heads
   bool rotary = true;           // rotary positions: the rotated dims are validated
   // Every field but model_type, vocab_size, bos/eos ids and dtype (read_model_spec's own).

@@ -44,7 +44,6 @@ void write_config(const ModelSpec& s, json& j) {
 // make-model: GPT-2's own defaults (4d MLP, gelu_new, head tied unless told otherwise).
 void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*fail)(const std::string&)) {
   if (s.num_kv_heads != s.num_heads) fail("--kv-heads differs from --heads: " + o.arch + " has no grouped key/value heads");
-  if (o.llama3_rope_scaling) fail("--llama3-rope-scaling is for llama only");
   s.intermediate_size = o.intermediate_size > 0 ? o.intermediate_size : 4 * o.d_model;
   s.hidden_act = "gelu_new";
   s.rotary_pct = 1.0;
@@ -172,6 +171,8 @@ const Family& gpt2_family() {
     f.hidden_field = "n_embd";
     f.heads_field = "n_head";
     f.layers_field = "n_layer";
+    f.ffn_field = "n_inner";
+    f.positions_field = "n_positions";
     f.rotary = false;
     f.read = read_config;
     f.write = write_config;

@@ -46,7 +46,6 @@ void write_config(const ModelSpec& s, json& j) {
 // make-model: Pythia's defaults (4d MLP, gelu, --rotary-pct of each head rotated, untied).
 void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*fail)(const std::string&)) {
   if (s.num_kv_heads != s.num_heads) fail("--kv-heads differs from --heads: " + o.arch + " has no grouped key/value heads");
-  if (o.llama3_rope_scaling) fail("--llama3-rope-scaling is for llama only");
   s.intermediate_size = o.intermediate_size > 0 ? o.intermediate_size : 4 * o.d_model;
   s.hidden_act = "gelu";
   s.rotary_pct = o.rotary_pct;

@@ -36,8 +36,8 @@ void validate(const ConfigFields& f, const ModelSpec& s, const Family& family) {
   positive(hidden_field, s.hidden_size);
   positive(heads_field, s.num_heads);
   positive("head_dim", s.head_dim);
-  positive("intermediate_size", s.intermediate_size);
-  positive("max_position_embeddings", s.max_position_embeddings);
+  positive(family.ffn_field, s.intermediate_size);
+  positive(family.positions_field, s.max_position_embeddings);
   if (s.num_layers <= 0) f.fail(family.layers_field, "must be > 0, got " + std::to_string(s.num_layers));
   bool explicit_head_dim = family.head_dim_field && f.has("head_dim");
   if (!explicit_head_dim && s.hidden_size % s.num_heads != 0)
@@ -76,6 +76,10 @@ int64_t max_sliding_window(const ModelSpec& spec) {
   int64_t w = 0;
   for (int64_t v : spec.layer_windows) w = std::max(w, v);
   return w;
+}
+
+int64_t embedding_dim(const ModelSpec& spec) {
+  return spec.word_embed_proj_dim > 0 ? spec.word_embed_proj_dim : spec.hidden_size;
 }
 
 const std::vector<std::string>& supported_model_types() {

@@ -1,5 +1,6 @@
 // The Llama-style decoder (llama_decoder.hpp), readable top to bottom: embed, per block
-// x + attn(norm(x)) then x + mlp(norm(x)), final norm; the LM head is CausalLM's.
+// x + attn(norm(x)) then x + mlp(norm(x)) (olmo2: x + norm(attn(x)) then x + norm(mlp(x))),
+// final norm; the LM head is CausalLM's.
 #include "llama_decoder.hpp"
 
 #include "family.hpp"
@@ -15,7 +16,8 @@ struct LlamaBlock : torch::nn::Module {
   torch::Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv, bo;
   torch::Tensor ffn_norm, w1, w3, w2, b1, b3, b2;  // w1 gate, w3 up, w2 down
 
-  torch::Tensor q_norm, k_norm;  // [hd] each, qk_norm only
+  torch::Tensor q_norm, k_norm;  // qk_norm only: [hd] each, or [h*hd], [kvh*hd] (qk_norm_whole)
+  torch::Tensor post_attn_norm, post_ffn_norm;  // norms_after_blocks only
   int64_t window = 0;            // sliding window of this layer, 0 = full attention
   bool rotary = true;            // false: a NoPE layer (smollm3)
 
@@ -24,7 +26,8 @@ struct LlamaBlock : torch::nn::Module {
     if (layer < s.nope_layers.size()) rotary = !s.nope_layers[layer];
     const int64_t d = s.hidden_size, f = s.intermediate_size;
     const int64_t qd = s.num_heads * s.head_dim, kvd = s.num_kv_heads * s.head_dim;
-    if (!s.parameterless_layer_norm) attn_norm = param(*this, "attn_norm", {d}, o);
+    const bool before = !s.norms_after_blocks && !s.parameterless_layer_norm;
+    if (before) attn_norm = param(*this, "attn_norm", {d}, o);
     wq = param(*this, "wq", {qd, d}, o);
     wk = param(*this, "wk", {kvd, d}, o);
     wv = param(*this, "wv", {kvd, d}, o);
@@ -36,10 +39,14 @@ struct LlamaBlock : torch::nn::Module {
     }
     if (s.attention_bias) bo = param(*this, "bo", {d}, o);
     if (s.qk_norm) {
-      q_norm = param(*this, "q_norm", {s.head_dim}, o);
-      k_norm = param(*this, "k_norm", {s.head_dim}, o);
+      q_norm = param(*this, "q_norm", {s.qk_norm_whole ? qd : s.head_dim}, o);
+      k_norm = param(*this, "k_norm", {s.qk_norm_whole ? kvd : s.head_dim}, o);
     }
-    if (!s.parameterless_layer_norm) ffn_norm = param(*this, "ffn_norm", {d}, o);
+    if (before) ffn_norm = param(*this, "ffn_norm", {d}, o);
+    if (s.norms_after_blocks) {
+      post_attn_norm = param(*this, "post_attn_norm", {d}, o);
+      post_ffn_norm = param(*this, "post_ffn_norm", {d}, o);
+    }
     w1 = param(*this, "w1", {f, d}, o);
     w3 = param(*this, "w3", {f, d}, o);
     w2 = param(*this, "w2", {d, f}, o);
@@ -91,6 +98,8 @@ class LlamaDecoder : public CausalLM {
           {"model.layers.{}.self_attn.q_norm.weight", b.q_norm, Init::ones},
           {"model.layers.{}.self_attn.k_norm.weight", b.k_norm, Init::ones},
           {"model.layers.{}.post_attention_layernorm.weight", b.ffn_norm, Init::ones},
+          {"model.layers.{}.post_attention_layernorm.weight", b.post_attn_norm, Init::ones},  // olmo2's
+          {"model.layers.{}.post_feedforward_layernorm.weight", b.post_ffn_norm, Init::ones},
           {"model.layers.{}.mlp.gate_proj.weight", b.w1},
           {"model.layers.{}.mlp.gate_proj.bias", b.b1, Init::zeros},
           {"model.layers.{}.mlp.up_proj.weight", b.w3},
@@ -110,20 +119,26 @@ class LlamaDecoder : public CausalLM {
     const int64_t B = embeds.size(0), T = embeds.size(1);
     const int64_t h = spec_.num_heads, kvh = spec_.num_kv_heads, hd = spec_.head_dim;
     const int64_t past = cache ? cache->length() : 0;
-    const double eps = spec_.norm_eps;
+    const bool after = spec_.norms_after_blocks;
     auto [cos, sin] = layers::rotary_cos_sin(rotary_, past, T, embeds.scalar_type(),
                                              embeds.device());  // [T, hd]
     torch::Tensor x = embeds;  // [B, T, d]
     for (size_t i = 0; i < blocks_.size(); ++i) {
       LlamaBlock& b = *blocks_[i];
-      // h = x + attention(norm(x))
-      torch::Tensor y = norm(x, b.attn_norm);
-      torch::Tensor q = clip(layers::linear(y, b.wq, b.bq)).view({B, T, h, hd});
-      torch::Tensor k = clip(layers::linear(y, b.wk, b.bk)).view({B, T, kvh, hd});
+      // h = x + attention(norm(x))   (olmo2: h = x + norm(attention(x)))
+      torch::Tensor y = after ? x : norm(x, b.attn_norm);
+      torch::Tensor q = clip(layers::linear(y, b.wq, b.bq));
+      torch::Tensor k = clip(layers::linear(y, b.wk, b.bk));
       torch::Tensor v = clip(layers::linear(y, b.wv, b.bv)).view({B, T, kvh, hd}).transpose(1, 2);
-      if (b.q_norm.defined()) {  // qwen3: each head normalised over head_dim, before rotary
-        q = layers::rms_norm(q, b.q_norm, eps);
-        k = layers::rms_norm(k, b.k_norm, eps);
+      if (spec_.qk_norm_whole) {  // olmo2: over all heads at once
+        q = norm(q, b.q_norm);
+        k = norm(k, b.k_norm);
+      }
+      q = q.view({B, T, h, hd});
+      k = k.view({B, T, kvh, hd});
+      if (spec_.qk_norm && !spec_.qk_norm_whole) {  // qwen3: each head over head_dim, before rotary
+        q = norm(q, b.q_norm);
+        k = norm(k, b.k_norm);
       }
       q = q.transpose(1, 2);  // [B, h, T, hd]
       k = k.transpose(1, 2);
@@ -133,17 +148,25 @@ class LlamaDecoder : public CausalLM {
       }
       auto [kc, vc] = layers::cache_append(cache, i, k, v);
       torch::Tensor a = layers::attention(q, kc, vc, past, attention_, b.window).transpose(1, 2).reshape({B, T, h * hd});
-      x = x + layers::linear(a, b.wo, b.bo);
-      // out = h + ffn(norm(h)), SwiGLU: w2(act(w1 y) * w3 y)
-      y = norm(x, b.ffn_norm);
+      a = layers::linear(a, b.wo, b.bo);
+      x = x + (after ? norm(a, b.post_attn_norm) : a);
+      // out = h + ffn(norm(h)), SwiGLU: w2(act(w1 y) * w3 y)   (olmo2: h + norm(ffn(h)))
+      y = after ? x : norm(x, b.ffn_norm);
       torch::Tensor g = layers::activate(layers::linear(y, b.w1, b.b1), act_);
-      x = x + layers::linear(g * layers::linear(y, b.w3, b.b3), b.w2, b.b2);
+      torch::Tensor m = layers::linear(g * layers::linear(y, b.w3, b.b3), b.w2, b.b2);
+      x = x + (after ? norm(m, b.post_ffn_norm) : m);
     }
     return norm(x, norm_);
   }
 
-  // RMSNorm with a gain, or (olmo) LayerNorm without parameters, in f32 with eps 1e-5.
+  // RMSNorm with a gain (olmo2: the gain applied in f32 before the cast back), or (olmo)
+  // LayerNorm without parameters, in f32 with eps 1e-5.
   torch::Tensor norm(const torch::Tensor& x, const torch::Tensor& w) const {
+    if (w.defined() && spec_.rms_norm_gain_in_f32) {
+      torch::Tensor x32 = x.to(torch::kFloat32);
+      x32 = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + spec_.norm_eps);
+      return (w.to(torch::kFloat32) * x32).to(x.scalar_type());
+    }
     if (w.defined()) return layers::rms_norm(x, w, spec_.norm_eps);
     return at::layer_norm(x.to(torch::kFloat32), {x.size(-1)}, {}, {}, spec_.norm_eps).to(x.scalar_type());
   }

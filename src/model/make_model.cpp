@@ -55,9 +55,14 @@ ModelSpec model_spec_from_options(const MakeModelOptions& o) {
   s.norm_eps = 1e-5;
   if (o.sliding_window < 0) fail("--sliding-window must be >= 0");
   if (o.clip_qkv < 0) fail("--clip-qkv must be >= 0");
+  if (o.word_embed_proj_dim < 0) fail("--word-embed-proj-dim must be >= 0");
   family->make_defaults(o, s, fail_option);
   if (o.sliding_window > 0 && s.layer_windows.empty())
     fail("--sliding-window: " + o.arch + " has no sliding-window attention");
+  if (o.llama3_rope_scaling && !s.rope_scaling)
+    fail("--llama3-rope-scaling: " + o.arch + " has no Llama-3.1 rope scaling (llama has)");
+  if (o.word_embed_proj_dim > 0 && s.word_embed_proj_dim == 0)
+    fail("--word-embed-proj-dim: " + o.arch + " has no embedding projection (opt has)");
   if (o.clip_qkv > 0 && s.clip_qkv == 0) fail("--clip-qkv: " + o.arch + " does not clip q/k/v (olmo does)");
   return s;
 }

@@ -23,7 +23,6 @@ void write_config(const ModelSpec& s, json& j) {
 }
 
 void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*fail)(const std::string&)) {
-  if (o.llama3_rope_scaling) fail("--llama3-rope-scaling is for llama only");
   llama_make_defaults(o, s);
   s.qk_norm = true;
   apply_sliding_window_option(o, s);

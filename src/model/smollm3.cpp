@@ -51,7 +51,6 @@ void write_config(const ModelSpec& s, json& j) {
 // make-model: every 4th layer NoPE as SmolLM3-3B, tied head unless told otherwise;
 // --sliding-window on the NoPE layers, as SmolLM3Config's use_sliding_window.
 void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*fail)(const std::string&)) {
-  if (o.llama3_rope_scaling) fail("--llama3-rope-scaling is for llama only");
   llama_make_defaults(o, s);
   s.tie_word_embeddings = o.tie_word_embeddings.value_or(true);
   s.nope_layers.clear();

@@ -143,7 +143,7 @@ TrainingHead make_head(const PretrainRecipe& r, CausalLM& m, const torch::Tensor
     head.log_rest = std::log(double(unused.size()));
     torch::NoGradGuard no_grad;
     // A resumed model already has equal unseen rows: start from them; a random one from zero.
-    head.rest = r.train.init_from.empty() ? torch::zeros({m.spec().hidden_size})
+    head.rest = r.train.init_from.empty() ? torch::zeros({m.head_weight().size(1)})
                                           : m.head_weight().index_select(0, head.unused).mean(0);
     head.rest.set_requires_grad(true);
   }

@@ -60,6 +60,7 @@ Tensor ref_act(const Tensor& x, const std::string& name) {
   if (name == "gelu_new") return 0.5 * x * (1 + (std::sqrt(2 / kPi) * (x + 0.044715 * x.pow(3))).tanh());
   if (name == "gelu") return 0.5 * x * (1 + (x / std::sqrt(2.0)).erf());
   if (name == "silu") return x / (1 + (-x).exp());
+  if (name == "relu") return x.clamp_min(0);
   throw std::runtime_error("reference: activation " + name);
 }
 
@@ -202,6 +203,36 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
       x = ref_layer_norm(x, get(w, "gpt_neox.final_layer_norm.weight"),
                          get(w, "gpt_neox.final_layer_norm.bias"), s.norm_eps);
       head = get(w, "embed_out.weight");
+    } else if (s.model_type == "opt") {
+      // Positions 0..T-1 read rows 2..T+1; norms before each block, or after each residual add
+      // (post_layer_norm) with no final norm; project_in/out around the decoder when the
+      // embedding width differs.
+      const bool proj = embedding_dim(s) != d, affine = !s.parameterless_layer_norm;
+      auto ln = [&](const Tensor& z, const std::string& n) {
+        return affine ? ref_layer_norm(z, get(w, n + ".weight"), get(w, n + ".bias"), s.norm_eps)
+                      : ref_layer_norm(z, torch::ones({1}, z.options()), torch::zeros({1}, z.options()), s.norm_eps);
+      };
+      x = get(w, "model.decoder.embed_tokens.weight").index_select(0, id);
+      if (proj) x = x.matmul(get(w, "model.decoder.project_in.weight").t());
+      x = x + get(w, "model.decoder.embed_positions.weight").narrow(0, 2, T);
+      for (int64_t i = 0; i < s.num_layers; ++i) {
+        const std::string p = L("model.decoder.layers.{}.", i);
+        auto lin = [&](const Tensor& z, const std::string& n) {
+          Tensor r = z.matmul(get(w, p + n + ".weight").t());
+          return s.attention_bias ? r + get(w, p + n + ".bias") : r;
+        };
+        Tensor y = s.post_layer_norm ? x : ln(x, p + "self_attn_layer_norm");
+        Tensor a = ref_attention(lin(y, "self_attn.q_proj"), lin(y, "self_attn.k_proj"),
+                                 lin(y, "self_attn.v_proj"), h, h, hd, {});
+        x = x + lin(a, "self_attn.out_proj");
+        if (s.post_layer_norm) x = ln(x, p + "self_attn_layer_norm");
+        y = s.post_layer_norm ? x : ln(x, p + "final_layer_norm");
+        x = x + lin(ref_act(lin(y, "fc1"), s.hidden_act), "fc2");
+        if (s.post_layer_norm) x = ln(x, p + "final_layer_norm");
+      }
+      if (!s.post_layer_norm) x = ln(x, "model.decoder.final_layer_norm");
+      if (proj) x = x.matmul(get(w, "model.decoder.project_out.weight").t());
+      head = s.tie_word_embeddings ? get(w, "model.decoder.embed_tokens.weight") : get(w, "lm_head.weight");
     } else {  // llama and the families sharing its decoder (mistral, qwen2, qwen3)
       auto inv = ref_inv_freq(hd, s.rope_theta, s.rope_scaling);
       x = get(w, "model.embed_tokens.weight").index_select(0, id);
@@ -218,19 +249,27 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
           if (s.parameterless_layer_norm) return ref_layer_norm(z, torch::ones({1}, z.options()), torch::zeros({1}, z.options()), s.norm_eps);
           return ref_rms_norm(z, get(w, n), s.norm_eps);
         };
-        Tensor y = norm(x, L("model.layers.{}.input_layernorm.weight", i));
+        // olmo2 (norms_after_blocks): x + norm(attn(x)), x + norm(mlp(x)), no input norms.
+        const bool after = s.norms_after_blocks;
+        Tensor y = after ? x : norm(x, L("model.layers.{}.input_layernorm.weight", i));
         bool ab = s.attention_bias, qkvb = s.attention_bias || s.qkv_bias, mb = s.mlp_bias;
         HeadOptions ho;
-        if (s.qk_norm) ho = {W("self_attn.q_norm.weight"), W("self_attn.k_norm.weight"), s.norm_eps};
+        if (s.qk_norm && !s.qk_norm_whole) ho = {W("self_attn.q_norm.weight"), W("self_attn.k_norm.weight"), s.norm_eps};
         if (size_t(i) < s.layer_windows.size()) ho.window = s.layer_windows[size_t(i)];
         const bool nope = size_t(i) < s.nope_layers.size() && s.nope_layers[size_t(i)];
-        Tensor a = ref_attention(lin(y, "self_attn.q_proj", qkvb), lin(y, "self_attn.k_proj", qkvb),
-                                 lin(y, "self_attn.v_proj", qkvb), h, s.num_kv_heads, hd,
+        Tensor q = lin(y, "self_attn.q_proj", qkvb), k = lin(y, "self_attn.k_proj", qkvb);
+        if (s.qk_norm_whole) {  // olmo2: over the whole projection
+          q = ref_rms_norm(q, W("self_attn.q_norm.weight"), s.norm_eps);
+          k = ref_rms_norm(k, W("self_attn.k_norm.weight"), s.norm_eps);
+        }
+        Tensor a = ref_attention(q, k, lin(y, "self_attn.v_proj", qkvb), h, s.num_kv_heads, hd,
                                  nope ? std::vector<double>{} : inv, ho);
-        x = x + lin(a, "self_attn.o_proj", ab);
-        y = norm(x, L("model.layers.{}.post_attention_layernorm.weight", i));
+        a = lin(a, "self_attn.o_proj", ab);
+        x = x + (after ? ref_rms_norm(a, W("post_attention_layernorm.weight"), s.norm_eps) : a);
+        y = after ? x : norm(x, L("model.layers.{}.post_attention_layernorm.weight", i));
         Tensor g = ref_act(lin(y, "mlp.gate_proj", mb), "silu") * lin(y, "mlp.up_proj", mb);
-        x = x + lin(g, "mlp.down_proj", mb);
+        Tensor m = lin(g, "mlp.down_proj", mb);
+        x = x + (after ? ref_rms_norm(m, W("post_feedforward_layernorm.weight"), s.norm_eps) : m);
       }
       x = s.parameterless_layer_norm
               ? ref_layer_norm(x, torch::ones({1}, x.options()), torch::zeros({1}, x.options()), s.norm_eps)
@@ -303,6 +342,32 @@ ModelSpec olmo_spec() {
   s.attention_bias = true;
   return s;
 }
+// OPT as opt-125m..1.3b: pre-norm, ReLU, every bias, tied head.
+ModelSpec opt_spec() {
+  ModelSpec s = base_spec("opt");
+  s.hidden_act = "relu";
+  s.attention_bias = s.mlp_bias = s.tie_word_embeddings = true;
+  return s;
+}
+// OPT as opt-350m: norms after the residual adds, no final norm, embeddings and head in a
+// narrower width (project_in/out); here also an untied head and LayerNorms without parameters.
+ModelSpec opt_350m_spec() {
+  ModelSpec s = opt_spec();
+  s.post_layer_norm = true;
+  s.word_embed_proj_dim = 24;
+  s.tie_word_embeddings = false;
+  s.parameterless_layer_norm = true;
+  return s;
+}
+// OLMo-2: norms after the blocks, q/k RMSNorm over the whole projections, GQA, every bias.
+ModelSpec olmo2_spec() {
+  ModelSpec s = base_spec("olmo2");
+  s.num_kv_heads = 2;
+  s.hidden_act = "silu";
+  s.qk_norm = s.qk_norm_whole = s.norms_after_blocks = s.rms_norm_gain_in_f32 = true;
+  s.attention_bias = true;
+  return s;
+}
 ModelSpec neox_spec(bool parallel) {
   ModelSpec s = base_spec("gpt_neox");
   s.hidden_act = "gelu";
@@ -346,6 +411,9 @@ TEST(Architectures, Qwen2BiasWindowMatchesReference) { check_parity(qwen2_window
 TEST(Architectures, Qwen3QkNormWindowMatchesReference) { check_parity(qwen3_window_spec(), "qwen3 qk norm+window"); }
 TEST(Architectures, Smollm3NopeWindowMatchesReference) { check_parity(smollm3_spec(), "smollm3 nope+window"); }
 TEST(Architectures, OlmoLayerNormClipMatchesReference) { check_parity(olmo_spec(), "olmo layernorm+clip"); }
+TEST(Architectures, OptMatchesReference) { check_parity(opt_spec(), "opt pre-norm"); }
+TEST(Architectures, Opt350mLayoutMatchesReference) { check_parity(opt_350m_spec(), "opt post-norm+project"); }
+TEST(Architectures, Olmo2NormsAfterBlocksMatchesReference) { check_parity(olmo2_spec(), "olmo2 post-norms+whole qk norm"); }
 TEST(Architectures, GptNeoxParallelMatchesReference) { check_parity(neox_spec(true), "gpt_neox parallel"); }
 TEST(Architectures, GptNeoxSequentialMatchesReference) { check_parity(neox_spec(false), "gpt_neox sequential"); }
 TEST(Architectures, Gpt2MatchesReference) { check_parity(gpt2_spec(), "gpt2"); }
@@ -400,14 +468,19 @@ TEST(Architectures, CachedForwardSlidingWindow) {
   check_cached(qwen3_window_spec(), "qwen3 qk norm+window");
   check_cached(smollm3_spec(), "smollm3 nope+window");
   check_cached(olmo_spec(), "olmo layernorm+clip");
+  check_cached(olmo2_spec(), "olmo2 post-norms");
 }
 TEST(Architectures, CachedForwardGptNeox) { check_cached(neox_spec(true), "gpt_neox"); }
 TEST(Architectures, CachedForwardGpt2) { check_cached(gpt2_spec(), "gpt2"); }
+TEST(Architectures, CachedForwardOpt) {
+  check_cached(opt_spec(), "opt");
+  check_cached(opt_350m_spec(), "opt post-norm+project");
+}
 
 // Gradients flow to the input embeddings through the frozen model (what cramming needs), and
 // a finite difference agrees with them.
 TEST(Architectures, GradientToInputEmbeddings) {
-  for (const ModelSpec& spec : {llama_gqa_spec(), neox_spec(true), gpt2_spec()}) {
+  for (const ModelSpec& spec : {llama_gqa_spec(), neox_spec(true), gpt2_spec(), opt_350m_spec()}) {
     auto model = make_random_model(spec, 1);
     perturb(*model, 2);
     model->freeze();

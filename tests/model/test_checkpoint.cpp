@@ -187,6 +187,20 @@ TEST_F(Checkpoints, BadOptionsAreConfigErrors) {
   o = options("mamba");
   o.out_dir = dir("x");
   EXPECT_THROW(make_model_checkpoint(o), ConfigError);
+  // Options a family has no field for are refused by name, whatever the family.
+  for (const std::string& arch : supported_model_types()) {
+    if (arch == "llama") continue;
+    o = options(arch);
+    o.out_dir = dir("x");
+    o.llama3_rope_scaling = true;
+    try {
+      make_model_checkpoint(o);
+      ADD_FAILURE() << arch << ": --llama3-rope-scaling accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("--llama3-rope-scaling: " + arch), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_FALSE(fs::exists(dir("x")));  // nothing written by a refused make-model
 }
 
 // A GPT2Model save (hub "gpt2") has no "transformer." prefix and still carries attn.bias

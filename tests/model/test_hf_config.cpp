@@ -344,6 +344,83 @@ TEST_F(HfConfig, Olmo1B0724Config) {
   EXPECT_NE(error(clipped).find("field 'clip_qkv': must be > 0 or null"), std::string::npos);
 }
 
+// facebook/opt-1.3b's config.json (the paper's OPT) and opt-350m's differences.
+TEST_F(HfConfig, Opt13bAnd350mConfigs) {
+  const std::string cfg = R"({"_remove_final_layer_norm": false, "activation_dropout": 0.0,
+    "activation_function": "relu", "architectures": ["OPTForCausalLM"], "attention_dropout": 0.0,
+    "bos_token_id": 2, "do_layer_norm_before": true, "dropout": 0.1, "eos_token_id": 2,
+    "ffn_dim": 8192, "hidden_size": 2048, "init_std": 0.02, "layerdrop": 0.0,
+    "max_position_embeddings": 2048, "model_type": "opt", "num_attention_heads": 32,
+    "num_hidden_layers": 24, "pad_token_id": 1, "prefix": "</s>", "torch_dtype": "float16",
+    "use_cache": true, "vocab_size": 50272, "word_embed_proj_dim": 2048})";
+  ModelSpec s = read(cfg);
+  EXPECT_EQ(s.model_type, "opt");
+  EXPECT_EQ(s.hidden_size, 2048);
+  EXPECT_EQ(s.intermediate_size, 8192);
+  EXPECT_EQ(s.head_dim, 64);
+  EXPECT_EQ(s.hidden_act, "relu");
+  EXPECT_TRUE(s.tie_word_embeddings);  // OPTConfig's default
+  EXPECT_TRUE(s.attention_bias && s.mlp_bias);
+  EXPECT_FALSE(s.post_layer_norm || s.parameterless_layer_norm);
+  EXPECT_EQ(embedding_dim(s), 2048);
+  EXPECT_EQ(s.bos_token_id, 2);
+
+  std::string m350 = cfg;
+  auto set = [&](const std::string& from, const std::string& to) {
+    ASSERT_NE(m350.find(from), std::string::npos) << from;
+    m350.replace(m350.find(from), from.size(), to);
+  };
+  set(R"("do_layer_norm_before": true)", R"("do_layer_norm_before": false)");
+  set(R"("word_embed_proj_dim": 2048)", R"("word_embed_proj_dim": 512)");
+  s = read(m350);
+  EXPECT_TRUE(s.post_layer_norm);
+  EXPECT_EQ(embedding_dim(s), 512);
+  write_model_spec(s, dir_.string());
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(file()));
+  EXPECT_EQ(j.at("ffn_dim"), 8192);
+  EXPECT_EQ(j.at("do_layer_norm_before"), false);
+  EXPECT_EQ(j.at("word_embed_proj_dim"), 512);
+  EXPECT_EQ(j.at("architectures").at(0), "OPTForCausalLM");
+  ModelSpec back = read_model_spec(dir_.string());
+  EXPECT_TRUE(back.post_layer_norm);
+  EXPECT_EQ(embedding_dim(back), 512);
+
+  set(R"("word_embed_proj_dim": 512)", R"("word_embed_proj_dim": null)");
+  EXPECT_EQ(embedding_dim(read(m350)), 2048);  // null: hidden_size, as OPTConfig
+  set(R"("_remove_final_layer_norm": false)", R"("_remove_final_layer_norm": true)");
+  EXPECT_NE(error(m350).find("field '_remove_final_layer_norm': true is not supported"), std::string::npos);
+  std::string no_ffn = cfg;
+  no_ffn.replace(no_ffn.find(R"("ffn_dim": 8192)"), 15, R"("ffn_dim": 0)");
+  EXPECT_NE(error(no_ffn).find("field 'ffn_dim': must be > 0"), std::string::npos) << error(no_ffn);
+}
+
+// allenai/OLMo-2-1124-7B's config.json.
+TEST_F(HfConfig, Olmo2Config) {
+  const std::string cfg = R"({"architectures": ["Olmo2ForCausalLM"], "attention_bias": false,
+    "attention_dropout": 0.0, "eos_token_id": 100257, "hidden_act": "silu", "hidden_size": 4096,
+    "initializer_range": 0.02, "intermediate_size": 11008, "max_position_embeddings": 4096,
+    "model_type": "olmo2", "num_attention_heads": 32, "num_hidden_layers": 32,
+    "num_key_value_heads": 32, "pad_token_id": 100277, "rms_norm_eps": 1e-06, "rope_scaling": null,
+    "rope_theta": 500000, "tie_word_embeddings": false, "torch_dtype": "float32",
+    "use_cache": true, "vocab_size": 100352})";
+  ModelSpec s = read(cfg);
+  EXPECT_EQ(s.model_type, "olmo2");
+  EXPECT_TRUE(s.qk_norm && s.qk_norm_whole && s.norms_after_blocks && s.rms_norm_gain_in_f32);
+  EXPECT_DOUBLE_EQ(s.norm_eps, 1e-6);
+  EXPECT_DOUBLE_EQ(s.rope_theta, 500000);
+  EXPECT_EQ(s.head_dim, 128);
+  EXPECT_FALSE(s.attention_bias || s.bos_token_id.has_value());
+  std::string no_eps = cfg;
+  no_eps.replace(no_eps.find(R"("rms_norm_eps": 1e-06, )"), 22, "");
+  EXPECT_DOUBLE_EQ(read(no_eps).norm_eps, 1e-5);  // Olmo2Config's default, not Llama's
+  write_model_spec(s, dir_.string());
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(file()));
+  EXPECT_EQ(j.at("architectures").at(0), "Olmo2ForCausalLM");
+  ModelSpec back = read_model_spec(dir_.string());
+  EXPECT_TRUE(back.norms_after_blocks && back.qk_norm_whole);
+  EXPECT_EQ(back.num_kv_heads, 32);
+}
+
 TEST_F(HfConfig, SlidingWindowsRoundTrip) {
   ModelSpec s = read(kQwen25);
   s.layer_windows.assign(24, 0);

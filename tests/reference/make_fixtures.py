@@ -88,6 +88,19 @@ CASES = {
     "olmo-bias-bf16-sharded": ("olmo", {"pad_token_id": None, "attention_bias": True,
                                         "tie_word_embeddings": True, "dtype": "bfloat16"},
                                "OLMo: q/k/v/o biases, tied head, bf16 weights in 3+ shards"),
+    "opt-prenorm": ("opt", {}, "OPT (opt-125m..1.3b): pre-norm, ReLU, biases, positions at +2, tied head"),
+    "opt-350m-layout": ("opt", {"do_layer_norm_before": False, "word_embed_proj_dim": 16,
+                                "tie_word_embeddings": False},
+                        "OPT as opt-350m: norms after the residual adds, no final norm, embeddings, "
+                        "[mem] and untied head in 16 dims (project_in/out)"),
+    "opt-plain-bf16-sharded": ("opt", {"enable_bias": False, "layer_norm_elementwise_affine": False,
+                                       "dtype": "bfloat16"},
+                               "OPT: no biases, LayerNorms without parameters, bf16 weights in 3+ shards"),
+    "olmo2-gqa": ("olmo2", {"pad_token_id": None, "num_key_value_heads": 2},
+                  "OLMo-2: norms after attention and MLP, q/k RMSNorm over the whole projections, GQA 2:1"),
+    "olmo2-bias-bf16-sharded": ("olmo2", {"pad_token_id": None, "attention_bias": True,
+                                          "tie_word_embeddings": True, "dtype": "bfloat16"},
+                                "OLMo-2: q/k/v/o biases, tied head, bf16 weights in 3+ shards"),
 }
 
 
@@ -95,10 +108,13 @@ def make_config(model_type, overrides):
     base = {"vocab_size": V, "bos_token_id": 1, "eos_token_id": 2}
     if model_type == "gpt2":
         base.update(n_embd=D, n_head=HEADS, n_layer=LAYERS, n_inner=FFN, n_positions=64)
+    elif model_type == "opt":
+        base.update(hidden_size=D, num_attention_heads=HEADS, num_hidden_layers=LAYERS,
+                    ffn_dim=FFN, max_position_embeddings=64)
     else:
         base.update(hidden_size=D, num_attention_heads=HEADS, num_hidden_layers=LAYERS,
                     intermediate_size=FFN, max_position_embeddings=64)
-    if model_type in ("llama", "mistral", "qwen2", "qwen3", "smollm3", "olmo"):  # defaults differ
+    if model_type in ("llama", "mistral", "qwen2", "qwen3", "smollm3", "olmo", "olmo2"):  # defaults differ
         base["num_key_value_heads"] = HEADS
     if model_type in ("llama", "mistral", "qwen2", "qwen3", "smollm3"):
         base["rms_norm_eps"] = 1e-5
@@ -156,7 +172,7 @@ def make_case(out_dir, name, seed):
 
     ids = torch.randint(3, V, (B, T), generator=gen)
     emb = model.get_input_embeddings().weight.float()
-    mem = torch.randn(K, D, generator=gen) * emb.std()
+    mem = torch.randn(K, emb.shape[1], generator=gen) * emb.std()  # where inputs_embeds live
     expected = {"ids": ids.float(), "mem": mem}
     # Outputs of the checkpoint as users load it (from_pretrained in each compute dtype), so
     # that buffers such as rotary inv_freq are computed as transformers computes them.

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,18 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, Golden, ::testing::ValuesIn(cases()),
 TEST(GoldenFixtures, Present) {
   auto all = cases();
   EXPECT_GE(all.size(), 10u) << "fixtures under " << fixture_root();
+}
+
+// Every family crammer implements is judged against transformers: none without a fixture.
+TEST(GoldenFixtures, EveryFamilyHasOne) {
+  std::set<std::string> covered;
+  for (const auto& e : fs::directory_iterator(fixture_root())) {
+    if (!fs::exists(e.path() / "meta.json")) continue;
+    std::ifstream in(e.path() / "meta.json");
+    covered.insert(nlohmann::json::parse(in).at("model_type").get<std::string>());
+  }
+  for (const auto& type : supported_model_types())
+    EXPECT_TRUE(covered.count(type)) << "no golden fixture under " << fixture_root() << " has model_type " << type;
 }
 
 }  // namespace

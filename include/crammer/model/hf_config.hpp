@@ -41,6 +41,9 @@ struct ModelSpec {
   bool qkv_bias = false;        // biases on q, k, v only (qwen2)
   bool mlp_bias = false;        // llama
   bool qk_norm = false;         // RMSNorm of each q and k head before rotary (qwen3)
+  bool qk_norm_whole = false;   // olmo2: that RMSNorm over the whole q and k projections instead
+  bool norms_after_blocks = false;    // olmo2: attention and MLP outputs normed before the residual add, inputs not
+  bool rms_norm_gain_in_f32 = false;  // olmo2: RMSNorm's gain applied in f32, then cast back
   // Per layer: the sliding attention window (a token sees itself and the window - 1 before it),
   // 0 = full causal attention. Empty = every layer full (mistral, qwen2, qwen3).
   std::vector<int64_t> layer_windows;
@@ -48,6 +51,10 @@ struct ModelSpec {
   std::vector<bool> nope_layers;
   bool parameterless_layer_norm = false;  // olmo: LayerNorm without gain or bias instead of RMSNorm
   double clip_qkv = 0;                    // olmo: q, k, v clamped to [-clip_qkv, clip_qkv]; 0 = not
+  // opt: the width of the token embeddings, the [mem] vectors and the head's input when it
+  // differs from hidden_size (project_in / project_out around the decoder); 0 = hidden_size.
+  int64_t word_embed_proj_dim = 0;
+  bool post_layer_norm = false;  // opt (do_layer_norm_before false): norm after each residual add
   std::optional<int64_t> bos_token_id;
   std::optional<int64_t> eos_token_id;
   std::string torch_dtype;  // as written in config.json ("float32", "bfloat16", ...), may be empty
@@ -55,6 +62,10 @@ struct ModelSpec {
 
 // The largest sliding window of any layer; 0 when every layer attends to the whole prefix.
 int64_t max_sliding_window(const ModelSpec& spec);
+
+// The width of the token embeddings, the [mem] vectors and the LM head's input: hidden_size
+// unless word_embed_proj_dim says otherwise (opt-350m).
+int64_t embedding_dim(const ModelSpec& spec);
 
 // The model types crammer implements, for error messages.
 const std::vector<std::string>& supported_model_types();

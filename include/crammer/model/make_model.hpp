@@ -25,7 +25,8 @@ struct MakeModelOptions {
   double rotary_pct = 0.25;          // gpt_neox
   double clip_qkv = 0;               // olmo: clamp q, k, v to [-c, c]; 0 = none
   int64_t sliding_window = 0;        // mistral, qwen2, qwen3: every layer slides; smollm3: NoPE layers; 0 = none
-  std::optional<bool> tie_word_embeddings;  // unset: gpt2 true, others false
+  int64_t word_embed_proj_dim = 0;   // opt: embedding/head width when != d_model (project_in/out); 0 = d_model
+  std::optional<bool> tie_word_embeddings;  // unset: gpt2 and opt true, others false
   uint64_t seed = 0;
   std::string dtype = "f32";  // f32 | bf16: the dtype written to the safetensors files
   int shards = 1;
