@@ -19,6 +19,45 @@ void check_activation(const ConfigFields& f, const std::string& field, const std
 // (rope_type, rope_theta, partial_rotary_factor and the scaling fields); older configs have
 // top-level rope_theta (gpt_neox: rotary_emb_base, rotary_pct | partial_rotary_factor) and an
 // optional "rope_scaling" object.
+namespace {
+
+// longrope (transformers' _compute_longrope_parameters): the pretraining length from the
+// top-level field (phi3 keeps it there), else from the rope object, else max_position_embeddings;
+// attention_factor, when absent, sqrt(1 + ln(factor) / ln(original)) with factor = max /
+// original unless given.
+void read_longrope(const ConfigFields& f, const ConfigFields& rf, const ModelSpec& s, RopeScaling& rs) {
+  const std::string key = "original_max_position_embeddings";
+  rs.original_max_position_embeddings =
+      f.has(key) ? f.integer(key) : rf.integer(key, s.max_position_embeddings);
+  if (rs.original_max_position_embeddings <= 0)
+    rf.fail(key, "must be > 0, got " + std::to_string(rs.original_max_position_embeddings));
+  const double original = double(rs.original_max_position_embeddings);
+  rs.factor = rf.number("factor", double(s.max_position_embeddings) / original);
+  if (rf.has("attention_factor")) {
+    rs.attention_factor = rf.number("attention_factor", 1.0);
+  } else {
+    rs.attention_factor = rs.factor <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(rs.factor) / std::log(original));
+  }
+  const int64_t half = int64_t(double(s.head_dim) * s.rotary_pct) / 2;
+  auto factors = [&](const std::string& k) {
+    if (!rf.has(k)) rf.fail(k, "missing (expected a list of " + std::to_string(half) + " numbers)");
+    const json& v = rf.raw(k);
+    if (!v.is_array() || int64_t(v.size()) != half)
+      rf.fail(k, "expected a list of " + std::to_string(half) + " numbers (rotary dims / 2), got " +
+                     (v.is_array() ? std::to_string(v.size()) + " entries" : v.dump()));
+    std::vector<double> out;
+    for (const json& x : v) {
+      if (!x.is_number() || x.get<double>() <= 0) rf.fail(k, "entries must be numbers > 0, got " + x.dump());
+      out.push_back(x.get<double>());
+    }
+    return out;
+  };
+  rs.short_factor = factors("short_factor");
+  rs.long_factor = factors("long_factor");
+}
+
+}  // namespace
+
 void read_rope(const ConfigFields& f, ModelSpec& s, bool neox) {
   const double default_pct = neox ? 0.25 : 1.0;
   std::optional<ConfigFields> scaling;
@@ -68,8 +107,10 @@ void read_rope(const ConfigFields& f, ModelSpec& s, bool neox) {
       rf.fail("high_freq_factor", "must be > low_freq_factor (" +
                                       std::to_string(rs.high_freq_factor) + " <= " +
                                       std::to_string(rs.low_freq_factor) + ")");
+  } else if (type == "longrope") {
+    read_longrope(f, rf, s, rs);
   } else {
-    rf.fail("rope_type", "'" + type + "' is not supported (supported: default, linear, llama3)");
+    rf.fail("rope_type", "'" + type + "' is not supported (supported: default, linear, llama3, longrope)");
   }
   s.rope_scaling = rs;
 }
@@ -78,6 +119,12 @@ json rope_scaling_json(const std::optional<RopeScaling>& scaling) {
   if (!scaling) return nullptr;
   const RopeScaling& r = *scaling;
   json j = {{"rope_type", r.rope_type}, {"factor", r.factor}};
+  if (r.rope_type == "longrope") {
+    j["short_factor"] = r.short_factor;
+    j["long_factor"] = r.long_factor;
+    j["attention_factor"] = r.attention_factor;
+    j["original_max_position_embeddings"] = r.original_max_position_embeddings;
+  }
   if (r.rope_type == "llama3") {
     j["low_freq_factor"] = r.low_freq_factor;
     j["high_freq_factor"] = r.high_freq_factor;

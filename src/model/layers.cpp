@@ -74,6 +74,16 @@ Rotary make_rotary(int64_t dim, double theta, const std::optional<RopeScaling>& 
     torch::Tensor smoothed = (1 - smooth) * scaled / s.factor + smooth * scaled;
     torch::Tensor medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
     inv = at::where(medium, smoothed, scaled);
+  } else if (scaling && scaling->rope_type == "longrope") {
+    // Phi-3: 1 / (factor_i * theta^(2i / dim)), a per-frequency factor list for short and long.
+    torch::Tensor base = at::pow(theta, expo);
+    auto with = [&](const std::vector<double>& f) {
+      return 1.0 / (torch::tensor(f, torch::kFloat64).to(torch::kFloat32) * base);
+    };
+    inv = with(scaling->short_factor);
+    r.inv_freq_long = with(scaling->long_factor).contiguous();
+    r.original = scaling->original_max_position_embeddings;
+    r.attention_factor = scaling->attention_factor;
   }
   r.inv_freq = inv.contiguous();
   return r;
@@ -82,11 +92,14 @@ Rotary make_rotary(int64_t dim, double theta, const std::optional<RopeScaling>& 
 std::pair<torch::Tensor, torch::Tensor> rotary_cos_sin(const Rotary& r, int64_t start, int64_t T,
                                                         torch::Dtype dtype, torch::Device device) {
   // Angles in f32 whatever the compute dtype; cast last, as transformers does.
-  torch::Tensor inv = r.inv_freq.to(device);
+  const bool long_freqs = r.inv_freq_long.defined() && start + T > r.original;
+  torch::Tensor inv = (long_freqs ? r.inv_freq_long : r.inv_freq).to(device);
   torch::Tensor pos = torch::arange(start, start + T, inv.options().dtype(torch::kInt64))
                           .to(torch::kFloat32);                  // [T]
   torch::Tensor freqs = pos.unsqueeze(1) * inv.unsqueeze(0);     // [T, dim / 2]
   torch::Tensor emb = at::cat({freqs, freqs}, -1);               // [T, dim]
+  if (r.attention_factor != 1.0)
+    return {(emb.cos() * r.attention_factor).to(dtype), (emb.sin() * r.attention_factor).to(dtype)};
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 

@@ -35,9 +35,15 @@ torch::Tensor activate(const torch::Tensor& x, Activation act);
 struct Rotary {
   int64_t dim = 0;
   torch::Tensor inv_freq;  // [dim / 2] f32, rope scaling already applied
+  // longrope: inv_freq holds the short factors' frequencies; a forward whose last position is
+  // past `original` uses these instead. cos and sin are scaled by attention_factor.
+  torch::Tensor inv_freq_long;
+  int64_t original = 0;
+  double attention_factor = 1.0;
 };
 Rotary make_rotary(int64_t dim, double theta, const std::optional<RopeScaling>& scaling);
-// cos, sin for positions start..start+T-1, each [T, dim], in dtype on device.
+// cos, sin for positions start..start+T-1, each [T, dim], in dtype on device (longrope: the
+// long frequencies when start + T > r.original, as transformers picks per forward).
 std::pair<torch::Tensor, torch::Tensor> rotary_cos_sin(const Rotary& r, int64_t start, int64_t T,
                                                         torch::Dtype dtype, torch::Device device);
 // x [B, h, T, hd] -> same, first r.dim features rotated.

@@ -15,6 +15,7 @@ using Init = HfParam::Init;
 struct LlamaBlock : torch::nn::Module {
   torch::Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv, bo;
   torch::Tensor ffn_norm, w1, w3, w2, b1, b3, b2;  // w1 gate, w3 up, w2 down
+  torch::Tensor wqkv, w13;  // fused_projections (phi3): [q; k; v] and [gate; up] in one weight each
 
   torch::Tensor q_norm, k_norm;  // qk_norm only: [hd] each, or [h*hd], [kvh*hd] (qk_norm_whole)
   torch::Tensor post_attn_norm, post_ffn_norm;  // norms_after_blocks only
@@ -28,9 +29,13 @@ struct LlamaBlock : torch::nn::Module {
     const int64_t qd = s.num_heads * s.head_dim, kvd = s.num_kv_heads * s.head_dim;
     const bool before = !s.norms_after_blocks && !s.parameterless_layer_norm;
     if (before) attn_norm = param(*this, "attn_norm", {d}, o);
-    wq = param(*this, "wq", {qd, d}, o);
-    wk = param(*this, "wk", {kvd, d}, o);
-    wv = param(*this, "wv", {kvd, d}, o);
+    if (s.fused_projections) {
+      wqkv = param(*this, "wqkv", {qd + 2 * kvd, d}, o);
+    } else {
+      wq = param(*this, "wq", {qd, d}, o);
+      wk = param(*this, "wk", {kvd, d}, o);
+      wv = param(*this, "wv", {kvd, d}, o);
+    }
     wo = param(*this, "wo", {d, qd}, o);
     if (s.attention_bias || s.qkv_bias) {
       bq = param(*this, "bq", {qd}, o);
@@ -47,8 +52,12 @@ struct LlamaBlock : torch::nn::Module {
       post_attn_norm = param(*this, "post_attn_norm", {d}, o);
       post_ffn_norm = param(*this, "post_ffn_norm", {d}, o);
     }
-    w1 = param(*this, "w1", {f, d}, o);
-    w3 = param(*this, "w3", {f, d}, o);
+    if (s.fused_projections) {
+      w13 = param(*this, "w13", {2 * f, d}, o);
+    } else {
+      w1 = param(*this, "w1", {f, d}, o);
+      w3 = param(*this, "w3", {f, d}, o);
+    }
     w2 = param(*this, "w2", {d, f}, o);
     if (s.mlp_bias) {
       b1 = param(*this, "b1", {f}, o);
@@ -63,7 +72,7 @@ class LlamaDecoder : public CausalLM {
   LlamaDecoder(const ModelSpec& s, const torch::TensorOptions& o)
       : CausalLM(s),
         act_(layers::activation_from_name(s.hidden_act)),
-        rotary_(layers::make_rotary(s.head_dim, s.rope_theta, s.rope_scaling)) {
+        rotary_(layers::make_rotary(int64_t(double(s.head_dim) * s.rotary_pct), s.rope_theta, s.rope_scaling)) {
     const int64_t d = s.hidden_size;
     tok_ = param(*this, "tok_embeddings", {s.vocab_size, d}, o);
     for (int64_t i = 0; i < s.num_layers; ++i)
@@ -87,6 +96,7 @@ class LlamaDecoder : public CausalLM {
       LlamaBlock& b = *blocks_[i];
       layers::add_layer(t, int64_t(i), {
           {"model.layers.{}.input_layernorm.weight", b.attn_norm, Init::ones},
+          {"model.layers.{}.self_attn.qkv_proj.weight", b.wqkv},
           {"model.layers.{}.self_attn.q_proj.weight", b.wq},
           {"model.layers.{}.self_attn.q_proj.bias", b.bq, Init::zeros},
           {"model.layers.{}.self_attn.k_proj.weight", b.wk},
@@ -100,6 +110,7 @@ class LlamaDecoder : public CausalLM {
           {"model.layers.{}.post_attention_layernorm.weight", b.ffn_norm, Init::ones},
           {"model.layers.{}.post_attention_layernorm.weight", b.post_attn_norm, Init::ones},  // olmo2's
           {"model.layers.{}.post_feedforward_layernorm.weight", b.post_ffn_norm, Init::ones},
+          {"model.layers.{}.mlp.gate_up_proj.weight", b.w13},
           {"model.layers.{}.mlp.gate_proj.weight", b.w1},
           {"model.layers.{}.mlp.gate_proj.bias", b.b1, Init::zeros},
           {"model.layers.{}.mlp.up_proj.weight", b.w3},
@@ -127,15 +138,24 @@ class LlamaDecoder : public CausalLM {
       LlamaBlock& b = *blocks_[i];
       // h = x + attention(norm(x))   (olmo2: h = x + norm(attention(x)))
       torch::Tensor y = after ? x : norm(x, b.attn_norm);
-      torch::Tensor q = clip(layers::linear(y, b.wq, b.bq));
-      torch::Tensor k = clip(layers::linear(y, b.wk, b.bk));
-      torch::Tensor v = clip(layers::linear(y, b.wv, b.bv)).view({B, T, kvh, hd}).transpose(1, 2);
+      torch::Tensor q, k, v;
+      if (b.wqkv.defined()) {  // phi3: one projection, split q | k | v
+        torch::Tensor qkv = layers::linear(y, b.wqkv);
+        q = qkv.narrow(-1, 0, h * hd);
+        k = qkv.narrow(-1, h * hd, kvh * hd);
+        v = qkv.narrow(-1, (h + kvh) * hd, kvh * hd);
+      } else {
+        q = clip(layers::linear(y, b.wq, b.bq));
+        k = clip(layers::linear(y, b.wk, b.bk));
+        v = clip(layers::linear(y, b.wv, b.bv));
+      }
+      v = v.reshape({B, T, kvh, hd}).transpose(1, 2);
       if (spec_.qk_norm_whole) {  // olmo2: over all heads at once
         q = norm(q, b.q_norm);
         k = norm(k, b.k_norm);
       }
-      q = q.view({B, T, h, hd});
-      k = k.view({B, T, kvh, hd});
+      q = q.reshape({B, T, h, hd});
+      k = k.reshape({B, T, kvh, hd});
       if (spec_.qk_norm && !spec_.qk_norm_whole) {  // qwen3: each head over head_dim, before rotary
         q = norm(q, b.q_norm);
         k = norm(k, b.k_norm);
@@ -152,8 +172,16 @@ class LlamaDecoder : public CausalLM {
       x = x + (after ? norm(a, b.post_attn_norm) : a);
       // out = h + ffn(norm(h)), SwiGLU: w2(act(w1 y) * w3 y)   (olmo2: h + norm(ffn(h)))
       y = after ? x : norm(x, b.ffn_norm);
-      torch::Tensor g = layers::activate(layers::linear(y, b.w1, b.b1), act_);
-      torch::Tensor m = layers::linear(g * layers::linear(y, b.w3, b.b3), b.w2, b.b2);
+      torch::Tensor gate, up;
+      if (b.w13.defined()) {  // phi3: one projection, split gate | up
+        torch::Tensor gu = layers::linear(y, b.w13);
+        gate = gu.narrow(-1, 0, spec_.intermediate_size);
+        up = gu.narrow(-1, spec_.intermediate_size, spec_.intermediate_size);
+      } else {
+        gate = layers::linear(y, b.w1, b.b1);
+        up = layers::linear(y, b.w3, b.b3);
+      }
+      torch::Tensor m = layers::linear(layers::activate(gate, act_) * up, b.w2, b.b2);
       x = x + (after ? norm(m, b.post_ffn_norm) : m);
     }
     return norm(x, norm_);

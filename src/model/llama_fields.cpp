@@ -1,10 +1,12 @@
 #include "llama_fields.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace crammer {
 
-void read_llama_fields(const ConfigFields& f, ModelSpec& s, const std::string& family, int64_t default_kv_heads) {
+void read_llama_fields(const ConfigFields& f, ModelSpec& s, const std::string& family, int64_t default_kv_heads,
+                       bool partial_rotary) {
   s.hidden_size = f.integer("hidden_size");
   s.num_layers = f.integer("num_hidden_layers");
   // Per-layer lists (windows, NoPE flags) are sized by it: bound it before anything allocates.
@@ -17,11 +19,11 @@ void read_llama_fields(const ConfigFields& f, ModelSpec& s, const std::string& f
   s.norm_eps = f.number("rms_norm_eps", 1e-6);
   s.hidden_act = f.string("hidden_act", "silu");
   check_activation(f, "hidden_act", s.hidden_act);
-  read_rope(f, s, /*neox=*/false);
-  if (s.rotary_pct != 1.0)
+  s.head_dim = f.integer("head_dim", s.num_heads > 0 ? s.hidden_size / s.num_heads : 0);
+  read_rope(f, s, /*neox=*/false);  // after head_dim: longrope's factors are sized by it
+  if (s.rotary_pct != 1.0 && !partial_rotary)
     f.fail("partial_rotary_factor", "only 1.0 (the whole head rotated) is supported for " + family);
   s.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
-  s.head_dim = f.integer("head_dim", s.num_heads > 0 ? s.hidden_size / s.num_heads : 0);
 }
 
 void write_llama_fields(const ModelSpec& s, json& j) {
@@ -34,6 +36,7 @@ void write_llama_fields(const ModelSpec& s, json& j) {
   j["max_position_embeddings"] = s.max_position_embeddings;
   j["rms_norm_eps"] = s.norm_eps;
   j["rope_theta"] = s.rope_theta;
+  if (s.rotary_pct != 1.0) j["partial_rotary_factor"] = s.rotary_pct;
   j["hidden_act"] = s.hidden_act.empty() ? "silu" : s.hidden_act;
   j["rope_scaling"] = rope_scaling_json(s.rope_scaling);
 }
@@ -78,6 +81,13 @@ void write_qwen_windows(const ModelSpec& s, json& j) {
   }
   j["max_window_layers"] = first;
   j["layer_types"] = types;
+}
+
+void write_single_window(const ModelSpec& s, json& j) {
+  const int64_t window = shared_sliding_window(s);
+  if (window > 0 && std::count(s.layer_windows.begin(), s.layer_windows.end(), 0) > 0)
+    throw ModelLoadError(s.model_type + " config.json slides every layer or none; this spec mixes full and sliding layers");
+  j["sliding_window"] = window > 0 ? json(window) : json(nullptr);
 }
 
 void apply_sliding_window_option(const MakeModelOptions& o, ModelSpec& s) {

@@ -14,7 +14,9 @@ constexpr int64_t kMaxLayers = 100000;  // far above any model; bounds per-layer
 // Sizes, rms_norm_eps, hidden_act, rope (whole head rotated), tie_word_embeddings and head_dim
 // (default hidden_size / heads). `family` names the model type in errors; `default_kv_heads`
 // is the config class's num_key_value_heads when the field is absent (0: num_attention_heads).
-void read_llama_fields(const ConfigFields& f, ModelSpec& s, const std::string& family, int64_t default_kv_heads = 0);
+// partial_rotary: partial_rotary_factor < 1 allowed (phi3); refused otherwise.
+void read_llama_fields(const ConfigFields& f, ModelSpec& s, const std::string& family, int64_t default_kv_heads = 0,
+                       bool partial_rotary = false);
 void write_llama_fields(const ModelSpec& s, json& j);
 
 // SwiGLU at 8d/3 rounded up to 32 (unless --intermediate-size), silu, whole head rotated,
@@ -29,6 +31,10 @@ void write_qwen_windows(const ModelSpec& s, json& j);
 // The one window every sliding layer shares (0 when none slides); ModelLoadError naming the
 // family when the layers' windows differ (these config.json dialects have one sliding_window).
 int64_t shared_sliding_window(const ModelSpec& s);
+
+// Mistral / Phi-3's one sliding_window for every layer, or null; ModelLoadError when the spec
+// mixes full and sliding layers.
+void write_single_window(const ModelSpec& s, json& j);
 
 // make-model's --sliding-window on every layer (0: none).
 void apply_sliding_window_option(const MakeModelOptions& o, ModelSpec& s);

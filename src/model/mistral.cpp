@@ -1,8 +1,6 @@
 // Mistral (transformers' MistralConfig): the Llama-style decoder without biases, with one
 // sliding_window for every layer (Mistral-7B-v0.1: 4096) or null (v0.2 on: full attention).
 // Tokens more than sliding_window - 1 positions after the [mem] vectors no longer see them.
-#include <algorithm>
-
 #include "family.hpp"
 #include "llama_decoder.hpp"
 #include "llama_fields.hpp"
@@ -18,10 +16,7 @@ void read_config(const ConfigFields& f, ModelSpec& s) {
 
 void write_config(const ModelSpec& s, json& j) {
   write_llama_fields(s, j);
-  const int64_t window = shared_sliding_window(s);
-  if (window > 0 && std::count(s.layer_windows.begin(), s.layer_windows.end(), 0) > 0)
-    throw ModelLoadError("mistral config.json slides every layer or none; this spec mixes full and sliding layers");
-  j["sliding_window"] = window > 0 ? json(window) : json(nullptr);
+  write_single_window(s, j);
 }
 
 void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*fail)(const std::string&)) {

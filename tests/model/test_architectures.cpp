@@ -368,6 +368,24 @@ ModelSpec olmo2_spec() {
   s.attention_bias = true;
   return s;
 }
+// Phi-3: fused q|k|v and gate|up weights, 3/4 of head_dim rotated with longrope (pretraining
+// length 16: the 11-token tests stay on the short factors), every layer sliding (window 4).
+ModelSpec phi3_spec() {
+  ModelSpec s = base_spec("phi3");
+  s.num_kv_heads = 2;
+  s.hidden_act = "silu";
+  s.fused_projections = true;
+  s.rotary_pct = 0.75;
+  RopeScaling r;
+  r.rope_type = "longrope";
+  r.short_factor = {1.0, 1.2, 1.9, 2.5, 4.0, 6.0};
+  r.long_factor = {1.5, 3.0, 6.0, 12.0, 24.0, 48.0};
+  r.original_max_position_embeddings = 16;
+  r.attention_factor = 1.2;
+  s.rope_scaling = r;
+  s.layer_windows = {4, 4};
+  return s;
+}
 ModelSpec neox_spec(bool parallel) {
   ModelSpec s = base_spec("gpt_neox");
   s.hidden_act = "gelu";
@@ -469,6 +487,7 @@ TEST(Architectures, CachedForwardSlidingWindow) {
   check_cached(smollm3_spec(), "smollm3 nope+window");
   check_cached(olmo_spec(), "olmo layernorm+clip");
   check_cached(olmo2_spec(), "olmo2 post-norms");
+  check_cached(phi3_spec(), "phi3 fused+longrope+window");
 }
 TEST(Architectures, CachedForwardGptNeox) { check_cached(neox_spec(true), "gpt_neox"); }
 TEST(Architectures, CachedForwardGpt2) { check_cached(gpt2_spec(), "gpt2"); }

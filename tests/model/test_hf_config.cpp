@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <unistd.h>
+#include <cmath>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -419,6 +420,52 @@ TEST_F(HfConfig, Olmo2Config) {
   ModelSpec back = read_model_spec(dir_.string());
   EXPECT_TRUE(back.norms_after_blocks && back.qk_norm_whole);
   EXPECT_EQ(back.num_kv_heads, 32);
+}
+
+// microsoft/Phi-3-mini-128k-instruct's config.json (48 longrope factors each for head_dim 96).
+TEST_F(HfConfig, Phi3LongropeConfig) {
+  std::string shorts, longs;
+  for (int i = 0; i < 48; ++i) {
+    shorts += (i ? ", " : "") + std::to_string(1.0 + 0.01 * i);
+    longs += (i ? ", " : "") + std::to_string(1.0 + 1.5 * i);
+  }
+  const std::string head = R"({"architectures": ["Phi3ForCausalLM"], "attention_bias": false,
+    "attention_dropout": 0.0, "bos_token_id": 1, "embd_pdrop": 0.0, "eos_token_id": 32000,
+    "hidden_act": "silu", "hidden_size": 3072, "initializer_range": 0.02, "intermediate_size": 8192,
+    "max_position_embeddings": 131072, "model_type": "phi3", "num_attention_heads": 32,
+    "num_hidden_layers": 32, "num_key_value_heads": 32, "original_max_position_embeddings": 4096,
+    "pad_token_id": 32000, "resid_pdrop": 0.0, "rms_norm_eps": 1e-05, "rope_theta": 10000.0,
+    "sliding_window": 262144, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
+    "use_cache": true, "vocab_size": 32064, )";
+  const std::string cfg = head + R"("rope_scaling": {"long_factor": [)" + longs + R"(], "short_factor": [)" +
+                          shorts + R"(], "type": "longrope"}})";
+  ModelSpec s = read(cfg);
+  EXPECT_EQ(s.model_type, "phi3");
+  EXPECT_TRUE(s.fused_projections);
+  EXPECT_EQ(s.head_dim, 96);
+  ASSERT_TRUE(s.rope_scaling.has_value());
+  const RopeScaling& r = *s.rope_scaling;
+  EXPECT_EQ(r.rope_type, "longrope");
+  EXPECT_EQ(r.original_max_position_embeddings, 4096);
+  ASSERT_EQ(r.short_factor.size(), 48u);
+  EXPECT_DOUBLE_EQ(r.long_factor[2], 4.0);
+  // transformers' default: sqrt(1 + ln(131072 / 4096) / ln(4096)).
+  EXPECT_NEAR(r.attention_factor, std::sqrt(1 + std::log(32.0) / std::log(4096.0)), 1e-12);
+  EXPECT_EQ(s.layer_windows, std::vector<int64_t>(32, 262144));
+  write_model_spec(s, dir_.string());
+  ModelSpec back = read_model_spec(dir_.string());
+  ASSERT_TRUE(back.rope_scaling.has_value());
+  EXPECT_EQ(back.rope_scaling->long_factor, r.long_factor);
+  EXPECT_DOUBLE_EQ(back.rope_scaling->attention_factor, r.attention_factor);
+  EXPECT_EQ(back.rope_scaling->original_max_position_embeddings, 4096);
+  EXPECT_EQ(back.layer_windows, s.layer_windows);
+
+  // A factor list of the wrong length names the field and the length expected.
+  const std::string bad = head + R"("rope_scaling": {"long_factor": [1.0, 2.0], "short_factor": [)" + shorts +
+                          R"(], "type": "longrope"}})";
+  EXPECT_NE(error(bad).find("field 'long_factor': expected a list of 48 numbers"), std::string::npos) << error(bad);
+  const std::string unknown = head + R"("rope_scaling": {"factor": 4.0, "type": "yarn"}})";
+  EXPECT_NE(error(unknown).find("'yarn' is not supported"), std::string::npos) << error(unknown);
 }
 
 TEST_F(HfConfig, SlidingWindowsRoundTrip) {

@@ -49,6 +49,8 @@ CASES = {
     "olmo2": ["--arch", "olmo2", "--layers", "2", "--d-model", "32", "--heads", "4", "--kv-heads", "2"],
     "olmo2-bf16-sharded": ["--arch", "olmo2", "--layers", "2", "--d-model", "32", "--heads", "4",
                            "--dtype", "bf16", "--shards", "3", "--tie-embeddings", "true"],
+    "phi3-window": ["--arch", "phi3", "--layers", "2", "--d-model", "32", "--heads", "4", "--kv-heads", "2",
+                    "--sliding-window", "4"],
     "opt": ["--arch", "opt", "--layers", "2", "--d-model", "32", "--heads", "4"],
     "opt-project-untied": ["--arch", "opt", "--layers", "2", "--d-model", "32", "--heads", "4",
                            "--word-embed-proj-dim", "16", "--tie-embeddings", "false"],

@@ -101,6 +101,18 @@ CASES = {
     "olmo2-bias-bf16-sharded": ("olmo2", {"pad_token_id": None, "attention_bias": True,
                                           "tie_word_embeddings": True, "dtype": "bfloat16"},
                                 "OLMo-2: q/k/v/o biases, tied head, bf16 weights in 3+ shards"),
+    "phi3-window-gqa": ("phi3", {"pad_token_id": None, "num_key_value_heads": 2, "sliding_window": 5},
+                        "Phi-3: fused qkv_proj and gate_up_proj, GQA 2:1, sliding window 5 on every layer"),
+    # Pretraining length 12: the 12-token forwards take the short factors, the 14 of [mem] +
+    # text the long ones; both scale cos/sin by sqrt(1 + ln(64/12) / ln(12)).
+    "phi3-longrope": ("phi3", {"pad_token_id": None, "original_max_position_embeddings": 12,
+                               "rope_parameters": {"rope_type": "longrope", "rope_theta": 10000.0,
+                                                   "short_factor": [1.0, 1.3, 2.1, 3.7],
+                                                   "long_factor": [1.1, 2.9, 7.0, 19.0]}},
+                      "Phi-3: longrope, short factors up to 12 positions, long beyond"),
+    "phi4mini-partial-bf16-sharded": ("phi3", {"pad_token_id": None, "partial_rotary_factor": 0.75,
+                                               "tie_word_embeddings": True, "dtype": "bfloat16"},
+                                      "Phi-4-mini layout: 3/4 of head_dim rotated, tied head, bf16 in 3+ shards"),
 }
 
 
@@ -114,7 +126,7 @@ def make_config(model_type, overrides):
     else:
         base.update(hidden_size=D, num_attention_heads=HEADS, num_hidden_layers=LAYERS,
                     intermediate_size=FFN, max_position_embeddings=64)
-    if model_type in ("llama", "mistral", "qwen2", "qwen3", "smollm3", "olmo", "olmo2"):  # defaults differ
+    if model_type in ("llama", "mistral", "qwen2", "qwen3", "smollm3", "olmo", "olmo2", "phi3"):  # defaults differ
         base["num_key_value_heads"] = HEADS
     if model_type in ("llama", "mistral", "qwen2", "qwen3", "smollm3"):
         base["rms_norm_eps"] = 1e-5

@@ -10,13 +10,19 @@
 namespace crammer {
 
 // Rope scaling (`rope_scaling`, or the scaling fields of transformers 5's `rope_parameters`):
-// "linear" (position interpolation: factor only) or "llama3"; other types are refused.
+// "linear" (position interpolation: factor only), "llama3" or "longrope" (phi3); other types
+// are refused.
 struct RopeScaling {
-  std::string rope_type;  // "linear" | "llama3"
+  std::string rope_type;  // "linear" | "llama3" | "longrope"
   double factor = 1.0;
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
   int64_t original_max_position_embeddings = 8192;
+  // longrope: per-frequency divisors (rotary dim / 2 each); `long_factor` when a forward reaches
+  // past original_max_position_embeddings, `short_factor` otherwise (as transformers decides per
+  // call); cos and sin are multiplied by attention_factor.
+  std::vector<double> short_factor, long_factor;
+  double attention_factor = 1.0;
 };
 
 struct ModelSpec {
@@ -44,6 +50,7 @@ struct ModelSpec {
   bool qk_norm_whole = false;   // olmo2: that RMSNorm over the whole q and k projections instead
   bool norms_after_blocks = false;    // olmo2: attention and MLP outputs normed before the residual add, inputs not
   bool rms_norm_gain_in_f32 = false;  // olmo2: RMSNorm's gain applied in f32, then cast back
+  bool fused_projections = false;     // phi3: one qkv_proj and one gate_up_proj weight
   // Per layer: the sliding attention window (a token sees itself and the window - 1 before it),
   // 0 = full causal attention. Empty = every layer full (mistral, qwen2, qwen3).
   std::vector<int64_t> layer_windows;
