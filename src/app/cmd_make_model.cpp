@@ -40,7 +40,7 @@ int cmd_make_model(const Args& args) {
       "rotary-pct", po::value<double>(&o.rotary_pct)->default_value(0.25), "rotated fraction of head dim (gpt_neox)")(
       "clip-qkv", po::value<double>(&o.clip_qkv)->default_value(0), "clamp q, k, v to [-c, c] (olmo); 0 = none")(
       "sliding-window", po::value<int64_t>(&o.sliding_window)->default_value(0),
-      "sliding attention window on every layer (mistral, qwen2, qwen3) or the NoPE layers (smollm3); 0 = none")(
+      "sliding attention window on every layer (mistral, qwen2, qwen3, phi3) or the NoPE layers (smollm3); 0 = none")(
       "word-embed-proj-dim", po::value<int64_t>(&o.word_embed_proj_dim)->default_value(0),
       "width of the token embeddings and the head when it differs from --d-model (opt, as opt-350m); 0 = d-model")(
       "tie-embeddings", po::value<bool>(), "tie the LM head to the embeddings (default: gpt2 and opt yes, others no)")(

@@ -24,7 +24,7 @@ struct MakeModelOptions {
   bool llama3_rope_scaling = false;  // Llama-3.1 rope_scaling (factor 8, 1, 4, 8192)
   double rotary_pct = 0.25;          // gpt_neox
   double clip_qkv = 0;               // olmo: clamp q, k, v to [-c, c]; 0 = none
-  int64_t sliding_window = 0;        // mistral, qwen2, qwen3: every layer slides; smollm3: NoPE layers; 0 = none
+  int64_t sliding_window = 0;        // mistral, qwen2, qwen3, phi3: every layer slides; smollm3: NoPE layers; 0 = none
   int64_t word_embed_proj_dim = 0;   // opt: embedding/head width when != d_model (project_in/out); 0 = d_model
   std::optional<bool> tie_word_embeddings;  // unset: gpt2 and opt true, others false
   uint64_t seed = 0;
