@@ -101,6 +101,10 @@ def wait_job(job_id, timeout, expedite_requeue=True, before_expedite=None):
                 if before_expedite:
                     before_expedite(recs)
                 print(f"requeued job {r['JobId']}: moving its begin time to now (Slurm waits ~120 s)")
+                # slurmd revokes the old run's credential with a one-second clock: a start in the
+                # same second as the requeue is killed ("Job credential revoked"). Slurm's own
+                # 120 s never meets it; an expedited start must let that second pass first.
+                time.sleep(2)
                 run(["scontrol", "update", f"JobId={r['JobId']}", "StartTime=now"])
                 expedited.add(r["JobId"])
         time.sleep(0.5)
