@@ -38,6 +38,10 @@ void read_longrope(const ConfigFields& f, const ConfigFields& rf, const ModelSpe
   } else {
     rs.attention_factor = rs.factor <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(rs.factor) / std::log(original));
   }
+  // Sized by the rotated dims; the sizes are validated later, so bound them before the cast.
+  if (!(s.rotary_pct > 0 && s.rotary_pct <= 1) || s.head_dim <= 0 || s.head_dim > (int64_t(1) << 20))
+    rf.fail("rope_type", "longrope needs head_dim in 1..2^20 and partial_rotary_factor in (0, 1], got " +
+                             std::to_string(s.head_dim) + " and " + std::to_string(s.rotary_pct));
   const int64_t half = int64_t(double(s.head_dim) * s.rotary_pct) / 2;
   auto factors = [&](const std::string& k) {
     if (!rf.has(k)) rf.fail(k, "missing (expected a list of " + std::to_string(half) + " numbers)");

@@ -464,6 +464,11 @@ TEST_F(HfConfig, Phi3LongropeConfig) {
   const std::string bad = head + R"("rope_scaling": {"long_factor": [1.0, 2.0], "short_factor": [)" + shorts +
                           R"(], "type": "longrope"}})";
   EXPECT_NE(error(bad).find("field 'long_factor': expected a list of 48 numbers"), std::string::npos) << error(bad);
+  // Sizes that would overflow the rotated-dims count are refused before it is computed.
+  const std::string huge = head + R"("partial_rotary_factor": 1e308, "rope_scaling": {"long_factor": [1.0],
+    "short_factor": [1.0], "type": "longrope"}})";
+  EXPECT_NE(error(huge).find("longrope needs head_dim in 1..2^20 and partial_rotary_factor in (0, 1]"),
+            std::string::npos) << error(huge);
   const std::string unknown = head + R"("rope_scaling": {"factor": 4.0, "type": "yarn"}})";
   EXPECT_NE(error(unknown).find("'yarn' is not supported"), std::string::npos) << error(unknown);
 }
