@@ -112,6 +112,7 @@ HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const Head
   // (and page faults) per chunk once it exceeds malloc's mmap threshold.
   auto buf = torch::empty({chunk, V}, torch::dtype(torch::kFloat32).device(device));  // [chunk, V]
   const bool f32 = W.scalar_type() == torch::kFloat32;
+  const double softcap = model.final_logit_softcap();
   for (int64_t c0 = 0; c0 < R; c0 += chunk) {
     const int64_t c = std::min(chunk, R - c0);
     auto h = flat.narrow(0, c0, c);                               // [c, d]
@@ -123,6 +124,13 @@ HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const Head
       at::mm_out(logits, h, W.t());
     } else {
       logits.copy_(at::mm(h, W.t()));  // bf16 GEMM, f32 softmax
+    }
+    // gemma's soft cap z' = cap * tanh(z / cap): dz'/dz = 1 - (z' / cap)^2, kept for the gradient.
+    torch::Tensor dcap;                                           // [c, V], softcap only
+    if (softcap > 0) {
+      logits.div_(softcap).tanh_();
+      if (want_grad) dcap = 1 - logits.square();
+      logits.mul_(softcap);
     }
     auto tgt_logit = logits.gather(1, tgt).squeeze(1);            // [c]
     auto [mx, arg] = logits.max(1, /*keepdim=*/true);             // [c, 1] each: one pass
@@ -137,9 +145,14 @@ HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const Head
     if (want_grad) {
       // d(w * CE)/d h = w * (softmax - onehot) @ W = (e @ W) * (w / sum) - w * W[target]:
       // scaling the [c, d] product instead of the [c, V] probabilities saves two passes over V.
+      // Soft-capped: both terms carry the cap's derivative, e * dcap and dcap[target].
       auto wc = w.unsqueeze(1);                                              // [c, 1]
       auto g = grad_rows.narrow(0, c0, c);                                   // [c, d]
       auto w_tgt = W.index_select(0, tgt.squeeze(1)).to(torch::kFloat32);    // [c, d]
+      if (dcap.defined()) {
+        e.mul_(dcap);
+        w_tgt.mul_(dcap.gather(1, tgt));
+      }
       if (f32) {
         at::mm_out(g, e, W);
         g.mul_(wc / sum).sub_(w_tgt.mul_(wc));

@@ -14,6 +14,8 @@
 // enable_gqa (grouped kv heads without copying them per query head) arrived in LibTorch 2.5.
 #define CRAMMER_SDPA (TORCH_VERSION_MAJOR >= 2)
 #define CRAMMER_SDPA_GQA (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5))
+// An explicit score scale arrived in LibTorch 2.1.
+#define CRAMMER_SDPA_SCALE (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1))
 
 namespace crammer {
 
@@ -63,13 +65,15 @@ torch::Tensor causal_mask(int64_t T, int64_t S, int64_t past, int64_t window, to
 bool window_inactive(int64_t T, int64_t past, int64_t window) { return window <= 0 || past + T <= window; }
 
 torch::Tensor explicit_attention(const torch::Tensor& q, const torch::Tensor& k,
-                                 const torch::Tensor& v, int64_t past, int64_t window) {
+                                 const torch::Tensor& v, int64_t past, int64_t window, double scale,
+                                 double softcap) {
   const int64_t B = q.size(0), h = q.size(1), T = q.size(2), hd = q.size(3);
   const int64_t kvh = k.size(1), S = k.size(2), rep = h / kvh;
   // Grouped heads ride along the query rows, so k/v are never copied per head.
   torch::Tensor qg = q.reshape({B, kvh, rep * T, hd});               // [B, kvh, rep*T, hd]
   torch::Tensor s = at::matmul(qg, k.transpose(-1, -2));             // [B, kvh, rep*T, S]
-  s = s.to(torch::kFloat32).mul(1.0 / std::sqrt(double(hd)));        // softmax in f32
+  s = s.to(torch::kFloat32).mul(scale > 0 ? scale : 1.0 / std::sqrt(double(hd)));  // softmax in f32
+  if (softcap > 0) s = s.div(softcap).tanh().mul(softcap);          // gemma2: before the mask
   if (T > 1 || !window_inactive(T, past, window))
     s = s.view({B, kvh, rep, T, S}).masked_fill(causal_mask(T, S, past, window, q.device()), -INFINITY).view_as(s);
   torch::Tensor p = at::softmax(s, -1).to(q.scalar_type());
@@ -77,28 +81,38 @@ torch::Tensor explicit_attention(const torch::Tensor& q, const torch::Tensor& k,
 }
 
 #if CRAMMER_SDPA
-torch::Tensor sdpa_attention(const torch::Tensor& q, const torch::Tensor& k,
-                             const torch::Tensor& v, int64_t past, int64_t window) {
-  const int64_t B = q.size(0), h = q.size(1), T = q.size(2), hd = q.size(3);
+torch::Tensor sdpa_attention(const torch::Tensor& q_in, const torch::Tensor& k,
+                             const torch::Tensor& v, int64_t past, int64_t window, double scale) {
+  const int64_t B = q_in.size(0), h = q_in.size(1), T = q_in.size(2), hd = q_in.size(3);
   const int64_t kvh = k.size(1), S = k.size(2), rep = h / kvh;
   // A chunk after a cache needs the mask explicitly: is_causal aligns it top-left (query i sees
   // keys 0..i), and these queries sit at past + i; so does an active sliding window. SDPA's
   // bool mask is true where it attends.
   c10::optional<at::Tensor> mask;
   const bool plain = window_inactive(T, past, window);
-  if ((T > 1 && past > 0) || !plain) mask = causal_mask(T, S, past, window, q.device()).logical_not();
+  if ((T > 1 && past > 0) || !plain) mask = causal_mask(T, S, past, window, q_in.device()).logical_not();
   const bool is_causal = T > 1 && past == 0 && plain;
+#if CRAMMER_SDPA_SCALE
+  const torch::Tensor& q = q_in;
+  c10::optional<double> sc;
+  if (scale > 0) sc = scale;
+#else  // LibTorch 2.0: the scale folded into q
+  torch::Tensor q = scale > 0 ? q_in * (scale * std::sqrt(double(hd))) : q_in;
+#endif
 #if CRAMMER_SDPA_GQA
-  (void)B, (void)hd, (void)rep;
-  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, c10::nullopt,
-                                          /*enable_gqa=*/kvh != h);
+  (void)B, (void)rep, (void)hd;
+  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, sc, /*enable_gqa=*/kvh != h);
 #else
   torch::Tensor kk = k, vv = v;
   if (rep > 1) {  // repeat_kv: kv head g serves query heads g*rep .. g*rep+rep-1
     kk = k.unsqueeze(2).expand({B, kvh, rep, S, hd}).reshape({B, h, S, hd});
     vv = v.unsqueeze(2).expand({B, kvh, rep, S, hd}).reshape({B, h, S, hd});
   }
+#if CRAMMER_SDPA_SCALE
+  return at::scaled_dot_product_attention(q, kk, vv, mask, 0.0, is_causal, sc);
+#else
   return at::scaled_dot_product_attention(q, kk, vv, mask, 0.0, is_causal);
+#endif
 #endif
 }
 #endif
@@ -106,17 +120,19 @@ torch::Tensor sdpa_attention(const torch::Tensor& q, const torch::Tensor& k,
 }  // namespace
 
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        int64_t past, AttentionKernel kernel, int64_t window) {
-  switch (resolve_attention_kernel(kernel, q.is_cuda())) {
+                        int64_t past, AttentionKernel kernel, int64_t window, double scale, double softcap) {
+  const AttentionKernel use = resolve_attention_kernel(kernel, q.is_cuda());
+  // No fused kernel caps the scores: soft-capped layers always take the explicit path.
+  switch (softcap > 0 ? AttentionKernel::explicit_softmax : use) {
     case AttentionKernel::sdpa:
 #if CRAMMER_SDPA
-      return sdpa_attention(q, k, v, past, window);
+      return sdpa_attention(q, k, v, past, window, scale);
 #endif
     case AttentionKernel::automatic:  // resolved above; never reached
     case AttentionKernel::explicit_softmax:
       break;
   }
-  return explicit_attention(q, k, v, past, window);
+  return explicit_attention(q, k, v, past, window, scale, softcap);
 }
 
 }  // namespace layers

@@ -110,9 +110,11 @@ CheckpointNames match_checkpoint(const std::string& dir, const ModelSpec& spec, 
 
 }  // namespace
 
+torch::Tensor soft_cap(const torch::Tensor& x, double c) { return c > 0 ? x.div(c).tanh().mul(c) : x; }
+
 torch::Tensor CausalLM::lm_head(const torch::Tensor& hidden) {
-  // In the compute dtype, then f32, as transformers' `logits.float()`.
-  return at::linear(hidden, head_weight()).to(torch::kFloat32);  // [..., V]
+  // In the compute dtype, then f32, as transformers' `logits.float()`; the cap in f32.
+  return soft_cap(at::linear(hidden, head_weight()).to(torch::kFloat32), final_logit_softcap());  // [..., V]
 }
 
 void CausalLM::set_attention_kernel(AttentionKernel kernel) {

@@ -88,11 +88,13 @@ void read_rope(const ConfigFields& f, ModelSpec& s, bool neox) {
       scaling.emplace(r, f.file() + ": rope_scaling");
     }
   }
-  if (!scaling) return;
+  if (scaling) s.rope_scaling = read_rope_scaling(f, *scaling, s);
+}
+
+std::optional<RopeScaling> read_rope_scaling(const ConfigFields& f, const ConfigFields& rf, const ModelSpec& s) {
   // Errors inside the object name it: "config.json: rope_scaling: field 'factor': ...".
-  const ConfigFields& rf = *scaling;
   std::string type = rf.has("rope_type") ? rf.string("rope_type", "") : rf.string("type", "");
-  if (type.empty() || type == "default") return;
+  if (type.empty() || type == "default") return std::nullopt;
   auto num = [&](const std::string& k) {
     if (!rf.has(k)) rf.fail(k, "missing (expected a number)");
     return rf.number(k, 0.0);
@@ -116,7 +118,7 @@ void read_rope(const ConfigFields& f, ModelSpec& s, bool neox) {
   } else {
     rf.fail("rope_type", "'" + type + "' is not supported (supported: default, linear, llama3, longrope)");
   }
-  s.rope_scaling = rs;
+  return rs;
 }
 
 json rope_scaling_json(const std::optional<RopeScaling>& scaling) {

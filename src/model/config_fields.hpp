@@ -88,6 +88,10 @@ void check_activation(const ConfigFields& f, const std::string& field, const std
 
 // rope_theta, the rotated fraction and rope scaling, in either spelling (see config_fields.cpp).
 void read_rope(const ConfigFields& f, ModelSpec& s, bool neox);
+// The scaling in one rope object rf (rope_parameters, rope_scaling or one layer type's entry)
+// of config f: none for a missing or "default" type; linear, llama3 or longrope (sized by s's
+// head_dim and rotary_pct); any other type is refused naming the field.
+std::optional<RopeScaling> read_rope_scaling(const ConfigFields& f, const ConfigFields& rf, const ModelSpec& s);
 
 // Sliding windows, transformers' way: `layer_types` ("full_attention" | "sliding_attention" per
 // layer) when given; otherwise layers from `first_sliding` on slide when `sliding_window` is set

@@ -55,8 +55,11 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& cos,
 // Query i sits at absolute position past + i and sees keys 0..past + i; with a sliding window
 // W > 0 only keys past + i - W + 1..past + i (W keys, itself included: transformers' mask).
 // `kernel` picks the implementation (attention.cpp); every kernel gives the same result.
+// scale > 0 replaces 1/sqrt(hd) (gemma's query_pre_attn_scalar^-1/2); softcap > 0 caps the
+// scaled scores at softcap * tanh(s / softcap) before the mask (gemma2; explicit kernel only).
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        int64_t past, AttentionKernel kernel, int64_t window = 0);
+                        int64_t past, AttentionKernel kernel, int64_t window = 0, double scale = 0,
+                        double softcap = 0);
 
 // Appends this chunk's k/v [B, kv_h, T, hd] to layer i of cache (when given) and returns the
 // full keys/values to attend to.

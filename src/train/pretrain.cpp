@@ -102,10 +102,11 @@ struct TrainingHead {
   // hidden [N, d], targets [N] -> per-target CE [N] (nats, full-vocabulary softmax).
   torch::Tensor ce(CausalLM& m, const torch::Tensor& hidden, const torch::Tensor& targets) const {
     torch::Tensor w = rest.defined() ? m.head_weight().index_select(0, used) : m.head_weight();  // [U, d]
-    torch::Tensor logits = at::linear(hidden, w).to(torch::kFloat32);  // [N, U]
+    const double cap = m.final_logit_softcap();
+    torch::Tensor logits = soft_cap(at::linear(hidden, w).to(torch::kFloat32), cap);  // [N, U]
     torch::Tensor cls = remap.index_select(0, targets);                  // [N]
     if (!rest.defined()) return at::cross_entropy_loss(logits, cls, {}, at::Reduction::None);
-    torch::Tensor r = at::matmul(hidden, rest).unsqueeze(1) + log_rest;  // [N, 1]
+    torch::Tensor r = soft_cap(at::matmul(hidden, rest), cap).unsqueeze(1) + log_rest;  // [N, 1]
     torch::Tensor ce = at::cross_entropy_loss(at::cat({logits, r}, 1), cls, {}, at::Reduction::None);
     return ce + cls.eq(n_used()).to(torch::kFloat32) * log_rest;  // unseen: one of V-U equal rows
   }

@@ -6,6 +6,7 @@
 #include <torch/optim/adamw.h>
 
 #include "cram_test_util.hpp"
+#include "crammer/model/make_model.hpp"
 
 namespace crammer {
 namespace {
@@ -13,8 +14,8 @@ namespace {
 using test::tiny_model;
 using test::tiny_spec;
 
-TEST(ChunkedHead, MatchesFullLogitsLossAccuracyAndGradient) {
-  auto model = tiny_model(tiny_spec("llama", 1, 32, 4, 97), 3);
+// Returns the largest |loss - loss without the logit soft cap| (0 for uncapped models).
+double check_chunked_head(CausalLM* model) {
   torch::manual_seed(0);
   const int64_t B = 3, T = 9, d = 32;
   auto hidden = torch::randn({B, T, d}).requires_grad_(true);  // [B, T, d]
@@ -23,9 +24,12 @@ TEST(ChunkedHead, MatchesFullLogitsLossAccuracyAndGradient) {
   std::vector<int64_t> first = {1, 0, 4};
   auto ht = make_head_targets(targets, first, T, torch::kCPU);
 
-  // Reference: full [B, T, V] logits, CE via log_softmax, autograd for the gradient.
-  auto logits = torch::matmul(hidden, model->head_weight().t());  // [B, T, V]
+  // Reference: full [B, T, V] logits (soft-capped by lm_head where the model caps them), CE
+  // via log_softmax, autograd for the gradient.
+  auto logits = model->lm_head(hidden);  // [B, T, V]
   auto logp = torch::log_softmax(logits, 2);
+  auto plain_logp = torch::log_softmax(torch::matmul(hidden, model->head_weight().t()), 2).detach();
+  double cap_effect = 0;
   auto total = torch::zeros({});
   std::vector<double> ref_loss(B);
   std::vector<int64_t> ref_correct(B, 0);
@@ -34,6 +38,7 @@ TEST(ChunkedHead, MatchesFullLogitsLossAccuracyAndGradient) {
     for (size_t i = 0; i < targets[b].size(); ++i) {
       const int64_t pos = first[b] + static_cast<int64_t>(i);
       sum = sum - logp[b][pos][targets[b][i]];
+      cap_effect = std::max(cap_effect, std::abs((logp[b][pos][targets[b][i]] - plain_logp[b][pos][targets[b][i]]).item<double>()));
       ref_correct[b] += logits[b][pos].argmax().item<int64_t>() == targets[b][i];
     }
     auto mean = sum / static_cast<double>(targets[b].size());
@@ -53,6 +58,26 @@ TEST(ChunkedHead, MatchesFullLogitsLossAccuracyAndGradient) {
       EXPECT_EQ(out.correct[b].item<int64_t>(), ref_correct[b]);
     }
   }
+  return cap_effect;
+}
+
+TEST(ChunkedHead, MatchesFullLogitsLossAccuracyAndGradient) {
+  auto model = tiny_model(tiny_spec("llama", 1, 32, 4, 97), 3);
+  EXPECT_EQ(check_chunked_head(model.get()), 0.0);
+}
+
+// Gemma-2 caps its logits at 30 * tanh(z / 30): the loss and its gradient go through the cap.
+TEST(ChunkedHead, SoftCappedLogitsMatchAutograd) {
+  MakeModelOptions o;
+  o.arch = "gemma2";
+  o.layers = 1;
+  o.d_model = 32;
+  o.heads = 4;
+  o.vocab_size = 97;
+  o.out_dir = "unused";  // only the spec is made
+  auto model = tiny_model(model_spec_from_options(o), 3, /*init_range=*/1.0);  // logits far past the cap's knee
+  ASSERT_EQ(model->final_logit_softcap(), 30.0);
+  EXPECT_GT(check_chunked_head(model.get()), 1e-2);
 }
 
 TEST(AdamW, StepEqualsTorchOptimAdamW) {

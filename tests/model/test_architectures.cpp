@@ -7,6 +7,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <map>
 
 #include "crammer/model/causal_lm.hpp"
@@ -105,12 +108,14 @@ Tensor ref_rotary(const Tensor& x, const std::vector<double>& inv_freq) {
 
 // One head: q, k, v [T, hd]; query t attends to keys 0..t, or with a sliding window W > 0 to
 // the W keys t-W+1..t.
-Tensor ref_head_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t window) {
+Tensor ref_head_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t window,
+                          double scale = 0, double softcap = 0) {
   const int64_t T = q.size(0);
   Tensor out = torch::zeros_like(q);
   for (int64_t t = 0; t < T; ++t) {
     const int64_t first = window > 0 ? std::max<int64_t>(0, t - window + 1) : 0, n = t + 1 - first;
-    Tensor scores = k.narrow(0, first, n).matmul(q[t]) / std::sqrt(double(q.size(1)));  // [n]
+    Tensor scores = k.narrow(0, first, n).matmul(q[t]) * (scale > 0 ? scale : 1 / std::sqrt(double(q.size(1))));  // [n]
+    if (softcap > 0) scores = softcap * (scores / softcap).tanh();
     Tensor p = (scores - scores.max()).exp();
     p = p / p.sum();
     out[t] = p.matmul(v.narrow(0, first, n));
@@ -124,6 +129,8 @@ struct HeadOptions {
   Tensor q_norm, k_norm;
   double eps = 0;
   int64_t window = 0;
+  double scale = 0;    // 0: 1/sqrt(hd)
+  double softcap = 0;  // gemma2: scores -> c * tanh(scores / c) before the softmax
 };
 Tensor ref_rms_norm(const Tensor& x, const Tensor& w, double eps);
 Tensor ref_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t h, int64_t kvh,
@@ -140,7 +147,7 @@ Tensor ref_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t 
       qh = ref_rotary(qh.contiguous(), inv_freq);
       kh = ref_rotary(kh.contiguous(), inv_freq);
     }
-    heads.push_back(ref_head_attention(qh, kh, vh, o.window));
+    heads.push_back(ref_head_attention(qh, kh, vh, o.window, o.scale, o.softcap));
   }
   return torch::cat(heads, 1);  // [T, h*hd]
 }
@@ -407,12 +414,89 @@ Tensor random_ids(const ModelSpec& s, int64_t B, int64_t T, uint64_t seed) {
   return torch::randint(0, s.vocab_size, {B, T}, torch::kInt64);
 }
 
-double check_parity(const ModelSpec& spec, const char* label) {
+// Gemma's own fields (query_pre_attn_scalar, soft caps, two rotary bases) belong to its family,
+// not to ModelSpec: its specs come from a config.json, and the reference takes the same values.
+struct GemmaRef {
+  double qpas = 0, attn_cap = 0, final_cap = 0, local_theta = 0;  // local_theta 0: one base
+  bool qk_norm = false;
+  std::vector<bool> sliding;
+};
+
+ModelSpec gemma_spec(const std::string& config_json) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "crammer_test_gemma_spec";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "config.json") << config_json;
+  return read_model_spec(dir.string());
+}
+
+// Gemma-2: scores scaled by 24^-1/2 and capped at 0.5, logits capped at 1, layer 0 slides
+// (window 4), GQA 2:1, q/k/v/o biases, untied.
+const GemmaRef kGemma2Ref{24, 0.5, 1.0, 0, false, {true, false}};
+ModelSpec gemma2_spec() {
+  return gemma_spec(R"({"model_type": "gemma2", "vocab_size": 97, "hidden_size": 64, "num_hidden_layers": 2,
+    "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 96,
+    "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "query_pre_attn_scalar": 24,
+    "attn_logit_softcapping": 0.5, "final_logit_softcapping": 1.0, "sliding_window": 4,
+    "attention_bias": true, "tie_word_embeddings": false})");
+}
+// Gemma-3: per-head q/k norms, layer 0 sliding (window 5, rope base 100), layer 1 full (base
+// 1e6, linear scaling 2), no caps, tied.
+const GemmaRef kGemma3Ref{16, 0, 0, 100, true, {true, false}};
+ModelSpec gemma3_spec() {
+  return gemma_spec(R"({"model_type": "gemma3_text", "vocab_size": 97, "hidden_size": 64, "num_hidden_layers": 2,
+    "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 96,
+    "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "query_pre_attn_scalar": 16,
+    "sliding_window": 5, "layer_types": ["sliding_attention", "full_attention"],
+    "rope_theta": 1000000.0, "rope_local_base_freq": 100.0, "rope_scaling": {"rope_type": "linear", "factor": 2.0}})");
+}
+
+// Gemma from its formulas: embeddings * sqrt(d), (1 + w) RMSNorms before and after attention
+// and MLP, GeGLU (tanh gelu), capped scores and logits.
+Tensor ref_gemma_logits(const ModelSpec& s, const GemmaRef& g, const Weights& w, const Tensor& ids) {
+  const int64_t d = s.hidden_size, h = s.num_heads, hd = s.head_dim;
+  auto norm = [&](const Tensor& z, const Tensor& gain) { return ref_rms_norm(z, 1 + gain, s.norm_eps); };
+  std::vector<double> global = ref_inv_freq(hd, s.rope_theta, std::nullopt);
+  if (s.rope_scaling)
+    for (double& f : global) f /= s.rope_scaling->factor;  // linear
+  const std::vector<double> local = g.local_theta > 0 ? ref_inv_freq(hd, g.local_theta, std::nullopt) : global;
+  std::vector<Tensor> out;
+  for (int64_t b = 0; b < ids.size(0); ++b) {
+    Tensor x = get(w, "model.embed_tokens.weight").index_select(0, ids[b]) * std::sqrt(double(d));
+    for (int64_t i = 0; i < s.num_layers; ++i) {
+      auto W = [&](const std::string& n) { return get(w, L("model.layers.{}." + n, i)); };
+      auto lin = [&](const Tensor& z, const std::string& n) {
+        Tensor r = z.matmul(W(n + ".weight").t());
+        return s.attention_bias && n.rfind("self_attn.", 0) == 0 ? r + W(n + ".bias") : r;
+      };
+      const bool sliding = g.sliding[size_t(i)];
+      HeadOptions ho;
+      if (g.qk_norm) ho = {1 + W("self_attn.q_norm.weight"), 1 + W("self_attn.k_norm.weight"), s.norm_eps};
+      ho.window = size_t(i) < s.layer_windows.size() ? s.layer_windows[size_t(i)] : 0;
+      ho.scale = 1 / std::sqrt(g.qpas);
+      ho.softcap = g.attn_cap;
+      Tensor y = norm(x, W("input_layernorm.weight"));
+      Tensor a = ref_attention(lin(y, "self_attn.q_proj"), lin(y, "self_attn.k_proj"), lin(y, "self_attn.v_proj"),
+                               h, s.num_kv_heads, hd, sliding ? local : global, ho);
+      x = x + norm(lin(a, "self_attn.o_proj"), W("post_attention_layernorm.weight"));
+      y = norm(x, W("pre_feedforward_layernorm.weight"));
+      Tensor m = lin(ref_act(lin(y, "mlp.gate_proj"), "gelu_new") * lin(y, "mlp.up_proj"), "mlp.down_proj");
+      x = x + norm(m, W("post_feedforward_layernorm.weight"));
+    }
+    x = norm(x, get(w, "model.norm.weight"));
+    Tensor logits = x.matmul((s.tie_word_embeddings ? get(w, "model.embed_tokens.weight") : get(w, "lm_head.weight")).t());
+    out.push_back(g.final_cap > 0 ? g.final_cap * (logits / g.final_cap).tanh() : logits);
+  }
+  return torch::stack(out);
+}
+
+using Reference = std::function<Tensor(const ModelSpec&, const Weights&, const Tensor&)>;
+
+double check_parity(const ModelSpec& spec, const char* label, const Reference& reference = ref_logits) {
   auto model = make_random_model(spec, 7);
   perturb(*model, 11);
   Tensor ids = random_ids(spec, 2, 12, 3);
   Tensor logits = model->lm_head(model->forward(model->embed(ids)));  // [B, T, V] f32
-  Tensor ref = ref_logits(spec, weights_f64(*model), ids);
+  Tensor ref = reference(spec, weights_f64(*model), ids);
   EXPECT_EQ(logits.scalar_type(), torch::kFloat32);
   EXPECT_EQ(logits.sizes(), ref.sizes());
   double diff = (logits.to(torch::kFloat64) - ref).abs().max().item<double>();
@@ -499,7 +583,7 @@ TEST(Architectures, CachedForwardOpt) {
 // Gradients flow to the input embeddings through the frozen model (what cramming needs), and
 // a finite difference agrees with them.
 TEST(Architectures, GradientToInputEmbeddings) {
-  for (const ModelSpec& spec : {llama_gqa_spec(), neox_spec(true), gpt2_spec(), opt_350m_spec()}) {
+  for (const ModelSpec& spec : {llama_gqa_spec(), neox_spec(true), gpt2_spec(), opt_350m_spec(), gemma2_spec()}) {
     auto model = make_random_model(spec, 1);
     perturb(*model, 2);
     model->freeze();
@@ -520,6 +604,41 @@ TEST(Architectures, GradientToInputEmbeddings) {
                 spec.model_type.c_str(), an, fd);
     EXPECT_NEAR(fd, an, 1e-2 * std::max(1.0, an));
   }
+}
+
+TEST(Architectures, Gemma2SoftcapWindowMatchesReference) {
+  const ModelSpec s = gemma2_spec();
+  ASSERT_EQ(s.layer_windows, (std::vector<int64_t>{4, 0}));
+  check_parity(s, "gemma2 caps+window+bias", [](const ModelSpec& sp, const Weights& w, const Tensor& ids) {
+    return ref_gemma_logits(sp, kGemma2Ref, w, ids);
+  });
+  // The reference can tell: without either cap, or with head_dim's scale, it is far off.
+  auto model = make_random_model(s, 7);
+  perturb(*model, 11);
+  Weights w = weights_f64(*model);
+  Tensor ids = random_ids(s, 2, 12, 3);
+  Tensor logits = model->lm_head(model->forward(model->embed(ids))).to(torch::kFloat64);
+  for (GemmaRef wrong : {GemmaRef{24, 0, 1.0, 0, false, {true, false}}, GemmaRef{24, 0.5, 0, 0, false, {true, false}},
+                         GemmaRef{16, 0.5, 1.0, 0, false, {true, false}}})
+    EXPECT_GT((logits - ref_gemma_logits(s, wrong, w, ids)).abs().max().item<double>(), 1e-3);
+}
+TEST(Architectures, Gemma3QkNormTwoBasesMatchesReference) {
+  check_parity(gemma3_spec(), "gemma3 qk norm+two bases", [](const ModelSpec& sp, const Weights& w, const Tensor& ids) {
+    return ref_gemma_logits(sp, kGemma3Ref, w, ids);
+  });
+}
+TEST(Architectures, CachedForwardGemma) {
+  check_cached(gemma2_spec(), "gemma2 caps+window");
+  check_cached(gemma3_spec(), "gemma3 two bases");
+}
+
+// [mem] vectors meet the decoder as given: only token ids are scaled by sqrt(d) (transformers 5).
+TEST(Architectures, GemmaEmbedScalesTokensOnly) {
+  const ModelSpec s = gemma3_spec();
+  auto model = make_random_model(s, 3);
+  Tensor ids = random_ids(s, 1, 5, 2);
+  Tensor want = at::embedding(model->embedding_weight(), ids) * std::sqrt(64.0);
+  EXPECT_LT((model->embed(ids) - want).abs().max().item<double>(), 1e-6);
 }
 
 TEST(Architectures, RandomInitIsDeterministicAndHfStyle) {

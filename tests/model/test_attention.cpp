@@ -1,12 +1,14 @@
 // The two attention kernels give the same numbers (f32, 1e-5 relative): LibTorch 2.x's
 // scaled_dot_product_attention against the explicit softmax path, in every way cramming uses
 // attention: the causal mask behind a [mem] prefix (forward and the gradient to mem), right
-// padding, grouped kv heads, sliding windows, and the KV-cached decode (one token and multi-token chunks after a
+// padding, grouped kv heads, sliding windows, gemma's score scale and cap, and the KV-cached decode (one token and multi-token chunks after a
 // cache). Each case runs through whole models of every architecture. On LibTorch 1.x only the
 // refusal of sdpa is testable; the equality cases skip, saying why.
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 #include "crammer/model/attention.hpp"
 #include "crammer/model/causal_lm.hpp"
@@ -53,6 +55,20 @@ ModelSpec window_spec() {
   return s;
 }
 
+// Gemma from its config.json (its own fields are the family's): scores scaled by 24^-1/2
+// rather than head_dim's, layer 0 sliding (window 5); gemma2 also caps the scores, which only
+// the explicit kernel can, so sdpa must fall back to it there.
+ModelSpec gemma_spec(const std::string& type) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("crammer_test_attention_" + type);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "config.json") << R"({"model_type": ")" + type + R"(", "vocab_size": 101,
+    "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "head_dim": 16, "intermediate_size": 128, "max_position_embeddings": 128, "query_pre_attn_scalar": 24,
+    "sliding_window": 5, "layer_types": ["sliding_attention", "full_attention"],
+    "attn_logit_softcapping": 1.0})";
+  return read_model_spec(dir.string());
+}
+
 // Weights ~ N(0, 0.1) so attention is peaked enough that a wrong mask shows.
 std::shared_ptr<CausalLM> model_of(const ModelSpec& spec) {
   auto m = make_random_model(spec, 3);
@@ -89,6 +105,7 @@ class AttentionKernels : public ::testing::TestWithParam<std::string> {
   ModelSpec spec() const {
     if (GetParam() == "llama_gqa") return gqa_spec();
     if (GetParam() == "qwen3_window") return window_spec();
+    if (GetParam().rfind("gemma", 0) == 0) return gemma_spec(GetParam());
     return spec_of(GetParam());
   }
 };
@@ -156,7 +173,8 @@ TEST_P(AttentionKernels, KvCachedDecode) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, AttentionKernels,
-                         ::testing::Values("gpt2", "gpt_neox", "llama", "llama_gqa", "qwen3_window"),
+                         ::testing::Values("gpt2", "gpt_neox", "llama", "llama_gqa", "qwen3_window", "gemma2",
+                                           "gemma3_text"),
                          [](const auto& info) { return info.param; });
 
 // The comparison can fail: a kernel that ignored the causal mask would differ far beyond the

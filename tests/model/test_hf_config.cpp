@@ -422,6 +422,109 @@ TEST_F(HfConfig, Olmo2Config) {
   EXPECT_EQ(back.num_kv_heads, 32);
 }
 
+// google/gemma-2-2b's config.json (hidden_act beside hidden_activation, as published).
+TEST_F(HfConfig, Gemma2HubConfig) {
+  const std::string head = R"({"architectures": ["Gemma2ForCausalLM"], "attention_bias": false,
+    "attention_dropout": 0.0, "bos_token_id": 2, "cache_implementation": "hybrid", "eos_token_id": 1,
+    "head_dim": 256, "hidden_act": "gelu_pytorch_tanh", "hidden_activation": "gelu_pytorch_tanh",
+    "hidden_size": 2304, "initializer_range": 0.02, "intermediate_size": 9216, "max_position_embeddings": 8192,
+    "model_type": "gemma2", "num_attention_heads": 8, "num_hidden_layers": 26, "num_key_value_heads": 4,
+    "pad_token_id": 0, "rms_norm_eps": 1e-06, "rope_theta": 10000.0, "torch_dtype": "float32",
+    "use_cache": true, "vocab_size": 256000, )";
+  const std::string cfg = head + R"("attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0,
+    "query_pre_attn_scalar": 256, "sliding_window": 4096})";
+  ModelSpec s = read(cfg);
+  EXPECT_EQ(s.model_type, "gemma2");
+  EXPECT_EQ(s.head_dim, 256);
+  EXPECT_EQ(s.num_kv_heads, 4);
+  EXPECT_EQ(s.hidden_act, "gelu_pytorch_tanh");
+  EXPECT_TRUE(s.tie_word_embeddings);  // Gemma2Config's default
+  EXPECT_DOUBLE_EQ(s.norm_eps, 1e-6);
+  std::vector<int64_t> alternating;
+  for (int i = 0; i < 26; ++i) alternating.push_back(i % 2 == 0 ? 4096 : 0);
+  EXPECT_EQ(s.layer_windows, alternating);  // even layers slide
+  EXPECT_EQ(max_sliding_window(s), 4096);
+  // Gemma's own fields live with the family: they come back through config.json.
+  write_model_spec(s, dir_.string());
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(file()));
+  EXPECT_EQ(j.at("architectures").at(0), "Gemma2ForCausalLM");
+  EXPECT_EQ(j.at("query_pre_attn_scalar"), 256);
+  EXPECT_EQ(j.at("attn_logit_softcapping"), 50.0);
+  EXPECT_EQ(j.at("final_logit_softcapping"), 30.0);
+  EXPECT_EQ(j.at("layer_types").at(0), "sliding_attention");
+  EXPECT_EQ(j.at("layer_types").at(1), "full_attention");
+  EXPECT_EQ(read_model_spec(dir_.string()).layer_windows, alternating);
+  // Absent caps are Gemma2Config's defaults (50, 30); null caps are none.
+  nlohmann::json absent = nlohmann::json::parse(head + R"("sliding_window": 4096})");
+  read(absent.dump());
+  write_model_spec(read(absent.dump()), dir_.string());
+  j = nlohmann::json::parse(std::ifstream(file()));
+  EXPECT_EQ(j.at("attn_logit_softcapping"), 50.0);
+  EXPECT_EQ(j.at("query_pre_attn_scalar"), 256);
+  write_model_spec(read(head + R"("attn_logit_softcapping": null, "final_logit_softcapping": null})"), dir_.string());
+  j = nlohmann::json::parse(std::ifstream(file()));
+  EXPECT_TRUE(j.at("attn_logit_softcapping").is_null() && j.at("final_logit_softcapping").is_null());
+
+  // Errors name the field.
+  EXPECT_NE(error(head + R"("sliding_window": null})").find("field 'sliding_window': null"), std::string::npos);
+  EXPECT_NE(error(head + R"("query_pre_attn_scalar": 0})").find("field 'query_pre_attn_scalar': must be > 0"),
+            std::string::npos);
+  EXPECT_NE(error(head + R"("attn_logit_softcapping": -1})").find("field 'attn_logit_softcapping': must be > 0"),
+            std::string::npos);
+  EXPECT_NE(error(head + R"("use_bidirectional_attention": true})").find("field 'use_bidirectional_attention'"),
+            std::string::npos);
+  std::string types = error(head + R"("layer_types": ["sliding_attention", "chunked_attention"]})");
+  EXPECT_NE(types.find("field 'layer_types': expected a list of 26 layer types"), std::string::npos) << types;
+  std::string act = error(head + R"("hidden_activation": "gelu_quick"})");
+  EXPECT_NE(act.find("field 'hidden_activation': unsupported activation 'gelu_quick'"), std::string::npos) << act;
+}
+
+// google/gemma-3-1b-pt's config.json (transformers 4.x spelling), then transformers 5's nested
+// rope_parameters.
+TEST_F(HfConfig, Gemma3TextConfig) {
+  const std::string head = R"({"architectures": ["Gemma3ForCausalLM"], "attention_bias": false,
+    "attention_dropout": 0.0, "attn_logit_softcapping": null, "bos_token_id": 2, "cache_implementation": "hybrid",
+    "eos_token_id": 1, "final_logit_softcapping": null, "head_dim": 256, "hidden_activation": "gelu_pytorch_tanh",
+    "hidden_size": 1152, "initializer_range": 0.02, "intermediate_size": 6912, "max_position_embeddings": 32768,
+    "model_type": "gemma3_text", "num_attention_heads": 4, "num_hidden_layers": 26, "num_key_value_heads": 1,
+    "pad_token_id": 0, "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "sliding_window": 512,
+    "torch_dtype": "bfloat16", "use_cache": true, "vocab_size": 262144, )";
+  ModelSpec s = read(head + R"("rope_local_base_freq": 10000, "rope_scaling": null, "rope_theta": 1000000,
+    "sliding_window_pattern": 6})");
+  EXPECT_EQ(s.model_type, "gemma3_text");
+  EXPECT_EQ(s.num_kv_heads, 1);
+  EXPECT_DOUBLE_EQ(s.rope_theta, 1e6);  // the full layers' base
+  EXPECT_FALSE(s.rope_scaling.has_value());
+  ASSERT_EQ(s.layer_windows.size(), 26u);
+  for (size_t i = 0; i < 26; ++i) EXPECT_EQ(s.layer_windows[i], (i + 1) % 6 != 0 ? 512 : 0) << "layer " << i;
+  write_model_spec(s, dir_.string());
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(file()));
+  EXPECT_EQ(j.at("rope_local_base_freq"), 10000.0);
+  EXPECT_EQ(j.at("rope_theta"), 1e6);
+  EXPECT_EQ(j.at("layer_types").at(5), "full_attention");
+  EXPECT_EQ(read_model_spec(dir_.string()).layer_windows, s.layer_windows);
+
+  // transformers 5: one rope entry per layer type (Gemma-3 4B+: linear 8 on the full layers).
+  const std::string nested = head + R"("rope_parameters": {"full_attention": {"rope_type": "linear",
+    "factor": 8.0, "rope_theta": 1000000.0}, "sliding_attention": {"rope_type": "linear", "factor": 2.0,
+    "rope_theta": 10000.0}}})";
+  ModelSpec n = read(nested);
+  ASSERT_TRUE(n.rope_scaling.has_value());
+  EXPECT_EQ(n.rope_scaling->rope_type, "linear");
+  EXPECT_DOUBLE_EQ(n.rope_scaling->factor, 8.0);
+  write_model_spec(n, dir_.string());  // a scaled local rope has no 4.x spelling: nested written
+  j = nlohmann::json::parse(std::ifstream(file()));
+  EXPECT_EQ(j.at("rope_parameters").at("sliding_attention").at("factor"), 2.0);
+  EXPECT_EQ(j.at("rope_parameters").at("full_attention").at("rope_theta"), 1e6);
+  EXPECT_DOUBLE_EQ(read_model_spec(dir_.string()).rope_scaling->factor, 8.0);
+
+  std::string flat = error(head + R"("rope_parameters": {"rope_type": "default", "rope_theta": 10000.0}})");
+  EXPECT_NE(flat.find("field 'rope_parameters': expected {\"full_attention\""), std::string::npos) << flat;
+  std::string type = error(head + R"("rope_parameters": {"full_attention": {"rope_type": "dynamic", "factor": 2.0}}})");
+  EXPECT_NE(type.find("rope_parameters.full_attention: field 'rope_type': 'dynamic' is not supported"),
+            std::string::npos) << type;
+}
+
 // microsoft/Phi-3-mini-128k-instruct's config.json (48 longrope factors each for head_dim 96).
 TEST_F(HfConfig, Phi3LongropeConfig) {
   std::string shorts, longs;

@@ -113,7 +113,36 @@ CASES = {
     "phi4mini-partial-bf16-sharded": ("phi3", {"pad_token_id": None, "partial_rotary_factor": 0.75,
                                                "tie_word_embeddings": True, "dtype": "bfloat16"},
                                       "Phi-4-mini layout: 3/4 of head_dim rotated, tied head, bf16 in 3+ shards"),
+    # Gemma: head_dim and query_pre_attn_scalar set (their defaults, 256, fit no small model);
+    # soft caps small enough that they bend many scores and logits.
+    "gemma2-softcap-window": ("gemma2", {"pad_token_id": None, "head_dim": 8, "query_pre_attn_scalar": 12,
+                                         "num_key_value_heads": 2, "sliding_window": 5,
+                                         "attn_logit_softcapping": 2.0, "final_logit_softcapping": 3.0},
+                              "Gemma-2: (1+w) norms around attention and MLP, scores scaled by 12^-1/2 and "
+                              "capped at 2, logits capped at 3, layer 0 slides (window 5), GQA 2:1, tied"),
+    "gemma2-bias-bf16-sharded": ("gemma2", {"pad_token_id": None, "head_dim": 8, "query_pre_attn_scalar": 8,
+                                            "attention_bias": True, "tie_word_embeddings": False,
+                                            "dtype": "bfloat16"},
+                                 "Gemma-2: default caps 50 / 30, q/k/v/o biases, untied, bf16 in 3+ shards"),
+    "gemma3-two-bases": ("gemma3_text", {"pad_token_id": None, "head_dim": 16, "query_pre_attn_scalar": 12,
+                                         "num_key_value_heads": 2, "sliding_window": 5,
+                                         "layer_types": ["sliding_attention", "full_attention"],
+                                         "final_logit_softcapping": 4.0,
+                                         "rope_parameters": {
+                                             "full_attention": {"rope_type": "linear", "factor": 4.0,
+                                                                "rope_theta": 1000000.0},
+                                             "sliding_attention": {"rope_type": "default", "rope_theta": 10.0}}},
+                         "Gemma-3: per-head (1+w) q/k norms, sliding layer 0 (window 5, rope base 10) and "
+                         "full layer 1 (base 1e6, linear scaling 4), head_dim 16, logits capped at 4"),
+    "gemma3-bf16-sharded": ("gemma3_text", {"pad_token_id": None, "head_dim": 8, "query_pre_attn_scalar": 8,
+                                            "sliding_window_pattern": 2, "sliding_window": 6,
+                                            "dtype": "bfloat16"},
+                            "Gemma-3 (1B layout): legacy rope fields, pattern 2 (layer 0 slides), tied, "
+                            "bf16 in 3+ shards"),
 }
+
+# transformers' fused attention drops Gemma-2's score cap: its eager attention is the model.
+EAGER = ("gemma2", "gemma3_text")
 
 
 def make_config(model_type, overrides):
@@ -191,7 +220,8 @@ def make_case(out_dir, name, seed):
     for compute, dtype in (("bf16", torch.bfloat16), ("f32", torch.float32)):
         if compute == "bf16" and not bf16:
             continue
-        loaded = transformers.AutoModelForCausalLM.from_pretrained(case_dir, dtype=dtype).eval()
+        extra = {"attn_implementation": "eager"} if model_type in EAGER else {}
+        loaded = transformers.AutoModelForCausalLM.from_pretrained(case_dir, dtype=dtype, **extra).eval()
         suffix = "_bf16" if compute == "bf16" else ""
         expected.update({k + suffix: v for k, v in outputs(loaded, ids, mem).items()})
     save_file(expected, str(case_dir / "expected.safetensors"))

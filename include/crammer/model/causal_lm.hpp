@@ -49,8 +49,12 @@ class CausalLM : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& embeds) = 0;
   // Same, continuing at positions cache.length().. and appending to the cache.
   virtual torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) = 0;
-  // hidden [..., d] -> logits [..., V] in f32 (the caller chunks over positions).
+  // hidden [..., d] -> logits [..., V] in f32 (the caller chunks over positions): hidden @
+  // head_weight()^T, soft-capped when final_logit_softcap() > 0.
   virtual torch::Tensor lm_head(const torch::Tensor& hidden);
+  // gemma2 (and gemma3 when set): logits become c * tanh(logits / c); 0 = not capped. Every
+  // head that scores logits itself (the cramming loss, pretraining) applies it too.
+  virtual double final_logit_softcap() const { return 0; }
 
   // Stops gradients to all weights (cramming); pretraining leaves them trainable.
   void freeze();
@@ -68,6 +72,9 @@ class CausalLM : public torch::nn::Module {
   ModelSpec spec_;
   AttentionKernel attention_ = AttentionKernel::automatic;
 };
+
+// c * tanh(x / c) for c > 0 (the logit soft-cap); x itself otherwise.
+torch::Tensor soft_cap(const torch::Tensor& x, double c);
 
 // Builds the architecture named by spec.model_type with random weights (HF init: normal with
 // std initializer_range, norms at 1/0, biases 0), on CPU in f32. Deterministic in seed.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,12 @@ struct RopeScaling {
   // call); cos and sin are multiplied by attention_factor.
   std::vector<double> short_factor, long_factor;
   double attention_factor = 1.0;
+};
+
+// Fields only one family has: that family's file derives from this, reads, writes and uses
+// its own struct (gemma_decoder.hpp); ModelSpec only carries it. Immutable once read.
+struct FamilyFields {
+  virtual ~FamilyFields() = default;
 };
 
 struct ModelSpec {
@@ -65,6 +72,7 @@ struct ModelSpec {
   std::optional<int64_t> bos_token_id;
   std::optional<int64_t> eos_token_id;
   std::string torch_dtype;  // as written in config.json ("float32", "bfloat16", ...), may be empty
+  std::shared_ptr<const FamilyFields> family_fields;  // null unless the family has its own
 };
 
 // The largest sliding window of any layer; 0 when every layer attends to the whole prefix.
