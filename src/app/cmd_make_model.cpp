@@ -27,7 +27,7 @@ int cmd_make_model(const Args& args) {
   desc.add_options()("arch", po::value<std::string>(&o.arch)->required(), families.c_str())(
       "layers", po::value<int64_t>(&o.layers)->required(), "number of transformer blocks")(
       "d-model", po::value<int64_t>(&o.d_model)->required(), "hidden size")(
-      "heads", po::value<int64_t>(&o.heads)->required(), "attention heads")(
+      "heads", po::value<int64_t>(&o.heads)->default_value(0), "attention heads (required but for mamba, which has none)")(
       "kv-heads", po::value<int64_t>(&o.kv_heads)->default_value(0), "key/value heads (llama GQA); 0 = heads")(
       "vocab-size", po::value<int64_t>(), "vocabulary size (or take it from --tokenizer)")(
       "tokenizer", po::value<std::string>(), "tokenizer directory: sets the vocabulary and is copied")(
@@ -40,7 +40,7 @@ int cmd_make_model(const Args& args) {
       "rotary-pct", po::value<double>(&o.rotary_pct)->default_value(0.25), "rotated fraction of head dim (gpt_neox)")(
       "clip-qkv", po::value<double>(&o.clip_qkv)->default_value(0), "clamp q, k, v to [-c, c] (olmo); 0 = none")(
       "sliding-window", po::value<int64_t>(&o.sliding_window)->default_value(0),
-      "sliding attention window on every layer (mistral, qwen2, qwen3, phi3) or the NoPE layers (smollm3); 0 = none")(
+      "sliding attention window on every layer (mistral, qwen2, qwen3, phi3), the NoPE layers (smollm3) or the alternating sliding layers (gemma2: even, gemma3_text: 5 of 6); 0 = none")(
       "word-embed-proj-dim", po::value<int64_t>(&o.word_embed_proj_dim)->default_value(0),
       "width of the token embeddings and the head when it differs from --d-model (opt, as opt-350m); 0 = d-model")(
       "tie-embeddings", po::value<bool>(), "tie the LM head to the embeddings (default: gpt2 and opt yes, others no)")(
@@ -52,7 +52,7 @@ int cmd_make_model(const Args& args) {
       "force", po::bool_switch(&o.force), "delete what --out holds before writing");
   po::variables_map vm;
   if (!parse_command_line("make-model",
-                          "--arch " + family_list("|") + " --layers N --d-model D --heads H [--kv-heads H] "
+                          "--arch " + family_list("|") + " --layers N --d-model D [--heads H] [--kv-heads H] "
                           "[--vocab-size V | --tokenizer DIR] [--seed S] [--dtype f32|bf16] --out DIR [--force]",
                           desc, {}, args, vm))
     return 0;

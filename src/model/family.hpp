@@ -34,6 +34,7 @@ struct Family {
   std::string positions_field = "max_position_embeddings";
   bool head_dim_field = false;  // config.json may set head_dim apart from hidden_size / heads
   bool rotary = true;           // rotary positions: the rotated dims are validated
+  bool attention = true;        // false (mamba): no heads, head_dim or position limit to validate
   // Every field but model_type, vocab_size, bos/eos ids and dtype (read_model_spec's own).
   void (*read)(const ConfigFields&, ModelSpec&) = nullptr;
   // The family's fields ("architectures" is written from hf_class).

@@ -34,11 +34,12 @@ void validate(const ConfigFields& f, const ModelSpec& s, const Family& family) {
   };
   positive("vocab_size", s.vocab_size);
   positive(hidden_field, s.hidden_size);
+  positive(family.ffn_field, s.intermediate_size);
+  if (s.num_layers <= 0) f.fail(family.layers_field, "must be > 0, got " + std::to_string(s.num_layers));
+  if (!family.attention) return;
   positive(heads_field, s.num_heads);
   positive("head_dim", s.head_dim);
-  positive(family.ffn_field, s.intermediate_size);
   positive(family.positions_field, s.max_position_embeddings);
-  if (s.num_layers <= 0) f.fail(family.layers_field, "must be > 0, got " + std::to_string(s.num_layers));
   bool explicit_head_dim = family.head_dim_field && f.has("head_dim");
   if (!explicit_head_dim && s.hidden_size % s.num_heads != 0)
     f.fail(heads_field, hidden_field + " " + std::to_string(s.hidden_size) +

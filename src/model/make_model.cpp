@@ -27,12 +27,14 @@ ModelSpec model_spec_from_options(const MakeModelOptions& o) {
   }
   if (o.layers <= 0) fail("--layers must be > 0");
   if (o.d_model <= 0) fail("--d-model must be > 0");
-  if (o.heads <= 0 || o.d_model % o.heads != 0)
+  const bool attention = family->attention;  // mamba has no heads: --heads and --kv-heads unused
+  if (attention && o.heads <= 0) fail("--heads is required for " + o.arch + " (> 0)");
+  if (attention && o.d_model % o.heads != 0)
     fail("--d-model " + std::to_string(o.d_model) + " is not divisible by --heads " +
          std::to_string(o.heads));
   if (o.vocab_size <= 0) fail("--vocab-size must be > 0 (or give --tokenizer)");
   const int64_t kv = o.kv_heads == 0 ? o.heads : o.kv_heads;
-  if (kv <= 0 || o.heads % kv != 0)
+  if (attention && (kv <= 0 || o.heads % kv != 0))
     fail("--heads " + std::to_string(o.heads) + " is not divisible by --kv-heads " +
          std::to_string(kv));
   if (o.dtype != "f32" && o.dtype != "bf16") fail("--dtype '" + o.dtype + "' is not f32 or bf16");
@@ -46,7 +48,7 @@ ModelSpec model_spec_from_options(const MakeModelOptions& o) {
   s.num_layers = o.layers;
   s.num_heads = o.heads;
   s.num_kv_heads = kv;
-  s.head_dim = o.d_model / o.heads;
+  s.head_dim = attention ? o.d_model / o.heads : 0;
   s.max_position_embeddings = o.max_position_embeddings;
   s.rope_theta = o.rope_theta;
   s.bos_token_id = o.bos_token_id;

@@ -39,7 +39,8 @@ std::string source_of(const ExperimentConfig& config) {
 void check_positions(const ExperimentConfig& config, const ModelEntry& m, const ModelSpec& spec) {
   const int64_t max_len = *std::max_element(config.cram.lengths.begin(), config.cram.lengths.end());
   const int64_t max_k = *std::max_element(config.cram.n_mem.begin(), config.cram.n_mem.end());
-  if (max_len + max_k <= spec.max_position_embeddings) return;
+  // 0: no position limit (mamba has no position embeddings).
+  if (spec.max_position_embeddings == 0 || max_len + max_k <= spec.max_position_embeddings) return;
   throw ConfigError(source_of(config) + ": cram.lengths: max length " + std::to_string(max_len) + " + max n_mem " + std::to_string(max_k) +
                     " = " + std::to_string(max_len + max_k) + " positions > max_position_embeddings " +
                     std::to_string(spec.max_position_embeddings) + " of model " + m.name + " (" +

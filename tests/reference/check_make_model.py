@@ -60,6 +60,9 @@ CASES = {
                                    "--dtype", "bf16", "--shards", "3", "--tie-embeddings", "false"],
     "gemma3_text": ["--arch", "gemma3_text", "--layers", "7", "--d-model", "32", "--heads", "4",
                     "--kv-heads", "1", "--sliding-window", "3", "--rope-theta", "1000000"],
+    "mamba": ["--arch", "mamba", "--layers", "3", "--d-model", "32"],
+    "mamba-untied-bf16-sharded": ["--arch", "mamba", "--layers", "2", "--d-model", "32", "--dtype", "bf16",
+                                  "--shards", "3", "--tie-embeddings", "false"],
 }
 
 # transformers' fused attention drops Gemma-2's score cap: its eager attention is the model.

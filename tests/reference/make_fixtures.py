@@ -139,6 +139,15 @@ CASES = {
                                             "dtype": "bfloat16"},
                             "Gemma-3 (1B layout): legacy rope fields, pattern 2 (layer 0 slides), tied, "
                             "bf16 in 3+ shards"),
+    "mamba-tied": ("mamba", {"pad_token_id": None, "state_size": 8, "time_step_rank": 4},
+                   "Mamba (the 130m-hf layout): selective scan with state 8, conv kernel 4, dt rank 4, "
+                   "f32 residual stream, tied head"),
+    "mamba-plain-k3": ("mamba", {"pad_token_id": None, "state_size": 4, "conv_kernel": 3, "use_conv_bias": False,
+                                 "residual_in_fp32": False, "expand": 3},
+                       "Mamba: conv kernel 3 without bias, expand 3, state 4, dt rank auto (2), residual in the compute dtype"),
+    "mamba-bias-bf16-sharded": ("mamba", {"pad_token_id": None, "use_bias": True, "tie_word_embeddings": False,
+                                          "dtype": "bfloat16"},
+                                "Mamba: in/out projection biases, untied, bf16 weights in 3+ shards (f32 residual)"),
 }
 
 # transformers' fused attention drops Gemma-2's score cap: its eager attention is the model.
@@ -149,6 +158,8 @@ def make_config(model_type, overrides):
     base = {"vocab_size": V, "bos_token_id": 1, "eos_token_id": 2}
     if model_type == "gpt2":
         base.update(n_embd=D, n_head=HEADS, n_layer=LAYERS, n_inner=FFN, n_positions=64)
+    elif model_type == "mamba":
+        base.update(hidden_size=D, num_hidden_layers=LAYERS)
     elif model_type == "opt":
         base.update(hidden_size=D, num_attention_heads=HEADS, num_hidden_layers=LAYERS,
                     ffn_dim=FFN, max_position_embeddings=64)

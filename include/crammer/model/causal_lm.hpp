@@ -17,11 +17,19 @@
 
 namespace crammer {
 
-// Keys and values of every layer, grown by forward_cached. [B, kv_heads, T_cached, head_dim].
+// What forward_cached carries from one call to the next. Attention layers: keys and values of
+// every layer, [B, kv_heads, T_cached, head_dim]. State-space layers (mamba) instead: per layer
+// the causal conv's last conv_kernel - 1 inputs [B, E, K-1] and the recurrent state [B, E, N],
+// with the count of positions consumed.
 struct KVCache {
   std::vector<torch::Tensor> k;
   std::vector<torch::Tensor> v;
-  int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
+  std::vector<torch::Tensor> conv, ssm;
+  int64_t state_tokens = 0;
+  int64_t length() const {
+    if (!ssm.empty()) return state_tokens;
+    return k.empty() || !k[0].defined() ? 0 : k[0].size(2);
+  }
 };
 
 // One parameter under its Hugging Face checkpoint name, with how HF initialises it.

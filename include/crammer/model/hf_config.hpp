@@ -41,7 +41,7 @@ struct ModelSpec {
   int64_t num_kv_heads = 0;  // == num_heads unless grouped-query attention
   int64_t head_dim = 0;      // hidden_size / num_heads unless config.json says otherwise
   int64_t intermediate_size = 0;
-  int64_t max_position_embeddings = 0;
+  int64_t max_position_embeddings = 0;  // 0: no position limit (mamba)
   double norm_eps = 1e-5;    // layer_norm_epsilon | layer_norm_eps | rms_norm_eps
   std::string hidden_act;    // gelu_new | gelu | silu ...
   // Rotary (every family but gpt2).
