@@ -137,6 +137,11 @@ std::shared_ptr<CausalLM> make_random_model(const ModelSpec& spec, uint64_t seed
       case HfParam::Init::normal: p.tensor.normal_(0.0, initializer_range * p.std_scale, gen); break;
       case HfParam::Init::ones: p.tensor.fill_(1.0); break;
       case HfParam::Init::zeros: p.tensor.zero_(); break;
+      case HfParam::Init::custom: {
+        at::Generator g = gen;
+        p.fill(p.tensor, g);
+        break;
+      }
     }
   }
   return model;

@@ -73,20 +73,35 @@ class Mamba : public CausalLM {
 
   std::vector<HfParam> hf_params() override {
     std::vector<HfParam> t = {{"backbone.embeddings.weight", tok_}};
+    // MambaPreTrainedModel's init, so random models remember: A = -(1..N) per channel, dt in
+    // [1e-3, 0.1] log-uniform through softplus's inverse, dt_proj, conv and out_proj uniform
+    // (+-rank^-1/2, kaiming's +-fan_in^-1/2).
+    auto uniform = [](double bound) {
+      return [bound](torch::Tensor& w, at::Generator& g) { w.uniform_(-bound, bound, g); };
+    };
+    auto a_log = [](torch::Tensor& w, at::Generator&) {
+      w.copy_(at::log(torch::arange(1, w.size(1) + 1, torch::kFloat32)).unsqueeze(0).expand_as(w));
+    };
+    auto dt_bias = [](torch::Tensor& w, at::Generator& g) {
+      torch::Tensor u = torch::empty(w.sizes(), torch::kFloat32).uniform_(0, 1, g);
+      torch::Tensor dt = at::exp(u * (std::log(0.1) - std::log(0.001)) + std::log(0.001)).clamp_min(1e-4);
+      w.copy_(dt + at::log(-at::expm1(-dt)));
+    };
+    const double rank = double(m_.time_step_rank), E = double(spec_.intermediate_size);
     for (size_t i = 0; i < blocks_.size(); ++i) {
       MambaBlock& b = *blocks_[i];
       layers::add_layer(t, int64_t(i), {
           {"backbone.layers.{}.norm.weight", b.norm, Init::ones},
           {"backbone.layers.{}.mixer.in_proj.weight", b.in_w},
           {"backbone.layers.{}.mixer.in_proj.bias", b.in_b, Init::zeros},
-          {"backbone.layers.{}.mixer.conv1d.weight", b.conv_w},
+          {"backbone.layers.{}.mixer.conv1d.weight", b.conv_w, Init::custom, 1.0, uniform(1 / std::sqrt(double(m_.conv_kernel)))},
           {"backbone.layers.{}.mixer.conv1d.bias", b.conv_b, Init::zeros},
           {"backbone.layers.{}.mixer.x_proj.weight", b.x_w},
-          {"backbone.layers.{}.mixer.dt_proj.weight", b.dt_w},
-          {"backbone.layers.{}.mixer.dt_proj.bias", b.dt_b, Init::zeros},
-          {"backbone.layers.{}.mixer.A_log", b.A_log},
+          {"backbone.layers.{}.mixer.dt_proj.weight", b.dt_w, Init::custom, 1.0, uniform(1 / std::sqrt(rank))},
+          {"backbone.layers.{}.mixer.dt_proj.bias", b.dt_b, Init::custom, 1.0, dt_bias},
+          {"backbone.layers.{}.mixer.A_log", b.A_log, Init::custom, 1.0, a_log},
           {"backbone.layers.{}.mixer.D", b.D, Init::ones},
-          {"backbone.layers.{}.mixer.out_proj.weight", b.out_w},
+          {"backbone.layers.{}.mixer.out_proj.weight", b.out_w, Init::custom, 1.0, uniform(1 / std::sqrt(E))},
           {"backbone.layers.{}.mixer.out_proj.bias", b.out_b, Init::zeros},
       });
     }

@@ -472,8 +472,8 @@ TEST(ShippedExperiments, AreValidConfigs) {
 }
 
 // The paper's models that crammer runs, one config each, in the paper's dtype (PAPER-PROTOCOL:
-// bf16 for Llama, OLMo, Sheared-LLaMA; fp32 for Pythia), with its one-vector anchor length in
-// the grid. OPT-1.3B and Mamba join when their families exist.
+// bf16 for Llama, OLMo, Sheared-LLaMA; fp32 for Pythia, OPT, Mamba), with its one-vector anchor
+// length in the grid where the paper states one.
 TEST(ShippedExperiments, ThePapersModelsHaveAConfigEachInThePapersDtype) {
   struct Paper {
     const char* file;
@@ -485,7 +485,9 @@ TEST(ShippedExperiments, ThePapersModelsHaveAConfigEachInThePapersDtype) {
                           {"pythia-6.9b", "f32", 0},         {"opt-1.3b", "f32", 128},
                           {"olmo-1b-0724", "bf16", 384},
                           {"sheared-llama-1.3b", "bf16", 512}, {"llama-3.2-1b", "bf16", 512},
-                          {"llama-3.2-3b", "bf16", 1024},    {"llama-3.1-8b", "bf16", 1568}};
+                          {"llama-3.2-3b", "bf16", 1024},    {"llama-3.1-8b", "bf16", 1568},
+                          {"mamba-130m", "f32", 0},          {"mamba-370m", "f32", 0},
+                          {"mamba-790m", "f32", 0},          {"mamba-1.4b", "f32", 0}};
   for (const Paper& m : models) {
     const std::string path = std::string("experiments/") + m.file + ".yaml";
     SCOPED_TRACE(path);
@@ -502,6 +504,7 @@ TEST(ShippedExperiments, ThePapersModelsHaveAConfigEachInThePapersDtype) {
   }
   const auto families = crammer::load_config("experiments/families-scaling.yaml", {}, {false});
   EXPECT_GE(families.models.size(), 5u);
+  EXPECT_EQ(families.models.back().name, "mamba-1.4b");  // attention-free beside the transformers
 }
 
 // YAML is Unicode: bytes that are not UTF-8 could not be printed back (found by fuzz_config: a

@@ -489,6 +489,52 @@ Tensor ref_gemma_logits(const ModelSpec& s, const GemmaRef& g, const Weights& w,
   return torch::stack(out);
 }
 
+// Mamba (attention-free; its fields are the family's): d 64, expand 2 (E 128), state 6, conv
+// kernel 3, dt rank 5, biases everywhere, untied.
+ModelSpec mamba_spec() {
+  return gemma_spec(R"({"model_type": "mamba", "vocab_size": 97, "hidden_size": 64, "num_hidden_layers": 2,
+    "state_size": 6, "conv_kernel": 3, "expand": 2, "time_step_rank": 5, "use_bias": true,
+    "use_conv_bias": true, "layer_norm_epsilon": 1e-5, "tie_word_embeddings": false})");
+}
+
+// Mamba from its recurrence, one position and one channel at a time.
+Tensor ref_mamba_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
+  const int64_t E = s.intermediate_size, N = 6, K = 3, R = 5, T = ids.size(1);
+  std::vector<Tensor> out;
+  for (int64_t b = 0; b < ids.size(0); ++b) {
+    Tensor x = get(w, "backbone.embeddings.weight").index_select(0, ids[b]);  // [T, d]
+    for (int64_t i = 0; i < s.num_layers; ++i) {
+      auto W = [&](const std::string& n) { return get(w, L("backbone.layers.{}." + n, i)); };
+      Tensor y = ref_rms_norm(x, W("norm.weight"), s.norm_eps);
+      Tensor xz = y.matmul(W("mixer.in_proj.weight").t()) + W("mixer.in_proj.bias");  // [T, 2E]
+      Tensor xs = xz.narrow(1, 0, E), gate = xz.narrow(1, E, E);
+      Tensor cw = W("mixer.conv1d.weight").squeeze(1);  // [E, K]
+      Tensor u = torch::zeros_like(xs);
+      for (int64_t t = 0; t < T; ++t)  // causal: inputs t-K+1 .. t, zeros before the start
+        for (int64_t j = 0; j < K; ++j)
+          if (t - (K - 1) + j >= 0) u[t] += cw.select(1, j) * xs[t - (K - 1) + j];
+      u = u + W("mixer.conv1d.bias");
+      u = u / (1 + (-u).exp());  // silu
+      Tensor dbc = u.matmul(W("mixer.x_proj.weight").t());  // [T, R + 2N]
+      Tensor dt = dbc.narrow(1, 0, R).matmul(W("mixer.dt_proj.weight").t()) + W("mixer.dt_proj.bias");
+      dt = (1 + dt.exp()).log();  // softplus
+      Tensor A = -W("mixer.A_log").exp();  // [E, N]
+      Tensor h = torch::zeros({E, N}, x.options());
+      Tensor ys = torch::zeros({T, E}, x.options());
+      for (int64_t t = 0; t < T; ++t) {
+        Tensor d = dt[t].unsqueeze(1);  // [E, 1]
+        h = (d * A).exp() * h + d * dbc[t].narrow(0, R, N).unsqueeze(0) * u[t].unsqueeze(1);
+        ys[t] = h.matmul(dbc[t].narrow(0, R + N, N)) + W("mixer.D") * u[t];
+      }
+      ys = ys * (gate / (1 + (-gate).exp()));
+      x = x + ys.matmul(W("mixer.out_proj.weight").t()) + W("mixer.out_proj.bias");
+    }
+    x = ref_rms_norm(x, get(w, "backbone.norm_f.weight"), s.norm_eps);
+    out.push_back(x.matmul(get(w, "lm_head.weight").t()));
+  }
+  return torch::stack(out);
+}
+
 using Reference = std::function<Tensor(const ModelSpec&, const Weights&, const Tensor&)>;
 
 double check_parity(const ModelSpec& spec, const char* label, const Reference& reference = ref_logits) {
@@ -583,7 +629,7 @@ TEST(Architectures, CachedForwardOpt) {
 // Gradients flow to the input embeddings through the frozen model (what cramming needs), and
 // a finite difference agrees with them.
 TEST(Architectures, GradientToInputEmbeddings) {
-  for (const ModelSpec& spec : {llama_gqa_spec(), neox_spec(true), gpt2_spec(), opt_350m_spec(), gemma2_spec()}) {
+  for (const ModelSpec& spec : {llama_gqa_spec(), neox_spec(true), gpt2_spec(), opt_350m_spec(), gemma2_spec(), mamba_spec()}) {
     auto model = make_random_model(spec, 1);
     perturb(*model, 2);
     model->freeze();
@@ -631,6 +677,14 @@ TEST(Architectures, CachedForwardGemma) {
   check_cached(gemma2_spec(), "gemma2 caps+window");
   check_cached(gemma3_spec(), "gemma3 two bases");
 }
+
+TEST(Architectures, MambaMatchesRecurrence) {
+  const ModelSpec s = mamba_spec();
+  EXPECT_EQ(s.intermediate_size, 128);
+  EXPECT_EQ(s.max_position_embeddings, 0);  // no position limit
+  check_parity(s, "mamba", ref_mamba_logits);
+}
+TEST(Architectures, CachedForwardMamba) { check_cached(mamba_spec(), "mamba conv+scan state"); }
 
 // [mem] vectors meet the decoder as given: only token ids are scaled by sqrt(d) (transformers 5).
 TEST(Architectures, GemmaEmbedScalesTokensOnly) {

@@ -525,6 +525,44 @@ TEST_F(HfConfig, Gemma3TextConfig) {
             std::string::npos) << type;
 }
 
+// state-spaces/mamba-130m-hf's config.json: attention-free, so no heads and no position limit.
+TEST_F(HfConfig, MambaHubConfig) {
+  const std::string head = R"({"architectures": ["MambaForCausalLM"], "bos_token_id": 0, "conv_kernel": 4,
+    "eos_token_id": 0, "expand": 2, "fused_add_norm": true, "hidden_act": "silu", "hidden_size": 768,
+    "initializer_range": 0.1, "intermediate_size": 1536, "layer_norm_epsilon": 1e-05, "model_type": "mamba",
+    "n_layer": 24, "num_hidden_layers": 24, "pad_token_id": 0, "rescale_prenorm_residual": false,
+    "residual_in_fp32": true, "rms_norm": true, "state_size": 16, "time_step_floor": 0.0001,
+    "time_step_init_scheme": "random", "time_step_max": 0.1, "time_step_min": 0.001, "time_step_scale": 1.0,
+    "torch_dtype": "float32", "use_bias": false, "use_cache": true, "use_conv_bias": true,
+    "vocab_size": 50280, )";
+  ModelSpec s = read(head + R"("time_step_rank": 48})");
+  EXPECT_EQ(s.model_type, "mamba");
+  EXPECT_EQ(s.hidden_size, 768);
+  EXPECT_EQ(s.num_layers, 24);
+  EXPECT_EQ(s.intermediate_size, 1536);  // expand * hidden_size
+  EXPECT_EQ(s.num_heads, 0);
+  EXPECT_EQ(s.max_position_embeddings, 0);  // no position limit
+  EXPECT_TRUE(s.tie_word_embeddings);
+  EXPECT_DOUBLE_EQ(s.norm_eps, 1e-5);
+  write_model_spec(s, dir_.string());
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(file()));
+  EXPECT_EQ(j.at("architectures").at(0), "MambaForCausalLM");
+  EXPECT_EQ(j.at("state_size"), 16);
+  EXPECT_EQ(j.at("time_step_rank"), 48);
+  EXPECT_EQ(j.at("conv_kernel"), 4);
+  EXPECT_EQ(j.at("residual_in_fp32"), true);
+  EXPECT_EQ(read_model_spec(dir_.string()).intermediate_size, 1536);
+  // "auto" is ceil(hidden_size / 16), as MambaConfig computes it.
+  write_model_spec(read(head + R"("time_step_rank": "auto"})"), dir_.string());
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(file())).at("time_step_rank"), 48);
+
+  EXPECT_NE(error(head + R"("time_step_rank": "fast"})").find("field 'time_step_rank': expected an integer or \"auto\""),
+            std::string::npos);
+  EXPECT_NE(error(head + R"("state_size": 0})").find("field 'state_size': must be > 0"), std::string::npos);
+  std::string act = error(head + R"("hidden_act": "gelu"})");
+  EXPECT_NE(act.find("field 'hidden_act': 'gelu' is not supported for mamba"), std::string::npos) << act;
+}
+
 // microsoft/Phi-3-mini-128k-instruct's config.json (48 longrope factors each for head_dim 96).
 TEST_F(HfConfig, Phi3LongropeConfig) {
   std::string shorts, longs;

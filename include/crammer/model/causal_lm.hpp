@@ -4,6 +4,7 @@
 // architecture (gpt2.cpp, gpt_neox.cpp, llama.cpp) following Hugging Face transformers.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,11 +35,13 @@ struct KVCache {
 
 // One parameter under its Hugging Face checkpoint name, with how HF initialises it.
 struct HfParam {
-  enum class Init { normal, ones, zeros };
+  enum class Init { normal, ones, zeros, custom };
   std::string name;      // e.g. "model.layers.3.self_attn.q_proj.weight"
   torch::Tensor tensor;  // the registered parameter (same storage)
   Init init = Init::normal;
   double std_scale = 1.0;  // normal init: std = initializer_range * std_scale (GPT-2 c_proj)
+  // Init::custom: the family's own initialiser (mamba's A_log, dt_proj, conv), drawing from gen.
+  std::function<void(torch::Tensor&, at::Generator&)> fill;
 };
 
 class CausalLM : public torch::nn::Module {
