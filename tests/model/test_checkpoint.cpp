@@ -184,7 +184,7 @@ TEST_F(Checkpoints, BadOptionsAreConfigErrors) {
   o.out_dir = dir("x");
   o.kv_heads = 2;
   EXPECT_THROW(make_model_checkpoint(o), ConfigError);
-  o = options("mamba");
+  o = options("rwkv");  // a family crammer does not implement
   o.out_dir = dir("x");
   EXPECT_THROW(make_model_checkpoint(o), ConfigError);
   // Options a family has no field for are refused by name, whatever the family.
@@ -328,11 +328,11 @@ TEST_F(Checkpoints, ConfigProblemsNameFileAndField) {
   EXPECT_NE(msg.find("'num_hidden_layers'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("missing"), std::string::npos) << msg;
 
-  std::string mamba = text;
-  mamba.replace(mamba.find("\"llama\""), 7, "\"mamba\"");
-  write(mamba);
+  std::string unknown = text;
+  unknown.replace(unknown.find("\"llama\""), 7, "\"rwkv\"");
+  write(unknown);
   msg = expect_load_error(dir("m"));
-  EXPECT_NE(msg.find("'mamba'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'rwkv'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("gpt2, gpt_neox, llama"), std::string::npos) << msg;
 
   fs::remove(cfg);

@@ -36,12 +36,17 @@ struct KVCache {
 // One parameter under its Hugging Face checkpoint name, with how HF initialises it.
 struct HfParam {
   enum class Init { normal, ones, zeros, custom };
+  using Fill = std::function<void(torch::Tensor&, at::Generator&)>;
+  HfParam() = default;
+  HfParam(std::string n, torch::Tensor t, Init i = Init::normal, double scale = 1.0, Fill f = {})
+      : name(std::move(n)), tensor(std::move(t)), init(i), std_scale(scale), fill(std::move(f)) {}
+
   std::string name;      // e.g. "model.layers.3.self_attn.q_proj.weight"
   torch::Tensor tensor;  // the registered parameter (same storage)
   Init init = Init::normal;
   double std_scale = 1.0;  // normal init: std = initializer_range * std_scale (GPT-2 c_proj)
   // Init::custom: the family's own initialiser (mamba's A_log, dt_proj, conv), drawing from gen.
-  std::function<void(torch::Tensor&, at::Generator&)> fill;
+  Fill fill;
 };
 
 class CausalLM : public torch::nn::Module {
