@@ -3,6 +3,7 @@
 // final norm; the LM head is CausalLM's.
 #include "llama_decoder.hpp"
 
+#include "crammer/util/error.hpp"
 #include "family.hpp"
 #include "layers.hpp"
 
@@ -23,6 +24,9 @@ struct LlamaBlock : torch::nn::Module {
   bool rotary = true;            // false: a NoPE layer (smollm3)
 
   LlamaBlock(const ModelSpec& s, const torch::TensorOptions& o, size_t layer) {
+    // The fused path (phi3) has no bias or clamp slots: a spec asking for them would lose them.
+    if (s.fused_projections && (s.attention_bias || s.qkv_bias || s.mlp_bias || s.clip_qkv > 0))
+      throw ModelLoadError(s.model_type + ": fused qkv_proj / gate_up_proj take no biases and no clip_qkv");
     if (layer < s.layer_windows.size()) window = s.layer_windows[layer];
     if (layer < s.nope_layers.size()) rotary = !s.nope_layers[layer];
     const int64_t d = s.hidden_size, f = s.intermediate_size;

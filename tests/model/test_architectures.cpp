@@ -13,6 +13,7 @@
 #include <map>
 
 #include "crammer/model/causal_lm.hpp"
+#include "crammer/util/error.hpp"
 #include "small_spec.hpp"
 
 namespace crammer {
@@ -676,6 +677,16 @@ TEST(Architectures, Gemma3QkNormTwoBasesMatchesReference) {
 TEST(Architectures, CachedForwardGemma) {
   check_cached(gemma2_spec(), "gemma2 caps+window");
   check_cached(gemma3_spec(), "gemma3 two bases");
+}
+
+// Fused projections have no bias or clamp slots: asking for them is an error, not a silent drop.
+TEST(Architectures, FusedProjectionsRefuseBiasesAndClip) {
+  ModelSpec s = phi3_spec();
+  s.attention_bias = true;
+  EXPECT_THROW(make_random_model(s, 1), ModelLoadError);
+  s = phi3_spec();
+  s.clip_qkv = 0.5;
+  EXPECT_THROW(make_random_model(s, 1), ModelLoadError);
 }
 
 TEST(Architectures, MambaMatchesRecurrence) {
