@@ -140,6 +140,22 @@ json rope_scaling_json(const std::optional<RopeScaling>& scaling) {
 }
 
 
+std::vector<bool> read_layer_types(const ConfigFields& f, int64_t num_layers) {
+  const json& types = f.raw("layer_types");
+  if (!types.is_array() || int64_t(types.size()) != num_layers)
+    f.fail("layer_types", "expected a list of " + std::to_string(num_layers) + " layer types, got " + types.dump());
+  std::vector<bool> sliding(types.size(), false);
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (types[i] == "sliding_attention") {
+      sliding[i] = true;
+    } else if (types[i] != "full_attention") {
+      f.fail("layer_types", "entry " + std::to_string(i) + " is " + types[i].dump() +
+                                "; expected \"full_attention\" or \"sliding_attention\"");
+    }
+  }
+  return sliding;
+}
+
 void read_sliding_windows(const ConfigFields& f, ModelSpec& s, const std::string& enabled_field,
                           int64_t first_sliding, int64_t default_window) {
   s.layer_windows.clear();
@@ -150,18 +166,7 @@ void read_sliding_windows(const ConfigFields& f, ModelSpec& s, const std::string
     f.fail("sliding_window", "must be > 0 or null, got " + std::to_string(window));
   std::vector<bool> sliding(static_cast<size_t>(std::max<int64_t>(s.num_layers, 0)), false);
   if (f.has("layer_types")) {
-    const json& types = f.raw("layer_types");
-    if (!types.is_array() || int64_t(types.size()) != s.num_layers)
-      f.fail("layer_types", "expected a list of " + std::to_string(s.num_layers) + " layer types, got " + types.dump());
-    for (size_t i = 0; i < types.size(); ++i) {
-      const json& t = types[i];
-      if (t == "sliding_attention") {
-        sliding[i] = true;
-      } else if (t != "full_attention") {
-        f.fail("layer_types", "entry " + std::to_string(i) + " is " + t.dump() +
-                                  "; expected \"full_attention\" or \"sliding_attention\"");
-      }
-    }
+    sliding = read_layer_types(f, s.num_layers);
     // transformers drops the window when use_sliding_window is false, whatever layer_types says.
     if (window == 0) std::fill(sliding.begin(), sliding.end(), false);
   } else if (window > 0) {

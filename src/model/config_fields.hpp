@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -92,6 +93,10 @@ void read_rope(const ConfigFields& f, ModelSpec& s, bool neox);
 // of config f: none for a missing or "default" type; linear, llama3 or longrope (sized by s's
 // head_dim and rotary_pct); any other type is refused naming the field.
 std::optional<RopeScaling> read_rope_scaling(const ConfigFields& f, const ConfigFields& rf, const ModelSpec& s);
+
+// config.json's `layer_types` (present): true for each "sliding_attention" layer; a list of
+// another length or another entry than "full_attention" is refused naming the field.
+std::vector<bool> read_layer_types(const ConfigFields& f, int64_t num_layers);
 
 // Sliding windows, transformers' way: `layer_types` ("full_attention" | "sliding_attention" per
 // layer) when given; otherwise layers from `first_sliding` on slide when `sliding_window` is set

@@ -58,17 +58,7 @@ void read_gemma_fields(const ConfigFields& f, ModelSpec& s, GemmaFields& g, doub
   if (window <= 0) f.fail("sliding_window", "must be > 0, got " + std::to_string(window));
   g.sliding.assign(size_t(s.num_layers), false);
   if (f.has("layer_types")) {
-    const json& types = f.raw("layer_types");
-    if (!types.is_array() || int64_t(types.size()) != s.num_layers)
-      f.fail("layer_types", "expected a list of " + std::to_string(s.num_layers) + " layer types, got " + types.dump());
-    for (size_t i = 0; i < types.size(); ++i) {
-      if (types[i] == "sliding_attention") {
-        g.sliding[i] = true;
-      } else if (types[i] != "full_attention") {
-        f.fail("layer_types", "entry " + std::to_string(i) + " is " + types[i].dump() +
-                                  "; expected \"full_attention\" or \"sliding_attention\"");
-      }
-    }
+    g.sliding = read_layer_types(f, s.num_layers);
   } else {
     if (pattern <= 0) f.fail("sliding_window_pattern", "must be > 0, got " + std::to_string(pattern));
     for (int64_t i = 0; i < s.num_layers; ++i) g.sliding[size_t(i)] = (i + 1) % pattern != 0;
@@ -83,14 +73,7 @@ void set_gemma_windows(ModelSpec& s, const GemmaFields& g, int64_t window) {
 }
 
 void write_gemma_fields(const ModelSpec& s, const GemmaFields& g, json& j) {
-  j["hidden_size"] = s.hidden_size;
-  j["num_hidden_layers"] = s.num_layers;
-  j["num_attention_heads"] = s.num_heads;
-  j["num_key_value_heads"] = s.num_kv_heads;
-  j["head_dim"] = s.head_dim;
-  j["intermediate_size"] = s.intermediate_size;
-  j["max_position_embeddings"] = s.max_position_embeddings;
-  j["rms_norm_eps"] = s.norm_eps;
+  write_llama_sizes(s, j);
   j["hidden_activation"] = s.hidden_act;
   j["attention_bias"] = s.attention_bias;
   j["query_pre_attn_scalar"] = g.query_pre_attn_scalar;

@@ -26,7 +26,7 @@ void read_llama_fields(const ConfigFields& f, ModelSpec& s, const std::string& f
   s.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
 }
 
-void write_llama_fields(const ModelSpec& s, json& j) {
+void write_llama_sizes(const ModelSpec& s, json& j) {
   j["hidden_size"] = s.hidden_size;
   j["num_hidden_layers"] = s.num_layers;
   j["num_attention_heads"] = s.num_heads;
@@ -35,6 +35,10 @@ void write_llama_fields(const ModelSpec& s, json& j) {
   j["intermediate_size"] = s.intermediate_size;
   j["max_position_embeddings"] = s.max_position_embeddings;
   j["rms_norm_eps"] = s.norm_eps;
+}
+
+void write_llama_fields(const ModelSpec& s, json& j) {
+  write_llama_sizes(s, j);
   j["rope_theta"] = s.rope_theta;
   if (s.rotary_pct != 1.0) j["partial_rotary_factor"] = s.rotary_pct;
   j["hidden_act"] = s.hidden_act.empty() ? "silu" : s.hidden_act;

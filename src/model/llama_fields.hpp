@@ -18,6 +18,8 @@ constexpr int64_t kMaxLayers = 100000;  // far above any model; bounds per-layer
 void read_llama_fields(const ConfigFields& f, ModelSpec& s, const std::string& family, int64_t default_kv_heads = 0,
                        bool partial_rotary = false);
 void write_llama_fields(const ModelSpec& s, json& j);
+// The sizes and rms_norm_eps alone (Gemma writes its own activation and rotary fields).
+void write_llama_sizes(const ModelSpec& s, json& j);
 
 // SwiGLU at 8d/3 rounded up to 32 (unless --intermediate-size), silu, whole head rotated,
 // untied unless --tie-word-embeddings.
