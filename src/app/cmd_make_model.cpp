@@ -23,6 +23,11 @@ std::string family_list(const char* sep) {
 int cmd_make_model(const Args& args) {
   MakeModelOptions o;
   const std::string families = family_list(" | ");
+  auto only = [](const std::string& option) { return " (" + families_taking(option) + ")"; };
+  const std::string llama3 = "Llama-3.1 rope_scaling" + only("llama3-rope-scaling");
+  const std::string clip = "clamp q, k, v to [-c, c]" + only("clip-qkv") + "; 0 = none";
+  const std::string proj = "width of the token embeddings and the head when it differs from --d-model" +
+                           only("word-embed-proj-dim") + "; 0 = d-model";
   po::options_description desc("options");
   desc.add_options()("arch", po::value<std::string>(&o.arch)->required(), families.c_str())(
       "layers", po::value<int64_t>(&o.layers)->required(), "number of transformer blocks")(
@@ -36,13 +41,13 @@ int cmd_make_model(const Args& args) {
       "max-positions", po::value<int64_t>(&o.max_position_embeddings)->default_value(2048),
       "max_position_embeddings")("rope-theta", po::value<double>(&o.rope_theta)->default_value(10000.0),
                                  "rotary base (every family but gpt2)")(
-      "llama3-rope-scaling", po::bool_switch(&o.llama3_rope_scaling), "Llama-3.1 rope_scaling (llama)")(
+      "llama3-rope-scaling", po::bool_switch(&o.llama3_rope_scaling), llama3.c_str())(
       "rotary-pct", po::value<double>(&o.rotary_pct)->default_value(0.25), "rotated fraction of head dim (gpt_neox)")(
-      "clip-qkv", po::value<double>(&o.clip_qkv)->default_value(0), "clamp q, k, v to [-c, c] (olmo); 0 = none")(
+      "clip-qkv", po::value<double>(&o.clip_qkv)->default_value(0), clip.c_str())(
       "sliding-window", po::value<int64_t>(&o.sliding_window)->default_value(0),
       "sliding attention window on every layer (mistral, qwen2, qwen3, phi3), the NoPE layers (smollm3) or the alternating sliding layers (gemma2: even, gemma3_text: 5 of 6); 0 = none")(
       "word-embed-proj-dim", po::value<int64_t>(&o.word_embed_proj_dim)->default_value(0),
-      "width of the token embeddings and the head when it differs from --d-model (opt, as opt-350m); 0 = d-model")(
+      proj.c_str())(
       "tie-embeddings", po::value<bool>(), "tie the LM head to the embeddings (default: gpt2 and opt yes, others no)")(
       "init-std", po::value<double>(), "std of the normal weight init (default 0.02)")(
       "seed", po::value<uint64_t>(&o.seed)->default_value(0), "random seed")(

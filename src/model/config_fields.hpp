@@ -65,6 +65,7 @@ class ConfigFields {
     return as_int(k, v);
   }
   const json& raw(const std::string& k) const { return j_.at(k); }
+  const json& all() const { return j_; }
   const std::string& file() const { return file_; }
 
  private:

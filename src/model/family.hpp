@@ -6,6 +6,7 @@
 // load_model derive from the list. Internal to the model layer.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,12 +43,14 @@ struct Family {
   // make-model: the family's defaults and option checks on a spec whose shared sizes are set
   // (intermediate size, norm, activation, rotary, tying); `fail` throws naming the option.
   void (*make_defaults)(const MakeModelOptions&, ModelSpec&, void (*fail)(const std::string&)) = nullptr;
+  // The make-model options only some families take that this one does (kFamilyOptions).
+  std::vector<std::string> options;
 
   // --- checkpoint and network
   std::string base_prefix;  // "transformer." | "gpt_neox." | "model.": absent in base-model saves
   std::vector<std::string> ignored;  // buffers old checkpoints carry; "{}" = layer index
   std::string head;  // the LM head tensor, which a tied checkpoint may still carry
-  std::shared_ptr<CausalLM> (*build)(const ModelSpec&, const c10::TensorOptions&) = nullptr;
+  std::function<std::shared_ptr<CausalLM>(const ModelSpec&, const c10::TensorOptions&)> build;
 };
 
 #define CRAMMER_FAMILY(name) const Family& name##_family();

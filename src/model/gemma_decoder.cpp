@@ -31,7 +31,7 @@ struct GemmaBlock : torch::nn::Module {
     wk = param(*this, "wk", {kvd, d}, o);
     wv = param(*this, "wv", {kvd, d}, o);
     wo = param(*this, "wo", {d, qd}, o);
-    if (s.attention_bias) {
+    if (g.attention_bias) {
       bq = param(*this, "bq", {qd}, o);
       bk = param(*this, "bk", {kvd}, o);
       bv = param(*this, "bv", {kvd}, o);
@@ -181,6 +181,7 @@ Family gemma_style_family(const std::string& model_type, const std::string& hf_c
   f.base_prefix = "model.";
   f.head = "lm_head.weight";
   f.build = make_gemma_decoder;
+  f.options = {"sliding-window"};
   return f;
 }
 

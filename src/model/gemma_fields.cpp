@@ -42,7 +42,7 @@ void read_gemma_fields(const ConfigFields& f, ModelSpec& s, GemmaFields& g, doub
   // Gemma's field; a stray hidden_act (old Gemma-2 configs carry both) is not what transformers uses.
   s.hidden_act = f.string("hidden_activation", "gelu_pytorch_tanh");
   check_activation(f, "hidden_activation", s.hidden_act);
-  s.attention_bias = f.boolean("attention_bias", false);
+  g.attention_bias = f.boolean("attention_bias", false);
   s.tie_word_embeddings = f.boolean("tie_word_embeddings", true);
   if (f.boolean("use_bidirectional_attention", false))
     f.fail("use_bidirectional_attention", "true (bidirectional Gemma encoders) is not a causal LM; crammer needs false");
@@ -75,7 +75,7 @@ void set_gemma_windows(ModelSpec& s, const GemmaFields& g, int64_t window) {
 void write_gemma_fields(const ModelSpec& s, const GemmaFields& g, json& j) {
   write_llama_sizes(s, j);
   j["hidden_activation"] = s.hidden_act;
-  j["attention_bias"] = s.attention_bias;
+  j["attention_bias"] = g.attention_bias;
   j["query_pre_attn_scalar"] = g.query_pre_attn_scalar;
   j["attn_logit_softcapping"] = cap_json(g.attn_logit_softcap);
   j["final_logit_softcapping"] = cap_json(g.final_logit_softcap);

@@ -13,6 +13,7 @@
 namespace crammer {
 
 struct GemmaFields : FamilyFields {
+  bool attention_bias = false;         // biases on q, k, v and o
   int64_t query_pre_attn_scalar = 256;  // attention scores scaled by its ^-1/2, not head_dim's
   double attn_logit_softcap = 0;       // gemma2: scores capped at c * tanh(s / c); 0 = not
   double final_logit_softcap = 0;      // logits capped likewise; 0 = not

@@ -5,10 +5,17 @@
 #include <cmath>
 
 #include "family.hpp"
+#include "family_fields.hpp"
 #include "layers.hpp"
 
 namespace crammer {
 namespace {
+
+// GPTNeoXConfig's own switches (the defaults: Pythia's).
+struct NeoxFields : FamilyFields {
+  bool use_parallel_residual = true;  // x + attn(ln1(x)) + mlp(ln2(x)); false: sequential as GPT-2
+  bool attention_bias = true;         // query_key_value and dense biases
+};
 
 // config.json: the fields of this family (hf_config.cpp reads the shared ones).
 void read_config(const ConfigFields& f, ModelSpec& s) {
@@ -22,9 +29,10 @@ void read_config(const ConfigFields& f, ModelSpec& s) {
   s.hidden_act = f.string("hidden_act", "gelu");
   check_activation(f, "hidden_act", s.hidden_act);
   read_rope(f, s, /*neox=*/true);
-  s.use_parallel_residual = f.boolean("use_parallel_residual", true);
   s.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
-  s.attention_bias = f.boolean("attention_bias", true);
+  auto& c = own_fields<NeoxFields>(s);
+  c.use_parallel_residual = f.boolean("use_parallel_residual", true);
+  c.attention_bias = f.boolean("attention_bias", true);
   if (s.num_heads > 0) s.head_dim = s.hidden_size / s.num_heads;
 }
 
@@ -37,9 +45,10 @@ void write_config(const ModelSpec& s, json& j) {
   j["rotary_pct"] = s.rotary_pct;
   j["rotary_emb_base"] = s.rope_theta;
   j["layer_norm_eps"] = s.norm_eps;
-  j["use_parallel_residual"] = s.use_parallel_residual;
+  const auto& c = fields_of<NeoxFields>(s);
+  j["use_parallel_residual"] = c.use_parallel_residual;
   j["hidden_act"] = s.hidden_act.empty() ? "gelu" : s.hidden_act;
-  j["attention_bias"] = s.attention_bias;
+  j["attention_bias"] = c.attention_bias;
   j["rope_scaling"] = rope_scaling_json(s.rope_scaling);
 }
 
@@ -71,7 +80,7 @@ struct NeoxBlock : torch::nn::Module {
     ln2_b = param(*this, "ln2_b", {d}, o);
     qkv_w = param(*this, "qkv_w", {3 * d, d}, o);
     dense_w = param(*this, "dense_w", {d, d}, o);
-    if (s.attention_bias) {
+    if (fields_of<NeoxFields>(s).attention_bias) {
       qkv_b = param(*this, "qkv_b", {3 * d}, o);
       dense_b = param(*this, "dense_b", {d}, o);
     }
@@ -86,6 +95,7 @@ class GptNeox : public CausalLM {
  public:
   GptNeox(const ModelSpec& s, const torch::TensorOptions& o)
       : CausalLM(s),
+        parallel_(fields_of<NeoxFields>(s).use_parallel_residual),
         act_(layers::activation_from_name(s.hidden_act)),
         rotary_(layers::make_rotary(int64_t(double(s.head_dim) * s.rotary_pct), s.rope_theta,
                                     s.rope_scaling)) {
@@ -158,7 +168,7 @@ class GptNeox : public CausalLM {
                                          b.up_b);
         return layers::linear(layers::activate(u, act_), b.down_w, b.down_b);
       };
-      if (spec_.use_parallel_residual) {
+      if (parallel_) {
         x = x + a + mlp(x);  // x + attn(ln1(x)) + mlp(ln2(x))
       } else {
         x = x + a;           // sequential, like GPT-2
@@ -168,6 +178,7 @@ class GptNeox : public CausalLM {
     return layers::layer_norm(x, final_w_, final_b_, eps);
   }
 
+  const bool parallel_;
   layers::Activation act_;
   layers::Rotary rotary_;
   torch::Tensor embed_in_, final_w_, final_b_, embed_out_;  // embed_in/out [V, d]

@@ -80,7 +80,7 @@ int64_t max_sliding_window(const ModelSpec& spec) {
 }
 
 int64_t embedding_dim(const ModelSpec& spec) {
-  return spec.word_embed_proj_dim > 0 ? spec.word_embed_proj_dim : spec.hidden_size;
+  return spec.embedding_width > 0 ? spec.embedding_width : spec.hidden_size;
 }
 
 const std::vector<std::string>& supported_model_types() {

@@ -5,7 +5,9 @@
 
 #include "crammer/util/error.hpp"
 #include "family.hpp"
+#include "family_fields.hpp"
 #include "layers.hpp"
+#include "llama_fields.hpp"
 
 namespace crammer {
 namespace {
@@ -23,17 +25,18 @@ struct LlamaBlock : torch::nn::Module {
   int64_t window = 0;            // sliding window of this layer, 0 = full attention
   bool rotary = true;            // false: a NoPE layer (smollm3)
 
-  LlamaBlock(const ModelSpec& s, const torch::TensorOptions& o, size_t layer) {
+  LlamaBlock(const ModelSpec& s, const LlamaStyle& st, const LlamaStyleFields& c, const torch::TensorOptions& o,
+             size_t layer) {
     // The fused path (phi3) has no bias or clamp slots: a spec asking for them would lose them.
-    if (s.fused_projections && (s.attention_bias || s.qkv_bias || s.mlp_bias || s.clip_qkv > 0))
+    if (st.fused_projections && (c.attention_bias || st.qkv_bias || c.mlp_bias || c.clip_qkv > 0))
       throw ModelLoadError(s.model_type + ": fused qkv_proj / gate_up_proj take no biases and no clip_qkv");
     if (layer < s.layer_windows.size()) window = s.layer_windows[layer];
-    if (layer < s.nope_layers.size()) rotary = !s.nope_layers[layer];
+    if (layer < c.nope_layers.size()) rotary = !c.nope_layers[layer];
     const int64_t d = s.hidden_size, f = s.intermediate_size;
     const int64_t qd = s.num_heads * s.head_dim, kvd = s.num_kv_heads * s.head_dim;
-    const bool before = !s.norms_after_blocks && !s.parameterless_layer_norm;
+    const bool before = !st.norms_after_blocks && !st.parameterless_layer_norm;
     if (before) attn_norm = param(*this, "attn_norm", {d}, o);
-    if (s.fused_projections) {
+    if (st.fused_projections) {
       wqkv = param(*this, "wqkv", {qd + 2 * kvd, d}, o);
     } else {
       wq = param(*this, "wq", {qd, d}, o);
@@ -41,29 +44,29 @@ struct LlamaBlock : torch::nn::Module {
       wv = param(*this, "wv", {kvd, d}, o);
     }
     wo = param(*this, "wo", {d, qd}, o);
-    if (s.attention_bias || s.qkv_bias) {
+    if (c.attention_bias || st.qkv_bias) {
       bq = param(*this, "bq", {qd}, o);
       bk = param(*this, "bk", {kvd}, o);
       bv = param(*this, "bv", {kvd}, o);
     }
-    if (s.attention_bias) bo = param(*this, "bo", {d}, o);
-    if (s.qk_norm) {
-      q_norm = param(*this, "q_norm", {s.qk_norm_whole ? qd : s.head_dim}, o);
-      k_norm = param(*this, "k_norm", {s.qk_norm_whole ? kvd : s.head_dim}, o);
+    if (c.attention_bias) bo = param(*this, "bo", {d}, o);
+    if (st.qk_norm || st.qk_norm_whole) {
+      q_norm = param(*this, "q_norm", {st.qk_norm_whole ? qd : s.head_dim}, o);
+      k_norm = param(*this, "k_norm", {st.qk_norm_whole ? kvd : s.head_dim}, o);
     }
     if (before) ffn_norm = param(*this, "ffn_norm", {d}, o);
-    if (s.norms_after_blocks) {
+    if (st.norms_after_blocks) {
       post_attn_norm = param(*this, "post_attn_norm", {d}, o);
       post_ffn_norm = param(*this, "post_ffn_norm", {d}, o);
     }
-    if (s.fused_projections) {
+    if (st.fused_projections) {
       w13 = param(*this, "w13", {2 * f, d}, o);
     } else {
       w1 = param(*this, "w1", {f, d}, o);
       w3 = param(*this, "w3", {f, d}, o);
     }
     w2 = param(*this, "w2", {d, f}, o);
-    if (s.mlp_bias) {
+    if (c.mlp_bias) {
       b1 = param(*this, "b1", {f}, o);
       b3 = param(*this, "b3", {f}, o);
       b2 = param(*this, "b2", {d}, o);
@@ -73,16 +76,18 @@ struct LlamaBlock : torch::nn::Module {
 
 class LlamaDecoder : public CausalLM {
  public:
-  LlamaDecoder(const ModelSpec& s, const torch::TensorOptions& o)
+  LlamaDecoder(const ModelSpec& s, const LlamaStyle& style, const torch::TensorOptions& o)
       : CausalLM(s),
+        style_(style),
+        clip_qkv_(fields_of<LlamaStyleFields>(s).clip_qkv),
         act_(layers::activation_from_name(s.hidden_act)),
         rotary_(layers::make_rotary(int64_t(double(s.head_dim) * s.rotary_pct), s.rope_theta, s.rope_scaling)) {
     const int64_t d = s.hidden_size;
     tok_ = param(*this, "tok_embeddings", {s.vocab_size, d}, o);
     for (int64_t i = 0; i < s.num_layers; ++i)
       blocks_.push_back(
-          register_module("layers_" + std::to_string(i), std::make_shared<LlamaBlock>(s, o, size_t(i))));
-    if (!s.parameterless_layer_norm) norm_ = param(*this, "norm", {d}, o);
+          register_module("layers_" + std::to_string(i), std::make_shared<LlamaBlock>(s, style, fields_of<LlamaStyleFields>(s), o, size_t(i))));
+    if (!style.parameterless_layer_norm) norm_ = param(*this, "norm", {d}, o);
     if (!s.tie_word_embeddings) output_ = param(*this, "output", {s.vocab_size, d}, o);
   }
 
@@ -134,7 +139,7 @@ class LlamaDecoder : public CausalLM {
     const int64_t B = embeds.size(0), T = embeds.size(1);
     const int64_t h = spec_.num_heads, kvh = spec_.num_kv_heads, hd = spec_.head_dim;
     const int64_t past = cache ? cache->length() : 0;
-    const bool after = spec_.norms_after_blocks;
+    const bool after = style_.norms_after_blocks;
     auto [cos, sin] = layers::rotary_cos_sin(rotary_, past, T, embeds.scalar_type(),
                                              embeds.device());  // [T, hd]
     torch::Tensor x = embeds;  // [B, T, d]
@@ -154,13 +159,13 @@ class LlamaDecoder : public CausalLM {
         v = clip(layers::linear(y, b.wv, b.bv));
       }
       v = v.reshape({B, T, kvh, hd}).transpose(1, 2);
-      if (spec_.qk_norm_whole) {  // olmo2: over all heads at once
+      if (style_.qk_norm_whole) {  // olmo2: over all heads at once
         q = norm(q, b.q_norm);
         k = norm(k, b.k_norm);
       }
       q = q.reshape({B, T, h, hd});
       k = k.reshape({B, T, kvh, hd});
-      if (spec_.qk_norm && !spec_.qk_norm_whole) {  // qwen3: each head over head_dim, before rotary
+      if (style_.qk_norm) {  // qwen3: each head over head_dim, before rotary
         q = norm(q, b.q_norm);
         k = norm(k, b.k_norm);
       }
@@ -194,7 +199,7 @@ class LlamaDecoder : public CausalLM {
   // RMSNorm with a gain (olmo2: the gain applied in f32 before the cast back), or (olmo)
   // LayerNorm without parameters, in f32 with eps 1e-5.
   torch::Tensor norm(const torch::Tensor& x, const torch::Tensor& w) const {
-    if (w.defined() && spec_.rms_norm_gain_in_f32) {
+    if (w.defined() && style_.rms_norm_gain_in_f32) {
       torch::Tensor x32 = x.to(torch::kFloat32);
       x32 = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + spec_.norm_eps);
       return (w.to(torch::kFloat32) * x32).to(x.scalar_type());
@@ -204,9 +209,11 @@ class LlamaDecoder : public CausalLM {
   }
   // olmo's clip_qkv: q, k and v projections clamped to [-c, c].
   torch::Tensor clip(const torch::Tensor& x) const {
-    return spec_.clip_qkv > 0 ? x.clamp(-spec_.clip_qkv, spec_.clip_qkv) : x;
+    return clip_qkv_ > 0 ? x.clamp(-clip_qkv_, clip_qkv_) : x;
   }
 
+  const LlamaStyle style_;
+  const double clip_qkv_;
   layers::Activation act_;
   layers::Rotary rotary_;
   torch::Tensor tok_, norm_, output_;  // tok_ / output_ [V, d]
@@ -215,13 +222,15 @@ class LlamaDecoder : public CausalLM {
 
 }  // namespace
 
-std::shared_ptr<CausalLM> make_llama_decoder(const ModelSpec& spec, const c10::TensorOptions& options) {
-  return std::make_shared<LlamaDecoder>(spec, options);
+std::shared_ptr<CausalLM> make_llama_decoder(const ModelSpec& spec, const LlamaStyle& style,
+                                             const c10::TensorOptions& options) {
+  return std::make_shared<LlamaDecoder>(spec, style, options);
 }
 
 Family llama_style_family(const std::string& model_type, const std::string& hf_class,
                           void (*read)(const ConfigFields&, ModelSpec&), void (*write)(const ModelSpec&, json&),
-                          void (*make_defaults)(const MakeModelOptions&, ModelSpec&, void (*)(const std::string&))) {
+                          void (*make_defaults)(const MakeModelOptions&, ModelSpec&, void (*)(const std::string&)),
+                          const LlamaStyle& style, const std::vector<std::string>& options) {
   Family f;
   f.model_type = model_type;
   f.hf_class = hf_class;
@@ -229,10 +238,11 @@ Family llama_style_family(const std::string& model_type, const std::string& hf_c
   f.read = read;
   f.write = write;
   f.make_defaults = make_defaults;
+  f.options = options;
   f.base_prefix = "model.";
   f.ignored = {"model.layers.{}.self_attn.rotary_emb.inv_freq"};
   f.head = "lm_head.weight";
-  f.build = make_llama_decoder;
+  f.build = [style](const ModelSpec& s, const c10::TensorOptions& o) { return make_llama_decoder(s, style, o); };
   return f;
 }
 

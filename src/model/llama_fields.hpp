@@ -1,13 +1,25 @@
 // The config.json fields every Llama-style family writes the same way (llama, mistral, qwen2,
-// qwen3: transformers copied LlamaConfig's sizes, norm, activation and rotary fields), and
-// make-model's shared defaults for them. Each family file adds its own fields around these.
-// Internal to the model layer.
+// qwen3: transformers copied LlamaConfig's sizes, norm, activation and rotary fields), the
+// optional switches some of them read (LlamaStyleFields), and make-model's shared defaults.
+// Each family file adds its own fields around these. Internal to the model layer.
 #pragma once
+
+#include <vector>
 
 #include "config_fields.hpp"
 #include "crammer/model/make_model.hpp"
 
 namespace crammer {
+
+// The Llama-style decoder's optional parts that config.json turns on (each family reads the
+// ones its config class has; the rest keep these defaults).
+struct LlamaStyleFields : FamilyFields {
+  bool attention_bias = false;  // biases on q, k, v and o (llama, qwen3, smollm3, olmo, olmo2)
+  bool mlp_bias = false;        // llama, smollm3
+  double clip_qkv = 0;          // olmo: q, k, v clamped to [-clip_qkv, clip_qkv]; 0 = not
+  // Per layer: true = no rotary on this layer ("NoPE", smollm3). Empty = rotary everywhere.
+  std::vector<bool> nope_layers;
+};
 
 constexpr int64_t kMaxLayers = 100000;  // far above any model; bounds per-layer lists from config.json
 

@@ -1,6 +1,7 @@
 // make_model_checkpoint: a random HF-format checkpoint directory (see make_model.hpp).
 #include "crammer/model/make_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -15,7 +16,21 @@ namespace fs = std::filesystem;
 
 namespace {
 [[noreturn]] void fail_option(const std::string& what) { throw ConfigError("make-model: " + what); }
+
+bool takes(const Family& f, const std::string& option) {
+  return std::find(f.options.begin(), f.options.end(), option) != f.options.end();
+}
 }  // namespace
+
+const std::vector<std::string> kFamilyOptions = {"clip-qkv", "llama3-rope-scaling", "sliding-window",
+                                                 "word-embed-proj-dim"};
+
+std::string families_taking(const std::string& option) {
+  std::string out;
+  for (const Family* f : families())
+    if (takes(*f, option)) out += (out.empty() ? "" : ", ") + f->model_type;
+  return out;
+}
 
 ModelSpec model_spec_from_options(const MakeModelOptions& o) {
   auto fail = fail_option;
@@ -58,14 +73,14 @@ ModelSpec model_spec_from_options(const MakeModelOptions& o) {
   if (o.sliding_window < 0) fail("--sliding-window must be >= 0");
   if (o.clip_qkv < 0) fail("--clip-qkv must be >= 0");
   if (o.word_embed_proj_dim < 0) fail("--word-embed-proj-dim must be >= 0");
+  const std::pair<std::string, bool> given[] = {{"clip-qkv", o.clip_qkv > 0},
+                                                 {"llama3-rope-scaling", o.llama3_rope_scaling},
+                                                 {"sliding-window", o.sliding_window > 0},
+                                                 {"word-embed-proj-dim", o.word_embed_proj_dim > 0}};
+  for (const auto& [option, set] : given)
+    if (set && !takes(*family, option))
+      fail("--" + option + ": " + o.arch + " does not take it (only " + families_taking(option) + ")");
   family->make_defaults(o, s, fail_option);
-  if (o.sliding_window > 0 && s.layer_windows.empty())
-    fail("--sliding-window: " + o.arch + " has no sliding-window attention");
-  if (o.llama3_rope_scaling && !s.rope_scaling)
-    fail("--llama3-rope-scaling: " + o.arch + " has no Llama-3.1 rope scaling (llama has)");
-  if (o.word_embed_proj_dim > 0 && s.word_embed_proj_dim == 0)
-    fail("--word-embed-proj-dim: " + o.arch + " has no embedding projection (opt has)");
-  if (o.clip_qkv > 0 && s.clip_qkv == 0) fail("--clip-qkv: " + o.arch + " does not clip q/k/v (olmo does)");
   return s;
 }
 

@@ -27,7 +27,8 @@ void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*fail)(const s
 }  // namespace
 
 const Family& mistral_family() {
-  static const Family family = llama_style_family("mistral", "MistralForCausalLM", read_config, write_config, make_defaults);
+  static const Family family = llama_style_family("mistral", "MistralForCausalLM", read_config, write_config, make_defaults,
+                                                     LlamaStyle{}, {"sliding-window"});
   return family;
 }
 

@@ -4,36 +4,37 @@
 // f32, optional q/k/v/o biases.
 #include "family.hpp"
 #include "llama_decoder.hpp"
+#include "family_fields.hpp"
 #include "llama_fields.hpp"
 
 namespace crammer {
 namespace {
 
-void set_olmo2_switches(ModelSpec& s) {
-  s.qk_norm = s.qk_norm_whole = s.norms_after_blocks = s.rms_norm_gain_in_f32 = true;
-}
-
 void read_config(const ConfigFields& f, ModelSpec& s) {
   read_llama_fields(f, s, "olmo2");
   s.norm_eps = f.number("rms_norm_eps", 1e-5);  // Olmo2Config's default
-  s.attention_bias = f.boolean("attention_bias", false);
-  set_olmo2_switches(s);
+  own_fields<LlamaStyleFields>(s).attention_bias = f.boolean("attention_bias", false);
 }
 
 void write_config(const ModelSpec& s, json& j) {
   write_llama_fields(s, j);
-  j["attention_bias"] = s.attention_bias;
+  j["attention_bias"] = fields_of<LlamaStyleFields>(s).attention_bias;
 }
 
 void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*)(const std::string&)) {
   llama_make_defaults(o, s);
-  set_olmo2_switches(s);
+}
+
+LlamaStyle style() {
+  LlamaStyle st;
+  st.qk_norm_whole = st.norms_after_blocks = st.rms_norm_gain_in_f32 = true;
+  return st;
 }
 
 }  // namespace
 
 const Family& olmo2_family() {
-  static const Family family = llama_style_family("olmo2", "Olmo2ForCausalLM", read_config, write_config, make_defaults);
+  static const Family family = llama_style_family("olmo2", "Olmo2ForCausalLM", read_config, write_config, make_defaults, style());
   return family;
 }
 

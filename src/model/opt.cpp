@@ -7,12 +7,20 @@
 // inputs_embeds into the decoder, project_out maps its output back.
 #include "crammer/util/error.hpp"
 #include "family.hpp"
+#include "family_fields.hpp"
 #include "layers.hpp"
 
 namespace crammer {
 namespace {
 
 constexpr int64_t kPositionOffset = 2;  // OPTLearnedPositionalEmbedding's, from fairseq
+
+// OPTConfig's own switches (the defaults: opt-125m..1.3b).
+struct OptFields : FamilyFields {
+  bool do_layer_norm_before = true;  // false (opt-350m): norm after each residual add, no final norm
+  bool enable_bias = true;           // every linear layer's bias
+  bool layer_norm_elementwise_affine = true;  // false: LayerNorms without gain or bias
+};
 
 void read_config(const ConfigFields& f, ModelSpec& s) {
   s.hidden_size = f.integer("hidden_size");
@@ -25,14 +33,15 @@ void read_config(const ConfigFields& f, ModelSpec& s) {
   s.hidden_act = f.string("activation_function", "relu");
   check_activation(f, "activation_function", s.hidden_act);
   s.tie_word_embeddings = f.boolean("tie_word_embeddings", true);
-  s.word_embed_proj_dim = f.integer("word_embed_proj_dim", s.hidden_size);  // null: hidden_size
-  if (s.word_embed_proj_dim <= 0)
-    f.fail("word_embed_proj_dim", "must be > 0, got " + std::to_string(s.word_embed_proj_dim));
-  s.post_layer_norm = !f.boolean("do_layer_norm_before", true);
+  s.embedding_width = f.integer("word_embed_proj_dim", s.hidden_size);  // null: hidden_size
+  if (s.embedding_width <= 0)
+    f.fail("word_embed_proj_dim", "must be > 0, got " + std::to_string(s.embedding_width));
   if (f.boolean("_remove_final_layer_norm", false))
     f.fail("_remove_final_layer_norm", "true is not supported (no released OPT checkpoint sets it)");
-  s.attention_bias = s.mlp_bias = f.boolean("enable_bias", true);
-  s.parameterless_layer_norm = !f.boolean("layer_norm_elementwise_affine", true);
+  auto& c = own_fields<OptFields>(s);
+  c.do_layer_norm_before = f.boolean("do_layer_norm_before", true);
+  c.enable_bias = f.boolean("enable_bias", true);
+  c.layer_norm_elementwise_affine = f.boolean("layer_norm_elementwise_affine", true);
   if (s.num_heads > 0) s.head_dim = s.hidden_size / s.num_heads;
 }
 
@@ -43,9 +52,10 @@ void write_config(const ModelSpec& s, json& j) {
   j["ffn_dim"] = s.intermediate_size;
   j["max_position_embeddings"] = s.max_position_embeddings;
   j["word_embed_proj_dim"] = embedding_dim(s);
-  j["do_layer_norm_before"] = !s.post_layer_norm;
-  j["enable_bias"] = s.attention_bias;
-  j["layer_norm_elementwise_affine"] = !s.parameterless_layer_norm;
+  const auto& c = fields_of<OptFields>(s);
+  j["do_layer_norm_before"] = c.do_layer_norm_before;
+  j["enable_bias"] = c.enable_bias;
+  j["layer_norm_elementwise_affine"] = c.layer_norm_elementwise_affine;
   j["activation_function"] = s.hidden_act.empty() ? "relu" : s.hidden_act;
   j["init_std"] = 0.02;
 }
@@ -56,8 +66,7 @@ void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*fail)(const s
   s.intermediate_size = o.intermediate_size > 0 ? o.intermediate_size : 4 * o.d_model;
   s.hidden_act = "relu";
   s.tie_word_embeddings = o.tie_word_embeddings.value_or(true);
-  s.attention_bias = s.mlp_bias = true;
-  s.word_embed_proj_dim = o.word_embed_proj_dim > 0 ? o.word_embed_proj_dim : o.d_model;
+  s.embedding_width = o.word_embed_proj_dim > 0 ? o.word_embed_proj_dim : o.d_model;
 }
 
 using layers::param;
@@ -67,9 +76,9 @@ struct OptLayer : torch::nn::Module {
   torch::Tensor attn_ln_w, attn_ln_b, q_w, q_b, k_w, k_b, v_w, v_b, out_w, out_b;
   torch::Tensor mlp_ln_w, mlp_ln_b, fc1_w, fc1_b, fc2_w, fc2_b;
 
-  OptLayer(const ModelSpec& s, const torch::TensorOptions& o) {
+  OptLayer(const ModelSpec& s, const OptFields& c, const torch::TensorOptions& o) {
     const int64_t d = s.hidden_size, f = s.intermediate_size;
-    if (!s.parameterless_layer_norm) {
+    if (c.layer_norm_elementwise_affine) {
       attn_ln_w = param(*this, "attn_ln_w", {d}, o);
       attn_ln_b = param(*this, "attn_ln_b", {d}, o);
       mlp_ln_w = param(*this, "mlp_ln_w", {d}, o);
@@ -81,7 +90,7 @@ struct OptLayer : torch::nn::Module {
     out_w = param(*this, "out_w", {d, d}, o);
     fc1_w = param(*this, "fc1_w", {f, d}, o);
     fc2_w = param(*this, "fc2_w", {d, f}, o);
-    if (s.attention_bias) {
+    if (c.enable_bias) {
       q_b = param(*this, "q_b", {d}, o);
       k_b = param(*this, "k_b", {d}, o);
       v_b = param(*this, "v_b", {d}, o);
@@ -95,7 +104,8 @@ struct OptLayer : torch::nn::Module {
 class Opt : public CausalLM {
  public:
   Opt(const ModelSpec& s, const torch::TensorOptions& o)
-      : CausalLM(s), act_(layers::activation_from_name(s.hidden_act)) {
+      : CausalLM(s), pre_norm_(fields_of<OptFields>(s).do_layer_norm_before), act_(layers::activation_from_name(s.hidden_act)) {
+    const OptFields& c = fields_of<OptFields>(s);
     const int64_t d = s.hidden_size, e = embedding_dim(s);
     embed_tokens_ = param(*this, "embed_tokens", {s.vocab_size, e}, o);
     embed_positions_ = param(*this, "embed_positions", {s.max_position_embeddings + kPositionOffset, d}, o);
@@ -104,8 +114,8 @@ class Opt : public CausalLM {
       project_out_ = param(*this, "project_out", {e, d}, o);
     }
     for (int64_t i = 0; i < s.num_layers; ++i)
-      layers_.push_back(register_module("layer_" + std::to_string(i), std::make_shared<OptLayer>(s, o)));
-    if (!s.post_layer_norm && !s.parameterless_layer_norm) {
+      layers_.push_back(register_module("layer_" + std::to_string(i), std::make_shared<OptLayer>(s, c, o)));
+    if (c.do_layer_norm_before && c.layer_norm_elementwise_affine) {
       final_ln_w_ = param(*this, "final_ln_w", {d}, o);
       final_ln_b_ = param(*this, "final_ln_b", {d}, o);
     }
@@ -162,7 +172,7 @@ class Opt : public CausalLM {
     const int64_t B = embeds.size(0), T = embeds.size(1), d = spec_.hidden_size;
     const int64_t h = spec_.num_heads, hd = spec_.head_dim, past = cache ? cache->length() : 0;
     const double eps = spec_.norm_eps;
-    const bool pre = !spec_.post_layer_norm;
+    const bool pre = pre_norm_;
     if (past + T > spec_.max_position_embeddings)
       throw Error("opt: positions up to " + std::to_string(past + T) + " exceed max_position_embeddings " +
                   std::to_string(spec_.max_position_embeddings));
@@ -189,6 +199,7 @@ class Opt : public CausalLM {
     return project_out_.defined() ? layers::linear(x, project_out_) : x;
   }
 
+  const bool pre_norm_;
   layers::Activation act_;
   torch::Tensor embed_tokens_, embed_positions_, project_in_, project_out_;  // [V, e], [P + 2, d]
   torch::Tensor final_ln_w_, final_ln_b_, lm_head_;
@@ -207,6 +218,7 @@ const Family& opt_family() {
     f.read = read_config;
     f.write = write_config;
     f.make_defaults = make_defaults;
+    f.options = {"word-embed-proj-dim"};
     f.base_prefix = "model.";
     f.head = "lm_head.weight";
     f.build = [](const ModelSpec& s, const torch::TensorOptions& o) -> std::shared_ptr<CausalLM> {

@@ -10,10 +10,14 @@
 namespace crammer {
 namespace {
 
-void read_config(const ConfigFields& f, ModelSpec& s) {
+void read_config(const ConfigFields& given, ModelSpec& s) {
+  // Phi3Config's own attribute (default 4096) is longrope's pretraining length, even where the
+  // rope object names another (transformers 5.17 overwrites it).
+  json j = given.all();
+  if (!j.contains("original_max_position_embeddings")) j["original_max_position_embeddings"] = 4096;
+  const ConfigFields f(j, given.file());
   read_llama_fields(f, s, "phi3", /*default_kv_heads=*/0, /*partial_rotary=*/true);
   s.norm_eps = f.number("rms_norm_eps", 1e-5);  // Phi3Config's default
-  s.fused_projections = true;
   read_sliding_windows(f, s, "", 0, /*default_window=*/0);  // Phi3Config's default: none
 }
 
@@ -29,14 +33,20 @@ void write_config(const ModelSpec& s, json& j) {
 
 void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*)(const std::string&)) {
   llama_make_defaults(o, s);
-  s.fused_projections = true;
   apply_sliding_window_option(o, s);
+}
+
+LlamaStyle style() {
+  LlamaStyle st;
+  st.fused_projections = true;
+  return st;
 }
 
 }  // namespace
 
 const Family& phi3_family() {
-  static const Family family = llama_style_family("phi3", "Phi3ForCausalLM", read_config, write_config, make_defaults);
+  static const Family family = llama_style_family("phi3", "Phi3ForCausalLM", read_config, write_config, make_defaults,
+                                                     style(), {"sliding-window"});
   return family;
 }
 

@@ -11,7 +11,6 @@ namespace {
 
 void read_config(const ConfigFields& f, ModelSpec& s) {
   read_llama_fields(f, s, "qwen2", /*default_kv_heads=*/32);  // Qwen2Config's default
-  s.qkv_bias = true;
   read_qwen_windows(f, s, /*default_first=*/28);
 }
 
@@ -22,14 +21,20 @@ void write_config(const ModelSpec& s, json& j) {
 
 void make_defaults(const MakeModelOptions& o, ModelSpec& s, void (*fail)(const std::string&)) {
   llama_make_defaults(o, s);
-  s.qkv_bias = true;
   apply_sliding_window_option(o, s);
+}
+
+LlamaStyle style() {
+  LlamaStyle st;
+  st.qkv_bias = true;
+  return st;
 }
 
 }  // namespace
 
 const Family& qwen2_family() {
-  static const Family family = llama_style_family("qwen2", "Qwen2ForCausalLM", read_config, write_config, make_defaults);
+  static const Family family = llama_style_family("qwen2", "Qwen2ForCausalLM", read_config, write_config, make_defaults,
+                                                     style(), {"sliding-window"});
   return family;
 }
 

@@ -1,8 +1,11 @@
-// Parity of each architecture (gpt2, gpt_neox, the Llama-style decoder with its switches) against a deliberately naive reference
-// written here in double precision: per-head and per-position loops, rotary from explicit
-// cos/sin per position, layer norms from their formulas, weights read by their Hugging Face
-// names from export_hf_weights. Also: KV-cached forward == full forward. Not: file I/O
-// (test_checkpoint.cpp) and config.json parsing (test_hf_config.cpp).
+// Parity of each architecture (gpt2, gpt_neox, opt, the Llama-style decoder's families, gemma,
+// mamba) against a deliberately naive reference written here in double precision: per-head and
+// per-position loops, rotary from explicit cos/sin per position, layer norms from their
+// formulas, weights read by their Hugging Face names from export_hf_weights. Each model comes
+// from a config.json; the reference takes the family's switches from that config itself (and
+// the family's fixed structure from its model type), not from crammer's reading of it. Also:
+// KV-cached forward == full forward. Not: file I/O (test_checkpoint.cpp) and config.json
+// parsing (test_hf_config.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,15 +15,30 @@
 #include <functional>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/util/error.hpp"
-#include "small_spec.hpp"
 
 namespace crammer {
 namespace {
 
 using torch::Tensor;
 using Weights = std::map<std::string, Tensor>;  // HF name -> f64 copy
+using nlohmann::json;
+
+// A test model: its config.json and the spec crammer reads from it.
+struct Arch {
+  json cfg;
+  ModelSpec spec;
+};
+
+Arch arch(const json& cfg) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "crammer_test_architectures";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "config.json") << cfg.dump();
+  return {cfg, read_model_spec(dir.string())};
+}
 
 const double kPi = 3.14159265358979323846;
 
@@ -154,7 +172,9 @@ Tensor ref_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t 
 }
 
 // Reference logits [B, T, V] for ids [B, T].
-Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
+Tensor ref_logits(const Arch& a, const Weights& w, const Tensor& ids) {
+  const ModelSpec& s = a.spec;
+  const json& c = a.cfg;
   std::vector<Tensor> out;
   const int64_t T = ids.size(1), d = s.hidden_size, h = s.num_heads, hd = s.head_dim;
   for (int64_t b = 0; b < ids.size(0); ++b) {
@@ -201,7 +221,7 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
                              s.hidden_act);
           return u.matmul(W("mlp.dense_4h_to_h.weight").t()) + W("mlp.dense_4h_to_h.bias");
         };
-        if (s.use_parallel_residual) {
+        if (c.value("use_parallel_residual", true)) {
           x = x + a + mlp(x);
         } else {
           Tensor hmid = x + a;
@@ -215,7 +235,8 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
       // Positions 0..T-1 read rows 2..T+1; norms before each block, or after each residual add
       // (post_layer_norm) with no final norm; project_in/out around the decoder when the
       // embedding width differs.
-      const bool proj = embedding_dim(s) != d, affine = !s.parameterless_layer_norm;
+      const bool proj = c.value("word_embed_proj_dim", d) != d, affine = c.value("layer_norm_elementwise_affine", true);
+      const bool post = !c.value("do_layer_norm_before", true), bias = c.value("enable_bias", true);
       auto ln = [&](const Tensor& z, const std::string& n) {
         return affine ? ref_layer_norm(z, get(w, n + ".weight"), get(w, n + ".bias"), s.norm_eps)
                       : ref_layer_norm(z, torch::ones({1}, z.options()), torch::zeros({1}, z.options()), s.norm_eps);
@@ -227,21 +248,27 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
         const std::string p = L("model.decoder.layers.{}.", i);
         auto lin = [&](const Tensor& z, const std::string& n) {
           Tensor r = z.matmul(get(w, p + n + ".weight").t());
-          return s.attention_bias ? r + get(w, p + n + ".bias") : r;
+          return bias ? r + get(w, p + n + ".bias") : r;
         };
-        Tensor y = s.post_layer_norm ? x : ln(x, p + "self_attn_layer_norm");
+        Tensor y = post ? x : ln(x, p + "self_attn_layer_norm");
         Tensor a = ref_attention(lin(y, "self_attn.q_proj"), lin(y, "self_attn.k_proj"),
                                  lin(y, "self_attn.v_proj"), h, h, hd, {});
         x = x + lin(a, "self_attn.out_proj");
-        if (s.post_layer_norm) x = ln(x, p + "self_attn_layer_norm");
-        y = s.post_layer_norm ? x : ln(x, p + "final_layer_norm");
+        if (post) x = ln(x, p + "self_attn_layer_norm");
+        y = post ? x : ln(x, p + "final_layer_norm");
         x = x + lin(ref_act(lin(y, "fc1"), s.hidden_act), "fc2");
-        if (s.post_layer_norm) x = ln(x, p + "final_layer_norm");
+        if (post) x = ln(x, p + "final_layer_norm");
       }
-      if (!s.post_layer_norm) x = ln(x, "model.decoder.final_layer_norm");
+      if (!post) x = ln(x, "model.decoder.final_layer_norm");
       if (proj) x = x.matmul(get(w, "model.decoder.project_out.weight").t());
       head = s.tie_word_embeddings ? get(w, "model.decoder.embed_tokens.weight") : get(w, "lm_head.weight");
-    } else {  // llama and the families sharing its decoder (mistral, qwen2, qwen3)
+    } else {  // llama and the families sharing its decoder
+      // Fixed by the family: qwen2's q/k/v-only biases, qwen3's per-head q/k norm, olmo's
+      // LayerNorm without parameters, olmo2's norms after the blocks and whole-projection q/k norm.
+      const std::string& t = s.model_type;
+      const bool olmo = t == "olmo", olmo2 = t == "olmo2";
+      const bool ab = c.value("attention_bias", false), qkvb = ab || t == "qwen2", mb = c.value("mlp_bias", false);
+      const double clip_qkv = c.contains("clip_qkv") && !c.at("clip_qkv").is_null() ? c.at("clip_qkv").get<double>() : 0;
       auto inv = ref_inv_freq(hd, s.rope_theta, s.rope_scaling);
       x = get(w, "model.embed_tokens.weight").index_select(0, id);
       for (int64_t i = 0; i < s.num_layers; ++i) {
@@ -250,23 +277,22 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
           Tensor r = z.matmul(W(n + ".weight").t());
           if (bias) r = r + W(n + ".bias");
           const bool qkv = n == "self_attn.q_proj" || n == "self_attn.k_proj" || n == "self_attn.v_proj";
-          return qkv && s.clip_qkv > 0 ? r.clamp(-s.clip_qkv, s.clip_qkv) : r;
+          return qkv && clip_qkv > 0 ? r.clamp(-clip_qkv, clip_qkv) : r;
         };
         // olmo: LayerNorm without gain or bias (the formula with w = 1, b = 0).
         auto norm = [&](const Tensor& z, const std::string& n) {
-          if (s.parameterless_layer_norm) return ref_layer_norm(z, torch::ones({1}, z.options()), torch::zeros({1}, z.options()), s.norm_eps);
+          if (olmo) return ref_layer_norm(z, torch::ones({1}, z.options()), torch::zeros({1}, z.options()), s.norm_eps);
           return ref_rms_norm(z, get(w, n), s.norm_eps);
         };
-        // olmo2 (norms_after_blocks): x + norm(attn(x)), x + norm(mlp(x)), no input norms.
-        const bool after = s.norms_after_blocks;
+        // olmo2: x + norm(attn(x)), x + norm(mlp(x)), no input norms.
+        const bool after = olmo2;
         Tensor y = after ? x : norm(x, L("model.layers.{}.input_layernorm.weight", i));
-        bool ab = s.attention_bias, qkvb = s.attention_bias || s.qkv_bias, mb = s.mlp_bias;
         HeadOptions ho;
-        if (s.qk_norm && !s.qk_norm_whole) ho = {W("self_attn.q_norm.weight"), W("self_attn.k_norm.weight"), s.norm_eps};
+        if (t == "qwen3") ho = {W("self_attn.q_norm.weight"), W("self_attn.k_norm.weight"), s.norm_eps};
         if (size_t(i) < s.layer_windows.size()) ho.window = s.layer_windows[size_t(i)];
-        const bool nope = size_t(i) < s.nope_layers.size() && s.nope_layers[size_t(i)];
+        const bool nope = c.contains("no_rope_layers") && c.at("no_rope_layers").at(size_t(i)) == 0;
         Tensor q = lin(y, "self_attn.q_proj", qkvb), k = lin(y, "self_attn.k_proj", qkvb);
-        if (s.qk_norm_whole) {  // olmo2: over the whole projection
+        if (olmo2) {  // over the whole projection
           q = ref_rms_norm(q, W("self_attn.q_norm.weight"), s.norm_eps);
           k = ref_rms_norm(k, W("self_attn.k_norm.weight"), s.norm_eps);
         }
@@ -279,7 +305,7 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
         Tensor m = lin(g, "mlp.down_proj", mb);
         x = x + (after ? ref_rms_norm(m, W("post_feedforward_layernorm.weight"), s.norm_eps) : m);
       }
-      x = s.parameterless_layer_norm
+      x = olmo
               ? ref_layer_norm(x, torch::ones({1}, x.options()), torch::zeros({1}, x.options()), s.norm_eps)
               : ref_rms_norm(x, get(w, "model.norm.weight"), s.norm_eps);
       head = s.tie_word_embeddings ? get(w, "model.embed_tokens.weight") : get(w, "lm_head.weight");
@@ -289,125 +315,81 @@ Tensor ref_logits(const ModelSpec& s, const Weights& w, const Tensor& ids) {
   return torch::stack(out);
 }
 
-ModelSpec base_spec(const std::string& type) { return test::small_spec(type, 97, 96, 64); }
-
-ModelSpec llama_gqa_spec() {
-  ModelSpec s = base_spec("llama");
-  s.num_kv_heads = 2;
-  s.hidden_act = "silu";
-  // original_max_position_embeddings 64 puts head_dim 16's frequencies in all three llama3
-  // bands (unchanged, smoothed, divided by factor) at theta 10000.
-  s.rope_scaling = RopeScaling{"llama3", 8.0, 1.0, 4.0, 64};
-  return s;
+// The sizes every test model shares, in the Llama-style config.json dialect.
+json llama_style(const std::string& type) {
+  return {{"model_type", type}, {"vocab_size", 97}, {"hidden_size", 64}, {"num_hidden_layers", 2},
+          {"num_attention_heads", 4}, {"num_key_value_heads", 4}, {"head_dim", 16}, {"intermediate_size", 96},
+          {"max_position_embeddings", 64}, {"rms_norm_eps", 1e-5}, {"hidden_act", "silu"},
+          {"tie_word_embeddings", false}};
 }
-ModelSpec llama_bias_spec() {  // biases, tied head, head_dim != hidden/heads
-  ModelSpec s = base_spec("llama");
-  s.num_heads = 8;
-  s.num_kv_heads = 2;
-  s.head_dim = 12;
-  s.hidden_act = "silu";
-  s.attention_bias = s.mlp_bias = s.tie_word_embeddings = true;
-  s.rope_theta = 500.0;
-  return s;
+json with(json j, const json& extra) {
+  j.update(extra);
+  return j;
+}
+
+// original_max_position_embeddings 64 puts head_dim 16's frequencies in all three llama3
+// bands (unchanged, smoothed, divided by factor) at theta 10000.
+Arch llama_gqa() {
+  return arch(with(llama_style("llama"), {{"num_key_value_heads", 2},
+      {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
+                        {"original_max_position_embeddings", 64}}}}));
+}
+// Biases, tied head, head_dim != hidden/heads.
+Arch llama_bias() {
+  return arch(with(llama_style("llama"), {{"num_attention_heads", 8}, {"num_key_value_heads", 2}, {"head_dim", 12},
+      {"attention_bias", true}, {"mlp_bias", true}, {"tie_word_embeddings", true}, {"rope_theta", 500.0}}));
 }
 // Qwen2: q/k/v biases without o bias; layer 1 slides with window 5 (sequences of 12).
-ModelSpec qwen2_window_spec() {
-  ModelSpec s = base_spec("qwen2");
-  s.num_kv_heads = 2;
-  s.hidden_act = "silu";
-  s.qkv_bias = true;
-  s.layer_windows = {0, 5};
-  return s;
+Arch qwen2_window() {
+  return arch(with(llama_style("qwen2"), {{"num_key_value_heads", 2}, {"use_sliding_window", true},
+      {"sliding_window", 5}, {"max_window_layers", 1}}));
 }
 // Qwen3: per-head q/k norm, every bias, head_dim != hidden/heads, every layer slides (window 4).
-ModelSpec qwen3_window_spec() {
-  ModelSpec s = base_spec("qwen3");
-  s.num_heads = 8;
-  s.num_kv_heads = 2;
-  s.head_dim = 12;
-  s.hidden_act = "silu";
-  s.qk_norm = s.attention_bias = true;
-  s.layer_windows = {4, 4};
-  return s;
+Arch qwen3_window() {
+  return arch(with(llama_style("qwen3"), {{"num_attention_heads", 8}, {"num_key_value_heads", 2}, {"head_dim", 12},
+      {"attention_bias", true}, {"use_sliding_window", true}, {"sliding_window", 4}, {"max_window_layers", 0}}));
 }
 // SmolLM3: layer 1 without rotary (NoPE) and sliding (window 3), every bias.
-ModelSpec smollm3_spec() {
-  ModelSpec s = base_spec("smollm3");
-  s.num_kv_heads = 2;
-  s.hidden_act = "silu";
-  s.attention_bias = s.mlp_bias = true;
-  s.nope_layers = {false, true};
-  s.layer_windows = {0, 3};
-  return s;
+Arch smollm3() {
+  return arch(with(llama_style("smollm3"), {{"num_key_value_heads", 2}, {"attention_bias", true}, {"mlp_bias", true},
+      {"no_rope_layers", {1, 0}}, {"use_sliding_window", true}, {"sliding_window", 3}, {"tie_word_embeddings", false}}));
 }
 // OLMo: LayerNorm without parameters, q/k/v clamped to +-0.3 (N(0, 0.1) weights give
 // projections of ~0.8: many entries clamp), every attention bias.
-ModelSpec olmo_spec() {
-  ModelSpec s = base_spec("olmo");
-  s.hidden_act = "silu";
-  s.parameterless_layer_norm = true;
-  s.clip_qkv = 0.3;
-  s.attention_bias = true;
-  return s;
-}
+Arch olmo() { return arch(with(llama_style("olmo"), {{"clip_qkv", 0.3}, {"attention_bias", true}})); }
 // OPT as opt-125m..1.3b: pre-norm, ReLU, every bias, tied head.
-ModelSpec opt_spec() {
-  ModelSpec s = base_spec("opt");
-  s.hidden_act = "relu";
-  s.attention_bias = s.mlp_bias = s.tie_word_embeddings = true;
-  return s;
+json opt_config() {
+  return {{"model_type", "opt"}, {"vocab_size", 97}, {"hidden_size", 64}, {"num_hidden_layers", 2},
+          {"num_attention_heads", 4}, {"ffn_dim", 96}, {"max_position_embeddings", 64},
+          {"activation_function", "relu"}, {"enable_bias", true}, {"tie_word_embeddings", true}};
 }
+Arch opt() { return arch(opt_config()); }
 // OPT as opt-350m: norms after the residual adds, no final norm, embeddings and head in a
 // narrower width (project_in/out); here also an untied head and LayerNorms without parameters.
-ModelSpec opt_350m_spec() {
-  ModelSpec s = opt_spec();
-  s.post_layer_norm = true;
-  s.word_embed_proj_dim = 24;
-  s.tie_word_embeddings = false;
-  s.parameterless_layer_norm = true;
-  return s;
+Arch opt_350m() {
+  return arch(with(opt_config(), {{"do_layer_norm_before", false}, {"word_embed_proj_dim", 24},
+      {"tie_word_embeddings", false}, {"layer_norm_elementwise_affine", false}}));
 }
 // OLMo-2: norms after the blocks, q/k RMSNorm over the whole projections, GQA, every bias.
-ModelSpec olmo2_spec() {
-  ModelSpec s = base_spec("olmo2");
-  s.num_kv_heads = 2;
-  s.hidden_act = "silu";
-  s.qk_norm = s.qk_norm_whole = s.norms_after_blocks = s.rms_norm_gain_in_f32 = true;
-  s.attention_bias = true;
-  return s;
-}
+Arch olmo2() { return arch(with(llama_style("olmo2"), {{"num_key_value_heads", 2}, {"attention_bias", true}})); }
 // Phi-3: fused q|k|v and gate|up weights, 3/4 of head_dim rotated with longrope (pretraining
 // length 16: the 11-token tests stay on the short factors), every layer sliding (window 4).
-ModelSpec phi3_spec() {
-  ModelSpec s = base_spec("phi3");
-  s.num_kv_heads = 2;
-  s.hidden_act = "silu";
-  s.fused_projections = true;
-  s.rotary_pct = 0.75;
-  RopeScaling r;
-  r.rope_type = "longrope";
-  r.short_factor = {1.0, 1.2, 1.9, 2.5, 4.0, 6.0};
-  r.long_factor = {1.5, 3.0, 6.0, 12.0, 24.0, 48.0};
-  r.original_max_position_embeddings = 16;
-  r.attention_factor = 1.2;
-  s.rope_scaling = r;
-  s.layer_windows = {4, 4};
-  return s;
+Arch phi3() {
+  return arch(with(llama_style("phi3"), {{"num_key_value_heads", 2}, {"partial_rotary_factor", 0.75},
+      {"original_max_position_embeddings", 16}, {"sliding_window", 4},
+      {"rope_scaling", {{"type", "longrope"}, {"short_factor", {1.0, 1.2, 1.9, 2.5, 4.0, 6.0}},
+                        {"long_factor", {1.5, 3.0, 6.0, 12.0, 24.0, 48.0}}, {"attention_factor", 1.2}}}}));
 }
-ModelSpec neox_spec(bool parallel) {
-  ModelSpec s = base_spec("gpt_neox");
-  s.hidden_act = "gelu";
-  s.rotary_pct = 0.25;
-  s.attention_bias = true;
-  s.use_parallel_residual = parallel;
-  return s;
+Arch neox(bool parallel) {
+  return arch({{"model_type", "gpt_neox"}, {"vocab_size", 97}, {"hidden_size", 64}, {"num_hidden_layers", 2},
+               {"num_attention_heads", 4}, {"intermediate_size", 96}, {"max_position_embeddings", 64},
+               {"layer_norm_eps", 1e-5}, {"hidden_act", "gelu"}, {"rotary_pct", 0.25}, {"attention_bias", true},
+               {"use_parallel_residual", parallel}, {"tie_word_embeddings", false}});
 }
-ModelSpec gpt2_spec() {
-  ModelSpec s = base_spec("gpt2");
-  s.hidden_act = "gelu_new";
-  s.tie_word_embeddings = true;
-  s.intermediate_size = 256;
-  return s;
+Arch gpt2() {
+  return arch({{"model_type", "gpt2"}, {"vocab_size", 97}, {"n_embd", 64}, {"n_layer", 2}, {"n_head", 4},
+               {"n_inner", 256}, {"n_positions", 64}, {"layer_norm_epsilon", 1e-5},
+               {"activation_function", "gelu_new"}, {"tie_word_embeddings", true}});
 }
 
 Tensor random_ids(const ModelSpec& s, int64_t B, int64_t T, uint64_t seed) {
@@ -423,37 +405,32 @@ struct GemmaRef {
   std::vector<bool> sliding;
 };
 
-ModelSpec gemma_spec(const std::string& config_json) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "crammer_test_gemma_spec";
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "config.json") << config_json;
-  return read_model_spec(dir.string());
-}
-
 // Gemma-2: scores scaled by 24^-1/2 and capped at 0.5, logits capped at 1, layer 0 slides
 // (window 4), GQA 2:1, q/k/v/o biases, untied.
 const GemmaRef kGemma2Ref{24, 0.5, 1.0, 0, false, {true, false}};
-ModelSpec gemma2_spec() {
-  return gemma_spec(R"({"model_type": "gemma2", "vocab_size": 97, "hidden_size": 64, "num_hidden_layers": 2,
+Arch gemma2() {
+  return arch(json::parse(R"({"model_type": "gemma2", "vocab_size": 97, "hidden_size": 64, "num_hidden_layers": 2,
     "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 96,
     "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "query_pre_attn_scalar": 24,
     "attn_logit_softcapping": 0.5, "final_logit_softcapping": 1.0, "sliding_window": 4,
-    "attention_bias": true, "tie_word_embeddings": false})");
+    "attention_bias": true, "tie_word_embeddings": false})"));
 }
 // Gemma-3: per-head q/k norms, layer 0 sliding (window 5, rope base 100), layer 1 full (base
 // 1e6, linear scaling 2), no caps, tied.
 const GemmaRef kGemma3Ref{16, 0, 0, 100, true, {true, false}};
-ModelSpec gemma3_spec() {
-  return gemma_spec(R"({"model_type": "gemma3_text", "vocab_size": 97, "hidden_size": 64, "num_hidden_layers": 2,
+Arch gemma3() {
+  return arch(json::parse(R"({"model_type": "gemma3_text", "vocab_size": 97, "hidden_size": 64, "num_hidden_layers": 2,
     "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 96,
     "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "query_pre_attn_scalar": 16,
     "sliding_window": 5, "layer_types": ["sliding_attention", "full_attention"],
-    "rope_theta": 1000000.0, "rope_local_base_freq": 100.0, "rope_scaling": {"rope_type": "linear", "factor": 2.0}})");
+    "rope_theta": 1000000.0, "rope_local_base_freq": 100.0, "rope_scaling": {"rope_type": "linear", "factor": 2.0}})"));
 }
 
 // Gemma from its formulas: embeddings * sqrt(d), (1 + w) RMSNorms before and after attention
 // and MLP, GeGLU (tanh gelu), capped scores and logits.
-Tensor ref_gemma_logits(const ModelSpec& s, const GemmaRef& g, const Weights& w, const Tensor& ids) {
+Tensor ref_gemma_logits(const Arch& a, const GemmaRef& g, const Weights& w, const Tensor& ids) {
+  const ModelSpec& s = a.spec;
+  const bool bias = a.cfg.value("attention_bias", false);
   const int64_t d = s.hidden_size, h = s.num_heads, hd = s.head_dim;
   auto norm = [&](const Tensor& z, const Tensor& gain) { return ref_rms_norm(z, 1 + gain, s.norm_eps); };
   std::vector<double> global = ref_inv_freq(hd, s.rope_theta, std::nullopt);
@@ -467,7 +444,7 @@ Tensor ref_gemma_logits(const ModelSpec& s, const GemmaRef& g, const Weights& w,
       auto W = [&](const std::string& n) { return get(w, L("model.layers.{}." + n, i)); };
       auto lin = [&](const Tensor& z, const std::string& n) {
         Tensor r = z.matmul(W(n + ".weight").t());
-        return s.attention_bias && n.rfind("self_attn.", 0) == 0 ? r + W(n + ".bias") : r;
+        return bias && n.rfind("self_attn.", 0) == 0 ? r + W(n + ".bias") : r;
       };
       const bool sliding = g.sliding[size_t(i)];
       HeadOptions ho;
@@ -492,10 +469,10 @@ Tensor ref_gemma_logits(const ModelSpec& s, const GemmaRef& g, const Weights& w,
 
 // Mamba (attention-free; its fields are the family's): d 64, expand 2 (E 128), state 6, conv
 // kernel 3, dt rank 5, biases everywhere, untied.
-ModelSpec mamba_spec() {
-  return gemma_spec(R"({"model_type": "mamba", "vocab_size": 97, "hidden_size": 64, "num_hidden_layers": 2,
+Arch mamba() {
+  return arch(json::parse(R"({"model_type": "mamba", "vocab_size": 97, "hidden_size": 64, "num_hidden_layers": 2,
     "state_size": 6, "conv_kernel": 3, "expand": 2, "time_step_rank": 5, "use_bias": true,
-    "use_conv_bias": true, "layer_norm_epsilon": 1e-5, "tie_word_embeddings": false})");
+    "use_conv_bias": true, "layer_norm_epsilon": 1e-5, "tie_word_embeddings": false})"));
 }
 
 // Mamba from its recurrence, one position and one channel at a time.
@@ -536,14 +513,15 @@ Tensor ref_mamba_logits(const ModelSpec& s, const Weights& w, const Tensor& ids)
   return torch::stack(out);
 }
 
-using Reference = std::function<Tensor(const ModelSpec&, const Weights&, const Tensor&)>;
+using Reference = std::function<Tensor(const Arch&, const Weights&, const Tensor&)>;
 
-double check_parity(const ModelSpec& spec, const char* label, const Reference& reference = ref_logits) {
+double check_parity(const Arch& a, const char* label, const Reference& reference = ref_logits) {
+  const ModelSpec& spec = a.spec;
   auto model = make_random_model(spec, 7);
   perturb(*model, 11);
   Tensor ids = random_ids(spec, 2, 12, 3);
   Tensor logits = model->lm_head(model->forward(model->embed(ids)));  // [B, T, V] f32
-  Tensor ref = reference(spec, weights_f64(*model), ids);
+  Tensor ref = reference(a, weights_f64(*model), ids);
   EXPECT_EQ(logits.scalar_type(), torch::kFloat32);
   EXPECT_EQ(logits.sizes(), ref.sizes());
   double diff = (logits.to(torch::kFloat64) - ref).abs().max().item<double>();
@@ -554,29 +532,30 @@ double check_parity(const ModelSpec& spec, const char* label, const Reference& r
   return diff;
 }
 
-TEST(Architectures, LlamaGqaLlama3RopeMatchesReference) { check_parity(llama_gqa_spec(), "llama gqa+llama3"); }
-TEST(Architectures, LlamaBiasTiedHeadDimMatchesReference) { check_parity(llama_bias_spec(), "llama bias+tied+head_dim"); }
-TEST(Architectures, Qwen2BiasWindowMatchesReference) { check_parity(qwen2_window_spec(), "qwen2 qkv bias+window"); }
-TEST(Architectures, Qwen3QkNormWindowMatchesReference) { check_parity(qwen3_window_spec(), "qwen3 qk norm+window"); }
-TEST(Architectures, Smollm3NopeWindowMatchesReference) { check_parity(smollm3_spec(), "smollm3 nope+window"); }
-TEST(Architectures, OlmoLayerNormClipMatchesReference) { check_parity(olmo_spec(), "olmo layernorm+clip"); }
-TEST(Architectures, OptMatchesReference) { check_parity(opt_spec(), "opt pre-norm"); }
-TEST(Architectures, Opt350mLayoutMatchesReference) { check_parity(opt_350m_spec(), "opt post-norm+project"); }
-TEST(Architectures, Olmo2NormsAfterBlocksMatchesReference) { check_parity(olmo2_spec(), "olmo2 post-norms+whole qk norm"); }
-TEST(Architectures, GptNeoxParallelMatchesReference) { check_parity(neox_spec(true), "gpt_neox parallel"); }
-TEST(Architectures, GptNeoxSequentialMatchesReference) { check_parity(neox_spec(false), "gpt_neox sequential"); }
-TEST(Architectures, Gpt2MatchesReference) { check_parity(gpt2_spec(), "gpt2"); }
+TEST(Architectures, LlamaGqaLlama3RopeMatchesReference) { check_parity(llama_gqa(), "llama gqa+llama3"); }
+TEST(Architectures, LlamaBiasTiedHeadDimMatchesReference) { check_parity(llama_bias(), "llama bias+tied+head_dim"); }
+TEST(Architectures, Qwen2BiasWindowMatchesReference) { check_parity(qwen2_window(), "qwen2 qkv bias+window"); }
+TEST(Architectures, Qwen3QkNormWindowMatchesReference) { check_parity(qwen3_window(), "qwen3 qk norm+window"); }
+TEST(Architectures, Smollm3NopeWindowMatchesReference) { check_parity(smollm3(), "smollm3 nope+window"); }
+TEST(Architectures, OlmoLayerNormClipMatchesReference) { check_parity(olmo(), "olmo layernorm+clip"); }
+TEST(Architectures, OptMatchesReference) { check_parity(opt(), "opt pre-norm"); }
+TEST(Architectures, Opt350mLayoutMatchesReference) { check_parity(opt_350m(), "opt post-norm+project"); }
+TEST(Architectures, Olmo2NormsAfterBlocksMatchesReference) { check_parity(olmo2(), "olmo2 post-norms+whole qk norm"); }
+TEST(Architectures, GptNeoxParallelMatchesReference) { check_parity(neox(true), "gpt_neox parallel"); }
+TEST(Architectures, GptNeoxSequentialMatchesReference) { check_parity(neox(false), "gpt_neox sequential"); }
+TEST(Architectures, Gpt2MatchesReference) { check_parity(gpt2(), "gpt2"); }
 
 // The comparison can fail: llama3 scaling changes the logits far beyond the tolerance.
 TEST(Architectures, ReferenceDetectsRopeScaling) {
-  ModelSpec s = llama_gqa_spec();
+  const Arch a = llama_gqa();
+  const ModelSpec& s = a.spec;
   auto model = make_random_model(s, 7);
   perturb(*model, 11);
   Weights w = weights_f64(*model);
   Tensor ids = random_ids(s, 1, 12, 3);
-  Tensor ref = ref_logits(s, w, ids);
-  ModelSpec unscaled = s;
-  unscaled.rope_scaling.reset();
+  Tensor ref = ref_logits(a, w, ids);
+  Arch unscaled = a;
+  unscaled.spec.rope_scaling.reset();
   double d1 = (ref - ref_logits(unscaled, w, ids)).abs().max().item<double>();
   Tensor logits = model->lm_head(model->forward(model->embed(ids))).to(torch::kFloat64);
   double d2 = (logits - ref_logits(unscaled, w, ids)).abs().max().item<double>();
@@ -611,26 +590,27 @@ void check_cached(const ModelSpec& spec, const char* label) {
   EXPECT_LT(d2, 1e-5) << label;
 }
 
-TEST(Architectures, CachedForwardLlama) { check_cached(llama_gqa_spec(), "llama"); }
+TEST(Architectures, CachedForwardLlama) { check_cached(llama_gqa().spec, "llama"); }
 TEST(Architectures, CachedForwardSlidingWindow) {
-  check_cached(qwen2_window_spec(), "qwen2 window");
-  check_cached(qwen3_window_spec(), "qwen3 qk norm+window");
-  check_cached(smollm3_spec(), "smollm3 nope+window");
-  check_cached(olmo_spec(), "olmo layernorm+clip");
-  check_cached(olmo2_spec(), "olmo2 post-norms");
-  check_cached(phi3_spec(), "phi3 fused+longrope+window");
+  check_cached(qwen2_window().spec, "qwen2 window");
+  check_cached(qwen3_window().spec, "qwen3 qk norm+window");
+  check_cached(smollm3().spec, "smollm3 nope+window");
+  check_cached(olmo().spec, "olmo layernorm+clip");
+  check_cached(olmo2().spec, "olmo2 post-norms");
+  check_cached(phi3().spec, "phi3 fused+longrope+window");
 }
-TEST(Architectures, CachedForwardGptNeox) { check_cached(neox_spec(true), "gpt_neox"); }
-TEST(Architectures, CachedForwardGpt2) { check_cached(gpt2_spec(), "gpt2"); }
+TEST(Architectures, CachedForwardGptNeox) { check_cached(neox(true).spec, "gpt_neox"); }
+TEST(Architectures, CachedForwardGpt2) { check_cached(gpt2().spec, "gpt2"); }
 TEST(Architectures, CachedForwardOpt) {
-  check_cached(opt_spec(), "opt");
-  check_cached(opt_350m_spec(), "opt post-norm+project");
+  check_cached(opt().spec, "opt");
+  check_cached(opt_350m().spec, "opt post-norm+project");
 }
 
 // Gradients flow to the input embeddings through the frozen model (what cramming needs), and
 // a finite difference agrees with them.
 TEST(Architectures, GradientToInputEmbeddings) {
-  for (const ModelSpec& spec : {llama_gqa_spec(), neox_spec(true), gpt2_spec(), opt_350m_spec(), gemma2_spec(), mamba_spec()}) {
+  for (const Arch& a : {llama_gqa(), neox(true), gpt2(), opt_350m(), gemma2(), mamba()}) {
+    const ModelSpec& spec = a.spec;
     auto model = make_random_model(spec, 1);
     perturb(*model, 2);
     model->freeze();
@@ -654,10 +634,11 @@ TEST(Architectures, GradientToInputEmbeddings) {
 }
 
 TEST(Architectures, Gemma2SoftcapWindowMatchesReference) {
-  const ModelSpec s = gemma2_spec();
+  const Arch a = gemma2();
+  const ModelSpec& s = a.spec;
   ASSERT_EQ(s.layer_windows, (std::vector<int64_t>{4, 0}));
-  check_parity(s, "gemma2 caps+window+bias", [](const ModelSpec& sp, const Weights& w, const Tensor& ids) {
-    return ref_gemma_logits(sp, kGemma2Ref, w, ids);
+  check_parity(a, "gemma2 caps+window+bias", [](const Arch& g, const Weights& w, const Tensor& ids) {
+    return ref_gemma_logits(g, kGemma2Ref, w, ids);
   });
   // The reference can tell: without either cap, or with head_dim's scale, it is far off.
   auto model = make_random_model(s, 7);
@@ -667,39 +648,40 @@ TEST(Architectures, Gemma2SoftcapWindowMatchesReference) {
   Tensor logits = model->lm_head(model->forward(model->embed(ids))).to(torch::kFloat64);
   for (GemmaRef wrong : {GemmaRef{24, 0, 1.0, 0, false, {true, false}}, GemmaRef{24, 0.5, 0, 0, false, {true, false}},
                          GemmaRef{16, 0.5, 1.0, 0, false, {true, false}}})
-    EXPECT_GT((logits - ref_gemma_logits(s, wrong, w, ids)).abs().max().item<double>(), 1e-3);
+    EXPECT_GT((logits - ref_gemma_logits(a, wrong, w, ids)).abs().max().item<double>(), 1e-3);
 }
 TEST(Architectures, Gemma3QkNormTwoBasesMatchesReference) {
-  check_parity(gemma3_spec(), "gemma3 qk norm+two bases", [](const ModelSpec& sp, const Weights& w, const Tensor& ids) {
-    return ref_gemma_logits(sp, kGemma3Ref, w, ids);
+  check_parity(gemma3(), "gemma3 qk norm+two bases", [](const Arch& g, const Weights& w, const Tensor& ids) {
+    return ref_gemma_logits(g, kGemma3Ref, w, ids);
   });
 }
 TEST(Architectures, CachedForwardGemma) {
-  check_cached(gemma2_spec(), "gemma2 caps+window");
-  check_cached(gemma3_spec(), "gemma3 two bases");
+  check_cached(gemma2().spec, "gemma2 caps+window");
+  check_cached(gemma3().spec, "gemma3 two bases");
 }
 
-// Fused projections have no bias or clamp slots: asking for them is an error, not a silent drop.
+// Fused projections have no bias or clamp slots: a spec asking for them (here carrying OLMo's
+// biases and clip_qkv, or Llama's biases) is an error, not a silent drop.
 TEST(Architectures, FusedProjectionsRefuseBiasesAndClip) {
-  ModelSpec s = phi3_spec();
-  s.attention_bias = true;
-  EXPECT_THROW(make_random_model(s, 1), ModelLoadError);
-  s = phi3_spec();
-  s.clip_qkv = 0.5;
-  EXPECT_THROW(make_random_model(s, 1), ModelLoadError);
+  ModelSpec s = phi3().spec;
+  EXPECT_NO_THROW(make_random_model(s, 1));
+  for (const Arch& other : {olmo(), llama_bias()}) {
+    s.family_fields = other.spec.family_fields;
+    EXPECT_THROW(make_random_model(s, 1), ModelLoadError) << other.spec.model_type;
+  }
 }
 
 TEST(Architectures, MambaMatchesRecurrence) {
-  const ModelSpec s = mamba_spec();
-  EXPECT_EQ(s.intermediate_size, 128);
-  EXPECT_EQ(s.max_position_embeddings, 0);  // no position limit
-  check_parity(s, "mamba", ref_mamba_logits);
+  const Arch a = mamba();
+  EXPECT_EQ(a.spec.intermediate_size, 128);
+  EXPECT_EQ(a.spec.max_position_embeddings, 0);  // no position limit
+  check_parity(a, "mamba", [](const Arch& m, const Weights& w, const Tensor& ids) { return ref_mamba_logits(m.spec, w, ids); });
 }
-TEST(Architectures, CachedForwardMamba) { check_cached(mamba_spec(), "mamba conv+scan state"); }
+TEST(Architectures, CachedForwardMamba) { check_cached(mamba().spec, "mamba conv+scan state"); }
 
 // [mem] vectors meet the decoder as given: only token ids are scaled by sqrt(d) (transformers 5).
 TEST(Architectures, GemmaEmbedScalesTokensOnly) {
-  const ModelSpec s = gemma3_spec();
+  const ModelSpec s = gemma3().spec;
   auto model = make_random_model(s, 3);
   Tensor ids = random_ids(s, 1, 5, 2);
   Tensor want = at::embedding(model->embedding_weight(), ids) * std::sqrt(64.0);
@@ -707,7 +689,7 @@ TEST(Architectures, GemmaEmbedScalesTokensOnly) {
 }
 
 TEST(Architectures, RandomInitIsDeterministicAndHfStyle) {
-  ModelSpec s = gpt2_spec();
+  ModelSpec s = gpt2().spec;
   auto a = make_random_model(s, 42), b = make_random_model(s, 42), c = make_random_model(s, 43);
   auto wa = export_hf_weights(*a), wb = export_hf_weights(*b), wc = export_hf_weights(*c);
   EXPECT_TRUE(wa.at("transformer.wte.weight").equal(wb.at("transformer.wte.weight")));

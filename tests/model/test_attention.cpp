@@ -29,8 +29,7 @@ ModelSpec spec_of(const std::string& type) {
     s.tie_word_embeddings = true;
   } else if (type == "gpt_neox") {
     s.hidden_act = "gelu";
-    s.rotary_pct = 0.25;
-    s.attention_bias = true;
+    s.rotary_pct = 0.25;  // with GPTNeoXConfig's q/k/v and dense biases (no fields of its own: the defaults)
   } else {
     s.hidden_act = "silu";
   }
@@ -49,8 +48,7 @@ ModelSpec gqa_spec() {
 // Sliding windows (3 on layer 0, 6 on layer 1) shorter than the texts, behind GQA and q/k norm.
 ModelSpec window_spec() {
   ModelSpec s = gqa_spec();
-  s.model_type = "qwen3";
-  s.qk_norm = true;
+  s.model_type = "qwen3";  // the family's per-head q/k norms
   s.layer_windows = {3, 6};
   return s;
 }

@@ -81,6 +81,41 @@ TEST_F(Checkpoints, SavedModelLoadsIdentically) {
   }
 }
 
+// An option only some families take, given for another, is an error naming those that take it
+// (derived from the registry), not silently ignored.
+TEST_F(Checkpoints, FamilyOnlyOptionsNameTheFamiliesTakingThem) {
+  auto error = [&](MakeModelOptions o) -> std::string {
+    o.out_dir = dir("unused");
+    try {
+      model_spec_from_options(o);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  MakeModelOptions o = options("llama");
+  o.clip_qkv = 0.5;
+  EXPECT_NE(error(o).find("--clip-qkv: llama does not take it (only olmo)"), std::string::npos) << error(o);
+  o.clip_qkv = 0;
+  o.word_embed_proj_dim = 16;
+  EXPECT_NE(error(o).find("--word-embed-proj-dim: llama does not take it (only opt)"), std::string::npos) << error(o);
+  o = options("mistral");
+  o.llama3_rope_scaling = true;
+  EXPECT_NE(error(o).find("--llama3-rope-scaling: mistral does not take it (only llama)"), std::string::npos) << error(o);
+  o = options("gpt2");
+  o.sliding_window = 4;
+  const std::string sw = error(o);
+  EXPECT_NE(sw.find("--sliding-window: gpt2 does not take it (only mistral, qwen2, qwen3, smollm3, phi3, gemma2, gemma3_text)"),
+            std::string::npos) << sw;
+  for (const std::string& arch : {"olmo", "opt", "qwen2", "gemma2"}) {
+    o = options(arch);
+    o.clip_qkv = arch == "olmo" ? 0.5 : 0;
+    o.word_embed_proj_dim = arch == "opt" ? 16 : 0;
+    o.sliding_window = arch == "qwen2" || arch == "gemma2" ? 4 : 0;
+    EXPECT_EQ(error(o), "") << arch;
+  }
+}
+
 TEST_F(Checkpoints, ShardedEqualsUnsharded) {
   MakeModelOptions o = options("llama");
   o.out_dir = dir("one");

@@ -35,6 +35,11 @@ class HfConfig : public ::testing::Test {
     return "";
   }
   std::string file() const { return (dir_ / "config.json").string(); }
+  // A family's own fields (ModelSpec::family_fields) are seen where they go: config.json.
+  nlohmann::json written(const ModelSpec& s) {
+    write_model_spec(s, dir_.string());
+    return nlohmann::json::parse(std::ifstream(file()));
+  }
   test::TempDir tmp_{"hfcfg"};
   fs::path dir_ = tmp_.root();
 };
@@ -68,8 +73,8 @@ TEST_F(HfConfig, PythiaConfigAndNewerFieldNames) {
   EXPECT_EQ(s.model_type, "gpt_neox");
   EXPECT_DOUBLE_EQ(s.rotary_pct, 0.25);
   EXPECT_DOUBLE_EQ(s.rope_theta, 10000.0);
-  EXPECT_TRUE(s.use_parallel_residual);
-  EXPECT_TRUE(s.attention_bias);  // default
+  EXPECT_EQ(written(s).at("use_parallel_residual"), true);
+  EXPECT_EQ(written(s).at("attention_bias"), true);  // default
   EXPECT_FALSE(s.tie_word_embeddings);
   EXPECT_EQ(s.torch_dtype, "float16");
   // transformers >= 4.48 names: partial_rotary_factor, rope_theta, dtype.
@@ -79,8 +84,8 @@ TEST_F(HfConfig, PythiaConfigAndNewerFieldNames) {
     "use_parallel_residual": false, "attention_bias": false, "dtype": "bfloat16"})");
   EXPECT_DOUBLE_EQ(n.rotary_pct, 0.5);
   EXPECT_DOUBLE_EQ(n.rope_theta, 500.0);
-  EXPECT_FALSE(n.use_parallel_residual);
-  EXPECT_FALSE(n.attention_bias);
+  EXPECT_EQ(written(n).at("use_parallel_residual"), false);
+  EXPECT_EQ(written(n).at("attention_bias"), false);
   EXPECT_EQ(n.torch_dtype, "bfloat16");
 }
 
@@ -121,8 +126,10 @@ TEST_F(HfConfig, RoundTripUsesHfFieldNames) {
   s.norm_eps = 1e-6;
   s.hidden_act = "silu";
   s.rope_theta = 500000;
-  s.rope_scaling = RopeScaling{"llama3", 8, 1, 4, 8192};
-  s.attention_bias = true;
+  RopeScaling llama3;  // Llama-3.1's: factor 8, low / high frequency factors 1 / 4, 8192
+  llama3.rope_type = "llama3";
+  llama3.factor = 8;
+  s.rope_scaling = llama3;
   s.torch_dtype = "bfloat16";
   write_model_spec(s, dir_.string());
   nlohmann::json j = nlohmann::json::parse(std::ifstream(file()));
@@ -132,7 +139,8 @@ TEST_F(HfConfig, RoundTripUsesHfFieldNames) {
   ModelSpec r = read_model_spec(dir_.string());
   EXPECT_EQ(r.head_dim, 24);
   EXPECT_EQ(r.num_kv_heads, 2);
-  EXPECT_TRUE(r.attention_bias);
+  EXPECT_EQ(j.at("attention_bias"), false);  // no fields of its own: LlamaConfig's defaults
+  EXPECT_EQ(j.at("mlp_bias"), false);
   EXPECT_DOUBLE_EQ(r.rope_scaling->low_freq_factor, 1.0);
 
   ModelSpec g;
@@ -228,9 +236,7 @@ TEST_F(HfConfig, Qwen25Config) {
   ModelSpec s = read(kQwen25);
   EXPECT_EQ(s.head_dim, 64);
   EXPECT_EQ(s.num_kv_heads, 2);
-  EXPECT_TRUE(s.qkv_bias);
-  EXPECT_FALSE(s.attention_bias);  // no bias on o_proj
-  EXPECT_FALSE(s.qk_norm);
+  // q/k/v biases without an o bias are the family's, not a field (Architectures.Qwen2BiasWindow...).
   EXPECT_TRUE(s.layer_windows.empty()) << "use_sliding_window false: every layer full";
   EXPECT_DOUBLE_EQ(s.rope_theta, 1e6);
   EXPECT_TRUE(s.tie_word_embeddings);
@@ -246,9 +252,7 @@ TEST_F(HfConfig, Qwen3Config) {
     "tie_word_embeddings": true, "torch_dtype": "bfloat16", "use_sliding_window": false,
     "vocab_size": 151936})");
   EXPECT_EQ(s.head_dim, 128);  // != 1024 / 16
-  EXPECT_TRUE(s.qk_norm);
-  EXPECT_FALSE(s.attention_bias);
-  EXPECT_FALSE(s.qkv_bias);
+  EXPECT_EQ(written(s).at("attention_bias"), false);  // the per-head q/k norms are the family's
   EXPECT_TRUE(s.layer_windows.empty());
 }
 
@@ -305,7 +309,7 @@ TEST_F(HfConfig, Smollm3NopeLayersAndWindows) {
     "num_hidden_layers": 8, "num_attention_heads": 16, "intermediate_size": 11008,
     "max_position_embeddings": 65536, "rope_theta": 5000000.0)";
   ModelSpec s = read(base + "}");  // SmolLM3Config's defaults: every 4th layer NoPE, tied, 4 kv heads
-  EXPECT_EQ(s.nope_layers, (std::vector<bool>{false, false, false, true, false, false, false, true}));
+  EXPECT_EQ(written(s).at("no_rope_layers"), nlohmann::json({1, 1, 1, 0, 1, 1, 1, 0}));
   EXPECT_TRUE(s.tie_word_embeddings);
   EXPECT_EQ(s.num_kv_heads, 4);
   EXPECT_TRUE(s.layer_windows.empty());
@@ -313,13 +317,13 @@ TEST_F(HfConfig, Smollm3NopeLayersAndWindows) {
   ModelSpec w = read(base + R"(, "use_sliding_window": true, "sliding_window": 4096})");
   EXPECT_EQ(w.layer_windows, (std::vector<int64_t>{0, 0, 0, 4096, 0, 0, 0, 4096}));
   ModelSpec listed = read(base + R"(, "no_rope_layers": [1, 0, 1, 1, 1, 1, 1, 0]})");
-  EXPECT_EQ(listed.nope_layers, (std::vector<bool>{false, true, false, false, false, false, false, true}));
+  EXPECT_EQ(written(listed).at("no_rope_layers"), nlohmann::json({1, 0, 1, 1, 1, 1, 1, 0}));
   std::string e = error(base + R"(, "no_rope_layers": [1, 2, 1, 1, 1, 1, 1, 0]})");
   EXPECT_NE(e.find("field 'no_rope_layers': entry 1 is 2; expected 0 or 1"), std::string::npos) << e;
   // Written and read back the same.
-  write_model_spec(w, dir_.string());
+  const nlohmann::json wj = written(w);
   ModelSpec r = read_model_spec(dir_.string());
-  EXPECT_EQ(r.nope_layers, w.nope_layers);
+  EXPECT_EQ(written(r), wj);
   EXPECT_EQ(r.layer_windows, w.layer_windows);
 }
 
@@ -332,15 +336,13 @@ TEST_F(HfConfig, Olmo1B0724Config) {
     "rope_theta": 10000.0, "tie_word_embeddings": false, "torch_dtype": "float32",
     "use_cache": true, "vocab_size": 50304})";
   ModelSpec s = read(cfg);
-  EXPECT_TRUE(s.parameterless_layer_norm);
   EXPECT_DOUBLE_EQ(s.norm_eps, 1e-5);
-  EXPECT_EQ(s.clip_qkv, 0);
+  EXPECT_TRUE(written(s).at("clip_qkv").is_null());
   EXPECT_FALSE(s.bos_token_id.has_value());
   std::string clipped = cfg;
   clipped.replace(clipped.find(R"("clip_qkv": null)"), 16, R"("clip_qkv": 8.0)");
-  EXPECT_DOUBLE_EQ(read(clipped).clip_qkv, 8.0);
-  write_model_spec(read(clipped), dir_.string());
-  EXPECT_DOUBLE_EQ(read_model_spec(dir_.string()).clip_qkv, 8.0);
+  EXPECT_EQ(written(read(clipped)).at("clip_qkv"), 8.0);
+  EXPECT_EQ(written(read_model_spec(dir_.string())).at("clip_qkv"), 8.0);
   clipped.replace(clipped.find(R"("clip_qkv": 8.0)"), 15, R"("clip_qkv": -1.0)");
   EXPECT_NE(error(clipped).find("field 'clip_qkv': must be > 0 or null"), std::string::npos);
 }
@@ -361,8 +363,10 @@ TEST_F(HfConfig, Opt13bAnd350mConfigs) {
   EXPECT_EQ(s.head_dim, 64);
   EXPECT_EQ(s.hidden_act, "relu");
   EXPECT_TRUE(s.tie_word_embeddings);  // OPTConfig's default
-  EXPECT_TRUE(s.attention_bias && s.mlp_bias);
-  EXPECT_FALSE(s.post_layer_norm || s.parameterless_layer_norm);
+  const nlohmann::json own = written(s);  // OPTConfig's defaults
+  EXPECT_EQ(own.at("enable_bias"), true);
+  EXPECT_EQ(own.at("do_layer_norm_before"), true);
+  EXPECT_EQ(own.at("layer_norm_elementwise_affine"), true);
   EXPECT_EQ(embedding_dim(s), 2048);
   EXPECT_EQ(s.bos_token_id, 2);
 
@@ -374,7 +378,6 @@ TEST_F(HfConfig, Opt13bAnd350mConfigs) {
   set(R"("do_layer_norm_before": true)", R"("do_layer_norm_before": false)");
   set(R"("word_embed_proj_dim": 2048)", R"("word_embed_proj_dim": 512)");
   s = read(m350);
-  EXPECT_TRUE(s.post_layer_norm);
   EXPECT_EQ(embedding_dim(s), 512);
   write_model_spec(s, dir_.string());
   nlohmann::json j = nlohmann::json::parse(std::ifstream(file()));
@@ -383,7 +386,7 @@ TEST_F(HfConfig, Opt13bAnd350mConfigs) {
   EXPECT_EQ(j.at("word_embed_proj_dim"), 512);
   EXPECT_EQ(j.at("architectures").at(0), "OPTForCausalLM");
   ModelSpec back = read_model_spec(dir_.string());
-  EXPECT_TRUE(back.post_layer_norm);
+  EXPECT_EQ(written(back).at("do_layer_norm_before"), false);
   EXPECT_EQ(embedding_dim(back), 512);
 
   set(R"("word_embed_proj_dim": 512)", R"("word_embed_proj_dim": null)");
@@ -406,11 +409,11 @@ TEST_F(HfConfig, Olmo2Config) {
     "use_cache": true, "vocab_size": 100352})";
   ModelSpec s = read(cfg);
   EXPECT_EQ(s.model_type, "olmo2");
-  EXPECT_TRUE(s.qk_norm && s.qk_norm_whole && s.norms_after_blocks && s.rms_norm_gain_in_f32);
   EXPECT_DOUBLE_EQ(s.norm_eps, 1e-6);
   EXPECT_DOUBLE_EQ(s.rope_theta, 500000);
   EXPECT_EQ(s.head_dim, 128);
-  EXPECT_FALSE(s.attention_bias || s.bos_token_id.has_value());
+  EXPECT_FALSE(s.bos_token_id.has_value());
+  EXPECT_EQ(written(s).at("attention_bias"), false);
   std::string no_eps = cfg;
   no_eps.replace(no_eps.find(R"("rms_norm_eps": 1e-06, )"), 22, "");
   EXPECT_DOUBLE_EQ(read(no_eps).norm_eps, 1e-5);  // Olmo2Config's default, not Llama's
@@ -418,7 +421,6 @@ TEST_F(HfConfig, Olmo2Config) {
   nlohmann::json j = nlohmann::json::parse(std::ifstream(file()));
   EXPECT_EQ(j.at("architectures").at(0), "Olmo2ForCausalLM");
   ModelSpec back = read_model_spec(dir_.string());
-  EXPECT_TRUE(back.norms_after_blocks && back.qk_norm_whole);
   EXPECT_EQ(back.num_kv_heads, 32);
 }
 
@@ -582,7 +584,6 @@ TEST_F(HfConfig, Phi3LongropeConfig) {
                           shorts + R"(], "type": "longrope"}})";
   ModelSpec s = read(cfg);
   EXPECT_EQ(s.model_type, "phi3");
-  EXPECT_TRUE(s.fused_projections);
   EXPECT_EQ(s.head_dim, 96);
   ASSERT_TRUE(s.rope_scaling.has_value());
   const RopeScaling& r = *s.rope_scaling;
@@ -598,6 +599,14 @@ TEST_F(HfConfig, Phi3LongropeConfig) {
   ASSERT_TRUE(back.rope_scaling.has_value());
   EXPECT_EQ(back.rope_scaling->long_factor, r.long_factor);
   EXPECT_DOUBLE_EQ(back.rope_scaling->attention_factor, r.attention_factor);
+  // Without the top-level field, Phi3Config's 4096 holds, even over the rope object's own
+  // (transformers 5.17 overwrites it): the same attention factor.
+  std::string absent = cfg;
+  absent.replace(absent.find(R"("original_max_position_embeddings": 4096,)"), 41, "");
+  absent.replace(absent.find(R"("type": "longrope")"), 18, R"("type": "longrope", "original_max_position_embeddings": 8192)");
+  ModelSpec a = read(absent);
+  EXPECT_EQ(a.rope_scaling->original_max_position_embeddings, 4096);
+  EXPECT_NEAR(a.rope_scaling->attention_factor, r.attention_factor, 1e-12);
   EXPECT_EQ(back.rope_scaling->original_max_position_embeddings, 4096);
   EXPECT_EQ(back.layer_windows, s.layer_windows);
 

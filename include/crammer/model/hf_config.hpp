@@ -26,8 +26,9 @@ struct RopeScaling {
   double attention_factor = 1.0;
 };
 
-// Fields only one family has: that family's file derives from this, reads, writes and uses
-// its own struct (gemma_decoder.hpp); ModelSpec only carries it. Immutable once read.
+// Fields of one family (or of the decoder several families share): that family's file derives
+// from this, reads, writes and uses its own struct (LlamaStyleFields, GemmaFields, OPT's, Mamba's,
+// GPT-NeoX's); ModelSpec only carries it. Null: the family's defaults. Immutable once read.
 struct FamilyFields {
   virtual ~FamilyFields() = default;
 };
@@ -45,30 +46,17 @@ struct ModelSpec {
   double norm_eps = 1e-5;    // layer_norm_epsilon | layer_norm_eps | rms_norm_eps
   std::string hidden_act;    // gelu_new | gelu | silu ...
   // Rotary (every family but gpt2).
-  double rotary_pct = 1.0;   // gpt_neox: fraction of head_dim that is rotated
+  double rotary_pct = 1.0;   // fraction of head_dim that is rotated (gpt_neox rotary_pct, phi3 partial_rotary_factor)
   double rope_theta = 10000.0;
   std::optional<RopeScaling> rope_scaling;
-  bool use_parallel_residual = true;  // gpt_neox
   bool tie_word_embeddings = false;
-  bool attention_bias = false;  // biases on q, k, v and the output projection (neox, llama)
-  bool qkv_bias = false;        // biases on q, k, v only (qwen2)
-  bool mlp_bias = false;        // llama
-  bool qk_norm = false;         // RMSNorm of each q and k head before rotary (qwen3)
-  bool qk_norm_whole = false;   // olmo2: that RMSNorm over the whole q and k projections instead
-  bool norms_after_blocks = false;    // olmo2: attention and MLP outputs normed before the residual add, inputs not
-  bool rms_norm_gain_in_f32 = false;  // olmo2: RMSNorm's gain applied in f32, then cast back
-  bool fused_projections = false;     // phi3: one qkv_proj and one gate_up_proj weight
   // Per layer: the sliding attention window (a token sees itself and the window - 1 before it),
-  // 0 = full causal attention. Empty = every layer full (mistral, qwen2, qwen3).
+  // 0 = full causal attention. Empty = every layer full.
   std::vector<int64_t> layer_windows;
-  // Per layer: true = no rotary on this layer ("NoPE", smollm3). Empty = rotary everywhere.
-  std::vector<bool> nope_layers;
-  bool parameterless_layer_norm = false;  // olmo: LayerNorm without gain or bias instead of RMSNorm
-  double clip_qkv = 0;                    // olmo: q, k, v clamped to [-clip_qkv, clip_qkv]; 0 = not
-  // opt: the width of the token embeddings, the [mem] vectors and the head's input when it
-  // differs from hidden_size (project_in / project_out around the decoder); 0 = hidden_size.
-  int64_t word_embed_proj_dim = 0;
-  bool post_layer_norm = false;  // opt (do_layer_norm_before false): norm after each residual add
+  // The width of the token embeddings, the [mem] vectors and the LM head's input when it differs
+  // from hidden_size (opt-350m's word_embed_proj_dim: project_in / project_out around the
+  // decoder); 0 = hidden_size.
+  int64_t embedding_width = 0;
   std::optional<int64_t> bos_token_id;
   std::optional<int64_t> eos_token_id;
   std::string torch_dtype;  // as written in config.json ("float32", "bfloat16", ...), may be empty
@@ -79,7 +67,7 @@ struct ModelSpec {
 int64_t max_sliding_window(const ModelSpec& spec);
 
 // The width of the token embeddings, the [mem] vectors and the LM head's input: hidden_size
-// unless word_embed_proj_dim says otherwise (opt-350m).
+// unless embedding_width says otherwise (opt-350m).
 int64_t embedding_dim(const ModelSpec& spec);
 
 // The model types crammer implements, for error messages.

@@ -38,6 +38,12 @@ struct MakeModelOptions {
   std::optional<int64_t> eos_token_id;
 };
 
+// The make-model options only some families take ("clip-qkv", "llama3-rope-scaling",
+// "sliding-window", "word-embed-proj-dim"), and which families take one ("olmo", or
+// "mistral, qwen2, ..."): for help text and errors.
+extern const std::vector<std::string> kFamilyOptions;
+std::string families_taking(const std::string& option);
+
 // The ModelSpec make_model_checkpoint writes (defaults resolved); ConfigError on bad options.
 ModelSpec model_spec_from_options(const MakeModelOptions& opts);
 
