@@ -8,6 +8,7 @@
 #include "family.hpp"
 #include "gemma_fields.hpp"
 #include "layers.hpp"
+#include "token_lm.hpp"
 
 namespace crammer {
 namespace {
@@ -50,21 +51,21 @@ struct GemmaBlock : torch::nn::Module {
   }
 };
 
-class GemmaDecoder : public CausalLM {
+class GemmaDecoder : public TokenLM {
  public:
   GemmaDecoder(const ModelSpec& s, const torch::TensorOptions& o)
-      : CausalLM(s),
+      : TokenLM(s),
         g_(gemma_fields(spec_)),
         act_(layers::activation_from_name(s.hidden_act)),
         rotary_(layers::make_rotary(s.head_dim, s.rope_theta, s.rope_scaling)) {
     if (g_.local_rope) local_rotary_ = layers::make_rotary(s.head_dim, g_.local_rope_theta, g_.local_rope_scaling);
     const int64_t d = s.hidden_size;
-    tok_ = param(*this, "tok_embeddings", {s.vocab_size, d}, o);
+    tokens_ = param(*this, "tok_embeddings", {s.vocab_size, d}, o);
     for (int64_t i = 0; i < s.num_layers; ++i)
       blocks_.push_back(
           register_module("layers_" + std::to_string(i), std::make_shared<GemmaBlock>(s, g_, o, size_t(i))));
     norm_ = param(*this, "norm", {d}, o);
-    if (!s.tie_word_embeddings) output_ = param(*this, "output", {s.vocab_size, d}, o);
+    if (!s.tie_word_embeddings) head_ = param(*this, "output", {s.vocab_size, d}, o);
   }
 
   // transformers' Gemma*TextScaledWordEmbedding: the scale sqrt(d), rounded to the weights'
@@ -72,18 +73,12 @@ class GemmaDecoder : public CausalLM {
   // it, as inputs_embeds are, so they are not scaled.
   torch::Tensor embed(const torch::Tensor& ids) override {
     torch::Tensor scale = torch::scalar_tensor(std::sqrt(double(spec_.hidden_size)), torch::kFloat32);
-    return at::embedding(tok_, ids) * scale.to(tok_.scalar_type()).to(tok_.device());
+    return at::embedding(tokens_, ids) * scale.to(tokens_.scalar_type()).to(tokens_.device());
   }
-  torch::Tensor embedding_weight() override { return tok_; }
-  torch::Tensor head_weight() override { return output_.defined() ? output_ : tok_; }
   double final_logit_softcap() const override { return g_.final_logit_softcap; }
-  torch::Tensor forward(const torch::Tensor& embeds) override { return run(embeds, nullptr); }
-  torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) override {
-    return run(embeds, &cache);
-  }
 
   std::vector<HfParam> hf_params() override {
-    std::vector<HfParam> t = {{"model.embed_tokens.weight", tok_}};
+    std::vector<HfParam> t = {{"model.embed_tokens.weight", tokens_}};
     for (size_t i = 0; i < blocks_.size(); ++i) {
       GemmaBlock& b = *blocks_[i];
       layers::add_layer(t, int64_t(i), {
@@ -107,13 +102,13 @@ class GemmaDecoder : public CausalLM {
       });
     }
     t.push_back({"model.norm.weight", norm_, Init::zeros});
-    if (output_.defined()) t.push_back({"lm_head.weight", output_});
+    if (head_.defined()) t.push_back({"lm_head.weight", head_});
     return t;
   }
 
  private:
   // x [B, T, d] at positions past..past+T-1 -> final hidden [B, T, d].
-  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) {
+  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) override {
     const int64_t B = embeds.size(0), T = embeds.size(1);
     const int64_t h = spec_.num_heads, kvh = spec_.num_kv_heads, hd = spec_.head_dim;
     const int64_t past = cache ? cache->length() : 0;
@@ -158,7 +153,7 @@ class GemmaDecoder : public CausalLM {
   const GemmaFields& g_;
   layers::Activation act_;
   layers::Rotary rotary_, local_rotary_;
-  torch::Tensor tok_, norm_, output_;  // tok_ / output_ [V, d]
+  torch::Tensor norm_;
   std::vector<std::shared_ptr<GemmaBlock>> blocks_;
 };
 

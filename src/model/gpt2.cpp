@@ -7,6 +7,7 @@
 #include "crammer/util/error.hpp"
 #include "family.hpp"
 #include "layers.hpp"
+#include "token_lm.hpp"
 
 namespace crammer {
 namespace {
@@ -79,32 +80,25 @@ struct Gpt2Block : torch::nn::Module {
   }
 };
 
-class Gpt2 : public CausalLM {
+class Gpt2 : public TokenLM {
  public:
   Gpt2(const ModelSpec& s, const torch::TensorOptions& o)
-      : CausalLM(s), act_(layers::activation_from_name(s.hidden_act)) {
+      : TokenLM(s), act_(layers::activation_from_name(s.hidden_act)) {
     const int64_t d = s.hidden_size;
-    wte_ = param(*this, "wte", {s.vocab_size, d}, o);
+    tokens_ = param(*this, "wte", {s.vocab_size, d}, o);
     wpe_ = param(*this, "wpe", {s.max_position_embeddings, d}, o);
     for (int64_t i = 0; i < s.num_layers; ++i)
       blocks_.push_back(register_module("h_" + std::to_string(i), std::make_shared<Gpt2Block>(s, o)));
     ln_f_w_ = param(*this, "ln_f_w", {d}, o);
     ln_f_b_ = param(*this, "ln_f_b", {d}, o);
-    if (!s.tie_word_embeddings) lm_head_ = param(*this, "lm_head", {s.vocab_size, d}, o);
+    if (!s.tie_word_embeddings) head_ = param(*this, "lm_head", {s.vocab_size, d}, o);
   }
 
-  torch::Tensor embed(const torch::Tensor& ids) override { return at::embedding(wte_, ids); }
-  torch::Tensor embedding_weight() override { return wte_; }
-  torch::Tensor head_weight() override { return lm_head_.defined() ? lm_head_ : wte_; }
-  torch::Tensor forward(const torch::Tensor& embeds) override { return run(embeds, nullptr); }
-  torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) override {
-    return run(embeds, &cache);
-  }
 
   std::vector<HfParam> hf_params() override {
     // std of the residual projections: initializer_range / sqrt(2 * n_layer), as GPT-2 inits.
     const double proj = 1.0 / std::sqrt(2.0 * double(spec_.num_layers));
-    std::vector<HfParam> t = {{"transformer.wte.weight", wte_},
+    std::vector<HfParam> t = {{"transformer.wte.weight", tokens_},
                               {"transformer.wpe.weight", wpe_}};
     for (size_t i = 0; i < blocks_.size(); ++i) {
       Gpt2Block& b = *blocks_[i];
@@ -125,13 +119,13 @@ class Gpt2 : public CausalLM {
     }
     t.push_back({"transformer.ln_f.weight", ln_f_w_, Init::ones});
     t.push_back({"transformer.ln_f.bias", ln_f_b_, Init::zeros});
-    if (lm_head_.defined()) t.push_back({"lm_head.weight", lm_head_});
+    if (head_.defined()) t.push_back({"lm_head.weight", head_});
     return t;
   }
 
  private:
   // x [B, T, d] at positions past..past+T-1 -> final hidden [B, T, d].
-  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) {
+  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) override {
     const int64_t B = embeds.size(0), T = embeds.size(1), d = spec_.hidden_size;
     const int64_t h = spec_.num_heads, hd = spec_.head_dim, past = cache ? cache->length() : 0;
     const double eps = spec_.norm_eps;
@@ -157,7 +151,7 @@ class Gpt2 : public CausalLM {
   }
 
   layers::Activation act_;
-  torch::Tensor wte_, wpe_, ln_f_w_, ln_f_b_, lm_head_;  // wte [V, d], wpe [P, d]
+  torch::Tensor wpe_, ln_f_w_, ln_f_b_;  // wpe [P, d]
   std::vector<std::shared_ptr<Gpt2Block>> blocks_;
 };
 

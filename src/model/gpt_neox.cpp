@@ -7,6 +7,7 @@
 #include "family.hpp"
 #include "family_fields.hpp"
 #include "layers.hpp"
+#include "token_lm.hpp"
 
 namespace crammer {
 namespace {
@@ -91,34 +92,27 @@ struct NeoxBlock : torch::nn::Module {
   }
 };
 
-class GptNeox : public CausalLM {
+class GptNeox : public TokenLM {
  public:
   GptNeox(const ModelSpec& s, const torch::TensorOptions& o)
-      : CausalLM(s),
+      : TokenLM(s),
         parallel_(fields_of<NeoxFields>(s).use_parallel_residual),
         act_(layers::activation_from_name(s.hidden_act)),
         rotary_(layers::make_rotary(int64_t(double(s.head_dim) * s.rotary_pct), s.rope_theta,
                                     s.rope_scaling)) {
     const int64_t d = s.hidden_size;
-    embed_in_ = param(*this, "embed_in", {s.vocab_size, d}, o);
+    tokens_ = param(*this, "embed_in", {s.vocab_size, d}, o);
     for (int64_t i = 0; i < s.num_layers; ++i)
       blocks_.push_back(
           register_module("layers_" + std::to_string(i), std::make_shared<NeoxBlock>(s, o)));
     final_w_ = param(*this, "final_ln_w", {d}, o);
     final_b_ = param(*this, "final_ln_b", {d}, o);
-    if (!s.tie_word_embeddings) embed_out_ = param(*this, "embed_out", {s.vocab_size, d}, o);
+    if (!s.tie_word_embeddings) head_ = param(*this, "embed_out", {s.vocab_size, d}, o);
   }
 
-  torch::Tensor embed(const torch::Tensor& ids) override { return at::embedding(embed_in_, ids); }
-  torch::Tensor embedding_weight() override { return embed_in_; }
-  torch::Tensor head_weight() override { return embed_out_.defined() ? embed_out_ : embed_in_; }
-  torch::Tensor forward(const torch::Tensor& embeds) override { return run(embeds, nullptr); }
-  torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) override {
-    return run(embeds, &cache);
-  }
 
   std::vector<HfParam> hf_params() override {
-    std::vector<HfParam> t = {{"gpt_neox.embed_in.weight", embed_in_}};
+    std::vector<HfParam> t = {{"gpt_neox.embed_in.weight", tokens_}};
     for (size_t i = 0; i < blocks_.size(); ++i) {
       NeoxBlock& b = *blocks_[i];
       layers::add_layer(t, int64_t(i), {
@@ -138,13 +132,13 @@ class GptNeox : public CausalLM {
     }
     t.push_back({"gpt_neox.final_layer_norm.weight", final_w_, Init::ones});
     t.push_back({"gpt_neox.final_layer_norm.bias", final_b_, Init::zeros});
-    if (embed_out_.defined()) t.push_back({"embed_out.weight", embed_out_});
+    if (head_.defined()) t.push_back({"embed_out.weight", head_});
     return t;
   }
 
  private:
   // x [B, T, d] at positions past..past+T-1 -> final hidden [B, T, d].
-  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) {
+  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) override {
     const int64_t B = embeds.size(0), T = embeds.size(1), d = spec_.hidden_size;
     const int64_t h = spec_.num_heads, hd = spec_.head_dim, past = cache ? cache->length() : 0;
     const double eps = spec_.norm_eps;
@@ -181,7 +175,7 @@ class GptNeox : public CausalLM {
   const bool parallel_;
   layers::Activation act_;
   layers::Rotary rotary_;
-  torch::Tensor embed_in_, final_w_, final_b_, embed_out_;  // embed_in/out [V, d]
+  torch::Tensor final_w_, final_b_;
   std::vector<std::shared_ptr<NeoxBlock>> blocks_;
 };
 

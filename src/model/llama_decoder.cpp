@@ -8,6 +8,7 @@
 #include "family_fields.hpp"
 #include "layers.hpp"
 #include "llama_fields.hpp"
+#include "token_lm.hpp"
 
 namespace crammer {
 namespace {
@@ -74,33 +75,26 @@ struct LlamaBlock : torch::nn::Module {
   }
 };
 
-class LlamaDecoder : public CausalLM {
+class LlamaDecoder : public TokenLM {
  public:
   LlamaDecoder(const ModelSpec& s, const LlamaStyle& style, const torch::TensorOptions& o)
-      : CausalLM(s),
+      : TokenLM(s),
         style_(style),
         clip_qkv_(fields_of<LlamaStyleFields>(s).clip_qkv),
         act_(layers::activation_from_name(s.hidden_act)),
         rotary_(layers::make_rotary(int64_t(double(s.head_dim) * s.rotary_pct), s.rope_theta, s.rope_scaling)) {
     const int64_t d = s.hidden_size;
-    tok_ = param(*this, "tok_embeddings", {s.vocab_size, d}, o);
+    tokens_ = param(*this, "tok_embeddings", {s.vocab_size, d}, o);
     for (int64_t i = 0; i < s.num_layers; ++i)
       blocks_.push_back(
           register_module("layers_" + std::to_string(i), std::make_shared<LlamaBlock>(s, style, fields_of<LlamaStyleFields>(s), o, size_t(i))));
     if (!style.parameterless_layer_norm) norm_ = param(*this, "norm", {d}, o);
-    if (!s.tie_word_embeddings) output_ = param(*this, "output", {s.vocab_size, d}, o);
+    if (!s.tie_word_embeddings) head_ = param(*this, "output", {s.vocab_size, d}, o);
   }
 
-  torch::Tensor embed(const torch::Tensor& ids) override { return at::embedding(tok_, ids); }
-  torch::Tensor embedding_weight() override { return tok_; }
-  torch::Tensor head_weight() override { return output_.defined() ? output_ : tok_; }
-  torch::Tensor forward(const torch::Tensor& embeds) override { return run(embeds, nullptr); }
-  torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) override {
-    return run(embeds, &cache);
-  }
 
   std::vector<HfParam> hf_params() override {
-    std::vector<HfParam> t = {{"model.embed_tokens.weight", tok_}};
+    std::vector<HfParam> t = {{"model.embed_tokens.weight", tokens_}};
     for (size_t i = 0; i < blocks_.size(); ++i) {
       LlamaBlock& b = *blocks_[i];
       layers::add_layer(t, int64_t(i), {
@@ -129,13 +123,13 @@ class LlamaDecoder : public CausalLM {
       });
     }
     if (norm_.defined()) t.push_back({"model.norm.weight", norm_, Init::ones});
-    if (output_.defined()) t.push_back({"lm_head.weight", output_});
+    if (head_.defined()) t.push_back({"lm_head.weight", head_});
     return t;
   }
 
  private:
   // x [B, T, d] at positions past..past+T-1 -> final hidden [B, T, d].
-  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) {
+  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) override {
     const int64_t B = embeds.size(0), T = embeds.size(1);
     const int64_t h = spec_.num_heads, kvh = spec_.num_kv_heads, hd = spec_.head_dim;
     const int64_t past = cache ? cache->length() : 0;
@@ -216,7 +210,7 @@ class LlamaDecoder : public CausalLM {
   const double clip_qkv_;
   layers::Activation act_;
   layers::Rotary rotary_;
-  torch::Tensor tok_, norm_, output_;  // tok_ / output_ [V, d]
+  torch::Tensor norm_;
   std::vector<std::shared_ptr<LlamaBlock>> blocks_;
 };
 

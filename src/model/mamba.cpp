@@ -11,6 +11,7 @@
 #include "family.hpp"
 #include "layers.hpp"
 #include "llama_fields.hpp"
+#include "token_lm.hpp"
 
 namespace crammer {
 namespace {
@@ -55,24 +56,19 @@ struct MambaBlock : torch::nn::Module {
   }
 };
 
-class Mamba : public CausalLM {
+class Mamba : public TokenLM {
  public:
-  Mamba(const ModelSpec& s, const torch::TensorOptions& o) : CausalLM(s), m_(mamba_fields(spec_)) {
-    tok_ = param(*this, "embeddings", {s.vocab_size, s.hidden_size}, o);
+  Mamba(const ModelSpec& s, const torch::TensorOptions& o) : TokenLM(s), m_(mamba_fields(spec_)) {
+    tokens_ = param(*this, "embeddings", {s.vocab_size, s.hidden_size}, o);
     for (int64_t i = 0; i < s.num_layers; ++i)
       blocks_.push_back(register_module("layers_" + std::to_string(i), std::make_shared<MambaBlock>(s, m_, o)));
     norm_f_ = param(*this, "norm_f", {s.hidden_size}, o);
-    if (!s.tie_word_embeddings) output_ = param(*this, "output", {s.vocab_size, s.hidden_size}, o);
+    if (!s.tie_word_embeddings) head_ = param(*this, "output", {s.vocab_size, s.hidden_size}, o);
   }
 
-  torch::Tensor embed(const torch::Tensor& ids) override { return at::embedding(tok_, ids); }
-  torch::Tensor embedding_weight() override { return tok_; }
-  torch::Tensor head_weight() override { return output_.defined() ? output_ : tok_; }
-  torch::Tensor forward(const torch::Tensor& embeds) override { return run(embeds, nullptr); }
-  torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) override { return run(embeds, &cache); }
 
   std::vector<HfParam> hf_params() override {
-    std::vector<HfParam> t = {{"backbone.embeddings.weight", tok_}};
+    std::vector<HfParam> t = {{"backbone.embeddings.weight", tokens_}};
     // MambaPreTrainedModel's init, so random models remember: A = -(1..N) per channel, dt in
     // [1e-3, 0.1] log-uniform through softplus's inverse, dt_proj, conv and out_proj uniform
     // (+-rank^-1/2, kaiming's +-fan_in^-1/2).
@@ -106,13 +102,13 @@ class Mamba : public CausalLM {
       });
     }
     t.push_back({"backbone.norm_f.weight", norm_f_, Init::ones});
-    if (output_.defined()) t.push_back({"lm_head.weight", output_});
+    if (head_.defined()) t.push_back({"lm_head.weight", head_});
     return t;
   }
 
  private:
   // x [B, T, d] after the positions the cache holds -> final hidden [B, T, d] (compute dtype).
-  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) {
+  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) override {
     const auto dtype = embeds.scalar_type();
     if (cache && cache->ssm.empty()) {
       cache->conv.resize(blocks_.size());
@@ -158,7 +154,7 @@ class Mamba : public CausalLM {
   }
 
   const MambaFields& m_;
-  torch::Tensor tok_, norm_f_, output_;
+  torch::Tensor norm_f_;
   std::vector<std::shared_ptr<MambaBlock>> blocks_;
 };
 

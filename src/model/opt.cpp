@@ -9,6 +9,7 @@
 #include "family.hpp"
 #include "family_fields.hpp"
 #include "layers.hpp"
+#include "token_lm.hpp"
 
 namespace crammer {
 namespace {
@@ -101,13 +102,13 @@ struct OptLayer : torch::nn::Module {
   }
 };
 
-class Opt : public CausalLM {
+class Opt : public TokenLM {
  public:
   Opt(const ModelSpec& s, const torch::TensorOptions& o)
-      : CausalLM(s), pre_norm_(fields_of<OptFields>(s).do_layer_norm_before), act_(layers::activation_from_name(s.hidden_act)) {
+      : TokenLM(s), pre_norm_(fields_of<OptFields>(s).do_layer_norm_before), act_(layers::activation_from_name(s.hidden_act)) {
     const OptFields& c = fields_of<OptFields>(s);
     const int64_t d = s.hidden_size, e = embedding_dim(s);
-    embed_tokens_ = param(*this, "embed_tokens", {s.vocab_size, e}, o);
+    tokens_ = param(*this, "embed_tokens", {s.vocab_size, e}, o);
     embed_positions_ = param(*this, "embed_positions", {s.max_position_embeddings + kPositionOffset, d}, o);
     if (e != d) {
       project_in_ = param(*this, "project_in", {d, e}, o);
@@ -119,19 +120,12 @@ class Opt : public CausalLM {
       final_ln_w_ = param(*this, "final_ln_w", {d}, o);
       final_ln_b_ = param(*this, "final_ln_b", {d}, o);
     }
-    if (!s.tie_word_embeddings) lm_head_ = param(*this, "lm_head", {s.vocab_size, e}, o);
+    if (!s.tie_word_embeddings) head_ = param(*this, "lm_head", {s.vocab_size, e}, o);
   }
 
-  torch::Tensor embed(const torch::Tensor& ids) override { return at::embedding(embed_tokens_, ids); }
-  torch::Tensor embedding_weight() override { return embed_tokens_; }
-  torch::Tensor head_weight() override { return lm_head_.defined() ? lm_head_ : embed_tokens_; }
-  torch::Tensor forward(const torch::Tensor& embeds) override { return run(embeds, nullptr); }
-  torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) override {
-    return run(embeds, &cache);
-  }
 
   std::vector<HfParam> hf_params() override {
-    std::vector<HfParam> t = {{"model.decoder.embed_tokens.weight", embed_tokens_},
+    std::vector<HfParam> t = {{"model.decoder.embed_tokens.weight", tokens_},
                               {"model.decoder.embed_positions.weight", embed_positions_}};
     if (project_in_.defined()) {
       t.push_back({"model.decoder.project_in.weight", project_in_});
@@ -162,13 +156,13 @@ class Opt : public CausalLM {
       t.push_back({"model.decoder.final_layer_norm.weight", final_ln_w_, Init::ones});
       t.push_back({"model.decoder.final_layer_norm.bias", final_ln_b_, Init::zeros});
     }
-    if (lm_head_.defined()) t.push_back({"lm_head.weight", lm_head_});
+    if (head_.defined()) t.push_back({"lm_head.weight", head_});
     return t;
   }
 
  private:
   // inputs_embeds [B, T, e] at positions past..past+T-1 -> final hidden [B, T, e].
-  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) {
+  torch::Tensor run(const torch::Tensor& embeds, KVCache* cache) override {
     const int64_t B = embeds.size(0), T = embeds.size(1), d = spec_.hidden_size;
     const int64_t h = spec_.num_heads, hd = spec_.head_dim, past = cache ? cache->length() : 0;
     const double eps = spec_.norm_eps;
@@ -201,8 +195,8 @@ class Opt : public CausalLM {
 
   const bool pre_norm_;
   layers::Activation act_;
-  torch::Tensor embed_tokens_, embed_positions_, project_in_, project_out_;  // [V, e], [P + 2, d]
-  torch::Tensor final_ln_w_, final_ln_b_, lm_head_;
+  torch::Tensor embed_positions_, project_in_, project_out_;  // [P + 2, d], [d, e], [e, d]
+  torch::Tensor final_ln_w_, final_ln_b_;
   std::vector<std::shared_ptr<OptLayer>> layers_;
 };
 
