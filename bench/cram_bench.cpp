@@ -10,13 +10,11 @@
 //   5. batching: sample-steps/s for batch 1..64 at 1 and 2 threads (llama, 2 layers, d_model
 //      256, vocab 512, length 64, k 1) and each batch's ratio to batch 1.
 // Not a test: it prints figures and the target ratios; it fails only on a crash.
-#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -29,8 +27,10 @@
 #include "crammer/cram/engine.hpp"
 #include "crammer/model/attention.hpp"
 #include "crammer/model/causal_lm.hpp"
+#include "peak_memory.hpp"
 
 using namespace crammer;
+using crammer::bench::peak_mib;
 
 namespace {
 
@@ -142,25 +142,6 @@ void throughput_table(const char* name, const ModelSpec& spec, int64_t length,
     std::fflush(stdout);
     out.push_back(r);
   }
-}
-
-long rss_kib(const char* field) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::string(field).size()));
-  return -1;
-}
-
-// Peak resident memory added while fn runs, in MiB (peak RSS reset through clear_refs).
-template <class F>
-double peak_mib(F&& fn) {
-  malloc_trim(0);
-  const long before = rss_kib("VmRSS:");
-  { std::ofstream("/proc/self/clear_refs") << "5"; }
-  fn();
-  const long peak = rss_kib("VmHWM:");
-  return static_cast<double>(peak - before) / 1024.0;
 }
 
 }  // namespace
