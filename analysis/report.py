@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The standard report of one or more crammer results files: four PNG figures and the
-Table-1-style table (Markdown and CSV). What each figure and column means: docs/analysis.md.
+"""The standard report of one or more crammer results files: five PNG figures, the
+Table-1-style table (Markdown and CSV) and the paper's Table 1 by its own conventions. What each figure and column means: docs/analysis.md.
 
     /usr/bin/python3 analysis/report.py results/*.h5 --out report/
 
@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crammer_results as cr  # noqa: E402
 
 FIGURES = ["accuracy_vs_length.png", "capacity_vs_k.png", "capacity_vs_model_size.png",
-           "info_gain_vs_baseline.png"]
-TABLES = ["table.md", "table.csv", "per_sample.csv"]
+           "info_gain_vs_baseline.png", "compressed_ce_vs_text_ce.png"]
+TABLES = ["table.md", "table.csv", "per_sample.csv", "table1_paper.md", "table1_paper.csv"]
 DPI = 130
 
 
@@ -102,18 +102,28 @@ def _log2_if_positive(ax, axis, values):
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
-def plot_accuracy_vs_length(df, path):
-    done = df[df["status"] == "done"]
+def _k_panels(df, sharey):
+    """One panel per k (three per row): the figure, the ks and their axes; _hide_unused after."""
     ks = sorted(df["n_mem"].unique()) or [1]
     ncols = min(3, len(ks))
     nrows = math.ceil(len(ks) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.0 * nrows), squeeze=False,
-                             sharey=True)
+                             sharey=sharey)
+    return fig, ks, [axes[i // ncols][i % ncols] for i in range(nrows * ncols)]
+
+
+def _hide_unused(ks, axes):
+    for ax in axes[len(ks):]:
+        ax.set_visible(False)
+
+
+def plot_accuracy_vs_length(df, path):
+    done = df[df["status"] == "done"]
+    fig, ks, axes = _k_panels(df, sharey=True)
     series = sorted(done.groupby(["model", "text_kind"]).groups.keys())
     many_kinds = df["text_kind"].nunique() > 1
     color, marker, ls = _styles(df)
-    for i, k in enumerate(ks):
-        ax = axes[i // ncols][i % ncols]
+    for ax, k in zip(axes, ks):
         dk = done[done["n_mem"] == k]
         if dk.empty:
             _no_data(ax, _k_label(k))
@@ -141,8 +151,7 @@ def plot_accuracy_vs_length(df, path):
         ax.set_ylim(-0.02, 1.05)
         ax.grid(alpha=0.3)
         _legend(ax, loc="lower left")
-    for j in range(len(ks), nrows * ncols):
-        axes[j // ncols][j % ncols].set_visible(False)
+    _hide_unused(ks, axes)
     fig.suptitle("Reconstruction accuracy vs text length")
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
@@ -220,31 +229,69 @@ def plot_capacity_vs_model_size(table, path):
 
 
 def plot_info_gain(df, path):
-    fig, ax = plt.subplots(figsize=(6.0, 5.4))
+    """One panel per k: information gain vs the text's baseline CE (bits) per model (colour)
+    and text kind (marker), filled when converged, hollow when not."""
     done = df[df["status"] == "done"]
-    color, _, _ = _styles(df)
-    for model in color:
-        s = done[done["model"] == model]
-        conv = s[s["converged"]]
-        rest = s[~s["converged"]]
-        if not conv.empty:
-            ax.scatter(conv["baseline_ce_bits"], conv["info_gain_bits"], s=22,
-                       color=color[model], marker="o", label=f"{model}, converged")
-        if not rest.empty:
-            ax.scatter(rest["baseline_ce_bits"], rest["info_gain_bits"], s=22,
-                       color=color[model], marker="x", label=f"{model}, not converged")
-    if done.empty:
-        _no_data(ax, "no rows")
-        hi = 1.0
-    else:
-        hi = float(max(done["baseline_ce_bits"].max(), done["info_gain_bits"].max(), 1.0))
-    ax.plot([0, hi * 1.05], [0, hi * 1.05], color="0.3", ls="--", lw=1,
-            label="y = x (all uncertainty removed)")
-    ax.set_xlabel("baseline cross-entropy of the text, no memory (bits)")
-    ax.set_ylabel("information gain with memory (bits)")
-    ax.set_title("Information gain vs baseline cross-entropy")
-    ax.grid(alpha=0.3)
-    _legend(ax)
+    fig, ks, axes = _k_panels(df, sharey=True)
+    color, marker, _ = _styles(df)
+    many_kinds = df["text_kind"].nunique() > 1
+    hi = float(max(done["baseline_ce_bits"].max(), done["info_gain_bits"].max(), 1.0)) if len(done) else 1.0
+    for ax, k in zip(axes, ks):
+        dk = done[done["n_mem"] == k]
+        if dk.empty:
+            _no_data(ax, _k_label(k))
+        for (model, kind), s in dk.groupby(["model", "text_kind"], sort=True):
+            label = _series_label(model, kind, many_kinds)
+            for conv, fill, what in ((True, color[model], "converged"), (False, "none", "not converged")):
+                part = s[s["converged"] == conv]
+                if not part.empty:
+                    ax.scatter(part["baseline_ce_bits"], part["info_gain_bits"], s=22, marker=marker[kind],
+                               facecolors=fill, edgecolors=color[model], label=f"{label}, {what}")
+        ax.plot([0, hi * 1.05], [0, hi * 1.05], color="0.3", ls="--", lw=1,
+                label="y = x (all uncertainty removed)")
+        ax.set_title(_k_label(k))
+        ax.set_xlabel("baseline cross-entropy of the text, no memory (bits)")
+        ax.set_ylabel("information gain with memory (bits)")
+        ax.grid(alpha=0.3)
+        _legend(ax, loc="upper left")
+    _hide_unused(ks, axes)
+    fig.suptitle("Information gain vs baseline cross-entropy")
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+
+
+def plot_compressed_vs_text_ce(df, paper, path):
+    """The paper's Figure 3, one panel per k: the CE of each text with memory vs without (nats,
+    mean loss x N), per model (colour) and text kind (marker); for natural text the fit
+    y = x + b over the rows with best_acc < 0.99 (paper_table's fit_b_nats)."""
+    rows = cr.paper_rows(df)
+    fig, ks, axes = _k_panels(df, sharey=False)
+    color, marker, _ = _styles(df)
+    many_kinds = df["text_kind"].nunique() > 1
+    for ax, k in zip(axes, ks):
+        dk = rows[rows["n_mem"] == k]
+        if dk.empty:
+            _no_data(ax, _k_label(k) + " (grid rows only)")
+            continue
+        for (model, kind), s in dk.groupby(["model", "text_kind"], sort=True):
+            ax.scatter(s["text_ce_nats"], s["compressed_ce_nats"], s=18, alpha=0.8, marker=marker[kind],
+                       color=color[model], label=_series_label(model, kind, many_kinds))
+            fit = paper[(paper["model"] == model) & (paper["text_kind"] == kind) & (paper["n_mem"] == k)]
+            if kind == "natural" and len(fit) and not math.isnan(fit["fit_b_nats"].iloc[0]):
+                b = float(fit["fit_b_nats"].iloc[0])
+                x = np.array([0.0, float(s["text_ce_nats"].max())])
+                ax.plot(x, x + b, color=color[model], lw=1, label=f"{model}: y = x {b:+.1f}")
+        top = float(dk["text_ce_nats"].max())
+        ax.plot([0, top], [0, top], color="0.3", ls="--", lw=1, label="y = x (no gain)")
+        ax.set_ylim(bottom=0)
+        ax.set_title(_k_label(k))
+        ax.set_xlabel("text CE without memory (nats, loss x N)")
+        ax.set_ylabel("text CE with memory (nats, loss x N)")
+        ax.grid(alpha=0.3)
+        _legend(ax, loc="upper left")
+    _hide_unused(ks, axes)
+    fig.suptitle("Compressed vs original cross-entropy (the paper's Figure 3)")
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
@@ -293,6 +340,39 @@ def write_markdown(table, files, bits, path):
         f.write("\n".join(lines) + "\n")
 
 
+PAPER_MD_COLUMNS = [  # (column, header, decimals); std columns are shown as mean ± std
+    ("model", "model", None), ("text_kind", "text kind", None), ("n_mem", "k", None),
+    ("rows_below", "rows ≤ 0.99", None), ("capacity_tokens", "max capacity (tokens)", 0),
+    ("text_ce_nats", "text CE (nats)", 1), ("info_gain_nats", "information gain (nats)", 1),
+    ("token_gain", "token gain (tokens)", 1),
+    ("theoretical_capacity_tokens", "theoretical capacity (tokens)", 0),
+    ("utilisation", "capacity utilisation", 3), ("fit_b_nats", "Figure 3 fit b (nats)", 1),
+]
+
+
+def write_paper_markdown(paper, files, bits, path):
+    lines = ["# Table 1 by the paper's conventions", "", "Files: " + ", ".join(f"`{f}`" for f in files), "",
+             "Done grid rows, one row per model, text kind and k. Max capacity: the largest length whose "
+             f"mean best_acc is ≥ {cr.ACC_THRESHOLD}. Text CE, information gain (text CE − CE with memory) "
+             "and token gain ((best_acc − baseline_acc) · N) are per text (mean loss · N tokens, nats), "
+             f"mean ± std over the rows with best_acc ≤ {cr.ACC_THRESHOLD}, all lengths pooled. "
+             f"Theoretical capacity: k · d_model · {bits} / log2(vocab); utilisation: token gain / that. "
+             f"Fit b: Figure 3's y = x + b over the rows with best_acc < {cr.ACC_THRESHOLD}. "
+             "Details: docs/analysis.md.", ""]
+    lines.append("| " + " | ".join(h for _, h, _ in PAPER_MD_COLUMNS) + " |")
+    lines.append("|" + "|".join("---" if d is None else "---:" for _, _, d in PAPER_MD_COLUMNS) + "|")
+    for _, row in paper.iterrows():
+        cells = []
+        for c, _, d in PAPER_MD_COLUMNS:
+            cell = _cell(row[c], d)
+            if c + "_std" in paper.columns and cell != "n/a":
+                cell += " ± " + _cell(row[c + "_std"], d)
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -312,10 +392,14 @@ def main(argv=None):
     cr.sample_summary(df).to_csv(os.path.join(a.out, "per_sample.csv"), index=False,
                                  float_format="%.17g")
     write_markdown(table, a.files, a.bits_per_value, os.path.join(a.out, "table.md"))
+    paper = cr.paper_table(df, a.bits_per_value)
+    paper.to_csv(os.path.join(a.out, "table1_paper.csv"), index=False, float_format="%.17g")
+    write_paper_markdown(paper, a.files, a.bits_per_value, os.path.join(a.out, "table1_paper.md"))
     plot_accuracy_vs_length(df, os.path.join(a.out, "accuracy_vs_length.png"))
     plot_capacity_vs_k(table, os.path.join(a.out, "capacity_vs_k.png"), a.bits_per_value)
     plot_capacity_vs_model_size(table, os.path.join(a.out, "capacity_vs_model_size.png"))
     plot_info_gain(df, os.path.join(a.out, "info_gain_vs_baseline.png"))
+    plot_compressed_vs_text_ce(df, paper, os.path.join(a.out, "compressed_ce_vs_text_ce.png"))
     counts = df["status"].value_counts().to_dict()
     print(f"{len(df)} rows ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none yet'}) from "
           f"{len(a.files)} file(s); wrote {', '.join(FIGURES + TABLES)} to {a.out}")
