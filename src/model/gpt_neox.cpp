@@ -73,7 +73,7 @@ struct NeoxBlock : torch::nn::Module {
   torch::Tensor ln1_w, ln1_b, ln2_w, ln2_b, qkv_w, qkv_b, dense_w, dense_b;
   torch::Tensor up_w, up_b, down_w, down_b;
 
-  NeoxBlock(const ModelSpec& s, const torch::TensorOptions& o) {
+  NeoxBlock(const ModelSpec& s, const NeoxFields& c, const torch::TensorOptions& o) {
     const int64_t d = s.hidden_size, f = s.intermediate_size;
     ln1_w = param(*this, "ln1_w", {d}, o);
     ln1_b = param(*this, "ln1_b", {d}, o);
@@ -81,7 +81,7 @@ struct NeoxBlock : torch::nn::Module {
     ln2_b = param(*this, "ln2_b", {d}, o);
     qkv_w = param(*this, "qkv_w", {3 * d, d}, o);
     dense_w = param(*this, "dense_w", {d, d}, o);
-    if (fields_of<NeoxFields>(s).attention_bias) {
+    if (c.attention_bias) {
       qkv_b = param(*this, "qkv_b", {3 * d}, o);
       dense_b = param(*this, "dense_b", {d}, o);
     }
@@ -96,7 +96,7 @@ class GptNeox : public TokenLM {
  public:
   GptNeox(const ModelSpec& s, const torch::TensorOptions& o)
       : TokenLM(s),
-        parallel_(fields_of<NeoxFields>(s).use_parallel_residual),
+        c_(fields_of<NeoxFields>(spec_)),
         act_(layers::activation_from_name(s.hidden_act)),
         rotary_(layers::make_rotary(int64_t(double(s.head_dim) * s.rotary_pct), s.rope_theta,
                                     s.rope_scaling)) {
@@ -104,7 +104,7 @@ class GptNeox : public TokenLM {
     tokens_ = param(*this, "embed_in", {s.vocab_size, d}, o);
     for (int64_t i = 0; i < s.num_layers; ++i)
       blocks_.push_back(
-          register_module("layers_" + std::to_string(i), std::make_shared<NeoxBlock>(s, o)));
+          register_module("layers_" + std::to_string(i), std::make_shared<NeoxBlock>(s, c_, o)));
     final_w_ = param(*this, "final_ln_w", {d}, o);
     final_b_ = param(*this, "final_ln_b", {d}, o);
     if (!s.tie_word_embeddings) head_ = param(*this, "embed_out", {s.vocab_size, d}, o);
@@ -162,7 +162,7 @@ class GptNeox : public TokenLM {
                                          b.up_b);
         return layers::linear(layers::activate(u, act_), b.down_w, b.down_b);
       };
-      if (parallel_) {
+      if (c_.use_parallel_residual) {
         x = x + a + mlp(x);  // x + attn(ln1(x)) + mlp(ln2(x))
       } else {
         x = x + a;           // sequential, like GPT-2
@@ -172,7 +172,7 @@ class GptNeox : public TokenLM {
     return layers::layer_norm(x, final_w_, final_b_, eps);
   }
 
-  const bool parallel_;
+  const NeoxFields& c_;  // spec_'s
   layers::Activation act_;
   layers::Rotary rotary_;
   torch::Tensor final_w_, final_b_;

@@ -80,14 +80,14 @@ class LlamaDecoder : public TokenLM {
   LlamaDecoder(const ModelSpec& s, const LlamaStyle& style, const torch::TensorOptions& o)
       : TokenLM(s),
         style_(style),
-        clip_qkv_(fields_of<LlamaStyleFields>(s).clip_qkv),
+        c_(fields_of<LlamaStyleFields>(spec_)),
         act_(layers::activation_from_name(s.hidden_act)),
         rotary_(layers::make_rotary(int64_t(double(s.head_dim) * s.rotary_pct), s.rope_theta, s.rope_scaling)) {
     const int64_t d = s.hidden_size;
     tokens_ = param(*this, "tok_embeddings", {s.vocab_size, d}, o);
     for (int64_t i = 0; i < s.num_layers; ++i)
       blocks_.push_back(
-          register_module("layers_" + std::to_string(i), std::make_shared<LlamaBlock>(s, style, fields_of<LlamaStyleFields>(s), o, size_t(i))));
+          register_module("layers_" + std::to_string(i), std::make_shared<LlamaBlock>(s, style, c_, o, size_t(i))));
     if (!style.parameterless_layer_norm) norm_ = param(*this, "norm", {d}, o);
     if (!s.tie_word_embeddings) head_ = param(*this, "output", {s.vocab_size, d}, o);
   }
@@ -203,11 +203,11 @@ class LlamaDecoder : public TokenLM {
   }
   // olmo's clip_qkv: q, k and v projections clamped to [-c, c].
   torch::Tensor clip(const torch::Tensor& x) const {
-    return clip_qkv_ > 0 ? x.clamp(-clip_qkv_, clip_qkv_) : x;
+    return c_.clip_qkv > 0 ? x.clamp(-c_.clip_qkv, c_.clip_qkv) : x;
   }
 
   const LlamaStyle style_;
-  const double clip_qkv_;
+  const LlamaStyleFields& c_;  // spec_'s
   layers::Activation act_;
   layers::Rotary rotary_;
   torch::Tensor norm_;

@@ -105,8 +105,7 @@ struct OptLayer : torch::nn::Module {
 class Opt : public TokenLM {
  public:
   Opt(const ModelSpec& s, const torch::TensorOptions& o)
-      : TokenLM(s), pre_norm_(fields_of<OptFields>(s).do_layer_norm_before), act_(layers::activation_from_name(s.hidden_act)) {
-    const OptFields& c = fields_of<OptFields>(s);
+      : TokenLM(s), c_(fields_of<OptFields>(spec_)), act_(layers::activation_from_name(s.hidden_act)) {
     const int64_t d = s.hidden_size, e = embedding_dim(s);
     tokens_ = param(*this, "embed_tokens", {s.vocab_size, e}, o);
     embed_positions_ = param(*this, "embed_positions", {s.max_position_embeddings + kPositionOffset, d}, o);
@@ -115,8 +114,8 @@ class Opt : public TokenLM {
       project_out_ = param(*this, "project_out", {e, d}, o);
     }
     for (int64_t i = 0; i < s.num_layers; ++i)
-      layers_.push_back(register_module("layer_" + std::to_string(i), std::make_shared<OptLayer>(s, c, o)));
-    if (c.do_layer_norm_before && c.layer_norm_elementwise_affine) {
+      layers_.push_back(register_module("layer_" + std::to_string(i), std::make_shared<OptLayer>(s, c_, o)));
+    if (c_.do_layer_norm_before && c_.layer_norm_elementwise_affine) {
       final_ln_w_ = param(*this, "final_ln_w", {d}, o);
       final_ln_b_ = param(*this, "final_ln_b", {d}, o);
     }
@@ -166,7 +165,7 @@ class Opt : public TokenLM {
     const int64_t B = embeds.size(0), T = embeds.size(1), d = spec_.hidden_size;
     const int64_t h = spec_.num_heads, hd = spec_.head_dim, past = cache ? cache->length() : 0;
     const double eps = spec_.norm_eps;
-    const bool pre = pre_norm_;
+    const bool pre = c_.do_layer_norm_before;
     if (past + T > spec_.max_position_embeddings)
       throw Error("opt: positions up to " + std::to_string(past + T) + " exceed max_position_embeddings " +
                   std::to_string(spec_.max_position_embeddings));
@@ -193,7 +192,7 @@ class Opt : public TokenLM {
     return project_out_.defined() ? layers::linear(x, project_out_) : x;
   }
 
-  const bool pre_norm_;
+  const OptFields& c_;  // spec_'s
   layers::Activation act_;
   torch::Tensor embed_positions_, project_in_, project_out_;  // [P + 2, d], [d, e], [e, d]
   torch::Tensor final_ln_w_, final_ln_b_;
