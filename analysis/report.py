@@ -103,7 +103,7 @@ def _log2_if_positive(ax, axis, values):
 
 
 def _k_panels(df, sharey):
-    """One panel per k (three per row): the figure, the ks and their axes; _hide_unused after."""
+    """One panel per k (three per row): the figure, the ks and their axes; _save_panels after."""
     ks = sorted(df["n_mem"].unique()) or [1]
     ncols = min(3, len(ks))
     nrows = math.ceil(len(ks) / ncols)
@@ -112,9 +112,22 @@ def _k_panels(df, sharey):
     return fig, ks, [axes[i // ncols][i % ncols] for i in range(nrows * ncols)]
 
 
-def _hide_unused(ks, axes):
+def _label_panel(ax, k, xlabel, ylabel, legend_loc):
+    ax.set_title(_k_label(k))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    _legend(ax, loc=legend_loc)
+
+
+def _save_panels(fig, ks, axes, title, path):
+    """Hides the panels no k uses, titles the figure and writes it."""
     for ax in axes[len(ks):]:
         ax.set_visible(False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
 
 
 def plot_accuracy_vs_length(df, path):
@@ -145,17 +158,9 @@ def plot_accuracy_vs_length(df, path):
         ax.axhline(cr.ACC_THRESHOLD, color="0.3", ls="--", lw=1,
                    label=f"threshold {cr.ACC_THRESHOLD}")
         _log2_if_positive(ax, "x", dk["length"] if not dk.empty else [])
-        ax.set_title(_k_label(k))
-        ax.set_xlabel("text length (tokens)")
-        ax.set_ylabel("best token accuracy\n(mean ± std over samples)")
         ax.set_ylim(-0.02, 1.05)
-        ax.grid(alpha=0.3)
-        _legend(ax, loc="lower left")
-    _hide_unused(ks, axes)
-    fig.suptitle("Reconstruction accuracy vs text length")
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+        _label_panel(ax, k, "text length (tokens)", "best token accuracy\n(mean ± std over samples)", "lower left")
+    _save_panels(fig, ks, axes, "Reconstruction accuracy vs text length", path)
 
 
 def plot_capacity_vs_k(table, path, bits=cr.BITS_PER_VALUE):
@@ -249,16 +254,9 @@ def plot_info_gain(df, path):
                                facecolors=fill, edgecolors=color[model], label=f"{label}, {what}")
         ax.plot([0, hi * 1.05], [0, hi * 1.05], color="0.3", ls="--", lw=1,
                 label="y = x (all uncertainty removed)")
-        ax.set_title(_k_label(k))
-        ax.set_xlabel("baseline cross-entropy of the text, no memory (bits)")
-        ax.set_ylabel("information gain with memory (bits)")
-        ax.grid(alpha=0.3)
-        _legend(ax, loc="upper left")
-    _hide_unused(ks, axes)
-    fig.suptitle("Information gain vs baseline cross-entropy")
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+        _label_panel(ax, k, "baseline cross-entropy of the text, no memory (bits)",
+                     "information gain with memory (bits)", "upper left")
+    _save_panels(fig, ks, axes, "Information gain vs baseline cross-entropy", path)
 
 
 def plot_compressed_vs_text_ce(df, paper, path):
@@ -285,16 +283,9 @@ def plot_compressed_vs_text_ce(df, paper, path):
         top = float(dk["text_ce_nats"].max())
         ax.plot([0, top], [0, top], color="0.3", ls="--", lw=1, label="y = x (no gain)")
         ax.set_ylim(bottom=0)
-        ax.set_title(_k_label(k))
-        ax.set_xlabel("text CE without memory (nats, loss x N)")
-        ax.set_ylabel("text CE with memory (nats, loss x N)")
-        ax.grid(alpha=0.3)
-        _legend(ax, loc="upper left")
-    _hide_unused(ks, axes)
-    fig.suptitle("Compressed vs original cross-entropy (the paper's Figure 3)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+        _label_panel(ax, k, "text CE without memory (nats, loss x N)", "text CE with memory (nats, loss x N)",
+                     "upper left")
+    _save_panels(fig, ks, axes, "Compressed vs original cross-entropy (the paper's Figure 3)", path)
 
 
 MD_COLUMNS = [  # (column, header, decimals)
