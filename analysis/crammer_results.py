@@ -24,6 +24,10 @@ ACC_THRESHOLD = 0.99      # DESIGN §2: a length is "decodable" when mean best_a
 BITS_PER_VALUE = 16       # bf16, as the paper counts theoretical capacity
 SCHEMA_VERSION = 1        # the newest schema this reader knows
 LN2 = math.log(2.0)
+# Columns of result format 5 (restarts, bytes, the lower bound, progress measures): files and
+# export CSVs written before them read as these, the values that mean "not recorded".
+FORMAT5_DEFAULTS = {"restart": 0, "n_bytes": -1, "gain_bound_nats": float("nan"), "steps_to_acc95": -1,
+                    "steps_to_acc99": -1, "steps_to_acc100": -1, "decode_acc": -1.0}
 
 
 class ResultsFileError(Exception):
@@ -220,12 +224,26 @@ def add_derived(df):
     """Adds the information columns derived from stored metrics (also used on export CSV):
     baseline_ce_nats = baseline_loss * n_targets (total CE of the text without memory),
     info_gain_nats_paper = (baseline_loss - best_loss) * n_tokens (the paper notebooks' N
-    instead of the n_targets scored), and their /ln 2 versions in bits."""
+    instead of the n_targets scored), and their /ln 2 versions in bits; per UTF-8 byte of the
+    text (NaN where n_bytes is not recorded): text_bits_per_byte = baseline_ce_bits / n_bytes,
+    compressed_bits_per_byte = best_loss * n_targets / ln 2 / n_bytes, info_gain_bits_per_byte;
+    the compression ratios tokens_per_vector = length / n_mem and bytes_per_vector = n_bytes /
+    n_mem; gain_bound_bits = gain_bound_nats / ln 2."""
     df = df.copy()
+    for c, v in FORMAT5_DEFAULTS.items():
+        if c not in df.columns:
+            df[c] = v
     df["baseline_ce_nats"] = df["baseline_loss"] * df["n_targets"]
     df["baseline_ce_bits"] = df["baseline_ce_nats"] / LN2
     df["info_gain_nats_paper"] = (df["baseline_loss"] - df["best_loss"]) * df["n_tokens"]
     df["info_gain_bits_paper"] = df["info_gain_nats_paper"] / LN2
+    n_bytes = df["n_bytes"].where(df["n_bytes"] > 0).astype("float64")
+    df["text_bits_per_byte"] = df["baseline_ce_bits"] / n_bytes
+    df["compressed_bits_per_byte"] = df["best_loss"] * df["n_targets"] / LN2 / n_bytes
+    df["info_gain_bits_per_byte"] = df["info_gain_bits"] / n_bytes
+    df["tokens_per_vector"] = df["length"] / df["n_mem"]
+    df["bytes_per_vector"] = n_bytes / df["n_mem"]
+    df["gain_bound_bits"] = df["gain_bound_nats"] / LN2
     return df
 
 
@@ -394,3 +412,114 @@ def paper_table(df, bits_per_value=BITS_PER_VALUE, threshold=ACC_THRESHOLD):
         out.append(row)
     return pd.DataFrame(out, columns=PAPER_COLUMNS)
 
+
+
+PROTOCOL_GROUP = ["model", "text_kind", "n_mem", "length"]
+PROTOCOL_COLUMNS = PROTOCOL_GROUP + [
+    "rows", "restarts", "n_bytes", "tokens_per_vector", "bytes_per_vector", "text_bits_per_byte",
+    "compressed_bits_per_byte", "info_gain_bits", "info_gain_bits_per_byte", "gain_bound_bits",
+    "gain_over_bound", "best_acc", "decode_acc", "reached_acc95", "steps_to_acc95",
+    "reached_acc99", "steps_to_acc99", "reached_acc100", "steps_to_acc100"]
+
+
+def protocol_table(df):
+    """Per (model, text_kind, n_mem, length) over done grid rows (restarts pooled): means of the
+    byte measures, the lower bound and the achieved gain (gain_over_bound = mean info_gain_nats /
+    mean gain_bound_nats), teacher-forced best_acc beside free-running decode_acc (rows that
+    measured it), and per threshold the fraction of rows whose accuracy reached it with the mean
+    first step among those. Columns: docs/analysis.md."""
+    d = df[(df["status"] == "done") & (df["mode"] == "grid")]
+    out = []
+    for key, g in d.groupby(PROTOCOL_GROUP, sort=True):
+        row = dict(zip(PROTOCOL_GROUP, key))
+        row.update({"rows": int(len(g)), "restarts": int(g["restart"].nunique()),
+                    "n_bytes": float(g["n_bytes"].where(g["n_bytes"] > 0).mean())})
+        for c in ("tokens_per_vector", "bytes_per_vector", "text_bits_per_byte", "compressed_bits_per_byte",
+                  "info_gain_bits", "info_gain_bits_per_byte", "gain_bound_bits", "best_acc"):
+            row[c] = float(g[c].mean())
+        bound = float(g["gain_bound_nats"].mean())
+        row["gain_over_bound"] = float(g["info_gain_nats"].mean()) / bound if bound > 0 else float("nan")
+        measured = g["decode_acc"][g["decode_acc"] >= 0]
+        row["decode_acc"] = float(measured.mean()) if len(measured) else float("nan")
+        for t in ("95", "99", "100"):
+            steps = g["steps_to_acc" + t]
+            reached = steps[steps >= 0]
+            row["reached_acc" + t] = float(len(reached)) / len(g)
+            row["steps_to_acc" + t] = float(reached.mean()) if len(reached) else float("nan")
+        out.append(row)
+    return pd.DataFrame(out, columns=PROTOCOL_COLUMNS)
+
+
+def load_solutions(path):
+    """The stored best mem of every live done row (output.save_memory) as a DataFrame: model,
+    n_mem, length, sample_id, restart, task_key and `mem` (a [k, d] float32 array). Rows
+    without a stored mem are left out."""
+    with open_results(path) as f:
+        data = f["results"][()]
+        _require(path, "results", data, ["task_key", "model_index", "sample_id", "n_mem", "length",
+                                         "memory_offset", "memory_k", "memory_d"])
+        status = _status_text(path, data)
+        models = load_models(path)
+        names = dict(zip(models["model_index"], models["name"]))
+        restart = data["restart"] if "restart" in data.dtype.names else np.zeros(len(data), "int64")
+        rows = []
+        for i, row in enumerate(data):
+            o, k, d = int(row["memory_offset"]), int(row["memory_k"]), int(row["memory_d"])
+            if status[i] != "done" or o < 0 or k <= 0 or d <= 0:
+                continue
+            name = names.get(int(row["model_index"]))
+            if name is None or f"memory/{name}" not in f:
+                raise ResultsFileError(f"{path}: row {_text(row['task_key'])} has a mem but no /memory/{name}")
+            flat = f[f"memory/{name}"]
+            if o + k * d > flat.shape[0]:
+                raise ResultsFileError(f"{path}:/memory/{name} has {flat.shape[0]} values; row "
+                                       f"{_text(row['task_key'])} needs {o + k * d}")
+            rows.append({"model": name, "n_mem": int(row["n_mem"]), "length": int(row["length"]),
+                         "sample_id": int(row["sample_id"]), "restart": int(restart[i]),
+                         "task_key": _text(row["task_key"]),
+                         "mem": np.asarray(flat[o:o + k * d], dtype=np.float32).reshape(k, d)})
+    return pd.DataFrame(rows, columns=["model", "n_mem", "length", "sample_id", "restart", "task_key", "mem"])
+
+
+DIVERSITY_GROUP = ["model", "n_mem", "length", "sample_id"]
+DIVERSITY_COLUMNS = DIVERSITY_GROUP + [
+    "restarts", "norm_mean", "cosine_mean", "cosine_min", "cosine_max", "l2_mean", "l2_min",
+    "l2_max", "pc1_variance_ratio", "pc2_variance_ratio"]
+
+
+def solution_pca(mems):
+    """PCA of R solutions (each [k, d], flattened): (coordinates [R, 2], variance ratios of the
+    first two components). Centred, by SVD; fewer than 2 components give 0 for the missing."""
+    x = np.stack([m.reshape(-1) for m in mems]).astype(np.float64)
+    x = x - x.mean(axis=0)
+    u, s, _ = np.linalg.svd(x, full_matrices=False)
+    var = s ** 2
+    ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
+    coords = np.zeros((len(mems), 2))
+    n = min(2, len(s))
+    coords[:, :n] = u[:, :n] * s[:n]
+    ratios = np.zeros(2)
+    ratios[:n] = ratio[:n]
+    return coords, ratios
+
+
+def solution_diversity(solutions):
+    """Per text (model, n_mem, length, sample_id) with >= 2 restarts: the pairwise cosine
+    similarities and L2 distances of its solutions (each [k, d] mem flattened), their mean
+    norm, and the variance ratios of the first two principal components (the paper's
+    solution-diversity study)."""
+    out = []
+    for key, g in solutions.groupby(DIVERSITY_GROUP, sort=True):
+        if len(g) < 2:
+            continue
+        x = np.stack([m.reshape(-1) for m in g["mem"]]).astype(np.float64)
+        norms = np.linalg.norm(x, axis=1)
+        iu = np.triu_indices(len(x), 1)
+        cos = (x @ x.T / np.outer(norms, norms))[iu]
+        l2 = np.linalg.norm(x[:, None, :] - x[None, :, :], axis=2)[iu]
+        _, ratios = solution_pca(list(g["mem"]))
+        out.append(dict(zip(DIVERSITY_GROUP, key), restarts=int(len(g)), norm_mean=float(norms.mean()),
+                        cosine_mean=float(cos.mean()), cosine_min=float(cos.min()), cosine_max=float(cos.max()),
+                        l2_mean=float(l2.mean()), l2_min=float(l2.min()), l2_max=float(l2.max()),
+                        pc1_variance_ratio=float(ratios[0]), pc2_variance_ratio=float(ratios[1])))
+    return pd.DataFrame(out, columns=DIVERSITY_COLUMNS)

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""The standard report of one or more crammer results files: five PNG figures, the
-Table-1-style table (Markdown and CSV) and the paper's Table 1 by its own conventions. What each figure and column means: docs/analysis.md.
+"""The standard report of one or more crammer results files: seven PNG figures, the
+Table-1-style table (Markdown and CSV), the paper's Table 1 by its own conventions, the
+protocol table (bytes, the lower bound, progress measures) and the solution diversity of
+restarts. What each figure and column means: docs/analysis.md.
 
     /usr/bin/python3 analysis/report.py results/*.h5 --out report/
 
@@ -16,13 +18,16 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display on cluster nodes
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crammer_results as cr  # noqa: E402
 
 FIGURES = ["accuracy_vs_length.png", "capacity_vs_k.png", "capacity_vs_model_size.png",
-           "info_gain_vs_baseline.png", "compressed_ce_vs_text_ce.png"]
-TABLES = ["table.md", "table.csv", "per_sample.csv", "table1_paper.md", "table1_paper.csv"]
+           "info_gain_vs_baseline.png", "compressed_ce_vs_text_ce.png", "gain_bound_vs_info_gain.png",
+           "solutions_pca.png"]
+TABLES = ["table.md", "table.csv", "per_sample.csv", "table1_paper.md", "table1_paper.csv", "protocol.csv",
+          "solution_diversity.csv"]
 DPI = 130
 
 
@@ -288,6 +293,60 @@ def plot_compressed_vs_text_ce(df, paper, path):
     _save_panels(fig, ks, axes, "Compressed vs original cross-entropy (the paper's Figure 3)", path)
 
 
+def plot_gain_bound(df, path):
+    """Item 4 of the paper's protocol, one panel per k: the information gain each text got
+    (bits) vs the lower bound of its baseline (the smallest gain that makes every target the
+    argmax, bits), per model (colour) and text kind (marker); filled when converged."""
+    done = df[(df["status"] == "done") & df["gain_bound_bits"].notna()]
+    fig, ks, axes = _k_panels(df, sharey=True)
+    color, marker, _ = _styles(df)
+    many_kinds = df["text_kind"].nunique() > 1
+    hi = float(max(done["gain_bound_bits"].max(), done["info_gain_bits"].max(), 1.0)) if len(done) else 1.0
+    for ax, k in zip(axes, ks):
+        dk = done[done["n_mem"] == k]
+        if dk.empty:
+            _no_data(ax, _k_label(k) + " (no lower bound stored)")
+        for (model, kind), s in dk.groupby(["model", "text_kind"], sort=True):
+            label = _series_label(model, kind, many_kinds)
+            for conv, fill, what in ((True, color[model], "converged"), (False, "none", "not converged")):
+                part = s[s["converged"] == conv]
+                if not part.empty:
+                    ax.scatter(part["gain_bound_bits"], part["info_gain_bits"], s=22, marker=marker[kind],
+                               facecolors=fill, edgecolors=color[model], label=f"{label}, {what}")
+        ax.plot([0, hi * 1.05], [0, hi * 1.05], color="0.3", ls="--", lw=1, label="y = x (gain = bound)")
+        _label_panel(ax, k, "lower bound: gain that makes every target the argmax (bits)",
+                     "information gain with memory (bits)", "upper left")
+    _save_panels(fig, ks, axes, "Achieved information gain vs the lower bound", path)
+
+
+def plot_solutions_pca(solutions, path):
+    """The solution-diversity study: per (model, k) panel, each text's restarts projected on
+    that text's first two principal components (one colour per text and length)."""
+    groups = [] if solutions.empty else sorted(solutions.groupby(["model", "n_mem"]).groups)
+    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(5.2 * max(1, len(groups)), 4.4), squeeze=False)
+    axes = axes[0]
+    if not groups:
+        _no_data(axes[0], "no text with 2+ restarts and stored mem (cram.restarts, output.save_memory)")
+    for ax, (model, k) in zip(axes, groups):
+        g = solutions[(solutions["model"] == model) & (solutions["n_mem"] == k)]
+        texts = [t for t in g.groupby(["length", "sample_id"], sort=True) if len(t[1]) >= 2]
+        for i, ((length, sid), t) in enumerate(texts):
+            coords, ratios = cr.solution_pca(list(t["mem"]))
+            ax.scatter(coords[:, 0], coords[:, 1], s=20, color=plt.cm.tab20(i % 20),
+                       label=f"L{length} s{sid} ({ratios[0]:.0%}, {ratios[1]:.0%})" if i < 12 else None)
+        if not texts:
+            _no_data(ax, f"{model}, {_k_label(k)}: under 2 restarts per text")
+        ax.set_title(f"{model}, {_k_label(k)}")
+        ax.set_xlabel("PC 1 of the text's solutions")
+        ax.set_ylabel("PC 2")
+        if texts:
+            _legend(ax, loc="best", title="text (variance PC1, PC2)")
+    fig.suptitle("Solutions of independent restarts, per text")
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+
+
 MD_COLUMNS = [  # (column, header, decimals)
     ("model", "model", None), ("text_kind", "text kind", None), ("n_mem", "k", None),
     ("mode", "mode", None), ("samples", "samples", None), ("done", "done", None),
@@ -391,6 +450,16 @@ def main(argv=None):
     plot_capacity_vs_model_size(table, os.path.join(a.out, "capacity_vs_model_size.png"))
     plot_info_gain(df, os.path.join(a.out, "info_gain_vs_baseline.png"))
     plot_compressed_vs_text_ce(df, paper, os.path.join(a.out, "compressed_ce_vs_text_ce.png"))
+    cr.protocol_table(df).to_csv(os.path.join(a.out, "protocol.csv"), index=False, float_format="%.17g")
+    plot_gain_bound(df, os.path.join(a.out, "gain_bound_vs_info_gain.png"))
+    try:
+        solutions = pd.concat([cr.load_solutions(f) for f in a.files], ignore_index=True)
+    except cr.ResultsFileError as e:
+        print(f"report.py: {e}", file=sys.stderr)
+        return 2
+    cr.solution_diversity(solutions).to_csv(os.path.join(a.out, "solution_diversity.csv"), index=False,
+                                            float_format="%.17g")
+    plot_solutions_pca(solutions, os.path.join(a.out, "solutions_pca.png"))
     counts = df["status"].value_counts().to_dict()
     print(f"{len(df)} rows ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none yet'}) from "
           f"{len(a.files)} file(s); wrote {', '.join(FIGURES + TABLES)} to {a.out}")

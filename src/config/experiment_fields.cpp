@@ -31,6 +31,7 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
     s.i64_list("n_mem", c.cram.n_mem);
     s.i64_list("lengths", c.cram.lengths);
     s.str("search", c.cram.search);
+    s.i64("restarts", c.cram.restarts);
     s.boolean("predict_first_token", c.cram.predict_first_token);
     s.f64("init_std_scale", c.cram.init_std_scale);
     s.boolean("decode_check", c.cram.decode_check);

@@ -3,6 +3,7 @@
 #include "crammer/config/loader.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <glob.h>
 
 #include "crammer/config/yaml_binder.hpp"
@@ -72,7 +73,13 @@ std::string config_fingerprint(const ExperimentConfig& config) {
   c.corpus = config.corpus;
   c.cram = config.cram;
   c.runtime.seed = config.runtime.seed;
-  const std::string text = write_yaml([&c](YamlBinder& b) { bind_fields(b, c); }, FloatText::digits17);
+  std::string text = write_yaml([&c](YamlBinder& b) { bind_fields(b, c); }, FloatText::digits17);
+  // Keys added after results files first stored fingerprints count only away from their
+  // defaults, so a file written before them still resumes.
+  for (const char* line : {"\n  restarts: 1\n"}) {
+    const auto at = text.find(line);
+    if (at != std::string::npos) text.erase(at, std::strlen(line) - 1);
+  }
   uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
   for (unsigned char ch : text) {
     h ^= ch;

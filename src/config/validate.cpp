@@ -138,6 +138,10 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
                        std::to_string(cram.lengths[i]));
   }
   ck.one_of("cram.search", cram.search, {"grid", "bisect", "progressive"});
+  ck.at_least<int64_t>("cram.restarts", cram.restarts, 1);
+  if (cram.restarts > 100000) ck.fail("cram.restarts", "must be <= 100000, got " + std::to_string(cram.restarts));
+  if (cram.restarts > 1 && cram.init_mem)
+    ck.fail("cram.restarts", "draws independent inits; cram.init_mem gives each task one fixed init: use one of them");
   ck.positive("cram.init_std_scale", cram.init_std_scale);
   if (cram.init_mem) {
     if (cram.search != "grid")

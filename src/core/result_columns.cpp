@@ -15,6 +15,7 @@ struct ColumnLister {
     out.push_back({std::move(name), t, width, section ? section : current, csv});
   }
   void section(const char* s) { current = s; }
+  void since(int) {}
   void text(const char* f, const std::string&, int width) { add(f, ColumnType::text, width); }
   void num(const char* f, const int32_t&) { add(f, ColumnType::i32); }
   void num(const char* f, const int64_t&) { add(f, ColumnType::i64); }

@@ -70,6 +70,8 @@ struct Track {
   int64_t best_step = 0;
   int64_t last_gain_step = 0;  // last step with a strictly better accuracy (patience)
   int64_t steps = 0;
+  // First step whose accuracy reached 95 / 99 / 100 percent (-1: not yet).
+  int64_t reached[3] = {-1, -1, -1};
   bool done = false;
   double wall = 0;
   std::vector<float> curve_loss, curve_acc;
@@ -197,6 +199,10 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
         auto& tr = track[b];
         const double loss = lossa[static_cast<int64_t>(j)];
         const int64_t correct = correcta[static_cast<int64_t>(j)];
+        // Integer percent comparisons: 0.95 * n in floating point may round either way.
+        const int percents[3] = {95, 99, 100};
+        for (int i = 0; i < 3; ++i)
+          if (tr.reached[i] < 0 && correct * 100 >= percents[i] * n_targets[b]) tr.reached[i] = step;
         if (settings.curves_every > 0 && step % settings.curves_every == 0) {
           tr.curve_loss.push_back(static_cast<float>(loss));
           tr.curve_acc.push_back(static_cast<float>(correct) / static_cast<float>(n_targets[b]));
@@ -264,11 +270,12 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
       const auto t_dec = Clock::now();
       std::vector<torch::Tensor> mems;
       for (const auto& tr : track) mems.push_back(tr.best_mem);
-      auto prefix = greedy_decode_prefix(model, torch::stack(mems), texts, pft);  // [B, k, d] in
+      auto dec = greedy_decode(model, torch::stack(mems), texts, pft);  // [B, k, d] in
       const double share = seconds_since(t_dec) / static_cast<double>(B0);
       for (int64_t b = 0; b < B0; ++b) {
-        out[b].row.decode_prefix = prefix[b];
-        out[b].row.decode_exact = prefix[b] == n_targets[b];
+        out[b].row.decode_prefix = dec.prefix[b];
+        out[b].row.decode_exact = dec.prefix[b] == n_targets[b];
+        out[b].row.decode_acc = static_cast<double>(dec.matches[b]) / static_cast<double>(n_targets[b]);
         track[b].wall += share;
       }
     }
@@ -282,6 +289,8 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
     r.model_index = it.model_index;
     r.sample_id = it.sample_id;
     r.n_mem = it.n_mem;
+    r.restart = it.restart;
+    r.n_bytes = it.n_bytes;
     r.length = static_cast<int32_t>(texts[b].size());
     r.status = TaskStatus::done;
     r.n_tokens = static_cast<int32_t>(texts[b].size());
@@ -289,12 +298,16 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
     const auto nt = static_cast<double>(n_targets[b]);
     r.baseline_loss = base[b].loss;
     r.baseline_acc = static_cast<double>(base[b].correct) / nt;
+    r.gain_bound_nats = base[b].gain_bound_nats;
     if (opt.max_steps > 0) {
       r.best_acc = static_cast<double>(tr.best_correct) / nt;
       r.best_loss = tr.best_loss;
       r.steps = static_cast<int32_t>(tr.steps);
       r.steps_to_best = static_cast<int32_t>(tr.best_step);
       r.token_gain = static_cast<int32_t>(tr.best_correct - base[b].correct);
+      r.steps_to_acc95 = static_cast<int32_t>(tr.reached[0]);
+      r.steps_to_acc99 = static_cast<int32_t>(tr.reached[1]);
+      r.steps_to_acc100 = static_cast<int32_t>(tr.reached[2]);
     } else {  // baseline-only row: no mem, so the "best" is the baseline itself
       r.best_acc = r.baseline_acc;
       r.best_loss = r.baseline_loss;

@@ -93,8 +93,21 @@ HeadTargets make_head_targets(const std::vector<std::vector<int64_t>>& targets,
   return h;
 }
 
+torch::Tensor argmax_gain(const torch::Tensor& probs, const torch::Tensor& target, const torch::Tensor& log_p) {
+  const int64_t V = probs.size(1);
+  auto p = probs.gather(1, target);                                        // [R, 1]
+  auto others = probs.scatter(1, target, 0.0f);                            // [R, V]
+  auto sorted = std::get<0>(others.sort(1, /*descending=*/true));          // [R, V]
+  auto count = torch::arange(2, V + 2, probs.options());                   // [V]: k + 1
+  auto level = (sorted.cumsum(1) + p) / count;                             // [R, V]
+  auto lifted = std::get<0>(level.max(1)).clamp_min(p.squeeze(1));         // [R]
+  auto leads = sorted.select(1, 0) <= p.squeeze(1);                        // [R]
+  auto gain = (lifted.log() - log_p).clamp_min(0.0);
+  return gain.masked_fill(leads, 0.0);
+}
+
 HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const HeadTargets& targets,
-                        int64_t chunk, bool want_grad) {
+                        int64_t chunk, bool want_grad, bool want_bound) {
   at::NoGradGuard no_grad;
   const int64_t B = targets.batch, T = targets.seq, d = hidden.size(2);
   auto flat = hidden.detach().reshape({B * T, d}).index_select(0, targets.rows);  // [R, d]
@@ -103,6 +116,7 @@ HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const Head
   HeadOutput out;
   out.loss = torch::zeros({B}, torch::dtype(torch::kFloat32).device(device));
   out.correct = torch::zeros({B}, torch::dtype(torch::kInt64).device(device));
+  if (want_bound) out.gain_bound = torch::zeros({B}, torch::dtype(torch::kFloat32).device(device));
   torch::Tensor W = model.head_weight();  // [V, d]
   const int64_t V = W.size(0);
   torch::Tensor grad_rows;
@@ -142,6 +156,7 @@ HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const Head
     auto hit = arg.squeeze(1).eq(tgt.squeeze(1)).to(torch::kInt64);  // [c]
     out.loss.index_add_(0, smp, ce * w);
     out.correct.index_add_(0, smp, hit);
+    if (want_bound) out.gain_bound.index_add_(0, smp, argmax_gain(e / sum, tgt, tgt_logit - lse));
     if (want_grad) {
       // d(w * CE)/d h = w * (softmax - onehot) @ W = (e @ W) * (w / sum) - w * W[target]:
       // scaling the [c, d] product instead of the [c, V] probabilities saves two passes over V.
@@ -211,9 +226,10 @@ std::vector<Baseline> compute_baselines(CausalLM& model,
   auto ids = pad_ids(inputs, T, device);               // [B, T]
   auto hidden = model.forward(model.embed(ids));        // [B, T, d]
   auto ht = make_head_targets(targets, std::vector<int64_t>(texts.size(), 0), T, device);
-  auto res = chunked_head(model, hidden, ht, chunk, /*want_grad=*/false);
+  auto res = chunked_head(model, hidden, ht, chunk, /*want_grad=*/false, /*want_bound=*/true);
   auto loss = res.loss.cpu();
   auto correct = res.correct.cpu();
+  auto bound = res.gain_bound.cpu();
   const double uniform = std::log(static_cast<double>(spec.vocab_size));
   for (int64_t b = 0; b < B; ++b) {
     const auto n_scored = static_cast<double>(targets[b].size());
@@ -225,24 +241,26 @@ std::vector<Baseline> compute_baselines(CausalLM& model,
     }
     out[b].loss = n > 0 ? sum / n : 0.0;
     out[b].correct = correct[b].item<int64_t>();
+    out[b].gain_bound_nats = bound[b].item<double>();
   }
   return out;
 }
 
-std::vector<int32_t> greedy_decode_prefix(CausalLM& model, const torch::Tensor& mem,
-                                          const std::vector<std::vector<int32_t>>& texts,
-                                          bool predict_first_token) {
+GreedyDecode greedy_decode(CausalLM& model, const torch::Tensor& mem, const std::vector<std::vector<int32_t>>& texts,
+                           bool predict_first_token) {
   at::NoGradGuard no_grad;
   const auto B = static_cast<int64_t>(texts.size());
-  std::vector<int32_t> prefix(texts.size(), 0);
-  if (B == 0) return prefix;
+  GreedyDecode out;
+  out.prefix.assign(texts.size(), 0);
+  out.matches.assign(texts.size(), 0);
+  if (B == 0) return out;
   auto device = model_device(model);
   auto dtype = model.embedding_weight().scalar_type();
   const size_t skip = predict_first_token ? 0 : 1;  // targets start at t_1 or t_2
-  std::vector<bool> alive(texts.size());
+  std::vector<bool> exact(texts.size());  // no mistake so far
   size_t longest = 0;
   for (int64_t b = 0; b < B; ++b) {
-    alive[b] = texts[b].size() > skip;
+    exact[b] = texts[b].size() > skip;
     longest = std::max(longest, texts[b].size() > skip ? texts[b].size() - skip : 0);
   }
   auto embeds = mem.to(device, dtype);  // [B, k, d]
@@ -259,19 +277,18 @@ std::vector<int32_t> greedy_decode_prefix(CausalLM& model, const torch::Tensor& 
     auto pred = model.lm_head(last).argmax(1);                    // [B]
     auto pred_cpu = pred.cpu();
     auto p = pred_cpu.accessor<int64_t, 1>();
-    bool any = false;
     for (int64_t b = 0; b < B; ++b) {
-      if (!alive[b]) continue;
       const size_t pos = skip + j;
+      if (pos >= texts[b].size()) continue;
       const bool right = p[b] == texts[b][pos];
-      if (right) prefix[b] += 1;
-      alive[b] = right && pos + 1 < texts[b].size();
-      any = any || alive[b];
+      out.matches[b] += right ? 1 : 0;
+      exact[b] = exact[b] && right;
+      out.prefix[b] += exact[b] ? 1 : 0;
     }
-    if (!any) break;
+    if (j + 1 == longest) break;
     hidden = model.forward_cached(model.embed(pred.unsqueeze(1)), cache);  // [B, 1, d]
   }
-  return prefix;
+  return out;
 }
 
 }  // namespace crammer

@@ -55,6 +55,8 @@ CramItem make_item(const Task& t, int32_t length, const Checkpoint* init = nullp
   it.model_index = t.model_index;
   it.sample_id = t.sample_id;
   it.n_mem = t.n_mem;
+  it.restart = t.restart;
+  it.n_bytes = bytes_of_prefix(t, length);
   it.tokens.assign(t.token_ids.begin(), t.token_ids.begin() + length);
   if (init) {
     if (!init->contains(t.key))
@@ -128,6 +130,7 @@ struct NonFinite {
   bool metric = false;
   std::string names;
   void section(const char* name) { metric = std::string(name) == "metric"; }
+  void since(int) {}
   void num(const char* name, const double& v) {
     if (metric && !std::isfinite(v)) names += (names.empty() ? "" : ", ") + std::string(name);
   }

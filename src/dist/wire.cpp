@@ -25,8 +25,10 @@ void write_task(ByteWriter& w, const Task& t) {
   w.put<int64_t>(t.sample_id);
   w.put<int32_t>(t.n_mem);
   w.put<int32_t>(t.length);
+  w.put<int32_t>(t.restart);
   w.put<uint8_t>(t.capacity_search ? 1 : 0);
   w.put_vector(t.token_ids);
+  w.put_vector(t.prefix_bytes);
 }
 
 Task read_task(ByteReader& r) {
@@ -36,8 +38,10 @@ Task read_task(ByteReader& r) {
   t.sample_id = r.get<int64_t>("task.sample_id");
   t.n_mem = r.get<int32_t>("task.n_mem");
   t.length = r.get<int32_t>("task.length");
+  t.restart = r.get<int32_t>("task.restart");
   t.capacity_search = r.get<uint8_t>("task.capacity_search") != 0;
   t.token_ids = r.get_vector<int32_t>("task.token_ids");
+  t.prefix_bytes = r.get_vector<int32_t>("task.prefix_bytes");
   return t;
 }
 

@@ -110,6 +110,7 @@ TaskResult skipped_row(const std::string& key, const Task& t, size_t available,
   r.sample_id = t.sample_id;
   r.n_mem = t.n_mem;
   r.length = t.length;
+  r.restart = t.restart;
   r.status = TaskStatus::skipped;
   r.error = "sample " + std::to_string(t.sample_id) + " has " + std::to_string(available) +
             " tokens for model '" + model_name + "', fewer than " + why;
@@ -118,13 +119,38 @@ TaskResult skipped_row(const std::string& key, const Task& t, size_t available,
 
 }  // namespace
 
-std::string grid_task_key(const std::string& model, int64_t n_mem, int64_t length, int64_t sample_id) {
-  return model + "/k" + std::to_string(n_mem) + "/L" + std::to_string(length) + "/s" +
-         std::to_string(sample_id);
+namespace {
+
+std::string restart_suffix(int64_t restart) { return restart < 0 ? "" : "/r" + std::to_string(restart); }
+
+// Entry i: UTF-8 bytes of the first i tokens decoded, BOS left out; -1 unless `all` or i is in
+// `lengths`. Empty without a tokenizer.
+std::vector<int32_t> prefix_bytes(const SampleRecord& s, const Tokenizer* tok, std::optional<int32_t> bos,
+                                  const std::vector<int64_t>& lengths, bool all) {
+  if (tok == nullptr) return {};
+  const auto& ids = s.token_ids;
+  std::vector<int32_t> out(ids.size() + 1, -1);
+  const size_t skip = bos && !ids.empty() && ids.front() == *bos ? 1 : 0;
+  out[0] = 0;
+  for (size_t i = 1; i <= ids.size(); ++i) {
+    if (!all && !std::binary_search(lengths.begin(), lengths.end(), static_cast<int64_t>(i))) continue;
+    const std::vector<int32_t> prefix(ids.begin() + static_cast<std::ptrdiff_t>(std::min(skip, i)),
+                                      ids.begin() + static_cast<std::ptrdiff_t>(i));
+    out[i] = static_cast<int32_t>(tok->decode(prefix).size());
+  }
+  return out;
 }
 
-std::string search_task_key(const std::string& model, int64_t n_mem, int64_t sample_id) {
-  return model + "/k" + std::to_string(n_mem) + "/search/s" + std::to_string(sample_id);
+}  // namespace
+
+std::string grid_task_key(const std::string& model, int64_t n_mem, int64_t length, int64_t sample_id,
+                          int64_t restart) {
+  return model + "/k" + std::to_string(n_mem) + "/L" + std::to_string(length) + "/s" +
+         std::to_string(sample_id) + restart_suffix(restart);
+}
+
+std::string search_task_key(const std::string& model, int64_t n_mem, int64_t sample_id, int64_t restart) {
+  return model + "/k" + std::to_string(n_mem) + "/search/s" + std::to_string(sample_id) + restart_suffix(restart);
 }
 
 Plan make_plan(const ExperimentConfig& config) {
@@ -163,6 +189,8 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
   if (n_mems.empty() || lengths.empty()) throw ConfigError("cram.n_mem and cram.lengths must not be empty");
   const int64_t max_length = lengths.back();
   const bool grid = config.cram.search == "grid";
+  const int64_t restarts = config.cram.restarts;
+  const int64_t last_restart = restarts > 1 ? restarts - 1 : -1;
 
   Plan plan;
   std::vector<SampleModel> sample_models;
@@ -183,8 +211,8 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
   const int64_t max_sample = config.corpus.samples * static_cast<int64_t>(config.corpus.text_kind.size()) - 1;
   for (size_t i = 0; i < config.models.size(); ++i) {
     const std::string& name = config.models[i].name;
-    const std::string longest = grid ? grid_task_key(name, n_mems.back(), max_length, max_sample)
-                                     : search_task_key(name, n_mems.back(), max_sample);
+    const std::string longest = grid ? grid_task_key(name, n_mems.back(), max_length, max_sample, last_restart)
+                                     : search_task_key(name, n_mems.back(), max_sample, last_restart);
     if (longest.size() >= static_cast<size_t>(kTaskKeyWidth))
       throw ConfigError(source_of(config) + ": models." + std::to_string(i) + ".name: '" + name + "' (" +
                         std::to_string(name.size()) + " bytes) makes task keys such as '" + longest + "' " +
@@ -222,42 +250,53 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
 
   for (size_t m = 0; m < config.models.size(); ++m) {
     const std::string& name = config.models[m].name;
+    // Byte counts per sample, at the grid's lengths (a search may probe any length).
+    std::optional<int32_t> bos;
+    if (plan.models[m].bos_token >= 0) bos = plan.models[m].bos_token;
+    std::vector<std::vector<int32_t>> bytes;
+    for (size_t i = 0; i < samples.size(); ++i)
+      bytes.push_back(prefix_bytes(plan.samples[m * samples.size() + i], tokenizers[m], bos, lengths, !grid));
     for (int64_t k : n_mems) {
-      auto add = [&](int64_t length, const SampleRecord& s) {
-        const size_t available = s.token_ids.size();
-        Task t;
-        t.model_index = static_cast<int32_t>(m);
-        t.sample_id = s.sample_id;
-        t.n_mem = static_cast<int32_t>(k);
-        t.length = static_cast<int32_t>(length);
-        t.capacity_search = !grid;
+      for (int64_t j = 0; j < restarts; ++j) {
+        const int64_t restart = restarts > 1 ? j : -1;
+        auto add = [&](int64_t length, const SampleRecord& s, const std::vector<int32_t>& sample_bytes) {
+          const size_t available = s.token_ids.size();
+          Task t;
+          t.model_index = static_cast<int32_t>(m);
+          t.sample_id = s.sample_id;
+          t.n_mem = static_cast<int32_t>(k);
+          t.length = static_cast<int32_t>(length);
+          t.restart = static_cast<int32_t>(j);
+          t.capacity_search = !grid;
+          if (grid) {
+            t.key = grid_task_key(name, k, length, s.sample_id, restart);
+            if (static_cast<int64_t>(available) < length) {
+              plan.skipped.push_back(skipped_row(t.key, t, available, name, "length " + std::to_string(length)));
+              return;
+            }
+          } else {
+            t.key = search_task_key(name, k, s.sample_id, restart);
+            // Cap the search at the largest grid length this sample reaches.
+            auto reach = std::upper_bound(lengths.begin(), lengths.end(), static_cast<int64_t>(available));
+            if (reach == lengths.begin()) {
+              plan.skipped.push_back(skipped_row(t.key, t, available, name,
+                                                 "the smallest length " + std::to_string(lengths.front())));
+              return;
+            }
+            t.length = static_cast<int32_t>(*(reach - 1));
+          }
+          t.token_ids.assign(s.token_ids.begin(), s.token_ids.begin() + t.length);
+          if (!sample_bytes.empty()) t.prefix_bytes.assign(sample_bytes.begin(), sample_bytes.begin() + t.length + 1);
+          plan.tasks.push_back(std::move(t));
+        };
+        const SampleRecord* first = &plan.samples[m * samples.size()];
         if (grid) {
-          t.key = grid_task_key(name, k, length, s.sample_id);
-          if (static_cast<int64_t>(available) < length) {
-            plan.skipped.push_back(skipped_row(t.key, t, available, name, "length " + std::to_string(length)));
-            return;
+          for (int64_t length : lengths) {
+            for (size_t i = 0; i < samples.size(); ++i) add(length, first[i], bytes[i]);
           }
         } else {
-          t.key = search_task_key(name, k, s.sample_id);
-          // Cap the search at the largest grid length this sample reaches.
-          auto reach = std::upper_bound(lengths.begin(), lengths.end(), static_cast<int64_t>(available));
-          if (reach == lengths.begin()) {
-            plan.skipped.push_back(skipped_row(t.key, t, available, name,
-                                               "the smallest length " + std::to_string(lengths.front())));
-            return;
-          }
-          t.length = static_cast<int32_t>(*(reach - 1));
+          for (size_t i = 0; i < samples.size(); ++i) add(max_length, first[i], bytes[i]);
         }
-        t.token_ids.assign(s.token_ids.begin(), s.token_ids.begin() + t.length);
-        plan.tasks.push_back(std::move(t));
-      };
-      const SampleRecord* first = &plan.samples[m * samples.size()];
-      if (grid) {
-        for (int64_t length : lengths) {
-          for (size_t i = 0; i < samples.size(); ++i) add(length, first[i]);
-        }
-      } else {
-        for (size_t i = 0; i < samples.size(); ++i) add(max_length, first[i]);
       }
     }
   }
@@ -288,8 +327,9 @@ std::string plan_to_json(const Plan& plan) {
   j["tasks"] = ordered_json::array();
   for (const auto& t : plan.tasks) {
     j["tasks"].push_back({{"key", t.key}, {"model_index", t.model_index}, {"sample_id", t.sample_id},
-                          {"n_mem", t.n_mem}, {"length", t.length},
-                          {"capacity_search", t.capacity_search}, {"token_ids", t.token_ids}});
+                          {"n_mem", t.n_mem}, {"length", t.length}, {"restart", t.restart},
+                          {"capacity_search", t.capacity_search}, {"token_ids", t.token_ids},
+                          {"prefix_bytes", t.prefix_bytes}});
   }
   j["skipped"] = ordered_json::array();
   for (const auto& r : plan.skipped) {

@@ -36,6 +36,7 @@ std::string num(float v) { return fmt::format("{:.9g}", v); }
 struct Cells {
   std::vector<std::string> out;
   void section(const char*) {}
+  void since(int) {}
   void text(const char*, const std::string& s, int) { out.push_back(csv(s)); }
   void num(const char*, int32_t v) { out.push_back(std::to_string(v)); }
   void num(const char*, int64_t v) { out.push_back(std::to_string(v)); }

@@ -24,9 +24,10 @@ namespace {
 
 constexpr char kMagic[8] = {'C', 'R', 'M', 'J', 'R', 'N', 'L', '\n'};
 // 2: model records carry bos_token. 3: sample records carry text_offset. 4: model records carry
-// planned_tasks. Versions 2 and 3 are still read (text_offset 0, planned_tasks -1); a new
-// journal is written as kVersion.
-constexpr uint32_t kVersion = 4;
+// planned_tasks. 5: rows carry the fields of result format 5 (core/result_codec.hpp). Versions
+// 2 to 4 are still read (text_offset 0, planned_tasks -1, format-5 fields at their defaults); a
+// new journal is written as kVersion.
+constexpr uint32_t kVersion = kJournalVersion;
 constexpr uint32_t kOldestVersion = 2;
 constexpr size_t kFileHeader = 16;
 constexpr size_t kRecordHeader = 16;  // u32 type, u32 crc, u64 length
@@ -144,6 +145,8 @@ Journal Journal::open_locked(const std::string& path) {
   j.version_ = version;
   return j;
 }
+
+bool Journal::is_current() const { return version_ == kVersion; }
 
 void Journal::clear() {
   version_ = kVersion;
@@ -307,30 +310,33 @@ RunHeader decode_header(const std::string& payload, const std::string& where, ui
 
 namespace {
 
-void put_rows(ByteWriter& o, const std::vector<TaskResult>& rows) {
+void put_rows(ByteWriter& o, const std::vector<TaskResult>& rows, uint32_t format = kResultFormat) {
   o.put<uint64_t>(rows.size());
-  for (const auto& r : rows) write_result(o, r);
+  for (const auto& r : rows) write_result(o, r, format);
 }
 
-std::vector<TaskResult> get_rows(ByteReader& in, size_t payload_size) {
+// Journals before version 5 hold rows of result format 4.
+uint32_t row_format(uint32_t journal_version) { return journal_version < 5 ? 4 : journal_version; }
+
+std::vector<TaskResult> get_rows(ByteReader& in, size_t payload_size, uint32_t version) {
   auto n = in.get<uint64_t>("row count");
   std::vector<TaskResult> rows;
   rows.reserve(std::min<uint64_t>(n, payload_size));
-  for (uint64_t i = 0; i < n; ++i) rows.push_back(read_result(in));
+  for (uint64_t i = 0; i < n; ++i) rows.push_back(read_result(in, row_format(version)));
   return rows;
 }
 
 }  // namespace
 
-std::string encode_rows(const std::vector<TaskResult>& rows) {
+std::string encode_rows(const std::vector<TaskResult>& rows, uint32_t version) {
   ByteWriter o;
-  put_rows(o, rows);
+  put_rows(o, rows, row_format(version));
   return o.release_string();
 }
 
-std::vector<TaskResult> decode_rows(const std::string& payload, const std::string& where) {
+std::vector<TaskResult> decode_rows(const std::string& payload, const std::string& where, uint32_t version) {
   ByteReader in = record_reader(payload, where);
-  std::vector<TaskResult> rows = get_rows(in, payload.size());
+  std::vector<TaskResult> rows = get_rows(in, payload.size(), version);
   in.expect_end("rows record");
   return rows;
 }
@@ -343,11 +349,11 @@ std::string encode_retry(const RetryBatch& batch) {
   return o.release_string();
 }
 
-RetryBatch decode_retry(const std::string& payload, const std::string& where) {
+RetryBatch decode_retry(const std::string& payload, const std::string& where, uint32_t version) {
   ByteReader in = record_reader(payload, where);
   RetryBatch batch;
   for (auto n = in.get<uint64_t>("key count"); n > 0; --n) batch.superseded.insert(in.get_string("task key"));
-  batch.rows = get_rows(in, payload.size());
+  batch.rows = get_rows(in, payload.size(), version);
   in.expect_end("retry record");
   return batch;
 }

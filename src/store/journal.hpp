@@ -1,7 +1,7 @@
 // The append-only journal next to a results file ("<path>.journal"): every appended batch of
 // rows is written and fdatasync'ed here before ResultsWriter::append returns, so a crash loses
 // nothing reported as stored; the HDF5 file can be rebuilt from it. Format (little-endian):
-//   header  "CRMJRNL\n" u32 version (2 or 3, see journal.cpp) u32 0
+//   header  "CRMJRNL\n" u32 version (2 to 5, see journal.cpp) u32 0
 //   record  u32 type, u32 crc32(type|length|payload), u64 length, payload[length]
 // A torn or corrupt tail stops the scan cleanly; the writer truncates it away.
 // Not for readers of results: they read the HDF5 file.
@@ -13,9 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "crammer/core/result_codec.hpp"
 #include "crammer/store/results_file.hpp"
 
 namespace crammer {
+
+// The journal version this build writes: its rows are of the same result format.
+constexpr uint32_t kJournalVersion = kResultFormat;
 
 enum class JournalType : uint32_t {
   header = 1,  // RunHeader: first record, written when the results file is created
@@ -49,6 +53,7 @@ class Journal {
   void close();
   const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }  // of the file's records
+  bool is_current() const;                        // version() is the one this build writes
 
  private:
   int fd_ = -1;
@@ -62,14 +67,16 @@ bool journal_locked(const std::string& path);
 std::string encode_header(const RunHeader& h);
 // `version`: the journal's (Journal::version()); older versions lack newer fields.
 RunHeader decode_header(const std::string& payload, const std::string& where, uint32_t version);
-std::string encode_rows(const std::vector<TaskResult>& rows);
-std::vector<TaskResult> decode_rows(const std::string& payload, const std::string& where);
+// `version` older than the journal this build writes: the rows as that version held them.
+std::string encode_rows(const std::vector<TaskResult>& rows, uint32_t version = kJournalVersion);
+// `version`: the journal's (Journal::version()); older journals' rows lack later fields.
+std::vector<TaskResult> decode_rows(const std::string& payload, const std::string& where, uint32_t version);
 struct RetryBatch {
   std::set<std::string> superseded;  // task keys
   std::vector<TaskResult> rows;
 };
 std::string encode_retry(const RetryBatch& batch);
-RetryBatch decode_retry(const std::string& payload, const std::string& where);
+RetryBatch decode_retry(const std::string& payload, const std::string& where, uint32_t version);
 std::string encode_u64(uint64_t v);
 uint64_t decode_u64(const std::string& payload, const std::string& where);
 

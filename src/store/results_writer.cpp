@@ -97,8 +97,8 @@ struct ResultsWriter::Impl {
     std::vector<RetryBatch> batches;
     journal.scan(
         [&](JournalType type, const std::string& payload) {
-          if (type == JournalType::rows) batches.push_back({{}, decode_rows(payload, journal.path())});
-          if (type == JournalType::retry) batches.push_back(decode_retry(payload, journal.path()));
+          if (type == JournalType::rows) batches.push_back({{}, decode_rows(payload, journal.path(), journal.version())});
+          if (type == JournalType::retry) batches.push_back(decode_retry(payload, journal.path(), journal.version()));
         },
         false);
     return batches;
@@ -241,9 +241,25 @@ struct ResultsWriter::Impl {
         why = std::string("it cannot be read (") + e.what() + ")";
       }
     }
-    if (why.empty()) return;
-    spdlog::warn("rebuilding results file {} from its journal {}: {}", path, journal.path(), why);
-    build_file(journal_batches());
+    if (!why.empty()) {
+      spdlog::warn("rebuilding results file {} from its journal {}: {}", path, journal.path(), why);
+      build_file(journal_batches());
+    }
+    if (!journal.is_current()) rewrite_journal();
+  }
+
+  // A journal of an older format gets rows of this one appended next: rewrite what it holds in
+  // this format first, so one journal never mixes two row formats. No clean record: should
+  // this run crash, the next rebuilds the file from the journal, which is always right.
+  void rewrite_journal() {
+    const uint32_t old_version = journal.version();
+    auto batches = journal_batches();
+    journal.clear();
+    journal.append(JournalType::header, encode_header(header));
+    for (const auto& b : batches)
+      if (b.superseded.empty()) journal.append(JournalType::rows, encode_rows(b.rows));
+      else journal.append(JournalType::retry, encode_retry(b));
+    spdlog::info("journal {} rewritten from format {} to {}", journal.path(), old_version, journal.version());
   }
 };
 

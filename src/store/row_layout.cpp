@@ -41,6 +41,7 @@ struct Walk {
   const std::vector<size_t>& offsets;
   size_t c = 0;
   void section(const char*) {}
+  void since(int) {}
   size_t next() { return offsets[c++]; }
 };
 

@@ -306,6 +306,20 @@ TEST_F(ConfigTest, OutOfRangeTargetAccuracy) {
   EXPECT_THAT(m, HasSubstr("cram.optimizer.target_accuracy: must be in (0, 1]"));
 }
 
+TEST_F(ConfigTest, RestartsAreCountedAndExcludeAFixedInit) {
+  EXPECT_THAT(error_of(base(), {"cram.restarts=0"}), HasSubstr("cram.restarts: must be >= 1, got 0"));
+  EXPECT_THAT(error_of(base(), {"cram.restarts=2", "cram.init_mem=init.safetensors"}),
+              HasSubstr("cram.restarts: draws independent inits; cram.init_mem gives each task one fixed init"));
+  // One restart (the default) leaves the fingerprint of files written before the key existed.
+  ExperimentConfig c = crammer::load_config(file(base()).string());
+  const std::string fp = crammer::config_fingerprint(c);
+  c.cram.restarts = 2;
+  EXPECT_NE(crammer::config_fingerprint(c), fp);
+  c.cram.restarts = 1;
+  EXPECT_EQ(crammer::config_fingerprint(c), fp);
+  EXPECT_NE(crammer::to_yaml(c).find("  restarts: 1\n"), std::string::npos);  // still printed
+}
+
 TEST_F(ConfigTest, OutOfRangeNMem) {
   std::string m = error_of(base(), {"cram.n_mem=[1,0]"});
   EXPECT_THAT(m, HasSubstr("cram.n_mem[1]: must be >= 1, got 0"));

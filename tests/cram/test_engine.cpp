@@ -63,6 +63,31 @@ TEST(Cram, ShortNaturalTextCramsToFullAccuracy) {
   EXPECT_GT(r.wall_seconds, 0);
 }
 
+// Progressive-cramming measures read back from the per-step accuracy curve: the first step
+// at 95 / 99 / 100 percent, and the free-running decode accuracy of an exact decode.
+TEST(Cram, StepsToAccuracyAgreeWithTheCurve) {
+  auto& f = fixture();
+  auto s = test::quick_settings(300);
+  s.curves_every = 1;
+  auto rows = cram_tasks(*f.model, {make_task("austen", f.text, 12)}, s);
+  const auto& r = rows.at(0);
+  ASSERT_TRUE(r.converged);
+  const int percents[3] = {95, 99, 100};
+  const int32_t got[3] = {r.steps_to_acc95, r.steps_to_acc99, r.steps_to_acc100};
+  for (int i = 0; i < 3; ++i) {
+    int32_t first = -1;
+    for (size_t j = 0; j < r.curve_acc.size() && first < 0; ++j)
+      if (std::lround(r.curve_acc[j] * r.n_targets) * 100 >= percents[i] * r.n_targets) first = static_cast<int32_t>(j);
+    EXPECT_EQ(got[i], first) << percents[i] << "%";
+  }
+  EXPECT_EQ(r.steps_to_acc100, r.steps);
+  EXPECT_LE(r.steps_to_acc95, r.steps_to_acc99);
+  EXPECT_TRUE(r.decode_exact);
+  EXPECT_DOUBLE_EQ(r.decode_acc, 1.0);
+  EXPECT_TRUE(std::isfinite(r.gain_bound_nats));
+  EXPECT_GT(r.gain_bound_nats, 0.0);  // a random model does not predict the text already
+}
+
 TEST(Cram, BatchedEqualsOneByOneWithCompactionAndPadding) {
   auto& f = fixture();
   // Lengths differ (padding); the short texts finish early (compaction) while the longest
@@ -177,6 +202,8 @@ TEST(Cram, MetricsEqualIndependentRecomputation) {
         EXPECT_TRUE(r.decode_exact);
       }
       EXPECT_LE(r.decode_prefix, r.n_targets);
+      EXPECT_GE(r.decode_acc * r.n_targets + 1e-9, r.decode_prefix);  // counts past the first mistake too
+      EXPECT_LE(r.decode_acc, 1.0);
     }
   }
 }

@@ -14,6 +14,55 @@ namespace {
 using test::tiny_model;
 using test::tiny_spec;
 
+// The lower bound's water level found another way: the target's new probability x solves
+// x = p + sum_i max(0, s_i - x) over the other tokens (what they lose above x, it gains);
+// the left side minus the right falls with x, so bisection on [p, 1] finds it. log(x / p).
+double bisection_gain(const std::vector<double>& probs, size_t target) {
+  const double p = probs[target];
+  double top = 0;
+  for (size_t i = 0; i < probs.size(); ++i)
+    if (i != target) top = std::max(top, probs[i]);
+  if (p >= top) return 0;
+  double lo = p, hi = 1;
+  for (int it = 0; it < 200; ++it) {
+    const double x = 0.5 * (lo + hi);
+    double moved = 0;
+    for (size_t i = 0; i < probs.size(); ++i)
+      if (i != target) moved += std::max(0.0, probs[i] - x);
+    (p + moved > x ? lo : hi) = x;
+  }
+  return std::log(0.5 * (lo + hi) / p);
+}
+
+TEST(ArgmaxGain, HandWorkedWaterLevels) {
+  auto probs = torch::tensor({0.5f, 0.3f, 0.2f}).repeat({3, 1});   // [3, 3]
+  auto target = torch::tensor({2, 1, 0}, torch::dtype(torch::kInt64)).unsqueeze(1);  // [3, 1]
+  auto log_p = probs.gather(1, target).squeeze(1).log();
+  auto gain = argmax_gain(probs, target, log_p);
+  // 0.2 rises to (0.2 + 0.5) / 2 = 0.35 (0.3 stays below); 0.3 to (0.3 + 0.5) / 2 = 0.4; 0.5 leads.
+  EXPECT_NEAR(gain[0].item<double>(), std::log(0.35 / 0.2), 1e-6);
+  EXPECT_NEAR(gain[1].item<double>(), std::log(0.4 / 0.3), 1e-6);
+  EXPECT_EQ(gain[2].item<double>(), 0.0);
+}
+
+TEST(ArgmaxGain, EqualsBisectionOnRandomDistributions) {
+  torch::manual_seed(4);
+  const int64_t R = 40, V = 64;
+  auto logits = torch::randn({R, V}) * torch::linspace(0.2, 6.0, R).unsqueeze(1);  // flat to peaked
+  auto probs = logits.softmax(1);
+  auto target = torch::randint(0, V, {R, 1}, torch::dtype(torch::kInt64));
+  auto gain = argmax_gain(probs, target, logits.log_softmax(1).gather(1, target).squeeze(1));
+  auto p64 = probs.to(torch::kFloat64);
+  int lifted = 0;
+  for (int64_t r = 0; r < R; ++r) {
+    std::vector<double> row(p64[r].data_ptr<double>(), p64[r].data_ptr<double>() + V);
+    const double want = bisection_gain(row, static_cast<size_t>(target[r][0].item<int64_t>()));
+    EXPECT_NEAR(gain[r].item<double>(), want, 1e-4 * std::max(1.0, want)) << "row " << r;
+    lifted += want > 0 ? 1 : 0;
+  }
+  EXPECT_GT(lifted, R / 2);  // most random targets do not lead: the bound is exercised
+}
+
 // Returns the largest |loss - loss without the logit soft cap| (0 for uncapped models).
 double check_chunked_head(CausalLM* model) {
   torch::manual_seed(0);
@@ -139,6 +188,18 @@ TEST(Baselines, MatchNaiveFullLogitsPerText) {
       auto s = test::naive_score(*model, model->embed(test::ids_tensor(input)), 0, tg);
       EXPECT_NEAR(base[b].loss, s.mean_ce, 1e-5) << "text " << b << " pft " << pft;
       EXPECT_EQ(base[b].correct, s.correct);
+      // The lower bound from the full logits, position by position.
+      at::NoGradGuard no_grad;
+      auto logits = model->lm_head(model->forward(model->embed(test::ids_tensor(input)))[0]);  // [T, V]
+      auto probs = logits.to(torch::kFloat64).softmax(1);
+      double bound = 0;
+      for (size_t i = 0; i < tg.size(); ++i) {
+        std::vector<double> row(probs[static_cast<int64_t>(i)].data_ptr<double>(),
+                                probs[static_cast<int64_t>(i)].data_ptr<double>() + 211);
+        bound += bisection_gain(row, static_cast<size_t>(tg[i]));
+      }
+      EXPECT_NEAR(base[b].gain_bound_nats, bound, 1e-4 * std::max(1.0, bound)) << "text " << b;
+      EXPECT_GT(bound, 0.0);
     }
   }
   // No BOS/EOS: t_1 counts as a uniform guess.
@@ -170,9 +231,12 @@ TEST(GreedyDecode, CachedEqualsUncachedGreedy) {
   }
   auto broken = text;
   broken[3] = (broken[3] + 1) % 50;
-  auto prefix = greedy_decode_prefix(*model, torch::cat({mem, mem}), {text, broken}, false);
-  EXPECT_EQ(prefix[0], 6);  // all N-1 targets
-  EXPECT_EQ(prefix[1], 2);
+  auto dec = greedy_decode(*model, torch::cat({mem, mem}), {text, broken}, false);
+  EXPECT_EQ(dec.prefix[0], 6);  // all N-1 targets
+  EXPECT_EQ(dec.prefix[1], 2);
+  // Generation goes on past the mistake, fed its own tokens (the unbroken text): 5 of 6 right.
+  EXPECT_EQ(dec.matches[0], 6);
+  EXPECT_EQ(dec.matches[1], 5);
 }
 
 }  // namespace

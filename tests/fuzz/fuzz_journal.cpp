@@ -11,9 +11,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         [&](crammer::JournalType type, const std::string& payload) {
           switch (type) {
             case crammer::JournalType::header: crammer::decode_header(payload, path, j.version()); break;
-            case crammer::JournalType::rows: crammer::decode_rows(payload, path); break;
+            case crammer::JournalType::rows: crammer::decode_rows(payload, path, j.version()); break;
             case crammer::JournalType::clean: crammer::decode_u64(payload, path); break;
-            case crammer::JournalType::retry: crammer::decode_retry(payload, path); break;
+            case crammer::JournalType::retry: crammer::decode_retry(payload, path, j.version()); break;
           }
         },
         false);

@@ -13,6 +13,7 @@
 
 #include "crammer/plan/planner.hpp"
 #include "crammer/plan/summary.hpp"
+#include "crammer/text/tokenizer.hpp"
 #include "crammer/util/error.hpp"
 #include "support/temp_dir.hpp"
 
@@ -193,6 +194,52 @@ TEST(Planner, CapacitySearchTasks) {
   EXPECT_TRUE(r.tasks.empty());
   ASSERT_EQ(r.skipped.size(), 4u);
   EXPECT_NE(r.skipped[0].error.find("smallest length 50"), std::string::npos) << r.skipped[0].error;
+}
+
+// Restarts: R tasks per (model, k, length, sample), the restart in the key and the task; one
+// restart keeps the keys of files written before restarts existed.
+TEST(Planner, RestartsMultiplyTasksAndEndTheirKeys) {
+  auto cfg = base_config();
+  const Plan one = make_plan(cfg);
+  cfg.cram.restarts = 3;
+  const Plan p = make_plan(cfg);
+  ASSERT_EQ(p.tasks.size(), 3 * one.tasks.size());
+  std::map<std::string, int> per_base;
+  for (const auto& t : p.tasks) {
+    EXPECT_EQ(t.key, grid_task_key(cfg.models[t.model_index].name, t.n_mem, t.length, t.sample_id, t.restart));
+    EXPECT_EQ(t.key.substr(t.key.rfind('/')), "/r" + std::to_string(t.restart));
+    ++per_base[t.key.substr(0, t.key.rfind('/'))];
+  }
+  ASSERT_EQ(per_base.size(), one.tasks.size());
+  for (const auto& t : one.tasks) EXPECT_EQ(per_base.at(t.key), 3) << t.key;
+  for (const auto& m : p.models) EXPECT_EQ(m.planned_tasks, 3 * 2 * 3 * 5) << m.name;
+  cfg.cram.search = "bisect";
+  for (const auto& t : make_plan(cfg).tasks)
+    EXPECT_EQ(t.key, search_task_key(cfg.models[t.model_index].name, t.n_mem, t.sample_id, t.restart));
+}
+
+// Bytes: each task carries the UTF-8 byte count of its text decoded by the model's tokenizer
+// (BOS left out), at its length; a search task at every length it may probe.
+TEST(Planner, TasksCarryTheBytesOfTheirTexts) {
+  auto cfg = base_config();
+  cfg.corpus.add_bos = "true";  // GPT-2's <|endoftext|> as BOS: it must not count
+  const Plan p = make_plan(cfg);
+  auto tok = load_tokenizer(kGpt2);
+  for (const auto& t : p.tasks) {
+    ASSERT_EQ(t.prefix_bytes.size(), static_cast<size_t>(t.length) + 1);
+    EXPECT_EQ(t.token_ids.front(), *tok->bos_id());
+    const std::vector<int32_t> text(t.token_ids.begin() + 1, t.token_ids.end());
+    EXPECT_EQ(t.prefix_bytes.back(), static_cast<int32_t>(tok->decode(text).size())) << t.key;
+    EXPECT_EQ(t.prefix_bytes[static_cast<size_t>(t.length) - 1], -1) << "a grid task counts its own length only";
+  }
+  cfg.cram.search = "bisect";
+  for (const auto& t : make_plan(cfg).tasks) {
+    ASSERT_EQ(t.prefix_bytes.size(), static_cast<size_t>(t.length) + 1);
+    for (int32_t i = 2; i <= t.length; i += 7) {
+      const std::vector<int32_t> text(t.token_ids.begin() + 1, t.token_ids.begin() + i);
+      EXPECT_EQ(t.prefix_bytes[static_cast<size_t>(i)], static_cast<int32_t>(tok->decode(text).size()));
+    }
+  }
 }
 
 TEST(Planner, TokenIdsCheckedAgainstConfigVocab) {

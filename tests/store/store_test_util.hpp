@@ -79,6 +79,13 @@ inline TaskResult make_row(int i, bool arrays = false) {
   r.decode_exact = i % 4 == 1;
   r.decode_prefix = i % 17;
   r.capacity = i % 3 == 0 ? -1 : i % 23;
+  r.restart = i % 4;
+  r.n_bytes = 40 + i;
+  r.gain_bound_nats = 0.5 * i + 0.125;
+  r.steps_to_acc95 = 10 + i;
+  r.steps_to_acc99 = 20 + i;
+  r.steps_to_acc100 = i % 2 == 0 ? -1 : 30 + i;
+  r.decode_acc = 0.25 + 0.001 * i;
   r.wall_seconds = 0.125 * i + 1e-9;
   r.rank = i % 5;
   r.device = "cuda:" + std::to_string(i % 8);
@@ -117,6 +124,13 @@ inline void expect_same(const TaskResult& a, const TaskResult& b, bool arrays) {
   EXPECT_EQ(a.decode_exact, b.decode_exact);
   EXPECT_EQ(a.decode_prefix, b.decode_prefix);
   EXPECT_EQ(a.capacity, b.capacity);
+  EXPECT_EQ(a.restart, b.restart);
+  EXPECT_EQ(a.n_bytes, b.n_bytes);
+  EXPECT_EQ(a.gain_bound_nats, b.gain_bound_nats);
+  EXPECT_EQ(a.steps_to_acc95, b.steps_to_acc95);
+  EXPECT_EQ(a.steps_to_acc99, b.steps_to_acc99);
+  EXPECT_EQ(a.steps_to_acc100, b.steps_to_acc100);
+  EXPECT_EQ(a.decode_acc, b.decode_acc);
   EXPECT_EQ(a.wall_seconds, b.wall_seconds);
   EXPECT_EQ(a.rank, b.rank);
   EXPECT_EQ(a.device, b.device);

@@ -23,6 +23,7 @@ namespace {
 struct Fill {
   int n = 7;
   void section(const char*) {}
+  void since(int) {}
   void text(const char* f, std::string& s, int) { s = std::string(f) + "-" + std::to_string(n++); }
   void num(const char*, int32_t& v) { v = n++; }
   void num(const char*, int64_t& v) { v = (int64_t(1) << 33) + n++; }
@@ -43,6 +44,7 @@ struct Fill {
 struct Dump {
   std::map<std::string, std::string> out;
   void section(const char*) {}
+  void since(int) {}
   void text(const char* f, const std::string& s, int) { out[f] = s; }
   template <class T>
   void num(const char* f, const T& v) { out[f] = std::to_string(v); }

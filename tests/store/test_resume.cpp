@@ -2,6 +2,8 @@
 // is refused (fresh replaces the file); a lost journal or a damaged HDF5 file is recovered.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -9,6 +11,7 @@
 #include <tuple>
 
 #include "crammer/store/results_reader.hpp"
+#include "journal.hpp"
 #include "crammer/store/results_writer.hpp"
 #include "crammer/store/status.hpp"
 #include "store_test_util.hpp"
@@ -309,6 +312,74 @@ TEST(Resume, LostJournalIsRewrittenFromTheFile) {
     EXPECT_EQ(w.row_count(), 8u);
   }
   expect_rows(path, 8, true);
+}
+
+// The journal as a build of journal version 4 wrote it (rows without the format-5 fields).
+void write_version4_journal(const std::string& path, const std::vector<std::pair<JournalType, std::string>>& records) {
+  std::string bytes = "CRMJRNL\n";
+  const uint32_t version = 4, zero = 0;
+  bytes.append(reinterpret_cast<const char*>(&version), 4).append(reinterpret_cast<const char*>(&zero), 4);
+  for (const auto& [type, payload] : records) {
+    char head[16] = {};
+    const auto t = static_cast<uint32_t>(type);
+    const uint64_t length = payload.size();
+    std::memcpy(head, &t, 4);
+    std::memcpy(head + 8, &length, 8);
+    uint32_t c = crc32(head, 4);
+    c = crc32(head + 8, 8, c);
+    c = crc32(payload.data(), payload.size(), c);
+    std::memcpy(head + 4, &c, 4);
+    bytes.append(head, 16).append(payload);
+  }
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST(Resume, JournalOfAnOlderVersionIsReadThenRewrittenInThisOne) {
+  test::TempDir dir;
+  const std::string path = dir.file("r.h5");
+  RunHeader header{test::make_run("fp-1"), test::make_models(), test::make_samples()};
+  // An older build's journal of a run that crashed: no HDF5 file, no clean record.
+  auto old_rows = rows_range(0, 5, true);
+  write_version4_journal(journal_path(path), {{JournalType::header, encode_header(header)},
+                                              {JournalType::rows, encode_rows(old_rows, 4)}});
+  {
+    ResultsWriter w;
+    open_default(w, path);
+    EXPECT_EQ(w.row_count(), 5u);
+    w.append(rows_range(5, 7, true));
+  }
+  // The old rows kept every field they had; the fields they lacked read as defaults.
+  {
+    ResultsReader r(path, {true, true});
+    ASSERT_EQ(r.rows().size(), 7u);
+    for (const auto& row : r.rows()) {
+      const int i = std::stoi(row.task_key.substr(row.task_key.find("-s") + 2));
+      TaskResult want = make_row(i, true);
+      if (i < 5) {
+        const TaskResult blank;
+        want.restart = blank.restart;
+        want.n_bytes = blank.n_bytes;
+        want.steps_to_acc95 = blank.steps_to_acc95;
+        want.steps_to_acc99 = blank.steps_to_acc99;
+        want.steps_to_acc100 = blank.steps_to_acc100;
+        want.decode_acc = blank.decode_acc;
+        EXPECT_TRUE(std::isnan(row.gain_bound_nats)) << row.task_key;
+        want.gain_bound_nats = row.gain_bound_nats;
+      }
+      test::expect_same(row, want, true);
+    }
+  }
+  // The journal is now of this build's version and alone rebuilds all seven rows.
+  {
+    Journal j = Journal::open_locked(journal_path(path));
+    EXPECT_TRUE(j.is_current());
+  }
+  ASSERT_EQ(std::remove(path.c_str()), 0);
+  {
+    ResultsWriter w;
+    open_default(w, path);
+    EXPECT_EQ(w.row_count(), 7u);
+  }
 }
 
 TEST(Resume, DamagedFileIsRebuiltFromTheJournal) {

@@ -48,6 +48,9 @@ struct CramConfig {
   std::vector<int64_t> n_mem = {1, 2, 4};
   std::vector<int64_t> lengths = {16, 32, 64, 128};
   std::string search = "grid";  // grid | bisect | progressive
+  // Independent mem inits per (model, k, length, sample) (the paper's solution-diversity study);
+  // above 1 each task key ends in /r<j>, j = 0..restarts-1, and so does each init's seed.
+  int64_t restarts = 1;
   bool predict_first_token = false;
   double init_std_scale = 1.0;  // mem ~ N(0,1) * std(embedding matrix) * init_std_scale
   bool decode_check = true;     // greedy decode from mem alone (decode_exact, decode_prefix)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ struct TaskResult {
   int64_t sample_id = 0;
   int32_t n_mem = 0;
   int32_t length = 0;
+  int32_t restart = 0;  // which of cram.restarts independent inits (0-based)
   TaskStatus status = TaskStatus::done;
 
   int32_t n_tokens = 0;
@@ -53,6 +55,20 @@ struct TaskResult {
   // Capacity-search tasks only (same value on every probe row of the task): the largest probed
   // length that converged, 0 if none; -1 on grid rows (analysis derives it from the grid).
   int32_t capacity = -1;
+  // UTF-8 bytes of the crammed text (its tokens decoded, BOS left out); -1 when the sweep has no
+  // tokenizer (corpus.format token-ids without one).
+  int32_t n_bytes = -1;
+  // The paper's lower bound (text_compression_upper_bound): the smallest CE reduction, in nats
+  // summed over the targets, after which every target is the argmax of the baseline's
+  // distribution; NaN on rows that crammed nothing (failed, skipped).
+  double gain_bound_nats = std::numeric_limits<double>::quiet_NaN();
+  // The first step whose accuracy reached 0.95 / 0.99 / 1.0 (the steps spent below it); -1: never.
+  int32_t steps_to_acc95 = -1;
+  int32_t steps_to_acc99 = -1;
+  int32_t steps_to_acc100 = -1;
+  // Free-running greedy decode from the best mem: the fraction of targets generated right
+  // (decode_prefix counts them only up to the first mistake); -1 without cram.decode_check.
+  double decode_acc = -1;
 
   double wall_seconds = 0;
   int32_t rank = 0;
@@ -64,6 +80,9 @@ struct TaskResult {
   std::vector<float> curve_loss;  // optional, every output.curves_every steps
   std::vector<float> curve_acc;
 };
+
+// Task::prefix_bytes at `length`: -1 when the task carries none there.
+int32_t bytes_of_prefix(const Task& task, int32_t length);
 
 // The row of a task that could not be crammed at `length` (its own length for a grid task, the
 // probe's for a search); an empty error becomes "unknown error" so a failed row always says why.

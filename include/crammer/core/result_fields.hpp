@@ -8,6 +8,9 @@
 //   v.matrix(name, std::vector<float>&, int32_t& cols)   [rows, cols] row-major (output.save_memory)
 //   v.curves(name, std::vector<float>& loss, std::vector<float>& acc)   (output.curves_every)
 //   v.section(name)   the fields that follow are: "key" | "metric" | "provenance" | "array"
+//   v.since(n)        the fields that follow, up to the next section or since, were added in
+//                     byte format n (journal version n): a journal older than n lacks them, and
+//                     its rows read them as TaskResult's defaults
 // Byte codecs encode a matrix as its floats then cols, curves as loss then acc. Changing the
 // order or a type changes both byte formats: bump kWireVersion and the journal version.
 #pragma once
@@ -29,6 +32,8 @@ void visit_result_fields(Visitor& v, R& x) {
   v.num("sample_id", x.sample_id);
   v.num("n_mem", x.n_mem);
   v.num("length", x.length);
+  v.since(5);
+  v.num("restart", x.restart);
   v.status("status", x.status);
   v.section("metric");  // DESIGN §2
   v.num("n_tokens", x.n_tokens);
@@ -46,6 +51,13 @@ void visit_result_fields(Visitor& v, R& x) {
   v.flag("decode_exact", x.decode_exact);
   v.num("decode_prefix", x.decode_prefix);
   v.num("capacity", x.capacity);
+  v.since(5);
+  v.num("n_bytes", x.n_bytes);
+  v.num("gain_bound_nats", x.gain_bound_nats);
+  v.num("steps_to_acc95", x.steps_to_acc95);
+  v.num("steps_to_acc99", x.steps_to_acc99);
+  v.num("steps_to_acc100", x.steps_to_acc100);
+  v.num("decode_acc", x.decode_acc);
   v.section("provenance");
   v.num("wall_seconds", x.wall_seconds);
   v.num("rank", x.rank);

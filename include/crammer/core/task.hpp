@@ -18,8 +18,12 @@ struct Task {
   int64_t sample_id = 0;    // index into the run's sample table
   int32_t n_mem = 1;        // k
   int32_t length = 0;       // target length in tokens
+  int32_t restart = 0;      // which of cram.restarts independent inits (0-based)
   bool capacity_search = false;
   std::vector<int32_t> token_ids;  // the text to cram: the first `length` tokens of the sample
+  // [length + 1] or empty (no tokenizer): entry i is the UTF-8 byte count of the first i tokens
+  // decoded (BOS left out), -1 where no row can have that length (a grid task needs [length]).
+  std::vector<int32_t> prefix_bytes;
 };
 
 }  // namespace crammer

@@ -54,12 +54,21 @@ struct HeadOutput {
   torch::Tensor loss;         // [B] f32, mean CE over each sample's targets
   torch::Tensor correct;      // [B] int64
   torch::Tensor grad_hidden;  // [B, T, d] in hidden's dtype; undefined unless want_grad
+  torch::Tensor gain_bound;   // [B] f32, sum of argmax_gain over the targets; undefined unless want_bound
 };
+
+// The smallest rise in log p(target) that makes the target the argmax, per row of `probs`
+// ([R, V] f32 softmax; `target` [R, 1] int64; `log_p` [R] its log probability, exact where p
+// underflows): mass moves from the likeliest other tokens to the target until it leads
+// (water-filling: p' = max_k (p + s_1 + .. + s_k) / (k + 1) over the others sorted s_1 >= s_2..),
+// gain = log p' - log p; 0 where the target already leads. The paper's lower bound on the
+// information a [mem] vector must add (text_compression_upper_bound). [R] f32.
+torch::Tensor argmax_gain(const torch::Tensor& probs, const torch::Tensor& target, const torch::Tensor& log_p);
 
 // LM head, CE and argmax over `chunk` rows at a time, so at most [chunk, V] f32 logits exist:
 // the gradient of each chunk, (softmax - onehot) * weight @ W_head, is formed under no-grad.
 HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const HeadTargets& targets,
-                        int64_t chunk, bool want_grad);
+                        int64_t chunk, bool want_grad, bool want_bound = false);
 
 // Builds HeadTargets for texts right-padded into a sequence of length T, where text b's
 // targets sit at positions first[b] .. first[b] + targets[b].size() - 1.
@@ -73,17 +82,22 @@ HeadTargets make_head_targets(const std::vector<std::vector<int64_t>>& targets,
 struct Baseline {
   double loss = 0;
   int64_t correct = 0;
+  double gain_bound_nats = 0;  // argmax_gain summed over the scored targets (t_1 as a guess: 0)
 };
 std::vector<Baseline> compute_baselines(CausalLM& model,
                                         const std::vector<std::vector<int32_t>>& texts,
                                         bool predict_first_token, int64_t chunk);
 
 // Greedy generation with the KV-cached forward from mem [B, k, d] alone (plus t_1 when
-// predict_first_token is off: t_1 is then input, not crammed). Returns, per sample, how many
-// of its targets (t_1.. or t_2..) were generated correctly before the first mistake.
-std::vector<int32_t> greedy_decode_prefix(CausalLM& model, const torch::Tensor& mem,
-                                          const std::vector<std::vector<int32_t>>& texts,
-                                          bool predict_first_token);
+// predict_first_token is off: t_1 is then input, not crammed), each sample as many tokens as
+// it has targets, every step fed its own prediction. Per sample: how many targets (t_1.. or
+// t_2..) came out right before the first mistake, and how many came out right in all.
+struct GreedyDecode {
+  std::vector<int32_t> prefix;
+  std::vector<int32_t> matches;
+};
+GreedyDecode greedy_decode(CausalLM& model, const torch::Tensor& mem, const std::vector<std::vector<int32_t>>& texts,
+                           bool predict_first_token);
 
 // One sample of a cramming batch. All items of a batch share n_mem.
 struct CramItem {
@@ -91,6 +105,8 @@ struct CramItem {
   int32_t model_index = 0;
   int64_t sample_id = 0;
   int32_t n_mem = 1;
+  int32_t restart = 0;
+  int32_t n_bytes = -1;         // UTF-8 bytes of `tokens` decoded (-1: unknown)
   std::vector<int32_t> tokens;  // the text to cram, exactly (its length is the row's length)
   torch::Tensor warm_mem;       // optional [k, d] f32 start (progressive search)
 };

@@ -42,8 +42,11 @@ Plan make_plan(const ExperimentConfig& config);
 // The same with tokenizers supplied by the caller, one per model (nullptr: none).
 Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer*>& tokenizers);
 
-std::string grid_task_key(const std::string& model, int64_t n_mem, int64_t length, int64_t sample_id);
-std::string search_task_key(const std::string& model, int64_t n_mem, int64_t sample_id);
+// "model/k4/L128/s7" and "model/k4/search/s7"; with cram.restarts > 1 (restart >= 0) they end
+// in "/r<restart>". A sweep of one restart keeps the keys of files written before restarts.
+std::string grid_task_key(const std::string& model, int64_t n_mem, int64_t length, int64_t sample_id,
+                          int64_t restart = -1);
+std::string search_task_key(const std::string& model, int64_t n_mem, int64_t sample_id, int64_t restart = -1);
 
 // Canonical JSON of the whole plan (every field), for determinism checks and debugging.
 std::string plan_to_json(const Plan& plan);
