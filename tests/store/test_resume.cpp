@@ -367,6 +367,7 @@ TEST(Resume, JournalOfAnOlderVersionIsReadThenRewrittenInThisOne) {
         want.gain_bound_nats = row.gain_bound_nats;
       }
       test::expect_same(row, want, true);
+      if (::testing::Test::HasFailure()) FAIL() << "row " << row.task_key;
     }
   }
   // The journal is now of this build's version and alone rebuilds all seven rows.

@@ -32,9 +32,9 @@ void visit_result_fields(Visitor& v, R& x) {
   v.num("sample_id", x.sample_id);
   v.num("n_mem", x.n_mem);
   v.num("length", x.length);
+  v.status("status", x.status);
   v.since(5);
   v.num("restart", x.restart);
-  v.status("status", x.status);
   v.section("metric");  // DESIGN §2
   v.num("n_tokens", x.n_tokens);
   v.num("n_targets", x.n_targets);

@@ -1,0 +1,162 @@
+"""The paper's protocol options end to end on the demo model under mpirun (1 coordinator, 2
+workers): cram.restarts, bytes per row, the lower bound, steps to 95/99/100% accuracy and the
+free-running decode accuracy land in the results file, `crammer export` shows them, and the
+report's protocol table and solution diversity equal a recomputation from the export CSVs.
+
+Needs the binary: CRAMMER_BIN (ctest sets it); without it the test is skipped.
+"""
+import csv
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "analysis"))
+
+import crammer_results as cr  # noqa: E402
+from test_report import run_report  # noqa: E402
+
+CRAMMER = os.environ.get("CRAMMER_BIN", "")
+RESTARTS = 3
+
+CONFIG = """models:
+  - {{name: demo, path: {repo}/models/demo, dtype: f32}}
+corpus:
+  format: text
+  paths: [{repo}/data/corpora/austen/persuasion.txt]
+  text_kind: [natural, random-words]
+  word_list: {repo}/data/wordlists/austen-top5000.txt
+  samples: 2
+  seed: 0
+cram:
+  n_mem: [1]
+  lengths: [2, 8]
+  restarts: {restarts}
+  optimizer: {{lr: 0.05, max_steps: 300, patience: 300}}
+batching: {{batch_size: 8}}
+runtime: {{device: cpu, threads: 1, seed: 0}}
+output: {{path: {out}, save_memory: true}}
+"""
+
+
+def crammer(*args):
+    p = subprocess.run([CRAMMER, *args], capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise AssertionError(f"crammer {' '.join(args)} failed ({p.returncode}):\n{p.stderr}")
+    return p.stdout
+
+
+def table(h5, name):
+    return list(csv.DictReader(crammer("export", h5, "--table", name).splitlines()))
+
+
+@unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")
+class ProtocolOnTheDemoModel(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        d = cls.tmp.name
+        cls.h5 = os.path.join(d, "protocol.h5")
+        cfg = os.path.join(d, "protocol.yaml")
+        with open(cfg, "w") as f:
+            f.write(CONFIG.format(repo=REPO, restarts=RESTARTS, out=cls.h5))
+        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+        p = subprocess.run(["mpirun", "--oversubscribe", "-np", "3", CRAMMER, "run", cfg], env=env,
+                           capture_output=True, text=True, timeout=900)
+        if p.returncode != 0:
+            raise AssertionError(f"mpirun crammer run failed ({p.returncode}):\n{p.stderr[-4000:]}")
+        cls.rows = table(cls.h5, "results")
+        cls.samples = {int(s["sample_id"]): s for s in table(cls.h5, "samples")}
+        cls.memory = table(cls.h5, "memory")
+        cls.out = os.path.join(d, "report")
+        cls.report = run_report([cls.h5], cls.out)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_restarts_are_tasks_of_their_own(self):
+        self.assertEqual(len(self.rows), 2 * 2 * 2 * RESTARTS)  # 2 kinds x 2 samples x 2 lengths
+        per_text = {}
+        for r in self.rows:
+            self.assertEqual(r["status"], "done", r)
+            self.assertTrue(r["task_key"].endswith("/r" + r["restart"]), r["task_key"])
+            per_text.setdefault((r["length"], r["sample_id"]), []).append(int(r["restart"]))
+        for text, restarts in per_text.items():
+            self.assertEqual(sorted(restarts), list(range(RESTARTS)), text)
+
+    def test_bytes_are_those_of_the_crammed_text(self):
+        bytes_of = {}
+        for r in self.rows:
+            bytes_of[(int(r["sample_id"]), int(r["length"]))] = int(r["n_bytes"])
+        for sid, s in self.samples.items():
+            # The stored text is the decode of all 8 kept tokens (GPT-2: no BOS).
+            self.assertEqual(bytes_of[(sid, 8)], len(s["text"].encode("utf-8")), s["text"])
+            self.assertTrue(0 < bytes_of[(sid, 2)] < bytes_of[(sid, 8)], (sid, bytes_of))
+
+    def test_lower_bound_progress_and_decode_measures(self):
+        reached = 0
+        for r in self.rows:
+            bound = float(r["gain_bound_nats"])
+            self.assertTrue(math.isfinite(bound) and bound >= 0, r)
+            if float(r["baseline_acc"]) == 1.0:
+                self.assertEqual(bound, 0.0)
+            n, steps = int(r["n_targets"]), int(r["steps"])
+            firsts = [int(r[c]) for c in ("steps_to_acc95", "steps_to_acc99", "steps_to_acc100")]
+            for f in firsts:
+                self.assertTrue(f == -1 or 0 <= f <= steps, r)
+            if float(r["best_acc"]) == 1.0:
+                self.assertTrue(0 <= firsts[0] <= firsts[1] <= firsts[2] == int(r["steps_to_best"]), r)
+                reached += 1
+            else:
+                self.assertEqual(firsts[2], -1, r)
+            acc = float(r["decode_acc"])
+            self.assertTrue(0 <= acc <= 1, r)
+            self.assertGreaterEqual(acc * n + 1e-9, int(r["decode_prefix"]))
+            if r["decode_exact"] == "true":
+                self.assertEqual(acc, 1.0)
+        self.assertGreater(reached, 0, "no text reached accuracy 1: the progress measures went unchecked")
+
+    def test_report_tables_equal_a_recomputation_from_export(self):
+        self.assertEqual(self.report.returncode, 0, self.report.stderr)
+        # protocol.csv: byte measures and the bound, per (text kind, length), restarts pooled.
+        kinds = {sid: s["text_kind"] for sid, s in self.samples.items()}
+        got = {(r["text_kind"], int(r["length"])): r for r in csv.DictReader(open(os.path.join(self.out, "protocol.csv")))}
+        self.assertEqual(len(got), 4)
+        for (kind, length), row in got.items():
+            rows = [r for r in self.rows if kinds[int(r["sample_id"])] == kind and int(r["length"]) == length]
+            bpb = np.mean([float(r["baseline_loss"]) * int(r["n_targets"]) / math.log(2) / int(r["n_bytes"])
+                           for r in rows])
+            self.assertAlmostEqual(float(row["text_bits_per_byte"]), bpb, places=9)
+            self.assertAlmostEqual(float(row["bytes_per_vector"]), np.mean([int(r["n_bytes"]) for r in rows]), places=9)
+            self.assertAlmostEqual(float(row["gain_bound_bits"]),
+                                   np.mean([float(r["gain_bound_nats"]) for r in rows]) / math.log(2), places=9)
+            self.assertEqual(int(row["restarts"]), RESTARTS)
+        # solution_diversity.csv: pairwise cosines and L2 of each text's restarts, from the
+        # memory table of `crammer export`.
+        by_key = {m["task_key"]: np.array([float(v) for v in m["values"].split()]) for m in self.memory}
+        div = list(csv.DictReader(open(os.path.join(self.out, "solution_diversity.csv"))))
+        self.assertEqual(len(div), 8)
+        for d in div:
+            mems = [by_key[r["task_key"]] for r in self.rows
+                    if r["sample_id"] == d["sample_id"] and r["length"] == d["length"]]
+            self.assertEqual(len(mems), RESTARTS)
+            cos = [a @ b / np.linalg.norm(a) / np.linalg.norm(b) for i, a in enumerate(mems) for b in mems[i + 1:]]
+            l2 = [np.linalg.norm(a - b) for i, a in enumerate(mems) for b in mems[i + 1:]]
+            self.assertAlmostEqual(float(d["cosine_mean"]), float(np.mean(cos)), places=5)
+            self.assertAlmostEqual(float(d["l2_min"]), float(np.min(l2)), places=4)
+            self.assertGreater(float(d["l2_min"]), 0.0)  # independent inits give distinct solutions
+            self.assertAlmostEqual(float(d["pc1_variance_ratio"]) + float(d["pc2_variance_ratio"]), 1.0, places=6)
+        for name in ("gain_bound_vs_info_gain.png", "solutions_pca.png"):
+            self.assertGreater(os.path.getsize(os.path.join(self.out, name)), 10_000, name)
+
+
+if __name__ == "__main__":
+    unittest.main()
