@@ -27,9 +27,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// f32: what the issue asks; bf16: measured (docs/reference.md), with margin.
+// f32: what the issue asks; bf16: measured (docs/reference.md), with margin. bf16 logits vary
+// with the CPU's GEMM kernels (up to 5.7e-2 on an AMD EPYC without AVX-512, 3.9e-2 elsewhere).
 constexpr double kTolF32 = 1e-5;
-constexpr double kTolBf16Logits = 0.05;
+constexpr double kTolBf16Logits = 0.08;
 constexpr double kTolBf16Loss = 0.02;
 
 fs::path fixture_root() {

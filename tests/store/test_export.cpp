@@ -17,9 +17,10 @@ namespace crammer {
 namespace {
 
 const char* kHeader =
-    "task_key,model_index,model,sample_id,n_mem,length,status,n_tokens,n_targets,baseline_loss,"
+    "task_key,model_index,model,sample_id,n_mem,length,status,restart,n_tokens,n_targets,baseline_loss,"
     "baseline_acc,best_acc,best_loss,steps,steps_to_best,converged,info_gain_nats,info_gain_bits,"
-    "token_gain,decode_exact,decode_prefix,capacity,wall_seconds,rank,device,error,memory_k,"
+    "token_gain,decode_exact,decode_prefix,capacity,n_bytes,gain_bound_nats,steps_to_acc95,"
+    "steps_to_acc99,steps_to_acc100,decode_acc,wall_seconds,rank,device,error,memory_k,"
     "memory_d,curve_length";
 
 std::string write_file(const test::TempDir& dir, int n) {
@@ -47,29 +48,35 @@ TEST(Export, HeaderAndPlainRow) {
   std::vector<std::string> f;
   std::stringstream ss(first);
   for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
-  ASSERT_EQ(f.size(), 29u) << first;
-  std::vector<std::string> want = {r.task_key, "0", "demo", "1000", "1", "16", "done", "16", "15"};
+  ASSERT_EQ(f.size(), 36u) << first;
+  std::vector<std::string> want = {r.task_key, "0", "demo", "1000", "1", "16", "done", "0", "16", "15"};
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(f[i], want[i]) << "column " << i;
-  EXPECT_EQ(std::stod(f[9]), r.baseline_loss);
-  EXPECT_EQ(std::stod(f[10]), r.baseline_acc);
-  EXPECT_EQ(std::stod(f[11]), r.best_acc);
-  EXPECT_EQ(std::stod(f[12]), r.best_loss);
-  EXPECT_EQ(f[13], "100");
-  EXPECT_EQ(f[14], "50");
-  EXPECT_EQ(f[15], "true");
-  EXPECT_EQ(std::stod(f[16]), r.info_gain_nats);
-  EXPECT_EQ(std::stod(f[17]), r.info_gain_bits);
-  EXPECT_EQ(f[18], "-7");
-  EXPECT_EQ(f[19], "false");
-  EXPECT_EQ(f[20], "0");
-  EXPECT_EQ(f[21], std::to_string(r.capacity));
-  EXPECT_EQ(std::stod(f[22]), r.wall_seconds);
-  EXPECT_EQ(f[23], "0");
-  EXPECT_EQ(f[24], "cuda:0");
-  EXPECT_EQ(f[25], "");
-  EXPECT_EQ(f[26], "0");  // no memory stored for this row
-  EXPECT_EQ(f[27], "0");
-  EXPECT_EQ(f[28], "0");
+  EXPECT_EQ(std::stod(f[10]), r.baseline_loss);
+  EXPECT_EQ(std::stod(f[11]), r.baseline_acc);
+  EXPECT_EQ(std::stod(f[12]), r.best_acc);
+  EXPECT_EQ(std::stod(f[13]), r.best_loss);
+  EXPECT_EQ(f[14], "100");
+  EXPECT_EQ(f[15], "50");
+  EXPECT_EQ(f[16], "true");
+  EXPECT_EQ(std::stod(f[17]), r.info_gain_nats);
+  EXPECT_EQ(std::stod(f[18]), r.info_gain_bits);
+  EXPECT_EQ(f[19], "-7");
+  EXPECT_EQ(f[20], "false");
+  EXPECT_EQ(f[21], "0");
+  EXPECT_EQ(f[22], std::to_string(r.capacity));
+  EXPECT_EQ(f[23], std::to_string(r.n_bytes));
+  EXPECT_EQ(std::stod(f[24]), r.gain_bound_nats);
+  EXPECT_EQ(f[25], std::to_string(r.steps_to_acc95));
+  EXPECT_EQ(f[26], std::to_string(r.steps_to_acc99));
+  EXPECT_EQ(f[27], std::to_string(r.steps_to_acc100));
+  EXPECT_EQ(std::stod(f[28]), r.decode_acc);
+  EXPECT_EQ(std::stod(f[29]), r.wall_seconds);
+  EXPECT_EQ(f[30], "0");
+  EXPECT_EQ(f[31], "cuda:0");
+  EXPECT_EQ(f[32], "");
+  EXPECT_EQ(f[33], "0");  // no memory stored for this row
+  EXPECT_EQ(f[34], "0");
+  EXPECT_EQ(f[35], "0");
 }
 
 TEST(Export, CsvValuesEqualH5pyValues) {
