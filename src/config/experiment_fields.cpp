@@ -30,6 +30,7 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
   b.section("cram", [&](YamlBinder& s) {
     s.i64_list("n_mem", c.cram.n_mem);
     s.i64_list("lengths", c.cram.lengths);
+    s.str("length_mode", c.cram.length_mode);
     s.str("search", c.cram.search);
     s.i64("restarts", c.cram.restarts);
     s.boolean("predict_first_token", c.cram.predict_first_token);

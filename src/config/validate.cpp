@@ -138,6 +138,10 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
                        std::to_string(cram.lengths[i]));
   }
   ck.one_of("cram.search", cram.search, {"grid", "bisect", "progressive"});
+  ck.one_of("cram.length_mode", cram.length_mode, {"grid", "uniform"});
+  if (cram.length_mode == "uniform" && cram.search != "grid")
+    ck.fail("cram.length_mode", "uniform draws each sample's length; cram.search " + cram.search +
+                                    " searches lengths itself: use cram.search: grid");
   ck.at_least<int64_t>("cram.restarts", cram.restarts, 1);
   if (cram.restarts > 100000) ck.fail("cram.restarts", "must be <= 100000, got " + std::to_string(cram.restarts));
   if (cram.restarts > 1 && cram.init_mem)

@@ -121,6 +121,18 @@ TaskResult skipped_row(const std::string& key, const Task& t, size_t available,
 
 namespace {
 
+// The paper's random-length draw: uniform on [2, max_length], from (corpus.seed, sample id) only,
+// so a sample keeps its length whatever the other samples, models or rank count.
+int64_t drawn_length(uint64_t seed, int64_t sample_id, int64_t max_length) {
+  uint64_t x = seed ^ (0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(sample_id) + 1));
+  for (int i = 0; i < 2; ++i) {  // splitmix64 finaliser, twice
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+  }
+  return 2 + static_cast<int64_t>(x % static_cast<uint64_t>(std::max<int64_t>(1, max_length - 1)));
+}
+
 std::string restart_suffix(int64_t restart) { return restart < 0 ? "" : "/r" + std::to_string(restart); }
 
 // Entry i: UTF-8 bytes of the first i tokens decoded, BOS left out; -1 unless `all` or i is in
@@ -189,6 +201,7 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
   if (n_mems.empty() || lengths.empty()) throw ConfigError("cram.n_mem and cram.lengths must not be empty");
   const int64_t max_length = lengths.back();
   const bool grid = config.cram.search == "grid";
+  const bool uniform = config.cram.length_mode == "uniform";
   const int64_t restarts = config.cram.restarts;
   const int64_t last_restart = restarts > 1 ? restarts - 1 : -1;
 
@@ -254,8 +267,11 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
     std::optional<int32_t> bos;
     if (plan.models[m].bos_token >= 0) bos = plan.models[m].bos_token;
     std::vector<std::vector<int32_t>> bytes;
-    for (size_t i = 0; i < samples.size(); ++i)
-      bytes.push_back(prefix_bytes(plan.samples[m * samples.size() + i], tokenizers[m], bos, lengths, !grid));
+    std::vector<std::vector<int64_t>> sample_lengths(samples.size(), lengths);
+    for (size_t i = 0; i < samples.size(); ++i) {
+      if (uniform) sample_lengths[i] = {drawn_length(config.corpus.seed, samples[i].sample_id, max_length)};
+      bytes.push_back(prefix_bytes(plan.samples[m * samples.size() + i], tokenizers[m], bos, sample_lengths[i], !grid));
+    }
     for (int64_t k : n_mems) {
       for (int64_t j = 0; j < restarts; ++j) {
         const int64_t restart = restarts > 1 ? j : -1;
@@ -290,7 +306,9 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
           plan.tasks.push_back(std::move(t));
         };
         const SampleRecord* first = &plan.samples[m * samples.size()];
-        if (grid) {
+        if (uniform) {
+          for (size_t i = 0; i < samples.size(); ++i) add(sample_lengths[i].front(), first[i], bytes[i]);
+        } else if (grid) {
           for (int64_t length : lengths) {
             for (size_t i = 0; i < samples.size(); ++i) add(length, first[i], bytes[i]);
           }

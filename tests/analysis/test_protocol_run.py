@@ -1,11 +1,13 @@
 """The paper's protocol options end to end on the demo model under mpirun (1 coordinator, 2
-workers): cram.restarts, bytes per row, the lower bound, steps to 95/99/100% accuracy and the
-free-running decode accuracy land in the results file, `crammer export` shows them, and the
-report's protocol table and solution diversity equal a recomputation from the export CSVs.
+workers): cram.restarts, bytes per row, the lower bound, steps to 95/99/100% accuracy, the
+free-running decode accuracy and random-length texts (cram.length_mode: uniform) land in the
+results file, `crammer export` shows them, and the report's protocol table and solution
+diversity equal a recomputation from the export CSVs.
 
 Needs the binary: CRAMMER_BIN (ctest sets it); without it the test is skipped.
 """
 import csv
+import json
 import math
 import os
 import subprocess
@@ -33,17 +35,32 @@ corpus:
   paths: [{repo}/data/corpora/austen/persuasion.txt]
   text_kind: [natural, random-words]
   word_list: {repo}/data/wordlists/austen-top5000.txt
-  samples: 2
+  samples: {samples}
   seed: 0
 cram:
   n_mem: [1]
-  lengths: [2, 8]
+  lengths: {lengths}
+  length_mode: {length_mode}
   restarts: {restarts}
   optimizer: {{lr: 0.05, max_steps: 300, patience: 300}}
 batching: {{batch_size: 8}}
 runtime: {{device: cpu, threads: 1, seed: 0}}
 output: {{path: {out}, save_memory: true}}
 """
+
+
+def run_sweep(d, name, **fields):
+    """mpirun -np 3 crammer run of CONFIG with `fields`; returns the results file."""
+    h5 = os.path.join(d, name + ".h5")
+    cfg = os.path.join(d, name + ".yaml")
+    with open(cfg, "w") as f:
+        f.write(CONFIG.format(repo=REPO, out=h5, **fields))
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    p = subprocess.run(["mpirun", "--oversubscribe", "-np", "3", CRAMMER, "run", cfg], env=env,
+                       capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        raise AssertionError(f"mpirun crammer run failed ({p.returncode}):\n{p.stderr[-4000:]}")
+    return h5, cfg
 
 
 def crammer(*args):
@@ -63,15 +80,7 @@ class ProtocolOnTheDemoModel(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         d = cls.tmp.name
-        cls.h5 = os.path.join(d, "protocol.h5")
-        cfg = os.path.join(d, "protocol.yaml")
-        with open(cfg, "w") as f:
-            f.write(CONFIG.format(repo=REPO, restarts=RESTARTS, out=cls.h5))
-        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-        p = subprocess.run(["mpirun", "--oversubscribe", "-np", "3", CRAMMER, "run", cfg], env=env,
-                           capture_output=True, text=True, timeout=900)
-        if p.returncode != 0:
-            raise AssertionError(f"mpirun crammer run failed ({p.returncode}):\n{p.stderr[-4000:]}")
+        cls.h5, _ = run_sweep(d, "protocol", lengths="[2, 8]", length_mode="grid", samples=2, restarts=RESTARTS)
         cls.rows = table(cls.h5, "results")
         cls.samples = {int(s["sample_id"]): s for s in table(cls.h5, "samples")}
         cls.memory = table(cls.h5, "memory")
@@ -156,6 +165,31 @@ class ProtocolOnTheDemoModel(unittest.TestCase):
             self.assertAlmostEqual(float(d["pc1_variance_ratio"]) + float(d["pc2_variance_ratio"]), 1.0, places=6)
         for name in ("gain_bound_vs_info_gain.png", "solutions_pca.png"):
             self.assertGreater(os.path.getsize(os.path.join(self.out, name)), 10_000, name)
+
+
+@unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")
+class RandomLengthTexts(unittest.TestCase):
+    """cram.length_mode uniform: each sample crammed once at the length the plan drew for it."""
+
+    def test_each_sample_at_its_drawn_length(self):
+        with tempfile.TemporaryDirectory() as d:
+            h5, cfg = run_sweep(d, "random", lengths="[12]", length_mode="uniform", samples=5, restarts=1)
+            plan = json.loads(crammer("plan", cfg, "--json"))
+            drawn = {t["sample_id"]: t["length"] for t in plan["tasks"]}
+            rows = table(h5, "results")
+            self.assertEqual(len(rows), 10)  # 2 kinds x 5 samples, one length each
+            for r in rows:
+                self.assertEqual(int(r["length"]), drawn[int(r["sample_id"])], r["task_key"])
+                self.assertTrue(2 <= int(r["length"]) <= 12)
+                self.assertEqual(r["status"], "done")
+            self.assertGreater(len(set(drawn.values())), 2)
+            out = os.path.join(d, "report")
+            p = run_report([h5], out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            # The protocol table groups by the exact length, as the paper's notebooks do.
+            got = {(r["text_kind"], int(r["length"])) for r in csv.DictReader(open(os.path.join(out, "protocol.csv")))}
+            kinds = {int(s["sample_id"]): s["text_kind"] for s in table(h5, "samples")}
+            self.assertEqual(got, {(kinds[int(r["sample_id"])], int(r["length"])) for r in rows})
 
 
 if __name__ == "__main__":

@@ -320,6 +320,12 @@ TEST_F(ConfigTest, RestartsAreCountedAndExcludeAFixedInit) {
   EXPECT_NE(crammer::to_yaml(c).find("  restarts: 1\n"), std::string::npos);  // still printed
 }
 
+TEST_F(ConfigTest, LengthModeIsGridOrUniformWithGridSearch) {
+  EXPECT_THAT(error_of(base(), {"cram.length_mode=random"}), HasSubstr("cram.length_mode"));
+  EXPECT_THAT(error_of(base(), {"cram.length_mode=uniform", "cram.search=bisect"}),
+              HasSubstr("cram.length_mode: uniform draws each sample's length; cram.search bisect searches"));
+}
+
 TEST_F(ConfigTest, OutOfRangeNMem) {
   std::string m = error_of(base(), {"cram.n_mem=[1,0]"});
   EXPECT_THAT(m, HasSubstr("cram.n_mem[1]: must be >= 1, got 0"));

@@ -218,6 +218,35 @@ TEST(Planner, RestartsMultiplyTasksAndEndTheirKeys) {
     EXPECT_EQ(t.key, search_task_key(cfg.models[t.model_index].name, t.n_mem, t.sample_id, t.restart));
 }
 
+// Random-length texts: one task per sample at a length drawn from [2, max(lengths)] by
+// (corpus.seed, sample id): the same for every model, k and sample count, spread over the range.
+TEST(Planner, UniformLengthsDrawOneLengthPerSample) {
+  auto cfg = base_config();
+  cfg.cram.length_mode = "uniform";
+  cfg.corpus.samples = 40;
+  const Plan p = make_plan(cfg);
+  ASSERT_EQ(p.tasks.size(), 2u * 2 * 40);
+  std::map<int64_t, int32_t> length_of;
+  for (const auto& t : p.tasks) {
+    EXPECT_GE(t.length, 2);
+    EXPECT_LE(t.length, 64);
+    EXPECT_EQ(t.key, grid_task_key(cfg.models[t.model_index].name, t.n_mem, t.length, t.sample_id));
+    auto [it, fresh] = length_of.emplace(t.sample_id, t.length);
+    EXPECT_EQ(it->second, t.length) << "sample " << t.sample_id << " has one length for every model and k";
+    ASSERT_EQ(t.prefix_bytes.size(), static_cast<size_t>(t.length) + 1);
+    EXPECT_GT(t.prefix_bytes.back(), 0);
+  }
+  std::set<int32_t> distinct;
+  for (const auto& [id, length] : length_of) distinct.insert(length);
+  EXPECT_GE(distinct.size(), 15u) << "40 draws from 63 lengths";
+  cfg.corpus.samples = 10;  // fewer samples: the first ten keep their lengths
+  for (const auto& t : make_plan(cfg).tasks) EXPECT_EQ(t.length, length_of.at(t.sample_id));
+  cfg.corpus.seed = 2;
+  int moved = 0;
+  for (const auto& t : make_plan(cfg).tasks) moved += t.length != length_of.at(t.sample_id) ? 1 : 0;
+  EXPECT_GT(moved, 0) << "another corpus.seed draws other lengths";
+}
+
 // Bytes: each task carries the UTF-8 byte count of its text decoded by the model's tokenizer
 // (BOS left out), at its length; a search task at every length it may probe.
 TEST(Planner, TasksCarryTheBytesOfTheirTexts) {

@@ -47,6 +47,10 @@ struct OptimizerConfig {
 struct CramConfig {
   std::vector<int64_t> n_mem = {1, 2, 4};
   std::vector<int64_t> lengths = {16, 32, 64, 128};
+  // grid: every sample at every length of `lengths`. uniform: the paper's random-length texts,
+  // each sample crammed once at its own length, drawn uniformly from [2, max(lengths)] by
+  // (corpus.seed, sample id) (plan/planner.hpp); grid search only.
+  std::string length_mode = "grid";
   std::string search = "grid";  // grid | bisect | progressive
   // Independent mem inits per (model, k, length, sample) (the paper's solution-diversity study);
   // above 1 each task key ends in /r<j>, j = 0..restarts-1, and so does each init's seed.

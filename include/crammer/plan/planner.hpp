@@ -5,7 +5,10 @@
 // Task keys (stable, human-readable, independent of order and rank count):
 //   grid                 "<model>/k<n_mem>/L<length>/s<sample_id>"   e.g. "gpt2/k1/L64/s3"
 //   bisect, progressive  "<model>/k<n_mem>/search/s<sample_id>"
-// Task order: model (config order), n_mem ascending, length ascending (grid), sample id.
+//   with cram.restarts R > 1 each key ends in "/r<j>", j = 0..R-1 (a task per restart).
+// cram.length_mode uniform: one grid task per sample at the sample's own length, drawn
+// uniformly from [2, max(lengths)] by (corpus.seed, sample id) (the paper's random-length texts).
+// Task order: model (config order), n_mem ascending, restart, length ascending (grid), sample id.
 // A sample with fewer tokens than a length (its document ends first) gives, for that length,
 // a ready-made TaskResult with status skipped in Plan::skipped instead of a task. A search task
 // whose sample is shorter than max(lengths) probes up to the largest grid length it has
