@@ -238,30 +238,43 @@ def plot_capacity_vs_model_size(table, path):
     plt.close(fig)
 
 
-def plot_info_gain(df, path):
-    """One panel per k: information gain vs the text's baseline CE (bits) per model (colour)
-    and text kind (marker), filled when converged, hollow when not."""
-    done = df[df["status"] == "done"]
+def _plot_gain_against(done, df, x, xlabel, diagonal, missing, title, path):
+    """One panel per k: each done row's information gain (bits) against column `x`, per model
+    (colour) and text kind (marker), filled when converged, hollow when not, and y = x."""
     fig, ks, axes = _k_panels(df, sharey=True)
     color, marker, _ = _styles(df)
     many_kinds = df["text_kind"].nunique() > 1
-    hi = float(max(done["baseline_ce_bits"].max(), done["info_gain_bits"].max(), 1.0)) if len(done) else 1.0
+    hi = float(max(done[x].max(), done["info_gain_bits"].max(), 1.0)) if len(done) else 1.0
     for ax, k in zip(axes, ks):
         dk = done[done["n_mem"] == k]
         if dk.empty:
-            _no_data(ax, _k_label(k))
+            _no_data(ax, _k_label(k) + missing)
         for (model, kind), s in dk.groupby(["model", "text_kind"], sort=True):
             label = _series_label(model, kind, many_kinds)
             for conv, fill, what in ((True, color[model], "converged"), (False, "none", "not converged")):
                 part = s[s["converged"] == conv]
                 if not part.empty:
-                    ax.scatter(part["baseline_ce_bits"], part["info_gain_bits"], s=22, marker=marker[kind],
+                    ax.scatter(part[x], part["info_gain_bits"], s=22, marker=marker[kind],
                                facecolors=fill, edgecolors=color[model], label=f"{label}, {what}")
-        ax.plot([0, hi * 1.05], [0, hi * 1.05], color="0.3", ls="--", lw=1,
-                label="y = x (all uncertainty removed)")
-        _label_panel(ax, k, "baseline cross-entropy of the text, no memory (bits)",
-                     "information gain with memory (bits)", "upper left")
-    _save_panels(fig, ks, axes, "Information gain vs baseline cross-entropy", path)
+        ax.plot([0, hi * 1.05], [0, hi * 1.05], color="0.3", ls="--", lw=1, label=diagonal)
+        _label_panel(ax, k, xlabel, "information gain with memory (bits)", "upper left")
+    _save_panels(fig, ks, axes, title, path)
+
+
+def plot_info_gain(df, path):
+    """Information gain vs the text's baseline CE (bits), one panel per k."""
+    _plot_gain_against(df[df["status"] == "done"], df, "baseline_ce_bits",
+                       "baseline cross-entropy of the text, no memory (bits)",
+                       "y = x (all uncertainty removed)", "", "Information gain vs baseline cross-entropy", path)
+
+
+def plot_gain_bound(df, path):
+    """Item 4 of the paper's protocol, one panel per k: the information gain each text got
+    (bits) vs the lower bound of its baseline (the smallest gain that makes every target the
+    argmax, bits)."""
+    _plot_gain_against(df[(df["status"] == "done") & df["gain_bound_bits"].notna()], df, "gain_bound_bits",
+                       "lower bound: gain that makes every target the argmax (bits)", "y = x (gain = bound)",
+                       " (no lower bound stored)", "Achieved information gain vs the lower bound", path)
 
 
 def plot_compressed_vs_text_ce(df, paper, path):
@@ -291,32 +304,6 @@ def plot_compressed_vs_text_ce(df, paper, path):
         _label_panel(ax, k, "text CE without memory (nats, loss x N)", "text CE with memory (nats, loss x N)",
                      "upper left")
     _save_panels(fig, ks, axes, "Compressed vs original cross-entropy (the paper's Figure 3)", path)
-
-
-def plot_gain_bound(df, path):
-    """Item 4 of the paper's protocol, one panel per k: the information gain each text got
-    (bits) vs the lower bound of its baseline (the smallest gain that makes every target the
-    argmax, bits), per model (colour) and text kind (marker); filled when converged."""
-    done = df[(df["status"] == "done") & df["gain_bound_bits"].notna()]
-    fig, ks, axes = _k_panels(df, sharey=True)
-    color, marker, _ = _styles(df)
-    many_kinds = df["text_kind"].nunique() > 1
-    hi = float(max(done["gain_bound_bits"].max(), done["info_gain_bits"].max(), 1.0)) if len(done) else 1.0
-    for ax, k in zip(axes, ks):
-        dk = done[done["n_mem"] == k]
-        if dk.empty:
-            _no_data(ax, _k_label(k) + " (no lower bound stored)")
-        for (model, kind), s in dk.groupby(["model", "text_kind"], sort=True):
-            label = _series_label(model, kind, many_kinds)
-            for conv, fill, what in ((True, color[model], "converged"), (False, "none", "not converged")):
-                part = s[s["converged"] == conv]
-                if not part.empty:
-                    ax.scatter(part["gain_bound_bits"], part["info_gain_bits"], s=22, marker=marker[kind],
-                               facecolors=fill, edgecolors=color[model], label=f"{label}, {what}")
-        ax.plot([0, hi * 1.05], [0, hi * 1.05], color="0.3", ls="--", lw=1, label="y = x (gain = bound)")
-        _label_panel(ax, k, "lower bound: gain that makes every target the argmax (bits)",
-                     "information gain with memory (bits)", "upper left")
-    _save_panels(fig, ks, axes, "Achieved information gain vs the lower bound", path)
 
 
 def plot_solutions_pca(solutions, path):
