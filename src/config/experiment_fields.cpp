@@ -33,6 +33,7 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
     s.str("length_mode", c.cram.length_mode);
     s.str("search", c.cram.search);
     s.i64("restarts", c.cram.restarts);
+    s.i64("mem_rank", c.cram.mem_rank);
     s.boolean("predict_first_token", c.cram.predict_first_token);
     s.f64("init_std_scale", c.cram.init_std_scale);
     s.boolean("decode_check", c.cram.decode_check);

@@ -146,6 +146,14 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
   if (cram.restarts > 100000) ck.fail("cram.restarts", "must be <= 100000, got " + std::to_string(cram.restarts));
   if (cram.restarts > 1 && cram.init_mem)
     ck.fail("cram.restarts", "draws independent inits; cram.init_mem gives each task one fixed init: use one of them");
+  ck.at_least<int64_t>("cram.mem_rank", cram.mem_rank, 0);
+  if (cram.mem_rank > 0 && cram.search == "progressive")
+    ck.fail("cram.mem_rank", "progressive search starts each probe from the last probe's mem vectors, "
+                             "which have no (z, W, b) of rank " + std::to_string(cram.mem_rank) +
+                             ": use cram.search grid or bisect, or mem_rank 0");
+  if (cram.mem_rank > 0 && cram.init_mem)
+    ck.fail("cram.mem_rank", "cram.init_mem gives full [k, d] mem vectors, not (z, W, b) of rank " +
+                             std::to_string(cram.mem_rank) + ": use one of them");
   ck.positive("cram.init_std_scale", cram.init_std_scale);
   if (cram.init_mem) {
     if (cram.search != "grid")

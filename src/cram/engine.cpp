@@ -16,6 +16,7 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include "crammer/cram/engine.hpp"
+#include "crammer/cram/mem_params.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/interrupt.hpp"
@@ -142,12 +143,28 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
       at::NoGradGuard no_grad;
       init_std = emb_w.to(torch::kFloat32).std().item<double>() * cfg.init_std_scale;
     }
-    std::vector<torch::Tensor> init;
-    for (const auto& it : items)
-      init.push_back(it.warm_mem.defined() ? it.warm_mem.to(torch::kFloat32).cpu()
-                                           : init_mem(it.key, settings.seed, k, d, init_std));
-    auto mem = torch::stack(init).to(device);  // [B, k, d]
-    auto adam = adamw_init(mem);
+    const int64_t rank = cfg.mem_rank;
+    if (rank > 0 && rank > d)
+      throw ConfigError("cram.mem_rank " + std::to_string(rank) + " > " + std::to_string(d) +
+                        ", the width of the model's [mem] vectors");
+    std::vector<torch::Tensor> init, init_w, init_b;
+    for (const auto& it : items) {
+      if (rank > 0) {
+        if (it.warm_mem.defined())
+          throw ConfigError("cram task " + it.key + ": a warm-start mem has no (z, W, b) of cram.mem_rank " +
+                            std::to_string(rank));
+        auto lr = init_low_rank(it.key, settings.seed, k, d, rank, init_std);
+        init.push_back(lr.z);
+        init_w.push_back(lr.w);
+        init_b.push_back(lr.b);
+      } else {
+        init.push_back(it.warm_mem.defined() ? it.warm_mem.to(torch::kFloat32).cpu()
+                                             : init_mem(it.key, settings.seed, k, d, init_std));
+      }
+    }
+    auto params = rank > 0 ? MemParams::low_rank(torch::stack(init).to(device), torch::stack(init_w).to(device),
+                                                 torch::stack(init_b).to(device))
+                           : MemParams::full(torch::stack(init).to(device));  // mem [B, k, d]
 
     // Active samples (indices into items) and their batch tensors, rebuilt on compaction.
     std::vector<int64_t> active(items.size());
@@ -184,8 +201,8 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
       if (stop_requested()) throw Interrupted{};
       const auto t_step = Clock::now();
       const bool may_update = step < max_steps;
-      auto leaf = mem.detach().requires_grad_(may_update);
-      auto embeds = torch::cat({leaf.to(dtype), text_emb}, 1);  // [B, T, d]
+      auto mem = params.mem(may_update);                          // [B, k, d] f32
+      auto embeds = torch::cat({mem.to(dtype), text_emb}, 1);     // [B, T, d]
       auto hidden = model.forward(embeds);                         // [B, T, d]
       auto head = chunked_head(model, hidden, targets, chunk, may_update);
       auto loss_cpu = head.loss.cpu();
@@ -223,15 +240,12 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
         (stop ? leave : keep).push_back(static_cast<int64_t>(j));
       }
 
-      torch::Tensor grad;  // [B, k, d] f32
-      if (!keep.empty()) {
-        torch::autograd::backward({hidden}, {head.grad_hidden});
-        grad = leaf.grad();
-      }
+      if (!keep.empty()) torch::autograd::backward({hidden}, {head.grad_hidden});
       hidden = torch::Tensor();
       embeds = torch::Tensor();
 
       at::NoGradGuard no_grad;
+      mem = mem.detach();
       if (step == 0) {
         best_mem = mem.clone();
       } else if (!improved.empty()) {
@@ -250,17 +264,15 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
 
       if (!leave.empty()) {  // compaction: finished samples cost nothing more
         auto idx = torch::tensor(keep, torch::dtype(torch::kInt64)).to(device);
-        mem = mem.index_select(0, idx);
-        grad = grad.index_select(0, idx);
+        params.keep(idx);
         best_mem = best_mem.index_select(0, idx);
-        adam.keep(idx);
         std::vector<int64_t> next;
         for (auto j : keep) next.push_back(active[j]);
         active = std::move(next);
         build();
       }
       const auto t_update = Clock::now();
-      adamw_step(mem, grad, adam, opt);
+      params.step(opt);
       const double update_share = seconds_since(t_update) / static_cast<double>(active.size());
       for (auto b : active) track[b].wall += update_share;
     }

@@ -2,6 +2,7 @@
 #include "crammer/plan/preflight.hpp"
 
 #include "crammer/model/checkpoint_info.hpp"
+#include "crammer/model/hf_config.hpp"
 #include "crammer/util/error.hpp"
 
 namespace crammer {
@@ -18,6 +19,15 @@ void preflight_models(const ExperimentConfig& config) {
       check_checkpoint(m.path);
     } catch (const Error& e) {
       throw ConfigError(key + "model '" + m.name + "': " + e.what());
+    }
+    // A rank above the width would give a parametrisation with more directions than the space.
+    const int64_t rank = config.cram.mem_rank;
+    if (rank > 0) {
+      const int64_t d = embedding_dim(read_model_spec(m.path));
+      if (rank > d)
+        throw ConfigError(source + ": cram.mem_rank: " + std::to_string(rank) + " > " + std::to_string(d) +
+                          ", the width of model '" + m.name + "''s [mem] vectors (models." + std::to_string(i) +
+                          "): use a rank <= " + std::to_string(d));
     }
   }
 }

@@ -320,6 +320,21 @@ TEST_F(ConfigTest, RestartsAreCountedAndExcludeAFixedInit) {
   EXPECT_NE(crammer::to_yaml(c).find("  restarts: 1\n"), std::string::npos);  // still printed
 }
 
+TEST_F(ConfigTest, MemRankIsNonNegativeAndNeedsFreshInits) {
+  EXPECT_THAT(error_of(base(), {"cram.mem_rank=-1"}), HasSubstr("cram.mem_rank: must be >= 0, got -1"));
+  EXPECT_THAT(error_of(base(), {"cram.mem_rank=8", "cram.search=progressive"}),
+              HasSubstr("cram.mem_rank: progressive search starts each probe from the last probe's mem vectors"));
+  EXPECT_THAT(error_of(base(), {"cram.mem_rank=8", "cram.init_mem=init.safetensors"}),
+              HasSubstr("cram.mem_rank: cram.init_mem gives full [k, d] mem vectors, not (z, W, b) of rank 8"));
+  // Rank 0 (the default) leaves the fingerprint of files written before the key existed.
+  ExperimentConfig c = crammer::load_config(file(base()).string());
+  const std::string fp = crammer::config_fingerprint(c);
+  c.cram.mem_rank = 16;
+  EXPECT_NE(crammer::config_fingerprint(c), fp);
+  c.cram.mem_rank = 0;
+  EXPECT_EQ(crammer::config_fingerprint(c), fp);
+}
+
 TEST_F(ConfigTest, LengthModeIsGridOrUniformWithGridSearch) {
   EXPECT_THAT(error_of(base(), {"cram.length_mode=random"}), HasSubstr("cram.length_mode"));
   EXPECT_THAT(error_of(base(), {"cram.length_mode=uniform", "cram.search=bisect"}),

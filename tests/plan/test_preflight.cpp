@@ -91,6 +91,22 @@ TEST_F(Preflight, AcceptsWhatLoadModelLoads) {
   EXPECT_NO_THROW(load_model(path("good")));
 }
 
+// cram.mem_rank is checked against each model's [mem] width before anything runs.
+TEST_F(Preflight, RefusesAMemRankAboveTheModelsWidth) {
+  make("good");
+  ExperimentConfig c = config("good");
+  c.cram.mem_rank = 32;
+  EXPECT_NO_THROW(preflight_models(c));
+  c.cram.mem_rank = 33;
+  try {
+    preflight_models(c);
+    ADD_FAILURE() << "rank 33 accepted for d 32";
+  } catch (const ConfigError& e) {
+    EXPECT_HAS(std::string(e.what()),
+               "sweep.yaml: cram.mem_rank: 33 > 32, the width of model 'tiny''s [mem] vectors (models.0)");
+  }
+}
+
 TEST_F(Preflight, RefusesEachBrokenCheckpointNamingKeyModelFileAndTensor) {
   const std::string prefix = "sweep.yaml: models.0.path: ";
   ModelSpec spec = make("good");

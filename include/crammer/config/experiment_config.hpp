@@ -55,6 +55,10 @@ struct CramConfig {
   // Independent mem inits per (model, k, length, sample) (the paper's solution-diversity study);
   // above 1 each task key ends in /r<j>, j = 0..restarts-1, and so does each init's seed.
   int64_t restarts = 1;
+  // 0: each [mem] vector is trained as is. r > 0: the low-dimensional parametrisation of
+  // progressive cramming, mem = z W^T + b per sample with z [k, r], W [d, r] and b [d] all
+  // trained (cram/mem_params.hpp); r <= the model's embedding width.
+  int64_t mem_rank = 0;
   bool predict_first_token = false;
   double init_std_scale = 1.0;  // mem ~ N(0,1) * std(embedding matrix) * init_std_scale
   bool decode_check = true;     // greedy decode from mem alone (decode_exact, decode_prefix)
