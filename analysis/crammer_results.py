@@ -16,6 +16,7 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
 
 # The columns of /results are not listed here: every results file says what they are (the
 # /results attribute `columns`, written by crammer from its one field list); see result_columns.
@@ -87,6 +88,30 @@ def read_run_info(path):
             else:
                 out[k] = a.item() if a.size == 1 else a.tolist()
         return out
+
+
+def run_variant(path):
+    """The run-wide settings that change what a row measures beyond its key, from the config the
+    file stores: {"mem_rank": cram.mem_rank, "prefix_tokens": corpus.prefix_tokens}, 0 where the
+    config predates the key."""
+    text = read_run_info(path).get("config_yaml", "")
+    try:
+        cfg = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ResultsFileError(f"{path}: root attribute config_yaml is not YAML: {e}") from None
+    cram, corpus = cfg.get("cram") or {}, cfg.get("corpus") or {}
+    return {"mem_rank": int(cram.get("mem_rank", 0) or 0),
+            "prefix_tokens": int(corpus.get("prefix_tokens", 0) or 0)}
+
+
+def variant_label(variant):
+    """" [mem rank 8, context 64]" for a run that is not the paper's plain setup, else ""."""
+    parts = []
+    if variant["mem_rank"]:
+        parts.append(f"mem rank {variant['mem_rank']}")
+    if variant["prefix_tokens"]:
+        parts.append(f"context {variant['prefix_tokens']}")
+    return f" [{', '.join(parts)}]" if parts else ""
 
 
 def load_models(path):
@@ -171,7 +196,9 @@ def load_results(path, superseded=False):
     later run replaced (status "superseded") only with superseded=True. Columns (docs/analysis.md):
     file, task_key, model_index, model, d_model, vocab_size, n_params, sample_id, text_kind,
     n_mem, length, status ("done" | "failed" | "skipped"), mode ("grid" | "search"), every
-    DESIGN §2 metric, wall_seconds, rank, device, error, and the derived columns
+    DESIGN §2 metric, wall_seconds, rank, device, error, the run's mem_rank and prefix_tokens
+    (run_variant; `model` then ends in variant_label, `base_model` keeps the name), and the
+    derived columns
     baseline_ce_nats, baseline_ce_bits, info_gain_nats_paper, info_gain_bits_paper."""
     with open_results(path) as f:
         columns = result_columns(path, f["results"])
@@ -215,6 +242,13 @@ def load_results(path, superseded=False):
     if not superseded:
         df = df[df["status"] != "superseded"].reset_index(drop=True)
     df.insert(0, "file", os.path.abspath(path))
+    # A low-rank or prefix-context run names its models apart, so every table and figure that
+    # groups by model keeps it apart from the plain runs it is compared with.
+    variant = run_variant(path)
+    df["base_model"] = df["model"]
+    df["model"] = df["model"] + variant_label(variant)
+    for c, v in variant.items():
+        df[c] = v
     df["mode"] = pd.Series(["search" if "/search/" in k else "grid" for k in df["task_key"]],
                            index=df.index, dtype=object)
     return add_derived(df)
@@ -461,6 +495,7 @@ def load_solutions(path):
         status = _status_text(path, data)
         models = load_models(path)
         names = dict(zip(models["model_index"], models["name"]))
+        label = variant_label(run_variant(path))  # as load_results names the model
         restart = data["restart"] if "restart" in data.dtype.names else np.zeros(len(data), "int64")
         rows = []
         for i, row in enumerate(data):
@@ -474,7 +509,7 @@ def load_solutions(path):
             if o + k * d > flat.shape[0]:
                 raise ResultsFileError(f"{path}:/memory/{name} has {flat.shape[0]} values; row "
                                        f"{_text(row['task_key'])} needs {o + k * d}")
-            rows.append({"model": name, "n_mem": int(row["n_mem"]), "length": int(row["length"]),
+            rows.append({"model": name + label, "n_mem": int(row["n_mem"]), "length": int(row["length"]),
                          "sample_id": int(row["sample_id"]), "restart": int(restart[i]),
                          "task_key": _text(row["task_key"]),
                          "mem": np.asarray(flat[o:o + k * d], dtype=np.float32).reshape(k, d)})

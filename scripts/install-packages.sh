@@ -13,7 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   libpcre2-dev libsentencepiece-dev sentencepiece libicu-dev
-  python3-h5py python3-pandas python3-matplotlib python3-numpy
+  python3-h5py python3-pandas python3-matplotlib python3-numpy python3-yaml
   slurm-wlm
   clang libclang-rt-14-dev
 )

@@ -38,10 +38,11 @@ corpus:
   samples: {samples}
   seed: 0
 cram:
-  n_mem: [1]
+  n_mem: {n_mem}
   lengths: {lengths}
   length_mode: {length_mode}
   restarts: {restarts}
+  mem_rank: {mem_rank}
   optimizer: {{lr: 0.05, max_steps: 300, patience: 300}}
 batching: {{batch_size: 8}}
 runtime: {{device: cpu, threads: 1, seed: 0}}
@@ -53,6 +54,7 @@ def run_sweep(d, name, **fields):
     """mpirun -np 3 crammer run of CONFIG with `fields`; returns the results file."""
     h5 = os.path.join(d, name + ".h5")
     cfg = os.path.join(d, name + ".yaml")
+    fields = dict({"n_mem": "[1]", "mem_rank": 0, "length_mode": "grid", "restarts": 1}, **fields)
     with open(cfg, "w") as f:
         f.write(CONFIG.format(repo=REPO, out=h5, **fields))
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -190,6 +192,37 @@ class RandomLengthTexts(unittest.TestCase):
             got = {(r["text_kind"], int(r["length"])) for r in csv.DictReader(open(os.path.join(out, "protocol.csv")))}
             kinds = {int(s["sample_id"]): s["text_kind"] for s in table(h5, "samples")}
             self.assertEqual(got, {(kinds[int(r["sample_id"])], int(r["length"])) for r in rows})
+
+
+@unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")
+class LowRankMem(unittest.TestCase):
+    """cram.mem_rank: each stored mem (k = 4 vectors) lies in a rank-2 affine subspace, the texts
+    still cram, and analysis names the run's model apart from a plain run's."""
+
+    def test_stored_mems_have_the_rank_and_the_report_tells_the_run_apart(self):
+        with tempfile.TemporaryDirectory() as d:
+            h5, _ = run_sweep(d, "lowrank", lengths="[8]", samples=2, n_mem="[4]", mem_rank=2)
+            rows = table(h5, "results")
+            self.assertEqual(len(rows), 4)  # 2 kinds x 2 samples
+            mems = cr.load_solutions(h5)
+            self.assertEqual(len(mems), 4)
+            for r in rows:
+                self.assertEqual(r["status"], "done", r["task_key"])
+                self.assertLess(float(r["best_loss"]), float(r["baseline_loss"]) - 0.5, r["task_key"])
+            for _, m in mems.iterrows():
+                self.assertEqual(m["mem"].shape[0], 4)
+                sv = np.linalg.svd((m["mem"][1:] - m["mem"][:1]).astype(np.float64), compute_uv=False)
+                self.assertGreater(sv[1], 1e-4, m["task_key"])
+                self.assertLess(sv[2], 1e-5 * sv[0], m["task_key"])
+            df = cr.load_results(h5)
+            self.assertEqual(set(df["mem_rank"]), {2})
+            self.assertEqual(set(df["model"]), {"demo [mem rank 2]"})
+            self.assertEqual(set(df["base_model"]), {"demo"})
+            out = os.path.join(d, "report")
+            p = run_report([h5], out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            got = {r["model"] for r in csv.DictReader(open(os.path.join(out, "protocol.csv")))}
+            self.assertEqual(got, {"demo [mem rank 2]"})
 
 
 if __name__ == "__main__":
