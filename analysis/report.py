@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crammer_results as cr  # noqa: E402
 
-FIGURES = ["accuracy_vs_length.png", "capacity_vs_k.png", "capacity_vs_model_size.png",
+FIGURES = ["accuracy_vs_length.png", "capacity_vs_k.png", "capacity_vs_model_size.png", "capacity_per_model.png",
            "info_gain_vs_baseline.png", "compressed_ce_vs_text_ce.png", "gain_bound_vs_info_gain.png",
            "solutions_pca.png"]
 TABLES = ["table.md", "table.csv", "per_sample.csv", "table1_paper.md", "table1_paper.csv", "protocol.csv",
@@ -199,6 +199,36 @@ def plot_capacity_vs_k(table, path, bits=cr.BITS_PER_VALUE):
     _legend_outside(ax)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
+
+
+def plot_capacity_per_model(table, path):
+    """The paper's Figure 1: per k, one group of bars per model (smallest first), a bar per text
+    kind, each labelled with its capacity in tokens."""
+    fig, ks, axes = _k_panels(table, sharey=False)
+    models = (table[["model", "n_params", "d_model"]].drop_duplicates("model")
+              .sort_values(["n_params", "d_model", "model"])["model"].tolist())
+    kinds = sorted(table["text_kind"].unique())
+    color = _colors(kinds)
+    width = 0.8 / max(1, len(kinds))
+    for ax, k in zip(axes, ks):
+        tk = table[table["n_mem"] == k]
+        if tk.empty:
+            _no_data(ax, _k_label(k))
+        for j, kind in enumerate(kinds):
+            # mean over modes where a model has both grid and search rows
+            cap = tk[tk["text_kind"] == kind].groupby("model")["capacity_tokens"].mean()
+            xs = [i + (j - (len(kinds) - 1) / 2) * width for i, m in enumerate(models) if m in cap.index]
+            ys = [float(cap[m]) for m in models if m in cap.index]
+            bars = ax.bar(xs, ys, width=width, color=color[kind], label=kind)
+            ax.bar_label(bars, labels=[f"{y:.0f}" for y in ys], fontsize=8, padding=2)
+        ax.set_xticks(range(len(models)))
+        ax.set_xticklabels(models, rotation=30, ha="right", fontsize=8)
+        ax.margins(y=0.15)
+        ax.set_title(_k_label(k))
+        ax.set_ylabel("capacity (tokens decoded at ≥ 99% accuracy)")
+        ax.grid(alpha=0.3, axis="y")
+        _legend(ax, loc="upper left", title="text kind")
+    _save_panels(fig, ks, axes, "Capacity per model", path)
 
 
 def plot_capacity_vs_model_size(table, path):
@@ -435,6 +465,7 @@ def main(argv=None):
     plot_accuracy_vs_length(df, os.path.join(a.out, "accuracy_vs_length.png"))
     plot_capacity_vs_k(table, os.path.join(a.out, "capacity_vs_k.png"), a.bits_per_value)
     plot_capacity_vs_model_size(table, os.path.join(a.out, "capacity_vs_model_size.png"))
+    plot_capacity_per_model(table, os.path.join(a.out, "capacity_per_model.png"))
     plot_info_gain(df, os.path.join(a.out, "info_gain_vs_baseline.png"))
     plot_compressed_vs_text_ce(df, paper, os.path.join(a.out, "compressed_ce_vs_text_ce.png"))
     cr.protocol_table(df).to_csv(os.path.join(a.out, "protocol.csv"), index=False, float_format="%.17g")

@@ -46,7 +46,7 @@ def check_report_outputs(test, out, expected):
     """Every figure is a PNG of reasonable size, the tables are there, and table.csv and
     table.md equal `expected` (recompute.py's dict)."""
     for name in ["accuracy_vs_length.png", "capacity_vs_k.png", "capacity_vs_model_size.png",
-                 "info_gain_vs_baseline.png"]:
+                 "capacity_per_model.png", "info_gain_vs_baseline.png"]:
         path = os.path.join(out, name)
         test.assertTrue(os.path.isfile(path), f"{name} not written")
         with open(path, "rb") as f:
