@@ -249,6 +249,9 @@ int run_sweep_command(const RunArgs& a) {
                  outcome.counts.tasks_done, outcome.counts.tasks_failed, outcome.counts.tasks_unfinished,
                  outcome.seconds, config.output.path);
   }
+  // Every rank enters MPI_Finalize only after the file is closed and every worker is done.
+  release_workers(ctx, outcome);
+  await_release(ctx);
   if (!outcome.fatal_error.empty()) {
     if (ctx.coordinator())
       std::cerr << "crammer run: error: " << outcome.fatal_error

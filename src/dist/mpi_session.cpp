@@ -50,6 +50,19 @@ std::string what_of(const std::exception_ptr& error) {
 
 }  // namespace
 
+double finalize_limit_seconds() {
+  const char* text = std::getenv("CRAMMER_FINALIZE_SECONDS");
+  if (text == nullptr || *text == '\0') return kFinalizeLimitSeconds;
+  char* end = nullptr;
+  const double s = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(s > 0)) {
+    std::fprintf(stderr, "CRAMMER_FINALIZE_SECONDS='%s' is not a positive number of seconds; using %.0f\n", text,
+                 kFinalizeLimitSeconds);
+    return kFinalizeLimitSeconds;
+  }
+  return s;
+}
+
 int finalize_world(int code) {
   std::cout.flush();
   std::cerr.flush();
@@ -57,13 +70,14 @@ int finalize_world(int code) {
   std::mutex mutex;
   std::condition_variable returned;
   bool done = false;
+  const double limit = finalize_limit_seconds();
   std::thread watchdog([&] {
     std::unique_lock<std::mutex> lock(mutex);
-    if (returned.wait_for(lock, std::chrono::duration<double>(kFinalizeLimitSeconds), [&] { return done; })) return;
+    if (returned.wait_for(lock, std::chrono::duration<double>(limit), [&] { return done; })) return;
     std::fprintf(stderr,
-                 "MPI_Finalize did not return within %.0f s (a rank that died or stopped never joined "
+                 "MPI_Finalize did not return within %g s (a rank that died or stopped never joined "
                  "the runtime's final fence); exiting with code %d, everything was closed before\n",
-                 kFinalizeLimitSeconds, code);
+                 limit, code);
     std::fflush(stderr);
     std::_Exit(code);
   });

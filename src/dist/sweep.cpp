@@ -29,6 +29,7 @@ namespace {
 
 constexpr int kTagRequest = 101;
 constexpr int kTagReply = 102;
+constexpr int kTagRelease = 103;  // 0 -> worker, after rank 0 closed its store: enter finalize
 using Clock = std::chrono::steady_clock;
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {
@@ -229,6 +230,7 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
                    req.results.size());
       send_bytes(encode_stop(StopReason::done), w, kTagReply, ctx.world);
       state.stopped = true;
+      out.stopped_workers.push_back(w);
       continue;
     }
     // Every answered key must have been handed to this worker; then it is no longer in flight.
@@ -265,6 +267,7 @@ SweepOutcome coordinate(const DistContext& ctx, std::vector<Task> tasks, ResultS
                                                           : StopReason::done;
       send_bytes(encode_stop(reason), w, kTagReply, ctx.world);
       state.stopped = true;
+      out.stopped_workers.push_back(w);
       --active;
     } else {
       auto batch = queue.take_batch(req.held_model, options.batch_size);
@@ -372,6 +375,29 @@ void run_batch_with_retries(WorkerBackend& backend, const std::vector<Task>& bat
     spdlog::warn("tasks {}..: {}", batch.front().key, message);
   };
   retry(0, batch.size());
+}
+
+void release_workers(const DistContext& ctx, const SweepOutcome& outcome) {
+  if (ctx.size == 1 || ctx.rank != 0) return;
+  static const char release = 1;  // outlives the sends, which complete in finalize at the latest
+  for (int w : outcome.stopped_workers) {
+    MPI_Request request;
+    CRAMMER_MPI_CHECK(MPI_Isend(&release, 1, MPI_CHAR, w, kTagRelease, ctx.world, &request));
+    CRAMMER_MPI_CHECK(MPI_Request_free(&request));
+  }
+}
+
+void await_release(const DistContext& ctx) {
+  if (ctx.size == 1 || ctx.rank == 0) return;
+  char release = 0;
+  MPI_Request request;
+  CRAMMER_MPI_CHECK(MPI_Irecv(&release, 1, MPI_CHAR, 0, kTagRelease, ctx.world, &request));
+  for (;;) {  // possibly for as long as another worker's last batch: poll gently
+    int done = 0;
+    CRAMMER_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 SweepOutcome run_sweep(const DistContext& ctx, std::vector<Task> tasks, WorkerBackend& backend,

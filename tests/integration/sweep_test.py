@@ -379,6 +379,31 @@ def case_cli(a):
     check(d.stdout == "Anne Elliot walked.", "sentencepiece decode: " + repr(d.stdout) + d.stderr)
 
 
+def case_uneven_finish(a):
+    """A worker done long before another (its last task instant, the other's last one seconds
+    long) waits for it and for rank 0's file instead of giving up in MPI_Finalize: the finalize
+    limit is cut to 0.5 s here, far below the long task's time."""
+    model = os.path.join(a.workdir, "model")
+    make_model(a.crammer, model)
+    cfg = os.path.join(a.workdir, "uneven.yaml")
+    out = os.path.join(a.workdir, "uneven.h5")
+    write_config(cfg, model, out, samples=1, max_steps=600, lengths=(2, 48), n_mem=(1,), batch=1)
+    cmd = mpirun(3, a.crammer, ["run", cfg, "--fresh"])
+    print("+ " + " ".join(cmd), flush=True)
+    t0 = time.time()
+    r = subprocess.run(cmd, env=dict(ENV, CRAMMER_FINALIZE_SECONDS="0.5"), cwd=REPO, text=True,
+                       capture_output=True, timeout=600)
+    took = time.time() - t0
+    check(r.returncode == 0, f"run exited {r.returncode}: {r.stderr[-3000:]}")
+    check("MPI_Finalize did not return" not in r.stderr, "a rank gave up in finalize: " + r.stderr[-3000:])
+    rows, dup = read_rows(out)
+    check(not dup and len(rows) == 2 and all(v["status"] == 0 for v in rows.values()),
+          f"rows {rows} (duplicates {dup})")
+    steps = sorted(v["steps"] for v in rows.values())
+    print(f"run took {took:.1f} s; steps per task {steps}")
+    check(took > 2.0, f"the long task took {took:.1f} s in all: not long enough to test the wait")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("case")
@@ -389,7 +414,8 @@ def main():
     os.makedirs(a.workdir, exist_ok=True)
     cases = {"ranks": case_ranks, "kill_worker": lambda a: case_kill(a, "worker"),
              "kill_coordinator": lambda a: case_kill(a, "coordinator"), "sigterm": case_sigterm,
-             "sigusr1_mpirun": lambda a: case_sigterm(a, to_mpirun=True), "cli": case_cli}
+             "sigusr1_mpirun": lambda a: case_sigterm(a, to_mpirun=True), "cli": case_cli,
+             "uneven_finish": case_uneven_finish}
     cases[a.case](a)
     print("PASS " + a.case)
 

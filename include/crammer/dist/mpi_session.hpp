@@ -23,7 +23,11 @@ int run_with_mpi(const char* command, const std::function<void()>& after_init, c
 // about once in 25 runs under `mpirun --enable-recovery`). Everything worth keeping must be
 // closed before the call: if finalize has not returned within kFinalizeLimitSeconds the process
 // says so on stderr and exits with `code` (std::_Exit). Returns MPI_Finalize's result.
+// The environment variable CRAMMER_FINALIZE_SECONDS (> 0) sets another limit. Ranks enter
+// finalize together (release_workers / await_release in dist/sweep.hpp), so the limit only
+// bounds the wait for a rank that died.
 constexpr double kFinalizeLimitSeconds = 30;
+double finalize_limit_seconds();
 int finalize_world(int code);
 
 // World rank and size; MPI must be up.

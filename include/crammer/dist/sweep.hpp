@@ -78,6 +78,7 @@ struct SweepOutcome {
   std::string fatal_error;
   double seconds = 0;
   SweepCounts counts;
+  std::vector<int> stopped_workers;  // rank 0: the workers it told to stop (they await release)
   // True when some worker may still be busy: the caller should MPI_Abort (with
   // kExitInterrupted) after closing the store instead of MPI_Finalize, which would wait for it.
   bool abort_needed() const { return unresponsive_workers > 0; }
@@ -88,6 +89,15 @@ struct SweepOutcome {
 // the only rank. Throws DistError on MPI failure; sink exceptions propagate from rank 0.
 SweepOutcome run_sweep(const DistContext& ctx, std::vector<Task> tasks, WorkerBackend& backend,
                        ResultSink* sink, const SweepOptions& options);
+
+// The end of a run of several ranks. A worker told to stop calls await_release and waits there
+// (however long) until rank 0, having closed everything it writes, calls release_workers; only
+// then do the ranks enter MPI_Finalize, whose fence waits for every rank but gives up after
+// kFinalizeLimitSeconds (dist/mpi_session.hpp). Without it a worker done early would give up
+// while another still computes its last batch, and the job would be taken down with it.
+// Both return at once in a job of one rank.
+void release_workers(const DistContext& ctx, const SweepOutcome& outcome);
+void await_release(const DistContext& ctx);
 
 // Runs `batch` on `backend`, appending one or more results per task to `out`. A batch that
 // throws std::exception is retried as two halves, recursively; a task that still throws when it
