@@ -72,6 +72,11 @@ def crammer(*args):
     return p.stdout
 
 
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def table(h5, name):
     return list(csv.DictReader(crammer("export", h5, "--table", name).splitlines()))
 
@@ -139,7 +144,7 @@ class ProtocolOnTheDemoModel(unittest.TestCase):
         self.assertEqual(self.report.returncode, 0, self.report.stderr)
         # protocol.csv: byte measures and the bound, per (text kind, length), restarts pooled.
         kinds = {sid: s["text_kind"] for sid, s in self.samples.items()}
-        got = {(r["text_kind"], int(r["length"])): r for r in csv.DictReader(open(os.path.join(self.out, "protocol.csv")))}
+        got = {(r["text_kind"], int(r["length"])): r for r in read_csv(os.path.join(self.out, "protocol.csv"))}
         self.assertEqual(len(got), 4)
         for (kind, length), row in got.items():
             rows = [r for r in self.rows if kinds[int(r["sample_id"])] == kind and int(r["length"]) == length]
@@ -153,7 +158,7 @@ class ProtocolOnTheDemoModel(unittest.TestCase):
         # solution_diversity.csv: pairwise cosines and L2 of each text's restarts, from the
         # memory table of `crammer export`.
         by_key = {m["task_key"]: np.array([float(v) for v in m["values"].split()]) for m in self.memory}
-        div = list(csv.DictReader(open(os.path.join(self.out, "solution_diversity.csv"))))
+        div = list(read_csv(os.path.join(self.out, "solution_diversity.csv")))
         self.assertEqual(len(div), 8)
         for d in div:
             mems = [by_key[r["task_key"]] for r in self.rows
@@ -189,7 +194,7 @@ class RandomLengthTexts(unittest.TestCase):
             p = run_report([h5], out)
             self.assertEqual(p.returncode, 0, p.stderr)
             # The protocol table groups by the exact length, as the paper's notebooks do.
-            got = {(r["text_kind"], int(r["length"])) for r in csv.DictReader(open(os.path.join(out, "protocol.csv")))}
+            got = {(r["text_kind"], int(r["length"])) for r in read_csv(os.path.join(out, "protocol.csv"))}
             kinds = {int(s["sample_id"]): s["text_kind"] for s in table(h5, "samples")}
             self.assertEqual(got, {(kinds[int(r["sample_id"])], int(r["length"])) for r in rows})
 
@@ -221,7 +226,7 @@ class LowRankMem(unittest.TestCase):
             out = os.path.join(d, "report")
             p = run_report([h5], out)
             self.assertEqual(p.returncode, 0, p.stderr)
-            got = {r["model"] for r in csv.DictReader(open(os.path.join(out, "protocol.csv")))}
+            got = {r["model"] for r in read_csv(os.path.join(out, "protocol.csv"))}
             self.assertEqual(got, {"demo [mem rank 2]"})
 
 
