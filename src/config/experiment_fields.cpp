@@ -26,6 +26,7 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
     s.i64("samples", c.corpus.samples);
     s.u64("seed", c.corpus.seed);
     s.str("add_bos", c.corpus.add_bos);
+    s.i64("prefix_tokens", c.corpus.prefix_tokens);
   });
   b.section("cram", [&](YamlBinder& s) {
     s.i64_list("n_mem", c.cram.n_mem);

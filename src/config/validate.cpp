@@ -100,6 +100,9 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
       if (corpus.text_kind[j] == corpus.text_kind[i]) ck.fail(key, "'" + corpus.text_kind[i] + "' is listed twice");
   }
   ck.at_least<int64_t>("corpus.samples", corpus.samples, 1);
+  ck.at_least<int64_t>("corpus.prefix_tokens", corpus.prefix_tokens, 0);
+  if (corpus.prefix_tokens > 1000000)
+    ck.fail("corpus.prefix_tokens", "must be <= 1000000, got " + std::to_string(corpus.prefix_tokens));
   ck.one_of("corpus.add_bos", corpus.add_bos, {"auto", "true", "false"});
   if (corpus.format == "token-ids" && corpus.add_bos == "true")
     ck.fail("corpus.add_bos", "true needs a tokenizer's BOS; token-ids corpora are used as given "

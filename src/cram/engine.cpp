@@ -34,9 +34,11 @@ double seconds_since(Clock::time_point t0) {
 void check_items(CausalLM& model, const std::vector<CramItem>& items, bool predict_first_token) {
   const auto& spec = model.spec();
   const int64_t k = items.front().n_mem;
+  const size_t context = items.front().context.size();
   for (const auto& it : items) {
     std::ostringstream why;
     const auto n = static_cast<int64_t>(it.tokens.size());
+    const auto c = static_cast<int64_t>(it.context.size());
     if (it.n_mem != k) {
       why << "n_mem " << it.n_mem << " differs from the batch's " << k;
     } else if (it.n_mem < 1) {
@@ -44,8 +46,10 @@ void check_items(CausalLM& model, const std::vector<CramItem>& items, bool predi
     } else if (n < (predict_first_token ? 1 : 2)) {
       why << "text of " << n << " tokens has no target (need >= "
           << (predict_first_token ? 1 : 2) << ")";
-    } else if (spec.max_position_embeddings > 0 && k + n > spec.max_position_embeddings) {
-      why << "n_mem + length = " << k << " + " << n << " > max_position_embeddings "
+    } else if (it.context.size() != context) {
+      why << "context of " << c << " tokens differs from the batch's " << context;
+    } else if (spec.max_position_embeddings > 0 && k + c + n > spec.max_position_embeddings) {
+      why << "n_mem + context + length = " << k << " + " << c << " + " << n << " > max_position_embeddings "
           << spec.max_position_embeddings;
     } else if (it.warm_mem.defined() &&
                (it.warm_mem.dim() != 2 || it.warm_mem.size(0) != k ||
@@ -53,7 +57,9 @@ void check_items(CausalLM& model, const std::vector<CramItem>& items, bool predi
       why << "warm-start mem has shape " << it.warm_mem.sizes() << ", expected [" << k << ", "
           << embedding_dim(spec) << "]";
     } else {
-      for (auto id : it.tokens) {
+      std::vector<int32_t> ids = it.context;
+      ids.insert(ids.end(), it.tokens.begin(), it.tokens.end());
+      for (auto id : ids) {
         if (id < 0 || id >= spec.vocab_size) {
           why << "token id " << id << " outside the vocabulary [0, " << spec.vocab_size << ")";
           break;
@@ -96,7 +102,7 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
   if (micro <= 0 && model.embedding_weight().device().is_cpu()) {
     size_t longest = 0;
     for (const auto& it : items) longest = std::max(longest, it.tokens.size());
-    micro = cpu_micro_batch(items.front().n_mem + static_cast<int64_t>(longest),
+    micro = cpu_micro_batch(items.front().n_mem + static_cast<int64_t>(items.front().context.size() + longest),
                             model.spec().hidden_size, at::get_num_threads());
   }
   if (micro > 0 && static_cast<int64_t>(items.size()) > micro) {
@@ -122,12 +128,15 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
   const auto device = emb_w.device();
   const auto dtype = emb_w.scalar_type();
 
-  std::vector<std::vector<int32_t>> texts;
-  for (const auto& it : items) texts.push_back(it.tokens);
+  std::vector<std::vector<int32_t>> texts, contexts;
+  for (const auto& it : items) {
+    texts.push_back(it.tokens);
+    contexts.push_back(it.context);
+  }
 
   // Baselines first: they need no mem.
   auto t0 = Clock::now();
-  auto base = compute_baselines(model, texts, pft, chunk);
+  auto base = compute_baselines(model, texts, pft, chunk, contexts);
   const double base_share = seconds_since(t0) / static_cast<double>(B0);
 
   std::vector<Track> track(items.size());
@@ -179,9 +188,12 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
       int64_t max_in = 1;
       for (auto b : active) {
         const auto& t = texts[b];
-        ids.emplace_back(t.begin(), t.end() - 1);  // t_1..t_{N-1}: t_N predicts nothing
+        const auto& c = contexts[b];
+        ids.emplace_back(c.begin(), c.end());                // the context, input only
+        ids.back().insert(ids.back().end(), t.begin(), t.end() - 1);  // t_1..t_{N-1}: t_N predicts nothing
         tg.emplace_back(t.begin() + (pft ? 0 : 1), t.end());
-        first.push_back(pft ? k - 1 : k);
+        const auto before = k + static_cast<int64_t>(c.size());  // position of t_1
+        first.push_back(pft ? before - 1 : before);
         max_in = std::max<int64_t>(max_in, static_cast<int64_t>(ids.back().size()));
       }
       const auto Bn = static_cast<int64_t>(active.size());
@@ -282,7 +294,7 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
       const auto t_dec = Clock::now();
       std::vector<torch::Tensor> mems;
       for (const auto& tr : track) mems.push_back(tr.best_mem);
-      auto dec = greedy_decode(model, torch::stack(mems), texts, pft);  // [B, k, d] in
+      auto dec = greedy_decode(model, torch::stack(mems), texts, pft, contexts);  // [B, k, d] in
       const double share = seconds_since(t_dec) / static_cast<double>(B0);
       for (int64_t b = 0; b < B0; ++b) {
         out[b].row.decode_prefix = dec.prefix[b];

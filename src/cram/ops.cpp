@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <stdexcept>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
@@ -204,28 +205,39 @@ torch::Device model_device(CausalLM& model) { return model.embedding_weight().de
 
 std::vector<Baseline> compute_baselines(CausalLM& model,
                                         const std::vector<std::vector<int32_t>>& texts,
-                                        bool predict_first_token, int64_t chunk) {
+                                        bool predict_first_token, int64_t chunk,
+                                        const std::vector<std::vector<int32_t>>& contexts) {
   at::NoGradGuard no_grad;
   const auto B = static_cast<int64_t>(texts.size());
   std::vector<Baseline> out(texts.size());
   if (B == 0) return out;
   const auto& spec = model.spec();
   std::optional<int64_t> start_token = spec.bos_token_id ? spec.bos_token_id : spec.eos_token_id;
-  const bool lead = predict_first_token && start_token.has_value();
   std::vector<std::vector<int64_t>> inputs(texts.size()), targets(texts.size());
+  std::vector<int64_t> first(texts.size(), 0);
+  std::vector<bool> guess(texts.size(), false);  // t_1 scored with nothing before it
   int64_t T = 1;
   for (int64_t b = 0; b < B; ++b) {
     const auto& t = texts[b];
-    if (lead) inputs[b].push_back(*start_token);
+    // What stands before t_1: the context, else (to predict t_1) the start token.
+    if (!contexts.empty() && !contexts[b].empty()) {
+      inputs[b].assign(contexts[b].begin(), contexts[b].end());
+    } else if (predict_first_token && start_token) {
+      inputs[b].push_back(*start_token);
+    }
+    const auto before = static_cast<int64_t>(inputs[b].size());
+    const bool predict_t1 = predict_first_token && before > 0;
+    guess[b] = predict_first_token && before == 0;
     // Inputs t_1..t_{N-1}: t_N predicts nothing.
     for (size_t i = 0; i + 1 < t.size(); ++i) inputs[b].push_back(t[i]);
-    for (size_t i = lead ? 0 : 1; i < t.size(); ++i) targets[b].push_back(t[i]);
+    for (size_t i = predict_t1 ? 0 : 1; i < t.size(); ++i) targets[b].push_back(t[i]);
+    first[b] = predict_t1 ? before - 1 : before;
     T = std::max<int64_t>(T, static_cast<int64_t>(inputs[b].size()));
   }
   auto device = model_device(model);
   auto ids = pad_ids(inputs, T, device);               // [B, T]
   auto hidden = model.forward(model.embed(ids));        // [B, T, d]
-  auto ht = make_head_targets(targets, std::vector<int64_t>(texts.size(), 0), T, device);
+  auto ht = make_head_targets(targets, first, T, device);
   auto res = chunked_head(model, hidden, ht, chunk, /*want_grad=*/false, /*want_bound=*/true);
   auto loss = res.loss.cpu();
   auto correct = res.correct.cpu();
@@ -235,7 +247,7 @@ std::vector<Baseline> compute_baselines(CausalLM& model,
     const auto n_scored = static_cast<double>(targets[b].size());
     double sum = loss[b].item<double>() * n_scored;
     double n = n_scored;
-    if (predict_first_token && !lead) {  // t_1 has no context at all: a uniform guess
+    if (guess[b]) {  // t_1 has no context at all: a uniform guess
       sum += uniform;
       n += 1;
     }
@@ -247,7 +259,7 @@ std::vector<Baseline> compute_baselines(CausalLM& model,
 }
 
 GreedyDecode greedy_decode(CausalLM& model, const torch::Tensor& mem, const std::vector<std::vector<int32_t>>& texts,
-                           bool predict_first_token) {
+                           bool predict_first_token, const std::vector<std::vector<int32_t>>& contexts) {
   at::NoGradGuard no_grad;
   const auto B = static_cast<int64_t>(texts.size());
   GreedyDecode out;
@@ -264,11 +276,22 @@ GreedyDecode greedy_decode(CausalLM& model, const torch::Tensor& mem, const std:
     longest = std::max(longest, texts[b].size() > skip ? texts[b].size() - skip : 0);
   }
   auto embeds = mem.to(device, dtype);  // [B, k, d]
-  if (!predict_first_token) {
-    std::vector<int64_t> first(texts.size(), 0);
-    for (int64_t b = 0; b < B; ++b) first[b] = texts[b].empty() ? 0 : texts[b][0];
-    auto ids = torch::from_blob(first.data(), {B, 1}, torch::dtype(torch::kInt64)).clone().to(device);
-    embeds = torch::cat({embeds, model.embed(ids)}, 1);  // [B, k + 1, d]
+  // The prompt after the mem: the context, then t_1 when it is input; one length for all.
+  const size_t C = contexts.empty() ? 0 : contexts.front().size();
+  std::vector<int64_t> prompt;
+  for (int64_t b = 0; b < B; ++b) {
+    if (C > 0) {
+      if (contexts[b].size() != C)
+        throw std::invalid_argument("greedy_decode: contexts of " + std::to_string(contexts[b].size()) + " and " +
+                                    std::to_string(C) + " tokens in one batch");
+      prompt.insert(prompt.end(), contexts[b].begin(), contexts[b].end());
+    }
+    if (!predict_first_token) prompt.push_back(texts[b].empty() ? 0 : texts[b][0]);
+  }
+  const auto P = static_cast<int64_t>(prompt.size()) / B;
+  if (P > 0) {
+    auto ids = torch::from_blob(prompt.data(), {B, P}, torch::dtype(torch::kInt64)).clone().to(device);
+    embeds = torch::cat({embeds, model.embed(ids)}, 1);  // [B, k + P, d]
   }
   KVCache cache;
   auto hidden = model.forward_cached(embeds, cache);  // [B, T0, d]

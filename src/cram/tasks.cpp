@@ -57,6 +57,7 @@ CramItem make_item(const Task& t, int32_t length, const Checkpoint* init = nullp
   it.n_mem = t.n_mem;
   it.restart = t.restart;
   it.n_bytes = bytes_of_prefix(t, length);
+  it.context = t.context;
   it.tokens.assign(t.token_ids.begin(), t.token_ids.begin() + length);
   if (init) {
     if (!init->contains(t.key))

@@ -27,6 +27,7 @@ void write_task(ByteWriter& w, const Task& t) {
   w.put<int32_t>(t.length);
   w.put<int32_t>(t.restart);
   w.put<uint8_t>(t.capacity_search ? 1 : 0);
+  w.put_vector(t.context);
   w.put_vector(t.token_ids);
   w.put_vector(t.prefix_bytes);
 }
@@ -40,6 +41,7 @@ Task read_task(ByteReader& r) {
   t.length = r.get<int32_t>("task.length");
   t.restart = r.get<int32_t>("task.restart");
   t.capacity_search = r.get<uint8_t>("task.capacity_search") != 0;
+  t.context = r.get_vector<int32_t>("task.context");
   t.token_ids = r.get_vector<int32_t>("task.token_ids");
   t.prefix_bytes = r.get_vector<int32_t>("task.prefix_bytes");
   return t;

@@ -34,15 +34,18 @@ std::string source_of(const ExperimentConfig& config) {
   return config.source_file.empty() ? std::string("config") : config.source_file;
 }
 
-// The longest input a task gives the model ([mem] vectors + the longest text) must fit its
-// positions (config.json's max_position_embeddings).
+// The longest input a task gives the model ([mem] vectors + context + the longest text) must fit
+// its positions (config.json's max_position_embeddings).
 void check_positions(const ExperimentConfig& config, const ModelEntry& m, const ModelSpec& spec) {
   const int64_t max_len = *std::max_element(config.cram.lengths.begin(), config.cram.lengths.end());
   const int64_t max_k = *std::max_element(config.cram.n_mem.begin(), config.cram.n_mem.end());
+  const int64_t context = config.corpus.prefix_tokens;
+  const int64_t total = max_len + max_k + context;
   // 0: no position limit (mamba has no position embeddings).
-  if (spec.max_position_embeddings == 0 || max_len + max_k <= spec.max_position_embeddings) return;
+  if (spec.max_position_embeddings == 0 || total <= spec.max_position_embeddings) return;
   throw ConfigError(source_of(config) + ": cram.lengths: max length " + std::to_string(max_len) + " + max n_mem " + std::to_string(max_k) +
-                    " = " + std::to_string(max_len + max_k) + " positions > max_position_embeddings " +
+                    (context > 0 ? " + corpus.prefix_tokens " + std::to_string(context) : std::string()) +
+                    " = " + std::to_string(total) + " positions > max_position_embeddings " +
                     std::to_string(spec.max_position_embeddings) + " of model " + m.name + " (" +
                     (std::filesystem::path(m.path) / "config.json").string() + ")");
 }
@@ -52,12 +55,14 @@ void check_positions(const ExperimentConfig& config, const ModelEntry& m, const 
 std::optional<std::string> sliding_window_note(const ExperimentConfig& config, const ModelEntry& m, const ModelSpec& spec) {
   const int64_t window = max_sliding_window(spec);
   const int64_t max_len = *std::max_element(config.cram.lengths.begin(), config.cram.lengths.end());
-  const int64_t max_k = *std::max_element(config.cram.n_mem.begin(), config.cram.n_mem.end());
+  const int64_t max_k = *std::max_element(config.cram.n_mem.begin(), config.cram.n_mem.end()) +
+                        config.corpus.prefix_tokens;  // the context sits between [mem] and text
   if (window == 0 || max_len + max_k <= window) return std::nullopt;
   const auto sliding = std::count_if(spec.layer_windows.begin(), spec.layer_windows.end(), [](int64_t w) { return w > 0; });
   return "model " + m.name + " (" + spec.model_type + "): " + std::to_string(sliding) + " of " +
          std::to_string(spec.num_layers) + " layers use a sliding attention window of " + std::to_string(window) +
-         " positions, and max n_mem " + std::to_string(max_k) + " + max length " + std::to_string(max_len) +
+         " positions, and max n_mem" + (config.corpus.prefix_tokens > 0 ? " + corpus.prefix_tokens" : "") + " " +
+         std::to_string(max_k) + " + max length " + std::to_string(max_len) +
          " is longer: in those layers tokens more than " + std::to_string(window - 1) +
          " positions after a [mem] vector do not see it";
 }
@@ -137,10 +142,9 @@ std::string restart_suffix(int64_t restart) { return restart < 0 ? "" : "/r" + s
 
 // Entry i: UTF-8 bytes of the first i tokens decoded, BOS left out; -1 unless `all` or i is in
 // `lengths`. Empty without a tokenizer.
-std::vector<int32_t> prefix_bytes(const SampleRecord& s, const Tokenizer* tok, std::optional<int32_t> bos,
+std::vector<int32_t> prefix_bytes(const std::vector<int32_t>& ids, const Tokenizer* tok, std::optional<int32_t> bos,
                                   const std::vector<int64_t>& lengths, bool all) {
   if (tok == nullptr) return {};
-  const auto& ids = s.token_ids;
   std::vector<int32_t> out(ids.size() + 1, -1);
   const size_t skip = bos && !ids.empty() && ids.front() == *bos ? 1 : 0;
   out[0] = 0;
@@ -232,7 +236,9 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
                         std::to_string(longest.size()) + " bytes long; the results file holds at most " +
                         std::to_string(kTaskKeyWidth - 1) + ": use a shorter name");
   }
-  const auto samples = build_samples(config.corpus, max_length, sample_models);
+  // With a context each sample is that many tokens longer: its first tokens become the context.
+  const int64_t context = config.corpus.prefix_tokens;
+  const auto samples = build_samples(config.corpus, max_length + context, sample_models);
   // A tokenizer bigger than the model's embedding would index past it in every task of the model.
   for (size_t m = 0; m < config.models.size(); ++m) {
     const int64_t vocab = plan.models[m].vocab_size;
@@ -264,19 +270,28 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
   for (size_t m = 0; m < config.models.size(); ++m) {
     const std::string& name = config.models[m].name;
     // Byte counts per sample, at the grid's lengths (a search may probe any length).
+    // A context holds the BOS, so the crammed text after it has none.
     std::optional<int32_t> bos;
-    if (plan.models[m].bos_token >= 0) bos = plan.models[m].bos_token;
-    std::vector<std::vector<int32_t>> bytes;
+    if (plan.models[m].bos_token >= 0 && context == 0) bos = plan.models[m].bos_token;
+    std::vector<std::vector<int32_t>> bytes, contexts, texts;
     std::vector<std::vector<int64_t>> sample_lengths(samples.size(), lengths);
     for (size_t i = 0; i < samples.size(); ++i) {
+      const auto& ids = plan.samples[m * samples.size() + i].token_ids;
+      const auto cut = ids.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(ids.size(), static_cast<size_t>(context)));
+      contexts.emplace_back(ids.begin(), cut);
+      texts.emplace_back(cut, ids.end());
       if (uniform) sample_lengths[i] = {drawn_length(config.corpus.seed, samples[i].sample_id, max_length)};
-      bytes.push_back(prefix_bytes(plan.samples[m * samples.size() + i], tokenizers[m], bos, sample_lengths[i], !grid));
+      bytes.push_back(prefix_bytes(texts.back(), tokenizers[m], bos, sample_lengths[i], !grid));
     }
     for (int64_t k : n_mems) {
       for (int64_t j = 0; j < restarts; ++j) {
         const int64_t restart = restarts > 1 ? j : -1;
-        auto add = [&](int64_t length, const SampleRecord& s, const std::vector<int32_t>& sample_bytes) {
-          const size_t available = s.token_ids.size();
+        auto add = [&](int64_t length, size_t i) {
+          const SampleRecord& s = plan.samples[m * samples.size() + i];
+          const std::vector<int32_t>& text = texts[i];
+          const std::vector<int32_t>& sample_bytes = bytes[i];
+          // Without its whole context a sample has no text to cram.
+          const size_t available = contexts[i].size() == static_cast<size_t>(context) ? text.size() : 0;
           Task t;
           t.model_index = static_cast<int32_t>(m);
           t.sample_id = s.sample_id;
@@ -301,19 +316,19 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
             }
             t.length = static_cast<int32_t>(*(reach - 1));
           }
-          t.token_ids.assign(s.token_ids.begin(), s.token_ids.begin() + t.length);
+          t.context = contexts[i];
+          t.token_ids.assign(text.begin(), text.begin() + t.length);
           if (!sample_bytes.empty()) t.prefix_bytes.assign(sample_bytes.begin(), sample_bytes.begin() + t.length + 1);
           plan.tasks.push_back(std::move(t));
         };
-        const SampleRecord* first = &plan.samples[m * samples.size()];
         if (uniform) {
-          for (size_t i = 0; i < samples.size(); ++i) add(sample_lengths[i].front(), first[i], bytes[i]);
+          for (size_t i = 0; i < samples.size(); ++i) add(sample_lengths[i].front(), i);
         } else if (grid) {
           for (int64_t length : lengths) {
-            for (size_t i = 0; i < samples.size(); ++i) add(length, first[i], bytes[i]);
+            for (size_t i = 0; i < samples.size(); ++i) add(length, i);
           }
         } else {
-          for (size_t i = 0; i < samples.size(); ++i) add(max_length, first[i], bytes[i]);
+          for (size_t i = 0; i < samples.size(); ++i) add(max_length, i);
         }
       }
     }
@@ -346,7 +361,7 @@ std::string plan_to_json(const Plan& plan) {
   for (const auto& t : plan.tasks) {
     j["tasks"].push_back({{"key", t.key}, {"model_index", t.model_index}, {"sample_id", t.sample_id},
                           {"n_mem", t.n_mem}, {"length", t.length}, {"restart", t.restart},
-                          {"capacity_search", t.capacity_search}, {"token_ids", t.token_ids},
+                          {"capacity_search", t.capacity_search}, {"context", t.context}, {"token_ids", t.token_ids},
                           {"prefix_bytes", t.prefix_bytes}});
   }
   j["skipped"] = ordered_json::array();

@@ -335,6 +335,16 @@ TEST_F(ConfigTest, MemRankIsNonNegativeAndNeedsFreshInits) {
   EXPECT_EQ(crammer::config_fingerprint(c), fp);
 }
 
+TEST_F(ConfigTest, PrefixTokensAreCountedAndZeroKeepsTheFingerprint) {
+  EXPECT_THAT(error_of(base(), {"corpus.prefix_tokens=-1"}), HasSubstr("corpus.prefix_tokens: must be >= 0, got -1"));
+  ExperimentConfig c = crammer::load_config(file(base()).string());
+  const std::string fp = crammer::config_fingerprint(c);
+  c.corpus.prefix_tokens = 64;
+  EXPECT_NE(crammer::config_fingerprint(c), fp);
+  c.corpus.prefix_tokens = 0;
+  EXPECT_EQ(crammer::config_fingerprint(c), fp);
+}
+
 TEST_F(ConfigTest, LengthModeIsGridOrUniformWithGridSearch) {
   EXPECT_THAT(error_of(base(), {"cram.length_mode=random"}), HasSubstr("cram.length_mode"));
   EXPECT_THAT(error_of(base(), {"cram.length_mode=uniform", "cram.search=bisect"}),

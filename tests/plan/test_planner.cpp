@@ -271,6 +271,42 @@ TEST(Planner, TasksCarryTheBytesOfTheirTexts) {
   }
 }
 
+// corpus.prefix_tokens P: each task's context is its sample's first P tokens (BOS included) and
+// its text the tokens after them; keys do not change; bytes count the text alone; positions
+// count the context; a sample without P + length tokens skips that length.
+TEST(Planner, PrefixTokensSplitEachSampleIntoContextAndText) {
+  auto cfg = base_config();
+  cfg.corpus.add_bos = "true";
+  const Plan plain = make_plan(cfg);
+  cfg.corpus.prefix_tokens = 7;
+  const Plan p = make_plan(cfg);
+  auto tok = load_tokenizer(kGpt2);
+  ASSERT_EQ(p.tasks.size(), plain.tasks.size());
+  for (size_t i = 0; i < p.tasks.size(); ++i) {
+    const auto& t = p.tasks[i];
+    EXPECT_EQ(t.key, plain.tasks[i].key);
+    const auto& ids = sample_of(p, t.model_index, t.sample_id).token_ids;
+    ASSERT_GE(ids.size(), static_cast<size_t>(7 + t.length)) << t.key;
+    EXPECT_EQ(t.context, std::vector<int32_t>(ids.begin(), ids.begin() + 7)) << t.key;
+    EXPECT_EQ(t.context.front(), *tok->bos_id()) << "the BOS opens the context";
+    EXPECT_EQ(t.token_ids, std::vector<int32_t>(ids.begin() + 7, ids.begin() + 7 + t.length)) << t.key;
+    EXPECT_EQ(t.prefix_bytes.back(), static_cast<int32_t>(tok->decode(t.token_ids).size())) << t.key;
+  }
+  EXPECT_TRUE(plain.tasks.front().context.empty());
+  // The longest input now needs 2 + 7 + 64 positions; the tiny model has 1024.
+  cfg.source_file = "sweep.yaml";
+  cfg.corpus.prefix_tokens = 960;
+  try {
+    make_plan(cfg);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("max length 64 + max n_mem 2 + corpus.prefix_tokens 960 = 1026 positions > "
+                                         "max_position_embeddings 1024"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Planner, TokenIdsCheckedAgainstConfigVocab) {
   fs::path d = temp_dir("ids");
   std::ofstream(d / "ids.jsonl") << "[1, 2, 3, 4, 5, 6, 7, 8]\n[9, 1500, 3]\n";

@@ -31,6 +31,10 @@ struct CorpusConfig {
   // (Llama-3's template, SentencePiece Llama, OPT: yes; GPT-2, Pythia, Qwen: no); true: every
   // model's BOS (an error for a tokenizer without one); false: none.
   std::string add_bos = "auto";  // auto | true | false
+  // The paper's context-length ablation: each sample's first prefix_tokens tokens (its BOS
+  // included, when its texts start with one) go before the crammed text as real context, in the
+  // baseline and after the [mem] vectors; the crammed text is the tokens that follow (0 = none).
+  int64_t prefix_tokens = 0;
 };
 
 struct OptimizerConfig {

@@ -20,7 +20,10 @@ struct Task {
   int32_t length = 0;       // target length in tokens
   int32_t restart = 0;      // which of cram.restarts independent inits (0-based)
   bool capacity_search = false;
-  std::vector<int32_t> token_ids;  // the text to cram: the first `length` tokens of the sample
+  // corpus.prefix_tokens real tokens before the text (the sample's first ones), not crammed:
+  // input in the baseline and after the [mem] vectors. Empty without a context.
+  std::vector<int32_t> context;
+  std::vector<int32_t> token_ids;  // the text to cram: its first `length` tokens (after the context)
   // [length + 1] or empty (no tokenizer): entry i is the UTF-8 byte count of the first i tokens
   // decoded (BOS left out), -1 where no row can have that length (a grid task needs [length]).
   std::vector<int32_t> prefix_bytes;

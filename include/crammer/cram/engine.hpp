@@ -86,10 +86,12 @@ struct Baseline {
 };
 std::vector<Baseline> compute_baselines(CausalLM& model,
                                         const std::vector<std::vector<int32_t>>& texts,
-                                        bool predict_first_token, int64_t chunk);
+                                        bool predict_first_token, int64_t chunk,
+                                        const std::vector<std::vector<int32_t>>& contexts = {});
 
-// Greedy generation with the KV-cached forward from mem [B, k, d] alone (plus t_1 when
-// predict_first_token is off: t_1 is then input, not crammed), each sample as many tokens as
+// Greedy generation with the KV-cached forward from mem [B, k, d] and the context (`contexts`:
+// empty, or one per text, all of one length) alone (plus t_1 when predict_first_token is off:
+// t_1 is then input, not crammed), each sample as many tokens as
 // it has targets, every step fed its own prediction. Per sample: how many targets (t_1.. or
 // t_2..) came out right before the first mistake, and how many came out right in all.
 struct GreedyDecode {
@@ -97,7 +99,7 @@ struct GreedyDecode {
   std::vector<int32_t> matches;
 };
 GreedyDecode greedy_decode(CausalLM& model, const torch::Tensor& mem, const std::vector<std::vector<int32_t>>& texts,
-                           bool predict_first_token);
+                           bool predict_first_token, const std::vector<std::vector<int32_t>>& contexts = {});
 
 // One sample of a cramming batch. All items of a batch share n_mem.
 struct CramItem {
@@ -107,6 +109,7 @@ struct CramItem {
   int32_t n_mem = 1;
   int32_t restart = 0;
   int32_t n_bytes = -1;         // UTF-8 bytes of `tokens` decoded (-1: unknown)
+  std::vector<int32_t> context;  // real tokens before the text, not crammed (corpus.prefix_tokens)
   std::vector<int32_t> tokens;  // the text to cram, exactly (its length is the row's length)
   torch::Tensor warm_mem;       // optional [k, d] f32 start (progressive search)
 };
