@@ -37,6 +37,7 @@ corpus:
   word_list: {repo}/data/wordlists/austen-top5000.txt
   samples: {samples}
   seed: 0
+  prefix_tokens: {prefix_tokens}
 cram:
   n_mem: {n_mem}
   lengths: {lengths}
@@ -54,7 +55,7 @@ def run_sweep(d, name, **fields):
     """mpirun -np 3 crammer run of CONFIG with `fields`; returns the results file."""
     h5 = os.path.join(d, name + ".h5")
     cfg = os.path.join(d, name + ".yaml")
-    fields = dict({"n_mem": "[1]", "mem_rank": 0, "length_mode": "grid", "restarts": 1}, **fields)
+    fields = dict({"n_mem": "[1]", "mem_rank": 0, "length_mode": "grid", "restarts": 1, "prefix_tokens": 0}, **fields)
     with open(cfg, "w") as f:
         f.write(CONFIG.format(repo=REPO, out=h5, **fields))
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -228,6 +229,39 @@ class LowRankMem(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             got = {r["model"] for r in read_csv(os.path.join(out, "protocol.csv"))}
             self.assertEqual(got, {"demo [mem rank 2]"})
+
+
+@unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")
+class PrefixContext(unittest.TestCase):
+    """corpus.prefix_tokens: each task's context is its sample's first P tokens and its text the
+    tokens after them (`crammer plan --json`); the rows' bytes are those of the text alone; the
+    texts cram after their context; analysis names the model apart."""
+
+    def test_context_before_each_text_and_the_report_tells_the_run_apart(self):
+        with tempfile.TemporaryDirectory() as d:
+            P = 6
+            h5, cfg = run_sweep(d, "context", lengths="[8]", samples=2, prefix_tokens=P)
+            plan = json.loads(crammer("plan", cfg, "--json"))
+            samples = {(s["sample_id"], s["model_index"]): s for s in plan["samples"]}
+            for t in plan["tasks"]:
+                ids = samples[(t["sample_id"], t["model_index"])]["token_ids"]
+                self.assertEqual(t["context"], ids[:P], t["key"])
+                self.assertEqual(t["token_ids"], ids[P:P + t["length"]], t["key"])
+            rows = {r["task_key"]: r for r in table(h5, "results")}
+            self.assertEqual(len(rows), 4)
+            for t in plan["tasks"]:
+                r = rows[t["key"]]
+                self.assertEqual(r["status"], "done", t["key"])
+                self.assertEqual(int(r["n_bytes"]), t["prefix_bytes"][t["length"]], t["key"])
+                self.assertLess(float(r["best_loss"]), float(r["baseline_loss"]), t["key"])
+            df = cr.load_results(h5)
+            self.assertEqual(set(df["prefix_tokens"]), {P})
+            self.assertEqual(set(df["model"]), {f"demo [context {P}]"})
+            out = os.path.join(d, "report")
+            p = run_report([h5], out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            got = {r["model"] for r in read_csv(os.path.join(out, "protocol.csv"))}
+            self.assertEqual(got, {f"demo [context {P}]"})
 
 
 if __name__ == "__main__":
