@@ -20,7 +20,10 @@ Task sample_task(int i) {
   t.n_mem = 16;
   t.length = 4096;
   t.capacity_search = (i % 2) == 1;
+  t.restart = 2 + i;
   for (int j = 0; j < 4096; ++j) t.token_ids.push_back(128255 - j * 31 - i);
+  t.context = {128000, 791 + i, 13};
+  t.prefix_bytes = {0, -1, 7, -1, 11 + i};
   return t;
 }
 
@@ -111,9 +114,12 @@ TEST(DistWire, WorkMessageRoundTripsEveryTaskField) {
     EXPECT_EQ(back[i].length, batch[i].length);
     EXPECT_EQ(back[i].capacity_search, batch[i].capacity_search);
     EXPECT_EQ(back[i].token_ids, batch[i].token_ids);
+    EXPECT_EQ(back[i].restart, batch[i].restart);
+    EXPECT_EQ(back[i].context, batch[i].context);
+    EXPECT_EQ(back[i].prefix_bytes, batch[i].prefix_bytes);
   }
   // Compact: token ids dominate, 4 bytes each, plus a small fixed overhead per task.
-  size_t payload = 2 * 4096 * 4;
+  size_t payload = 2 * (4096 + 3 + 5) * 4;
   EXPECT_LT(bytes.size(), payload + 3 * 128);
 }
 
@@ -149,7 +155,7 @@ TEST(DistWire, EmptyRequestAndStop) {
 
 TEST(DistWire, TruncatedMessageNamesTheField) {
   auto bytes = encode_work({sample_task(0)});
-  bytes.resize(bytes.size() - 10);  // cut into the token ids
+  bytes.resize(bytes.size() - 40);  // past the byte counts (28 bytes), into the token ids
   try {
     decode_work(bytes);
     FAIL() << "expected DistError";
