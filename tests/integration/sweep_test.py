@@ -154,11 +154,25 @@ def case_ranks(a):
     check(not dup and rows == results[2], "resume changed the file")
 
 
+def descends_from(pid, ancestor):
+    """Whether process `pid` is `ancestor` or below it (parent links in /proc/PID/stat)."""
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+    return False
+
+
 def worker_pids(parent):
-    """(rank, pid) of the crammer processes started by mpirun `parent`."""
+    """(rank, pid) of the crammer processes started by mpirun `parent` (another job's ranks,
+    e.g. of a test running beside this one, are not ours to signal)."""
     out = []
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
+        if not pid.isdigit() or not descends_from(int(pid), parent):
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
