@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -70,6 +71,19 @@ class ConfigTest : public ::testing::Test {
     }
     ADD_FAILURE() << "no ConfigError for:\n" << text;
     return "";
+  }
+
+  // A key added after results files first stored fingerprints: the base config's fingerprint
+  // changes when `field` is set to `off` and is the same again at the field's default.
+  void expect_fingerprint_counts_only_off_default(const std::function<int64_t&(ExperimentConfig&)>& field,
+                                                  int64_t off) {
+    ExperimentConfig c = crammer::load_config(file(base()).string());
+    const std::string fp = crammer::config_fingerprint(c);
+    const int64_t def = field(c);
+    field(c) = off;
+    EXPECT_NE(crammer::config_fingerprint(c), fp);
+    field(c) = def;
+    EXPECT_EQ(crammer::config_fingerprint(c), fp);
   }
 
   crammer::test::TempDir tmp_{"config"};
@@ -311,12 +325,8 @@ TEST_F(ConfigTest, RestartsAreCountedAndExcludeAFixedInit) {
   EXPECT_THAT(error_of(base(), {"cram.restarts=2", "cram.init_mem=init.safetensors"}),
               HasSubstr("cram.restarts: draws independent inits; cram.init_mem gives each task one fixed init"));
   // One restart (the default) leaves the fingerprint of files written before the key existed.
-  ExperimentConfig c = crammer::load_config(file(base()).string());
-  const std::string fp = crammer::config_fingerprint(c);
-  c.cram.restarts = 2;
-  EXPECT_NE(crammer::config_fingerprint(c), fp);
-  c.cram.restarts = 1;
-  EXPECT_EQ(crammer::config_fingerprint(c), fp);
+  expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> int64_t& { return c.cram.restarts; }, 2);
+  const ExperimentConfig c = crammer::load_config(file(base()).string());
   EXPECT_NE(crammer::to_yaml(c).find("  restarts: 1\n"), std::string::npos);  // still printed
 }
 
@@ -327,22 +337,12 @@ TEST_F(ConfigTest, MemRankIsNonNegativeAndNeedsFreshInits) {
   EXPECT_THAT(error_of(base(), {"cram.mem_rank=8", "cram.init_mem=init.safetensors"}),
               HasSubstr("cram.mem_rank: cram.init_mem gives full [k, d] mem vectors, not (z, W, b) of rank 8"));
   // Rank 0 (the default) leaves the fingerprint of files written before the key existed.
-  ExperimentConfig c = crammer::load_config(file(base()).string());
-  const std::string fp = crammer::config_fingerprint(c);
-  c.cram.mem_rank = 16;
-  EXPECT_NE(crammer::config_fingerprint(c), fp);
-  c.cram.mem_rank = 0;
-  EXPECT_EQ(crammer::config_fingerprint(c), fp);
+  expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> int64_t& { return c.cram.mem_rank; }, 16);
 }
 
 TEST_F(ConfigTest, PrefixTokensAreCountedAndZeroKeepsTheFingerprint) {
   EXPECT_THAT(error_of(base(), {"corpus.prefix_tokens=-1"}), HasSubstr("corpus.prefix_tokens: must be >= 0, got -1"));
-  ExperimentConfig c = crammer::load_config(file(base()).string());
-  const std::string fp = crammer::config_fingerprint(c);
-  c.corpus.prefix_tokens = 64;
-  EXPECT_NE(crammer::config_fingerprint(c), fp);
-  c.corpus.prefix_tokens = 0;
-  EXPECT_EQ(crammer::config_fingerprint(c), fp);
+  expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> int64_t& { return c.corpus.prefix_tokens; }, 64);
 }
 
 TEST_F(ConfigTest, LengthModeIsGridOrUniformWithGridSearch) {

@@ -99,6 +99,19 @@ inline NaiveScore naive_score(CausalLM& model, const torch::Tensor& embeds, int6
   return s;
 }
 
+// The configuration that converges: a random Llama with d_model 256 and a larger init std
+// responds to one mem vector; the Austen sentence's ids (vocab folded to 512). Built once per
+// test binary.
+struct AustenLlama {
+  std::shared_ptr<CausalLM> model = tiny_model(tiny_spec("llama", 2, 256, 4, 512), 7, 0.08);
+  std::vector<int32_t> text = fold_ids(austen_gpt2_ids(), 512);
+};
+
+inline AustenLlama& austen_llama() {
+  static AustenLlama f;
+  return f;
+}
+
 inline CramSettings quick_settings(int64_t max_steps, int64_t batch = 16) {
   CramSettings s;
   s.cram.optimizer.max_steps = max_steps;

@@ -14,15 +14,6 @@ namespace {
 
 using test::make_task;
 
-struct Fixture {
-  std::shared_ptr<CausalLM> model = test::tiny_model(test::tiny_spec("llama", 2, 256, 4, 512), 7, 0.08);
-  std::vector<int32_t> ids = test::fold_ids(test::austen_gpt2_ids(), 512);
-};
-
-Fixture& fixture() {
-  static Fixture f;
-  return f;
-}
 
 // A task whose context is the first C ids and whose text is the `length` after them.
 Task context_task(const std::string& key, const std::vector<int32_t>& ids, int64_t c, int32_t length,
@@ -34,21 +25,21 @@ Task context_task(const std::string& key, const std::vector<int32_t>& ids, int64
 }
 
 TEST(Context, BaselineAndCrammedLossEqualANaiveScoreOfContextAndText) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   const int64_t C = 5;
   const int32_t n = 9;
   for (bool pft : {false, true}) {
     auto s = test::quick_settings(20);
     s.save_memory = true;
     s.cram.predict_first_token = pft;
-    auto rows = cram_tasks(*f.model, {context_task("c", f.ids, C, n)}, s);
+    auto rows = cram_tasks(*f.model, {context_task("c", f.text, C, n)}, s);
     const auto& r = rows.at(0);
     ASSERT_EQ(r.status, TaskStatus::done) << r.error;
     EXPECT_EQ(r.n_tokens, n);
     EXPECT_EQ(r.n_targets, n - (pft ? 0 : 1));
     // [c_1..c_C, t_1..t_{n-1}]: t_1 sits at position C; pft scores it from c_C at C - 1.
-    std::vector<int32_t> in(f.ids.begin(), f.ids.begin() + C + n - 1);
-    std::vector<int32_t> targets(f.ids.begin() + C + (pft ? 0 : 1), f.ids.begin() + C + n);
+    std::vector<int32_t> in(f.text.begin(), f.text.begin() + C + n - 1);
+    std::vector<int32_t> targets(f.text.begin() + C + (pft ? 0 : 1), f.text.begin() + C + n);
     auto base = test::naive_score(*f.model, f.model->embed(test::ids_tensor(in)), pft ? C - 1 : C, targets);
     EXPECT_NEAR(r.baseline_loss, base.mean_ce, 1e-4) << "pft " << pft;
     EXPECT_EQ(std::lround(r.baseline_acc * r.n_targets), base.correct);
@@ -61,19 +52,19 @@ TEST(Context, BaselineAndCrammedLossEqualANaiveScoreOfContextAndText) {
 }
 
 TEST(Context, ChangesTheBaselineOfTheSameText) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   const int64_t C = 6;
   auto s = test::quick_settings(0);
-  std::vector<int32_t> text(f.ids.begin() + C, f.ids.begin() + C + 8);
-  auto with = cram_tasks(*f.model, {context_task("w", f.ids, C, 8)}, s).at(0);
+  std::vector<int32_t> text(f.text.begin() + C, f.text.begin() + C + 8);
+  auto with = cram_tasks(*f.model, {context_task("w", f.text, C, 8)}, s).at(0);
   auto without = cram_tasks(*f.model, {make_task("o", text, 8)}, s).at(0);
   EXPECT_EQ(with.n_targets, without.n_targets);
   EXPECT_GT(std::abs(with.baseline_loss - without.baseline_loss), 1e-3);
 }
 
 TEST(Context, BatchesEqualOneByOne) {
-  auto& f = fixture();
-  std::vector<Task> tasks = {context_task("a", f.ids, 4, 6, 1, 0), context_task("b", f.ids, 4, 12, 1, 1),
+  auto& f = test::austen_llama();
+  std::vector<Task> tasks = {context_task("a", f.text, 4, 6, 1, 0), context_task("b", f.text, 4, 12, 1, 1),
                              context_task("c", test::fold_ids(test::random_ids(20, 512, 3), 512), 4, 9, 1, 2)};
   auto s = test::quick_settings(40);
   auto batched = cram_tasks(*f.model, tasks, s);
@@ -90,8 +81,8 @@ TEST(Context, BatchesEqualOneByOne) {
 
 // At accuracy 1 the greedy decode, fed mem + context, reproduces the text.
 TEST(Context, CramsAndDecodesAfterMemAndContext) {
-  auto& f = fixture();
-  auto r = cram_tasks(*f.model, {context_task("d", f.ids, 4, 10)}, test::quick_settings(300)).at(0);
+  auto& f = test::austen_llama();
+  auto r = cram_tasks(*f.model, {context_task("d", f.text, 4, 10)}, test::quick_settings(300)).at(0);
   std::printf("baseline acc %.3f loss %.3f -> best acc %.3f loss %.3f in %d steps\n", r.baseline_acc,
               r.baseline_loss, r.best_acc, r.best_loss, r.steps);
   ASSERT_DOUBLE_EQ(r.best_acc, 1.0);
@@ -101,12 +92,12 @@ TEST(Context, CramsAndDecodesAfterMemAndContext) {
 }
 
 TEST(Context, PositionsCountTheContextAndContextsDifferingInABatchFail) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   auto spec = test::tiny_spec("llama", 2, 64, 4, 512);
   spec.max_position_embeddings = 16;
   auto small = test::tiny_model(spec, 3, 0.08);
   auto s = test::quick_settings(2);
-  auto rows = cram_tasks(*small, {context_task("long", f.ids, 8, 8)}, s);  // 1 + 8 + 8 > 16
+  auto rows = cram_tasks(*small, {context_task("long", f.text, 8, 8)}, s);  // 1 + 8 + 8 > 16
   ASSERT_EQ(rows.at(0).status, TaskStatus::failed);
   EXPECT_NE(rows[0].error.find("n_mem + context + length = 1 + 8 + 8 > max_position_embeddings 16"),
             std::string::npos)
@@ -114,8 +105,8 @@ TEST(Context, PositionsCountTheContextAndContextsDifferingInABatchFail) {
   std::vector<CramItem> items(2);
   for (int i = 0; i < 2; ++i) {
     items[i].key = "i" + std::to_string(i);
-    items[i].tokens.assign(f.ids.begin() + 6, f.ids.begin() + 10);
-    items[i].context.assign(f.ids.begin(), f.ids.begin() + 2 + 2 * i);
+    items[i].tokens.assign(f.text.begin() + 6, f.text.begin() + 10);
+    items[i].context.assign(f.text.begin(), f.text.begin() + 2 + 2 * i);
   }
   try {
     cram_batch(*f.model, items, s);

@@ -15,17 +15,6 @@ namespace {
 
 using test::make_task;
 
-// The configuration that converges: a random Llama with d_model 256 and a larger init std
-// responds to one mem vector; 12 tokens of the Austen sentence (vocab folded to 512).
-struct Fixture {
-  std::shared_ptr<CausalLM> model = test::tiny_model(test::tiny_spec("llama", 2, 256, 4, 512), 7, 0.08);
-  std::vector<int32_t> text = test::fold_ids(test::austen_gpt2_ids(), 512);
-};
-
-Fixture& fixture() {
-  static Fixture f;
-  return f;
-}
 
 // Row equality for results computed in different batches: integer metrics exactly, losses to
 // a tolerance (batched matmuls round differently).
@@ -44,7 +33,7 @@ void expect_same(const TaskResult& a, const TaskResult& b, double tol = 2e-4) {
 }
 
 TEST(Cram, ShortNaturalTextCramsToFullAccuracy) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   auto s = test::quick_settings(300);
   auto rows = cram_tasks(*f.model, {make_task("austen", f.text, 12)}, s);
   ASSERT_EQ(rows.size(), 1u);
@@ -66,7 +55,7 @@ TEST(Cram, ShortNaturalTextCramsToFullAccuracy) {
 // Progressive-cramming measures read back from the per-step accuracy curve: the first step
 // at 95 / 99 / 100 percent, and the free-running decode accuracy of an exact decode.
 TEST(Cram, StepsToAccuracyAgreeWithTheCurve) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   auto s = test::quick_settings(300);
   s.curves_every = 1;
   auto rows = cram_tasks(*f.model, {make_task("austen", f.text, 12)}, s);
@@ -89,7 +78,7 @@ TEST(Cram, StepsToAccuracyAgreeWithTheCurve) {
 }
 
 TEST(Cram, BatchedEqualsOneByOneWithCompactionAndPadding) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   // Lengths differ (padding); the short texts finish early (compaction) while the longest
   // runs to max_steps.
   std::vector<Task> tasks = {make_task("a", f.text, 5, 1, 0), make_task("b", f.text, 20, 1, 1),
@@ -125,7 +114,7 @@ TEST(Cram, MambaCramsAndBatchesEqualOneByOne) {
   o.vocab_size = 512;
   o.out_dir = "unused";  // only the spec is made
   auto model = test::tiny_model(model_spec_from_options(o), 7, 0.3);
-  const auto text = fixture().text;
+  const auto text = test::austen_llama().text;
   auto rows = cram_tasks(*model, {make_task("austen", text, 8)}, test::quick_settings(600));
   ASSERT_EQ(rows.size(), 1u);
   const auto& r = rows[0];
@@ -145,7 +134,7 @@ TEST(Cram, MambaCramsAndBatchesEqualOneByOne) {
 
 // CPU micro-batches: a batch of 4 run as micro-batches of 1, 3 and 4 gives the same rows.
 TEST(Cram, MicroBatchesEqualOneBatch) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   std::vector<Task> tasks = {make_task("a", f.text, 5, 1, 0), make_task("b", f.text, 20, 1, 1),
                              make_task("c", f.text, 9, 1, 2), make_task("d", f.text, 3, 1, 3)};
   auto s = test::quick_settings(25);
@@ -168,7 +157,7 @@ TEST(Cram, CpuMicroBatchKeepsActivationsCacheSized) {
 }
 
 TEST(Cram, MetricsEqualIndependentRecomputation) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   for (bool pft : {false, true}) {
     auto s = test::quick_settings(25);
     s.save_memory = true;
@@ -212,7 +201,7 @@ TEST(Cram, MetricsEqualIndependentRecomputation) {
 // weights in f32 give the reference: baselines agree to bf16 precision and the text still
 // crams to accuracy 1.0 with an f32 best mem.
 TEST(Cram, Bf16ComputeCramsWithF32MemAndOptimizerState) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   auto m16 = test::tiny_model(test::tiny_spec("llama", 2, 256, 4, 512), 7, 0.08);
   m16->to(torch::kBFloat16);
   ASSERT_EQ(m16->embedding_weight().scalar_type(), torch::kBFloat16);
@@ -253,7 +242,7 @@ TEST(Cram, Bf16ComputeCramsWithF32MemAndOptimizerState) {
 }
 
 TEST(Cram, MaxStepsZeroGivesBaselineRows) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   auto rows = cram_tasks(*f.model, {make_task("z", f.text, 8), make_task("y", f.text, 6, 2, 1)},
                          test::quick_settings(0));
   ASSERT_EQ(rows.size(), 2u);
@@ -269,7 +258,7 @@ TEST(Cram, MaxStepsZeroGivesBaselineRows) {
 }
 
 TEST(Cram, BadTaskBecomesFailedRowOthersSurvive) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   auto bad = f.text;
   bad[2] = 9999;  // outside the 512-token vocabulary
   auto rows = cram_tasks(*f.model, {make_task("ok", f.text, 6), make_task("bad", bad, 6, 1, 1)},
@@ -281,7 +270,7 @@ TEST(Cram, BadTaskBecomesFailedRowOthersSurvive) {
 }
 
 TEST(Cram, InterruptedWhenStopRequested) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   request_stop(15);
   EXPECT_THROW(cram_tasks(*f.model, {make_task("i", f.text, 6)}, test::quick_settings(5)),
                Interrupted);

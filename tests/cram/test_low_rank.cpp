@@ -13,15 +13,6 @@ namespace {
 
 using test::make_task;
 
-struct Fixture {
-  std::shared_ptr<CausalLM> model = test::tiny_model(test::tiny_spec("llama", 2, 256, 4, 512), 7, 0.08);
-  std::vector<int32_t> text = test::fold_ids(test::austen_gpt2_ids(), 512);
-};
-
-Fixture& fixture() {
-  static Fixture f;
-  return f;
-}
 
 // Singular values of the rows of `memory` ([k, d]) minus its first row, largest first.
 torch::Tensor spread(const TaskResult& r, int64_t k) {
@@ -48,7 +39,7 @@ TEST(LowRank, InitIsSeededByTheKeyAndHasTheFullRankScale) {
 // Step 0's loss is the init's; step 1's is after one AdamW update of z, W and b. Both are
 // recomputed here with autograd on the naive full-logits CE and a hand-written first AdamW step.
 TEST(LowRank, FirstStepEqualsAnAutogradRecomputation) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   const int64_t k = 2, r = 3, d = 256, n = 10;
   auto s = test::quick_settings(1);
   s.cram.mem_rank = r;
@@ -96,7 +87,7 @@ TEST(LowRank, FirstStepEqualsAnAutogradRecomputation) {
 // What rank r learns stays in an r-dimensional affine subspace: with k = 4 vectors, the
 // differences to the first span r directions, and the text still crams.
 TEST(LowRank, LearnedMemLiesInRankRAndCrams) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   for (int64_t r : {1, 2}) {
     auto s = test::quick_settings(300);
     s.cram.mem_rank = r;
@@ -115,7 +106,7 @@ TEST(LowRank, LearnedMemLiesInRankRAndCrams) {
 }
 
 TEST(LowRank, BatchedEqualsOneByOne) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   std::vector<Task> tasks = {make_task("a", f.text, 5, 2, 0), make_task("b", f.text, 14, 2, 1),
                              make_task("c", test::fold_ids(test::random_ids(9, 512, 3), 512), 9, 2, 2)};
   auto s = test::quick_settings(30);
@@ -130,7 +121,7 @@ TEST(LowRank, BatchedEqualsOneByOne) {
 }
 
 TEST(LowRank, RankAboveTheWidthFailsTheTaskNamingTheKey) {
-  auto& f = fixture();
+  auto& f = test::austen_llama();
   auto s = test::quick_settings(3);
   s.cram.mem_rank = 257;
   auto rows = cram_tasks(*f.model, {make_task("wide", f.text, 6)}, s);
