@@ -153,7 +153,7 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
       init_std = emb_w.to(torch::kFloat32).std().item<double>() * cfg.init_std_scale;
     }
     const int64_t rank = cfg.mem_rank;
-    if (rank > 0 && rank > d)
+    if (rank > d)
       throw ConfigError("cram.mem_rank " + std::to_string(rank) + " > " + std::to_string(d) +
                         ", the width of the model's [mem] vectors");
     std::vector<torch::Tensor> init, init_w, init_b;

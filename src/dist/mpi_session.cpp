@@ -48,8 +48,7 @@ std::string what_of(const std::exception_ptr& error) {
   }
 }
 
-}  // namespace
-
+// kFinalizeLimitSeconds, or CRAMMER_FINALIZE_SECONDS when it is a positive number.
 double finalize_limit_seconds() {
   const char* text = std::getenv("CRAMMER_FINALIZE_SECONDS");
   if (text == nullptr || *text == '\0') return kFinalizeLimitSeconds;
@@ -62,6 +61,8 @@ double finalize_limit_seconds() {
   }
   return s;
 }
+
+}  // namespace
 
 int finalize_world(int code) {
   std::cout.flush();

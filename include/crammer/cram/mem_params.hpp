@@ -41,7 +41,6 @@ class MemParams {
   // Keeps samples `keep_index` ([B'] int64 on the tensors' device): finished samples leave,
   // with their moments and their rows of the last backward's gradients.
   void keep(const torch::Tensor& keep_index);
-  int64_t batch() const { return tensors_.front().size(0); }
 
  private:
   explicit MemParams(std::vector<torch::Tensor> tensors);

@@ -27,7 +27,6 @@ int run_with_mpi(const char* command, const std::function<void()>& after_init, c
 // finalize together (release_workers / await_release in dist/sweep.hpp), so the limit only
 // bounds the wait for a rank that died.
 constexpr double kFinalizeLimitSeconds = 30;
-double finalize_limit_seconds();
 int finalize_world(int code);
 
 // World rank and size; MPI must be up.
