@@ -24,20 +24,18 @@
 #include <torch/types.h>
 #include <torch/version.h>
 
-#include "crammer/cram/engine.hpp"
-#include "crammer/model/attention.hpp"
-#include "crammer/model/causal_lm.hpp"
+#include "cram_measure.hpp"
 #include "peak_memory.hpp"
 
 using namespace crammer;
+using crammer::bench::Clock;
+using crammer::bench::measure;
+using crammer::bench::MeasureOptions;
 using crammer::bench::peak_mib;
+using crammer::bench::since;
+using crammer::bench::Throughput;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 double gemm_gflops(int64_t n, int reps) {
   auto a = torch::randn({n, n});
@@ -67,63 +65,6 @@ ModelSpec llama_spec(int64_t layers, int64_t d, int64_t heads, int64_t vocab) {
   return s;
 }
 
-// FLOPs of one cramming step (2 FLOPs per MAC): forward + input-gradient backward, no weight
-// gradients (frozen). Per layer and token the linear maps cost L MACs forward and L backward;
-// attention computes the full T x T score matrix: 2 T^2 d_attn MACs forward (QK^T, PV) and
-// 4 T^2 d_attn backward (dP, dV, dQ, dK); the head costs V d per scored row forward (logits)
-// and V d backward ((softmax - onehot) W).
-double step_flops(const ModelSpec& s, int64_t B, int64_t T, int64_t rows_per_sample) {
-  const double d = static_cast<double>(s.hidden_size);
-  const double attn = static_cast<double>(s.num_heads * s.head_dim);
-  const double kv = static_cast<double>(s.num_kv_heads * s.head_dim);
-  const double lin = d * attn + 2 * d * kv + attn * d + 3 * d * static_cast<double>(s.intermediate_size);
-  const double Bd = static_cast<double>(B), Td = static_cast<double>(T);
-  const double layers = static_cast<double>(s.num_layers);
-  const double macs = 2 * Bd * Td * layers * lin + 6 * layers * Bd * Td * Td * attn +
-                      2 * Bd * static_cast<double>(rows_per_sample) * static_cast<double>(s.vocab_size) * d;
-  return 2 * macs;
-}
-
-struct Throughput {
-  double step_seconds = 0;
-  double sample_steps = 0, token_steps = 0, gflops = 0;
-};
-
-// Seconds per step of a batch of B texts: (time of `steps` steps - time of 0 steps) / steps,
-// so the baseline forward is not counted. Samples never stop early (target accuracy > 1).
-Throughput measure(CausalLM& model, int64_t B, int64_t length, int64_t steps,
-                   AttentionKernel kernel = AttentionKernel::automatic, int64_t micro_batch = 0) {
-  model.set_attention_kernel(kernel);
-  CramSettings s;
-  s.micro_batch = micro_batch;
-  s.cram.decode_check = false;
-  s.cram.optimizer.target_accuracy = 2.0;
-  s.cram.optimizer.patience = 0;
-  s.batching.head_chunk = 256;
-  std::vector<CramItem> items;
-  for (int64_t b = 0; b < B; ++b) {
-    CramItem it;
-    it.key = "bench-" + std::to_string(b);
-    for (int64_t i = 0; i < length; ++i)
-      it.tokens.push_back(static_cast<int32_t>((b * 7919 + i * 104729) % model.spec().vocab_size));
-    items.push_back(it);
-  }
-  s.cram.optimizer.max_steps = 0;
-  auto t0 = Clock::now();
-  cram_batch(model, items, s);
-  const double t_base = since(t0);
-  s.cram.optimizer.max_steps = steps;
-  t0 = Clock::now();
-  cram_batch(model, items, s);
-  Throughput r;
-  // max_steps = S evaluates S + 1 mems and applies S updates: count S + 1 forwards, S backwards.
-  r.step_seconds = std::max(1e-9, since(t0) - t_base) / static_cast<double>(steps);
-  r.sample_steps = static_cast<double>(B) / r.step_seconds;
-  r.token_steps = r.sample_steps * static_cast<double>(length);
-  r.gflops = step_flops(model.spec(), B, /*T=*/length, /*rows=*/length - 1) / r.step_seconds / 1e9;
-  return r;
-}
-
 void throughput_table(const char* name, const ModelSpec& spec, int64_t length,
                       const std::vector<std::pair<int64_t, int64_t>>& batches_steps,
                       double gemm, std::vector<Throughput>& out) {
@@ -138,7 +79,7 @@ void throughput_table(const char* name, const ModelSpec& spec, int64_t length,
   for (auto [B, steps] : batches_steps) {
     auto r = measure(*model, B, length, steps);
     std::printf("  %5lld %10.4f %14.1f %16.0f %10.1f %7.1f%%\n", static_cast<long long>(B),
-                r.step_seconds, r.sample_steps, r.token_steps, r.gflops, 100 * r.gflops / gemm);
+                r.step_seconds, r.sample_steps, r.token_steps, r.flops_per_s / 1e9, 100 * r.flops_per_s / 1e9 / gemm);
     std::fflush(stdout);
     out.push_back(r);
   }
@@ -198,8 +139,8 @@ int main(int argc, char** argv) {
         auto model = make_random_model(c.spec, 1);
         model->freeze();
         for (auto [B, steps] : c.batches_steps) {
-          const double e = measure(*model, B, c.length, steps, AttentionKernel::explicit_softmax).sample_steps;
-          const double f = measure(*model, B, c.length, steps, AttentionKernel::sdpa).sample_steps;
+          const double e = measure(*model, B, c.length, steps, {AttentionKernel::explicit_softmax}).sample_steps;
+          const double f = measure(*model, B, c.length, steps, {AttentionKernel::sdpa}).sample_steps;
           std::printf("  %-15s batch %3lld: %9.1f | %9.1f | %.2fx\n", c.name, static_cast<long long>(B), e, f, f / e);
           std::fflush(stdout);
         }
@@ -221,7 +162,7 @@ int main(int argc, char** argv) {
       double one = 0;
       for (int64_t B : {1, 2, 4, 8, 16, 32, 64}) {
         const int64_t steps = std::max<int64_t>(4, 160 / B);
-        const double whole = measure(*model, B, 64, steps, AttentionKernel::automatic, B).sample_steps;
+        const double whole = measure(*model, B, 64, steps, {AttentionKernel::automatic, B}).sample_steps;
         const double micro = measure(*model, B, 64, steps).sample_steps;
         if (B == 1) one = whole;
         std::printf("  %7d %5lld %10.1f %7.2fx %10.1f %7.2fx\n", threads, static_cast<long long>(B), whole,
@@ -279,7 +220,7 @@ int main(int argc, char** argv) {
               ratio, ratio >= 5 ? "met" : "MISSED");
   }
   if (big.size() > 2) {
-  const double frac = big[2].gflops / gemm;
+  const double frac = big[2].flops_per_s / 1e9 / gemm;
   std::printf("  compute-bound: batch 16 achieves %.0f%% of GEMM GFLOP/s (target >= 50%%): %s\n",
               100 * frac, frac >= 0.5 ? "met" : "MISSED");
   }

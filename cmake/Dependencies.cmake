@@ -37,11 +37,13 @@ if(EXISTS "${TORCH_INSTALL_PREFIX}/include/fmt")
   include_directories(BEFORE "${_fmt_first}")
   message(STATUS "crammer: LibTorch bundles fmt; using ${_fmt_inc}/fmt first")
 endif()
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
-pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
-# NFC normalisation of tokenizer.json normalizers (GPT-NeoX / Pythia).
-pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
+if(NOT CRAMMER_CORE_ONLY)  # the text layer's
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+  pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+  # NFC normalisation of tokenizer.json normalizers (GPT-NeoX / Pythia).
+  pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
+endif()
 find_package(Threads REQUIRED)
 
 if(CRAMMER_BUILD_APP)
