@@ -22,8 +22,10 @@ import torch
 import transformers
 from safetensors.torch import load_file, save_file
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "bench/gpu"), str(ROOT / "tests/reference")]
 import shapes  # noqa: E402
+from hf_outputs import rel, transformers_outputs  # noqa: E402
 
 F32_TOL, BF16_TOL = 1e-4, 2e-2
 IDS = dict(bos_token_id=1, eos_token_id=2, pad_token_id=0)  # inside the toy vocabulary
@@ -55,26 +57,6 @@ FAMILIES = {
 }
 # transformers' fused attention drops Gemma's score soft-cap: its eager attention is the model.
 EAGER = ("gemma2", "gemma3_text")
-
-
-def rel(a, b):
-    scale = b.abs().max().item()
-    return (a.double() - b.double()).abs().max().item() / (scale if scale > 0 else 1.0)
-
-
-def transformers_outputs(model, ids, mem):
-    with torch.no_grad():
-        logits = model(input_ids=ids).logits.float()
-        loss, acc = [], []
-        for row in ids:
-            out = model(input_ids=row[None], labels=row[None])
-            loss.append(out.loss.float())
-            acc.append((out.logits[0, :-1].argmax(-1) == row[1:]).float().mean())
-        embeds = model.get_input_embeddings()(ids)
-        prefix = mem[None].expand(ids.shape[0], -1, -1).to(embeds.device, embeds.dtype)
-        mem_logits = model(inputs_embeds=torch.cat([prefix, embeds], 1)).logits.float()
-    return {"logits": logits.cpu(), "loss": torch.stack(loss).cpu(), "acc": torch.stack(acc).cpu(),
-            "mem_logits": mem_logits.cpu()}
 
 
 def main():

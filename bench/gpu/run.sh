@@ -106,8 +106,11 @@ else
   failed+=("programs")
 fi
 cp "$out/machine.txt" "$work/machine.txt"
-"$python" "$here/bench/gpu/summarise.py" "$work" --markdown "$out/summary.md" --json "$out/figures.json" &&
-  cat "$out/summary.md"
+names=()
+for entry in "${shapes[@]}"; do names+=("${entry%% *}"); done
+"$python" "$here/bench/gpu/summarise.py" "$work" --markdown "$out/summary.md" --json "$out/figures.json" \
+  --expect "${names[@]}" || failed+=("summary")
+cat "$out/summary.md"
 rm -rf "$work"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "run.sh: failed: ${failed[*]}"

@@ -59,6 +59,8 @@ def main():
     ap.add_argument("workdir", type=pathlib.Path)
     ap.add_argument("--markdown", required=True)
     ap.add_argument("--json", required=True)
+    ap.add_argument("--expect", nargs="*", default=[],
+                    help="shapes whose figures must be there, and the parity: exit 1 without them")
     args = ap.parse_args()
     out = args.workdir
     figures = {f.name[:-5]: json.loads(f.read_text()) for f in sorted(out.glob("*.json"))}
@@ -68,7 +70,7 @@ def main():
     machine = out / "machine.txt"
     if machine.exists():
         lines += ["```", machine.read_text().strip(), "```", ""]
-    for name in ("pythia-160m", "llama-3.2-1b", "tiny-neox", "tiny-llama"):
+    for name in ("pythia-160m", "llama-3.2-1b", "tiny-neox", "tiny-llama"):  # shapes.SHAPES
         paper, crammer = out / f"{name}.paper.json", out / f"{name}.crammer.json"
         if paper.exists() and crammer.exists():
             lines += shape_section(name, json.loads(paper.read_text()), json.loads(crammer.read_text()))
@@ -87,6 +89,11 @@ def main():
                          f"{f['bf16_logits']:.1e} | {f['bf16_mem_logits']:.1e} | {f['hf_bf16_logits_vs_f32']:.1e} |")
         lines += ["", f"failures: {len(p['failures'])}"] + [f"- {e}" for e in p["failures"]] + [""]
     pathlib.Path(args.markdown).write_text("\n".join(lines) + "\n")
+    missing = [f"{name}.{side}" for name in args.expect for side in ("paper", "crammer")
+               if f"{name}.{side}" not in figures]
+    missing += [] if not args.expect or "parity" in figures else ["parity"]
+    if missing:
+        raise SystemExit(f"summarise: no figures for {', '.join(missing)} in {out}")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@
 options that change the weights or config load with from_pretrained with no missing,
 unexpected or mismatched keys, and transformers' logits, baseline CE/accuracy and [mem]-prefix
 logits equal crammer's (reference_forward_tool) to 1e-5 relative (f32)."""
-import pathlib
 import subprocess
 
 import torch
 import transformers
 
+from hf_outputs import rel, transformers_outputs
 from live_check import run_cases
 from safetensors.torch import load_file, save_file
 
@@ -67,26 +67,6 @@ CASES = {
 
 # transformers' fused attention drops Gemma-2's score cap: its eager attention is the model.
 EAGER = ("gemma2", "gemma3_text")
-
-
-def rel(a, b):
-    scale = b.abs().max().item()
-    return (a.double() - b.double()).abs().max().item() / (scale if scale > 0 else 1.0)
-
-
-def transformers_outputs(model, ids, mem):
-    with torch.no_grad():
-        logits = model(input_ids=ids).logits.float()
-        loss, acc = [], []
-        for row in ids:
-            out = model(input_ids=row[None], labels=row[None])
-            loss.append(out.loss.float())
-            acc.append((out.logits[0, :-1].argmax(-1) == row[1:]).float().mean())
-        embeds = model.get_input_embeddings()(ids)
-        prefix = mem[None].expand(ids.shape[0], -1, -1).to(embeds.dtype)
-        mem_logits = model(inputs_embeds=torch.cat([prefix, embeds], 1)).logits.float()
-    return {"logits": logits, "loss": torch.stack(loss), "acc": torch.stack(acc),
-            "mem_logits": mem_logits}
 
 
 def check(name, argv, crammer, tool, work):
