@@ -36,4 +36,7 @@ if [ "${1:-}" = "--prebuilt" ]; then
     { echo "pack: $build lacks gpu_cram_bench or reference_forward_tool" >&2; exit 1; }
   echo "pack: carry/bin holds the programs of $build ($(du -sh "$carry/bin" | cut -f1))"
 fi
+# The device gets a copy of the working tree, maybe without .git: the figures name this commit.
+echo "$(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet HEAD || echo ' (with local changes)')" \
+  > "$carry/commit.txt"
 echo "pack: bench/gpu/carry is $(du -sh "$carry" | cut -f1); name it in the device call's carry"

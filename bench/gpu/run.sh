@@ -55,7 +55,11 @@ step() {  # step NAME SECONDS COMMAND...: runs COMMAND under a time limit, notes
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader
   "$python" -c 'import sys, torch, transformers; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "transformers", transformers.__version__); print("device:", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU visible")'
   for t in c++ cmake ninja nvcc; do echo "$t: $({ command -v $t && $t --version 2>&1 | grep -m1 -iE 'version|release|^[0-9]'; } | tr '\n' ' ')"; done
-  echo "commit: $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$here" diff --quiet 2>/dev/null || echo ' (with local changes)')"
+  if git -C "$here" rev-parse --short HEAD >/dev/null 2>&1; then
+    echo "commit: $(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet HEAD || echo ' (with local changes)')"
+  else
+    echo "commit: $(cat "$here/bench/gpu/carry/commit.txt" 2>/dev/null || echo unknown) (bench/gpu/carry/commit.txt)"
+  fi
 } > "$out/machine.txt" 2>&1
 cat "$out/machine.txt"
 
