@@ -5,7 +5,8 @@ here from its definition, on a transformers model loaded in f32 from CKPT:
   with autocast(bf16): inputs_embeds = cat(mem, embed(ids)); out = model(inputs_embeds,
       output_hidden_states=True); logits = out.logits[:, k:]; loss = mean CE(logits[:, :-1],
       ids[:, 1:]); acc = mean(argmax == ids[:, 1:]).item()
-  loss.backward(); AdamW(mem; lr 1e-2, betas (0.9, 0.9), wd 0.01).step(); zero_grad(); loss.item()
+  loss.backward(); AdamW(mem and the frozen weights; lr 1e-2, betas (0.9, 0.9), wd 0.01).step();
+  zero_grad(); loss.item()
 
 The texts never stop early (no stop rule is applied: every step is timed). Excluded in its
 favour: train.py loads the model from disk twice per text (baseline, then training). Attention
@@ -56,7 +57,8 @@ def main():
     gen = torch.Generator().manual_seed(0)
     ids = torch.randint(0, model.config.vocab_size, (1, args.length), generator=gen).to(device)
     mem = torch.nn.Parameter((torch.randn(k, d, generator=gen) * embed.weight.float().std().cpu()).to(device))
-    opt = torch.optim.AdamW([mem], lr=1e-2, betas=(0.9, 0.9), weight_decay=0.01, eps=1e-8)
+    # train.py hands AdamW the wrapper's parameters: [mem] and every (frozen) model weight.
+    opt = torch.optim.AdamW([mem, *model.parameters()], lr=1e-2, betas=(0.9, 0.9), weight_decay=0.01, eps=1e-8)
 
     for _ in range(3):  # warm-up: kernel selection, allocator, AdamW state
         loop_step(model, embed, mem, ids, opt, k, device.type)
