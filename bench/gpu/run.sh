@@ -31,6 +31,7 @@ else
 fi
 mkdir -p "$out"
 work=$(mktemp -d /tmp/crammer-gpu.XXXXXX)
+trap 'rm -rf "$work"' EXIT
 exec > >(tee -a "$out/run.log") 2>&1
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 failed=()
@@ -85,8 +86,9 @@ if [ -z "$bench" ] && usable "$carried/gpu_cram_bench" "$carried/reference_forwa
   echo "== programs: the carried ones (bench/gpu/carry/bin) load here"
 fi
 if [ -z "$bench" ]; then
+  echo "== building the programs against this PyTorch (log: build.log)"
   step build 480 bash "$here/bench/gpu/build.sh" "$build" "$python" > "$out/build.log" 2>&1 ||
-    tail -40 "$out/build.log"
+    { echo "== build: FAILED"; tail -40 "$out/build.log"; }
   bench="$build/bench/gpu_cram_bench" forward="$build/bench/reference_forward_tool"
 fi
 if usable "$bench" "$forward"; then
@@ -115,7 +117,6 @@ for entry in "${shapes[@]}"; do names+=("${entry%% *}"); done
 "$python" "$here/bench/gpu/summarise.py" "$work" --markdown "$out/summary.md" --json "$out/figures.json" \
   --expect "${names[@]}" || failed+=("summary")
 cat "$out/summary.md"
-rm -rf "$work"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "run.sh: failed: ${failed[*]}"
   exit 1
