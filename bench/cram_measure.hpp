@@ -82,18 +82,6 @@ inline CramSettings bench_settings(const MeasureOptions& o, int64_t max_steps) {
   return s;
 }
 
-inline Throughput throughput(const CausalLM& model, int64_t B, int64_t length, int64_t n_mem,
-                             int64_t steps, double seconds) {
-  Throughput r;
-  r.steps = steps;
-  r.step_seconds = std::max(1e-9, seconds) / static_cast<double>(steps);
-  r.sample_steps = static_cast<double>(B) / r.step_seconds;
-  r.token_steps = r.sample_steps * static_cast<double>(length);
-  // Positions k + length - 1 (the last token is only a target), length - 1 scored rows.
-  r.flops_per_s = step_flops(model.spec(), B, n_mem + length - 1, length - 1) / r.step_seconds;
-  return r;
-}
-
 // Seconds per step of a batch of B texts: (time of `steps` steps - time of 0 steps) / steps,
 // so the baseline forward is not counted. cram_batch returns host results, so each call ends
 // with the device's work done.
@@ -107,7 +95,14 @@ inline Throughput measure(CausalLM& model, int64_t B, int64_t length, int64_t st
   t0 = Clock::now();
   cram_batch(model, items, bench_settings(o, steps));
   // max_steps = S evaluates S + 1 mems and applies S updates: count S + 1 forwards, S backwards.
-  return throughput(model, B, length, o.n_mem, steps, since(t0) - t_base);
+  Throughput r;
+  r.steps = steps;
+  r.step_seconds = std::max(1e-9, since(t0) - t_base) / static_cast<double>(steps);
+  r.sample_steps = static_cast<double>(B) / r.step_seconds;
+  r.token_steps = r.sample_steps * static_cast<double>(length);
+  // Positions k + length - 1 (the last token is only a target), length - 1 scored rows.
+  r.flops_per_s = step_flops(model.spec(), B, o.n_mem + length - 1, length - 1) / r.step_seconds;
+  return r;
 }
 
 }  // namespace crammer::bench

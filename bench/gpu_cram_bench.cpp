@@ -144,14 +144,7 @@ int main(int argc, char** argv) {
       try {
         reset_peak(device);
         // Warm-up (kernel selection, allocator growth), then a step count filling --seconds.
-        const auto items = bench_items(*model, B, a.length, a.n_mem);
-        model->set_attention_kernel(o.kernel);
-        auto t0 = Clock::now();
-        cram_batch(*model, items, bench_settings(o, 0));
-        const double base = since(t0);
-        t0 = Clock::now();
-        cram_batch(*model, items, bench_settings(o, 2));
-        const double per_step = std::max(1e-6, (since(t0) - base) / 2);
+        const double per_step = measure(*model, B, a.length, 2, o).step_seconds;
         const int64_t steps = std::clamp<int64_t>(static_cast<int64_t>(a.seconds / per_step), 3, 200);
         const Throughput r = measure(*model, B, a.length, steps, o);
         const double tflops = r.flops_per_s / 1e12, mfu = tflops / a.peak_tflops, peak = peak_gib(device);
