@@ -1,7 +1,8 @@
 # Finds every external dependency once; optional ones are compiled out with a definition.
 find_package(Torch REQUIRED)
 # A pip-installed PyTorch's TorchConfig finds libtorch.so through the system paths first: with
-# Debian's libtorch-dev also installed, headers of one LibTorch would meet libraries of the other.
+# another LibTorch installed there (Debian's libtorch-dev), headers of one would meet libraries of
+# the other.
 get_filename_component(_torch_lib_dir "${TORCH_LIBRARY}" DIRECTORY)
 get_filename_component(_torch_lib_dir "${_torch_lib_dir}" REALPATH)
 get_filename_component(_torch_prefix "${TORCH_INSTALL_PREFIX}" REALPATH)
@@ -9,15 +10,18 @@ string(FIND "${_torch_lib_dir}" "${_torch_prefix}" _torch_at)
 if(TORCH_INSTALL_PREFIX AND NOT _torch_at EQUAL 0)
   message(FATAL_ERROR "LibTorch mix-up: TorchConfig from ${TORCH_INSTALL_PREFIX} found ${TORCH_LIBRARY}. "
                       "Put the torch directory itself first: -DCMAKE_PREFIX_PATH=\"${TORCH_INSTALL_PREFIX};${Torch_DIR}\" "
-                      "(scripts/setup-torch2.sh does).")
+                      "(scripts/venv.sh --cmake-args does).")
+endif()
+# scaled_dot_product_attention with enable_gqa (src/model/attention.cpp) arrived in LibTorch 2.5.
+if(Torch_VERSION VERSION_LESS 2.5)
+  message(FATAL_ERROR "crammer needs LibTorch >= 2.5 (found ${Torch_VERSION} in ${_torch_lib_dir}): "
+                      "bash scripts/setup.sh builds against the pinned PyTorch wheel")
 endif()
 message(STATUS "crammer: LibTorch ${Torch_VERSION} from ${_torch_lib_dir}")
-# PyTorch 2.x wheels export copies of statically linked libstdc++ symbols (std::filesystem among
+# PyTorch wheels export copies of statically linked libstdc++ symbols (std::filesystem among
 # them; pytorch/pytorch#133437); a program that needs libtorch before libstdc++ binds to those
 # copies, and remove_all crashes through a null pointer. libstdc++ first in DT_NEEDED wins.
-if(Torch_VERSION VERSION_GREATER_EQUAL 2)
-  add_link_options("LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
-endif()
+add_link_options("LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
 # Torch's CMake config appends its ABI flag to CMAKE_CXX_FLAGS; every target must agree on it.
 set(CMAKE_CXX_FLAGS "${CMAKE_CXX_FLAGS} ${TORCH_CXX_FLAGS}")
 

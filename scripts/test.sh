@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up (packages + build) and runs the whole test suite: unit, mpi, slurm and bench smoke tests.
+# Sets up (packages, the pinned PyTorch wheel, the build: scripts/setup.sh) and runs the whole test
+# suite: unit, mpi, slurm, bench smoke tests and the live transformers reference checks.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$here/scripts/setup.sh"

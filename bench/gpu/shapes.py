@@ -4,6 +4,8 @@ safetensors), so that crammer and the paper's procedure load the same weights.
 
   Pythia-160M:  gpt_neox, 12 layers, d 768, 12 heads, vocab 50304, rotary_pct 0.25, untied
   Llama-3.2-1B: llama, 16 layers, d 2048, 32 heads, 8 kv heads, vocab 128256, tied, llama3 rope
+  SmolLM2-135M: llama, 30 layers, d 576, 9 heads, 3 kv heads, vocab 49152, tied (the CPU side by
+                side of bench/paper_speed.py)
   tiny-*:       the same families at toy sizes, for the rehearsal on a CPU
 """
 import torch
@@ -22,6 +24,11 @@ SHAPES = {
                                    head_dim=64, max_position_embeddings=131072, rms_norm_eps=1e-5,
                                    rope_parameters=LLAMA3_ROPE, tie_word_embeddings=True,
                                    bos_token_id=128000, eos_token_id=128001)),
+    "smollm2-135m": ("llama", dict(vocab_size=49152, hidden_size=576, intermediate_size=1536,
+                                   num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
+                                   head_dim=64, max_position_embeddings=8192, rms_norm_eps=1e-5,
+                                   rope_parameters={"rope_type": "default", "rope_theta": 100000.0},
+                                   tie_word_embeddings=True, bos_token_id=1, eos_token_id=2)),
     "tiny-neox": ("gpt_neox", dict(vocab_size=512, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                                    intermediate_size=256, rotary_pct=0.25, max_position_embeddings=256,
                                    use_parallel_residual=True, tie_word_embeddings=False)),

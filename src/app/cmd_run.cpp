@@ -21,7 +21,6 @@
 #include "crammer/dist/device_map.hpp"
 #include "crammer/dist/mpi_session.hpp"
 #include "crammer/dist/sweep.hpp"
-#include "crammer/model/attention.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/plan/planner.hpp"
 #include "crammer/plan/preflight.hpp"
@@ -170,8 +169,6 @@ struct RunArgs {
 int run_sweep_command(const RunArgs& a) {
   // Every rank reads the same config; a bad one fails identically everywhere.
   ExperimentConfig config = load_config(a.config, a.overrides);
-  // sdpa on LibTorch 1.x: exit 2 now, not a failed row per task later.
-  resolve_attention_kernel(parse_attention_kernel(config.runtime.attention), /*cuda=*/false);
   const int rank = world_rank(), size = world_size();
   DistOptions dopts = device_options(config.runtime.device, size == 1 || rank != 0);
   DistContext ctx = make_dist_context(dopts);

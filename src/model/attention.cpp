@@ -1,21 +1,13 @@
 // Causal attention for the architecture files, in two implementations that give the same
-// numbers: the explicit softmax path (every LibTorch) and scaled_dot_product_attention (LibTorch
-// 2.x). Which one runs is AttentionKernel (include/crammer/model/attention.hpp); `auto` is the
+// numbers: the explicit softmax path and scaled_dot_product_attention (with enable_gqa: the reason
+// crammer needs LibTorch >= 2.5). Which one runs is AttentionKernel (include/crammer/model/attention.hpp); `auto` is the
 // measured choice per device. Not for: projections, rotary or the KV cache (layers.cpp).
 #include "crammer/model/attention.hpp"
 
 #include <cmath>
 
-#include <torch/version.h>
-
 #include "crammer/util/error.hpp"
 #include "layers.hpp"
-
-// enable_gqa (grouped kv heads without copying them per query head) arrived in LibTorch 2.5.
-#define CRAMMER_SDPA (TORCH_VERSION_MAJOR >= 2)
-#define CRAMMER_SDPA_GQA (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5))
-// An explicit score scale arrived in LibTorch 2.1.
-#define CRAMMER_SDPA_SCALE (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1))
 
 namespace crammer {
 
@@ -35,14 +27,8 @@ std::string to_string(AttentionKernel kernel) {
   return "?";
 }
 
-bool sdpa_available() { return CRAMMER_SDPA; }
-
 AttentionKernel resolve_attention_kernel(AttentionKernel requested, bool cuda) {
-  if (requested == AttentionKernel::sdpa && !sdpa_available())
-    throw ConfigError(std::string("runtime.attention: sdpa needs LibTorch >= 2.0; this crammer was built "
-                                  "against LibTorch ") + TORCH_VERSION + " (use auto or explicit)");
   if (requested != AttentionKernel::automatic) return requested;
-  if (!sdpa_available()) return AttentionKernel::explicit_softmax;
   // GPUs: the fused kernels never materialise the [T, S] scores. CPUs: measured side by side
   // by cram_bench on LibTorch 2.11 (docs/bench/cram.md, "attention kernels").
   (void)cuda;
@@ -80,42 +66,21 @@ torch::Tensor explicit_attention(const torch::Tensor& q, const torch::Tensor& k,
   return at::matmul(p, v).view({B, h, T, hd});                      // [B, h, T, hd]
 }
 
-#if CRAMMER_SDPA
-torch::Tensor sdpa_attention(const torch::Tensor& q_in, const torch::Tensor& k,
-                             const torch::Tensor& v, int64_t past, int64_t window, double scale) {
-  const int64_t B = q_in.size(0), h = q_in.size(1), T = q_in.size(2), hd = q_in.size(3);
-  const int64_t kvh = k.size(1), S = k.size(2), rep = h / kvh;
+torch::Tensor sdpa_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                             int64_t past, int64_t window, double scale) {
+  const int64_t T = q.size(2), h = q.size(1), kvh = k.size(1);
   // A chunk after a cache needs the mask explicitly: is_causal aligns it top-left (query i sees
   // keys 0..i), and these queries sit at past + i; so does an active sliding window. SDPA's
   // bool mask is true where it attends.
   c10::optional<at::Tensor> mask;
   const bool plain = window_inactive(T, past, window);
-  if ((T > 1 && past > 0) || !plain) mask = causal_mask(T, S, past, window, q_in.device()).logical_not();
+  if ((T > 1 && past > 0) || !plain) mask = causal_mask(T, k.size(2), past, window, q.device()).logical_not();
   const bool is_causal = T > 1 && past == 0 && plain;
-#if CRAMMER_SDPA_SCALE
-  const torch::Tensor& q = q_in;
   c10::optional<double> sc;
   if (scale > 0) sc = scale;
-#else  // LibTorch 2.0: the scale folded into q
-  torch::Tensor q = scale > 0 ? q_in * (scale * std::sqrt(double(hd))) : q_in;
-#endif
-#if CRAMMER_SDPA_GQA
-  (void)B, (void)rep, (void)hd;
+  // enable_gqa: grouped kv heads serve their query heads without a copy per head.
   return at::scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, sc, /*enable_gqa=*/kvh != h);
-#else
-  torch::Tensor kk = k, vv = v;
-  if (rep > 1) {  // repeat_kv: kv head g serves query heads g*rep .. g*rep+rep-1
-    kk = k.unsqueeze(2).expand({B, kvh, rep, S, hd}).reshape({B, h, S, hd});
-    vv = v.unsqueeze(2).expand({B, kvh, rep, S, hd}).reshape({B, h, S, hd});
-  }
-#if CRAMMER_SDPA_SCALE
-  return at::scaled_dot_product_attention(q, kk, vv, mask, 0.0, is_causal, sc);
-#else
-  return at::scaled_dot_product_attention(q, kk, vv, mask, 0.0, is_causal);
-#endif
-#endif
 }
-#endif
 
 }  // namespace
 
@@ -125,9 +90,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   // No fused kernel caps the scores: soft-capped layers always take the explicit path.
   switch (softcap > 0 ? AttentionKernel::explicit_softmax : use) {
     case AttentionKernel::sdpa:
-#if CRAMMER_SDPA
       return sdpa_attention(q, k, v, past, window, scale);
-#endif
     case AttentionKernel::automatic:  // resolved above; never reached
     case AttentionKernel::explicit_softmax:
       break;

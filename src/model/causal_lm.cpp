@@ -117,10 +117,7 @@ torch::Tensor CausalLM::lm_head(const torch::Tensor& hidden) {
   return soft_cap(at::linear(hidden, head_weight()).to(torch::kFloat32), final_logit_softcap());  // [..., V]
 }
 
-void CausalLM::set_attention_kernel(AttentionKernel kernel) {
-  resolve_attention_kernel(kernel, /*cuda=*/false);  // rejects sdpa on LibTorch 1.x now
-  attention_ = kernel;
-}
+void CausalLM::set_attention_kernel(AttentionKernel kernel) { attention_ = kernel; }
 
 void CausalLM::freeze() {
   for (auto& p : parameters()) p.set_requires_grad(false);

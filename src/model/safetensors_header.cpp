@@ -22,7 +22,7 @@ constexpr uint64_t kMaxHeaderBytes = 100'000'000;
   throw ModelLoadError("safetensors file " + file + ": " + what);
 }
 
-// Every dtype of the safetensors spec that LibTorch 1.13 can name; others are refused.
+// The safetensors dtypes a checkpoint of a supported family uses; others are refused.
 size_t dtype_bytes(const std::string& name) {
   static const std::map<std::string, size_t> table = {
       {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"F64", 8}, {"I64", 8},

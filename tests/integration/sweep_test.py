@@ -335,20 +335,13 @@ def case_cli(a):
         check(not os.path.exists(nogpu_out), "results file created before the device check")
     r = run([a.crammer, "run", cfg, "runtime.device=cuda:x"])
     check(r.returncode == 2 and "'cuda:x' is not one of cpu | cuda | cuda:N" in r.stderr, r.stderr)
-    # runtime.attention=sdpa: LibTorch 1.x has no such kernel -> exit 2 before any work, naming
-    # the key; LibTorch 2.x accepts it (the plan is not run here: only the refusal differs).
-    v = run([a.crammer, "--version"]).stdout
+    # runtime.attention=sdpa runs (both kernels' numbers are compared in test_attention.cpp).
     sdpa_out = os.path.join(a.workdir, "sdpa.h5")
     for stale in (sdpa_out, sdpa_out + ".journal"):
         if os.path.exists(stale):
             os.remove(stale)
     r = run([a.crammer, "run", cfg, "runtime.attention=sdpa", f"output.path={sdpa_out}"])
-    if "LibTorch 1." in v:
-        check(r.returncode == 2 and "runtime.attention: sdpa needs LibTorch >= 2.0" in r.stderr,
-              f"sdpa on 1.x: {r.returncode} {r.stderr}")
-        check(not os.path.exists(sdpa_out), "results file created before the attention check")
-    else:
-        check(r.returncode == 0, f"sdpa on 2.x: {r.returncode} {r.stderr}")
+    check(r.returncode == 0 and os.path.exists(sdpa_out), f"sdpa: {r.returncode} {r.stderr}")
     r = run([a.crammer, "run", cfg, "runtime.attention=flash"])
     check(r.returncode == 2 and "runtime.attention" in r.stderr, r.stderr)
     r = run([a.crammer, "plan", os.path.join(a.workdir, "absent.yaml")])

@@ -1,9 +1,8 @@
-// The two attention kernels give the same numbers (f32, 1e-5 relative): LibTorch 2.x's
+// The two attention kernels give the same numbers (f32, 1e-5 relative): LibTorch's
 // scaled_dot_product_attention against the explicit softmax path, in every way cramming uses
 // attention: the causal mask behind a [mem] prefix (forward and the gradient to mem), right
 // padding, grouped kv heads, sliding windows, gemma's score scale and cap, and the KV-cached decode (one token and multi-token chunks after a
-// cache). Each case runs through whole models of every architecture. On LibTorch 1.x only the
-// refusal of sdpa is testable; the equality cases skip, saying why.
+// cache). Each case runs through whole models of every architecture.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -97,9 +96,6 @@ Tensor forward_with(CausalLM& m, AttentionKernel k, const Tensor& embeds) {
 
 class AttentionKernels : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override {
-    if (!sdpa_available()) GTEST_SKIP() << "LibTorch 1.x: no scaled_dot_product_attention to compare";
-  }
   ModelSpec spec() const {
     if (GetParam() == "llama_gqa") return gqa_spec();
     if (GetParam() == "qwen3_window") return window_spec();
@@ -207,18 +203,8 @@ TEST(AttentionKernelChoice, NamesAndResolution) {
   }
   EXPECT_EQ(resolve_attention_kernel(AttentionKernel::explicit_softmax, true), AttentionKernel::explicit_softmax);
   EXPECT_NE(resolve_attention_kernel(AttentionKernel::automatic, false), AttentionKernel::automatic);
-  if (sdpa_available()) {
-    EXPECT_EQ(resolve_attention_kernel(AttentionKernel::automatic, /*cuda=*/true), AttentionKernel::sdpa);
-  } else {
-    EXPECT_EQ(resolve_attention_kernel(AttentionKernel::automatic, true), AttentionKernel::explicit_softmax);
-    auto m = model_of(spec_of("llama"));
-    try {
-      m->set_attention_kernel(AttentionKernel::sdpa);
-      FAIL() << "sdpa accepted on LibTorch 1.x";
-    } catch (const ConfigError& e) {
-      EXPECT_NE(std::string(e.what()).find("needs LibTorch >= 2.0"), std::string::npos) << e.what();
-    }
-  }
+  EXPECT_EQ(resolve_attention_kernel(AttentionKernel::automatic, /*cuda=*/true), AttentionKernel::sdpa);
+  EXPECT_EQ(resolve_attention_kernel(AttentionKernel::automatic, /*cuda=*/false), AttentionKernel::sdpa);
 }
 
 }  // namespace

@@ -5,7 +5,7 @@ transformers: gpt2, gpt_neox and llama models, each task started from the same m
 lengths (right padding, samples leaving as they finish). Every step's loss must agree to 1e-4
 relative over the first 50 steps (f32), and each task must reach accuracy 1.0 at the same step.
 
-  check_paper_loop.py --crammer build/torch2/src/app/crammer --workdir DIR
+  check_paper_loop.py --crammer build/release/src/app/crammer --workdir DIR
 """
 import argparse
 import csv

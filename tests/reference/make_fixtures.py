@@ -15,7 +15,7 @@ expected.safetensors:
 computed in f32 (bf16 checkpoints upcast). bf16 cases also hold the same outputs computed in
 bf16 (suffix _bf16). meta.json says what the case exercises and the versions used.
 
-Runs in the venv of scripts/setup-torch2.sh (transformers pinned in
+Runs in the venv of scripts/venv.sh (transformers pinned in
 scripts/python-requirements.txt). Deterministic in the case seeds.
 """
 import argparse

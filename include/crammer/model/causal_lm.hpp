@@ -76,7 +76,7 @@ class CausalLM : public torch::nn::Module {
   void freeze();
 
   // The attention implementation of every layer (default: auto, the measured choice per
-  // device). Throws ConfigError for sdpa on LibTorch 1.x.
+  // device).
   void set_attention_kernel(AttentionKernel kernel);
   AttentionKernel attention_kernel() const { return attention_; }
 
