@@ -105,7 +105,7 @@ void throughput_table(const char* name, const ModelSpec& spec, int64_t length,
 int main(int argc, char** argv) {
   // Optional argument: run one section only (overhead | compute | real | memory | attention |
   // batching); default all.
-  // `profile FILE` writes a per-op trace of the overhead-bound case at batch 16 instead.
+  // `profile FILE [overhead|real]` writes a per-op trace of one case instead.
   const std::string only = argc > 1 ? argv[1] : "all";
   auto want = [&](const char* section) { return only == "all" || only == section; };
   at::set_num_threads(2);
@@ -116,16 +116,18 @@ int main(int argc, char** argv) {
   std::printf("dense f32 GEMM (torch::mm 2048x2048): %.1f GFLOP/s\n", gemm);
 
   if (only == "profile") {
-    // Per-op trace of the overhead-bound case at batch 16 (chrome://tracing JSON), to see where
-    // a step goes: cram_bench profile FILE.json
+    // Per-op trace (chrome://tracing JSON) of the overhead-bound case at batch 16, or of the real
+    // shape at batch 8, to see where a step goes: cram_bench profile FILE.json [overhead|real]
     const std::string file = argc > 2 ? argv[2] : "cram_profile.json";
-    auto model = make_random_model(llama_spec(2, 64, 4, 512), 1);
+    const bool real = argc > 3 && std::string(argv[3]) == "real";
+    auto model = make_random_model(real ? smollm2_135m_spec() : llama_spec(2, 64, 4, 512), 1);
     model->freeze();
     model->eval();
-    measure(*model, 16, 64, 5);  // warm-up
+    const int64_t B = real ? 8 : 16, L = real ? 32 : 64;
+    measure(*model, B, L, real ? 1 : 5);  // warm-up
     {
       torch::autograd::profiler::RecordProfile guard(file);
-      measure(*model, 16, 64, 20);
+      measure(*model, B, L, real ? 2 : 20);
     }
     std::printf("wrote %s\n", file.c_str());
     return 0;

@@ -110,6 +110,8 @@ def main():
     if args.batch:
         sweep["batch"] = args.batch
     torch.set_num_threads(args.threads)
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()  # 2 loads per task would fill the output
     work = pathlib.Path(tempfile.mkdtemp(prefix="paper_speed_"))
 
     if args.model == "demo":
