@@ -112,14 +112,32 @@ BpeTokenizer::BpeTokenizer(BpeSpec spec)
       byte_id_[b] = it == bytes_to_id_.end() ? -1 : it->second;
     }
   }
-  if (metaspace_) {
-    piece_to_id_ = text_to_id;
-    if (spec.unk_token) {
-      auto it = text_to_id.find(*spec.unk_token);
-      if (it == text_to_id.end())
-        throw TokenizerError(source_ + ": model.unk_token " + quote(*spec.unk_token) + " is not in " +
-                             spec.vocab_label);
+  if (metaspace_) piece_to_id_ = text_to_id;
+  if (spec.unk_token) {
+    auto it = text_to_id.find(*spec.unk_token);
+    if (it != text_to_id.end()) {
       unk_ = it->second;
+    } else if (metaspace_) {  // byte-level: Hugging Face, too, fails only when a text needs it
+      throw TokenizerError(source_ + ": model.unk_token " + quote(*spec.unk_token) + " is not in " +
+                           spec.vocab_label);
+    }
+  }
+  if (!metaspace_ && byte_fallback_) {
+    // As Hugging Face's BPE: a byte-level symbol missing from the vocabulary becomes the <0xXX>
+    // tokens of its UTF-8 bytes when all of them exist (SmolLM2's vocabulary lacks 21 symbols
+    // and every <0xXX> token, so there its bytes become the unk token).
+    for (int b = 0; b < 256; ++b) {
+      if (byte_id_[b] >= 0) continue;
+      for (unsigned char u : bytes_to_byte_level(std::string(1, static_cast<char>(b)))) {
+        char name[8];
+        std::snprintf(name, sizeof(name), "<0x%02X>", u);
+        auto it = text_to_id.find(name);
+        if (it == text_to_id.end()) {
+          fallback_ids_[b].clear();
+          break;
+        }
+        fallback_ids_[b].push_back(it->second);
+      }
     }
   }
 
@@ -366,17 +384,30 @@ std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const
     std::snprintf(hex, sizeof(hex), "0x%02X", byte);
     throw TokenizerError(source_ + ": the vocabulary has no token for byte " + hex +
                          (metaspace_ ? " (byte_fallback needs all 256 <0xXX> tokens)"
-                                     : " (a byte-level BPE needs all 256)"));
+                                     : " (a byte-level BPE without model.unk_token needs all 256)"));
+  };
+  bool last_unk = false;
+  auto unknown = [&]() {  // the unk token, once for a run of unknowns with fuse_unk
+    if (!(fuse_unk_ && last_unk)) out.push_back(*unk_);
+    last_unk = true;
   };
   if (!metaspace_) {
     for (char c : piece) {
       auto byte = static_cast<unsigned char>(c);
-      if (byte_id_[byte] < 0) no_byte(byte);
-      out.push_back(byte_id_[byte]);
+      if (byte_id_[byte] >= 0) {
+        out.push_back(byte_id_[byte]);
+        last_unk = false;
+      } else if (!fallback_ids_[byte].empty()) {
+        out.insert(out.end(), fallback_ids_[byte].begin(), fallback_ids_[byte].end());
+        last_unk = false;
+      } else if (unk_) {
+        unknown();
+      } else {
+        no_byte(byte);
+      }
     }
     return out;
   }
-  bool last_unk = false;
   for (size_t i = 0; i < piece.size();) {
     size_t len = 0;
     next_code_point(piece, i, len);
@@ -394,8 +425,7 @@ std::vector<int32_t> BpeTokenizer::initial_symbols(std::string_view piece) const
       }
       last_unk = false;
     } else if (unk_) {
-      if (!(fuse_unk_ && last_unk)) out.push_back(*unk_);
-      last_unk = true;
+      unknown();
     } else {
       throw TokenizerError(source_ + ": character " + quote(ch) +
                            " is not in the vocabulary and there is no byte_fallback or unk_token");

@@ -163,7 +163,12 @@ std::vector<json> flatten(const json& node, const char* key) {
 }
 
 bool is_sentencepiece_style(const BpeSpec& spec, const json& normalizer, const json& pre) {
-  if (spec.byte_fallback || type_of(pre) == "Metaspace") return true;
+  if (type_of(pre) == "Metaspace") return true;
+  // A ByteLevel pre-tokenizer makes it a byte-level BPE whatever byte_fallback says (SmolLM2's
+  // files set both): every byte has its symbol, so the fallback never fires (checked on load).
+  for (const auto& p : flatten(pre, "pretokenizers"))
+    if (type_of(p) == "ByteLevel") return false;
+  if (spec.byte_fallback) return true;
   for (const auto& n : flatten(normalizer, "normalizers"))
     if (type_of(n) == "Prepend" || type_of(n) == "Replace") return true;
   return false;

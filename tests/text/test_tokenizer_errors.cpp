@@ -64,6 +64,38 @@ TEST(TokenizerErrors, MinimalFileIsValid) {
   EXPECT_EQ(tok->encode("abc"), (std::vector<int32_t>{256, 'c'}));
 }
 
+// SmolLM2's tokenizer.json: a ByteLevel pre-tokenizer with model.byte_fallback true is a
+// byte-level BPE, not a SentencePiece-style one. As in Hugging Face's BPE, a byte whose symbol
+// the vocabulary lacks becomes the <0xXX> tokens of that symbol's UTF-8 bytes when they exist,
+// else the unk token (once per run with fuse_unk), else an error naming the byte.
+TEST(TokenizerErrors, ByteLevelWithByteFallback) {
+  json j = minimal_json();
+  j["model"]["byte_fallback"] = true;
+  j["pre_tokenizer"] = {{"type", "Sequence"},
+                        {"pretokenizers", json::array({{{"type", "Digits"}, {"individual_digits", true}},
+                                                       {{"type", "ByteLevel"}, {"add_prefix_space", false}}})}};
+  auto load = [](const std::string& name, const json& file) {
+    auto dir = test::scratch_dir(name);
+    test::write_text(dir / "tokenizer.json", file.dump());
+    return load_tokenizer(dir.string());
+  };
+  auto tok = load("fallback", j);
+  EXPECT_EQ(tok->encode("abc 12"), (std::vector<int32_t>{256, 'c', ' ', '1', '2'}));
+  // Byte 0x04's symbol is U+0104 (UTF-8 C4 84); without it: <0xC4> <0x84>, else the unk token.
+  j["model"]["vocab"].erase("\xC4\x84");
+  auto no_unk = load("no_unk", j);  // loads: like Hugging Face, fails only when a text needs it
+  EXPECT_THROW(no_unk->encode("a\x04"), TokenizerError);
+  j["model"]["vocab"]["<0xC4>"] = 300;
+  j["model"]["vocab"]["<0x84>"] = 301;
+  EXPECT_EQ(load("bytes", j)->encode("a\x04\x04" "b"), (std::vector<int32_t>{'a', 300, 301, 300, 301, 'b'}));
+  j["model"]["vocab"].erase("<0x84>");
+  j["model"]["vocab"]["<unk>"] = 302;
+  j["model"]["unk_token"] = "<unk>";
+  EXPECT_EQ(load("unk", j)->encode("a\x04\x04" "b"), (std::vector<int32_t>{'a', 302, 302, 'b'}));
+  j["model"]["fuse_unk"] = true;
+  EXPECT_EQ(load("fused", j)->encode("a\x04\x04" "b"), (std::vector<int32_t>{'a', 302, 'b'}));
+}
+
 // Found by fuzz_vocab_merges: an id past int32 was truncated, and a huge one sized the id table
 // to gigabytes. Both are errors naming the token.
 TEST(TokenizerErrors, IdsOutsideInt32OrFarPastTheVocabulary) {
@@ -204,12 +236,12 @@ TEST(TokenizerErrors, FieldsOfTheRestOfTheFile) {
   EXPECT_MENTIONS(msg, "Lowercase");
   EXPECT_MENTIONS(msg, "supported: null, NFC");
 
-  // byte_fallback marks a SentencePiece-style BPE, whose "▁" handling a ByteLevel
-  // pre-tokenizer cannot give.
+  // byte_fallback without a ByteLevel pre-tokenizer marks a SentencePiece-style BPE, which
+  // needs its "▁" handling (with ByteLevel it is a byte-level BPE: ByteLevelWithByteFallback).
   j = minimal_json();
   j["model"]["byte_fallback"] = true;
+  j.erase("pre_tokenizer");
   msg = error_of_json("fallback", j.dump());
-  EXPECT_MENTIONS(msg, "pre_tokenizer");
   EXPECT_MENTIONS(msg, "SentencePiece-style");
 }
 

@@ -128,6 +128,9 @@ class BpeTokenizer : public Tokenizer {
   std::vector<bool> id_known_;
   std::unordered_map<std::string, int32_t> bytes_to_id_;
   int32_t byte_id_[256];
+  // Byte-level BPE with model.byte_fallback: for a byte whose symbol the vocabulary lacks, the
+  // <0xXX> tokens of that symbol's UTF-8 bytes (empty: none, so the unk token or an error).
+  std::vector<int32_t> fallback_ids_[256];
   // (left id << 32 | right id) -> (rank, merged id)
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;
   std::vector<AddedToken> added_;
