@@ -24,7 +24,16 @@ inline bool parse_command_line(const std::string& command, const std::string& us
     std::cout << "usage: crammer " << command << " " << usage << "\n\n" << desc << "\n";
     return false;
   }
-  po::notify(vm);
+  try {
+    po::notify(vm);
+  } catch (const po::required_option& e) {
+    // A positional argument is a hidden option: name it as the usage does, not as "--results".
+    std::string name = e.get_option_name();
+    name.erase(0, name.find_first_not_of('-'));
+    if (hidden.find_nothrow(name, false))
+      throw po::error("missing argument (usage: crammer " + command + " " + usage + ")");
+    throw;
+  }
   return true;
 }
 

@@ -280,17 +280,25 @@ void ResultsWriter::open(const std::string& path, const RunInfo& run,
   h5::silence_errors();
   auto impl = std::make_unique<Impl>();
   impl->path = path;
+  const bool had_journal = file_exists(journal_path(path));
   impl->journal = Journal::open_locked(journal_path(path));
-  RunHeader fresh{run, models, samples};
-  if (mode == OpenMode::fresh) {
-    if (file_exists(path) && std::remove(path.c_str()) != 0)
-      throw StoreError("cannot remove " + path + " for --fresh: " + std::strerror(errno));
-    impl->create_new(fresh);
-  } else {
-    impl->resume(run, fresh);
+  try {
+    RunHeader fresh{run, models, samples};
+    if (mode == OpenMode::fresh) {
+      if (file_exists(path) && std::remove(path.c_str()) != 0)
+        throw StoreError("cannot remove " + path + " for --fresh: " + std::strerror(errno));
+      impl->create_new(fresh);
+    } else {
+      impl->resume(run, fresh);
+    }
+    for (const auto& m : impl->header.models) impl->d_model[m.model_index] = m.d_model;
+    impl->open_for_append_or_explain();
+  } catch (...) {
+    // A refused open (the path is not a results file, a different config, ...) leaves no
+    // journal of its own behind; one that was there stays untouched.
+    if (!had_journal) std::remove(journal_path(path).c_str());
+    throw;
   }
-  for (const auto& m : impl->header.models) impl->d_model[m.model_index] = m.d_model;
-  impl->open_for_append_or_explain();
   impl_ = std::move(impl);
 }
 

@@ -338,14 +338,14 @@ std::string rebuild_advice(const std::string& path) {
   if (journal_holds_records(path))
     return "If a run crashed while writing it, run it again with the same config: it rebuilds the file from " +
            journal + ".";
-  return "There is no journal " + journal + " to rebuild it from: move the file away (or use --fresh) to start over.";
+  return "There is no journal " + journal + " to rebuild it from: move the file away (or rerun `crammer run` with --fresh) to start over.";
 }
 
 std::string move_away_advice(const std::string& path) {
   if (journal_holds_records(path))
     return "Move it away and run the sweep again with the same config: the run rebuilds it from its journal " +
            journal_path(path) + ".";
-  return "There is no journal " + journal_path(path) + " to rebuild it from: move the file away (or use --fresh) to start over.";
+  return "There is no journal " + journal_path(path) + " to rebuild it from: move the file away (or rerun `crammer run` with --fresh) to start over.";
 }
 
 h5::Id open_for_reading(const std::string& path) {

@@ -348,6 +348,11 @@ def case_cli(a):
     check(r.returncode == 2 and "absent.yaml" in r.stderr, r.stderr)
     r = run([a.crammer, "frobnicate"])
     check(r.returncode == 2 and "unknown command" in r.stderr, r.stderr)
+    # A missing positional argument is named as the usage names it, not as a hidden option.
+    for sub in ("status", "export"):
+        r = run([a.crammer, sub])
+        check(r.returncode == 2 and f"usage: crammer {sub} RESULTS.h5" in r.stderr and "--results" not in r.stderr,
+              f"{sub} without a file: exit {r.returncode}: {r.stderr}")
     # A results file that is missing, a directory or not HDF5 is bad input (2), and the advice
     # to rerun is given only where a journal can rebuild the file.
     for sub in ("status", "export"):

@@ -87,6 +87,24 @@ TEST(Errors, ForeignJournalIsRefused) {
   EXPECT_NE(msg.find("bad magic"), std::string::npos) << msg;
 }
 
+// A run refused because its output path holds something else (a text file, another program's
+// HDF5 file) leaves that file as it was and no journal beside it.
+TEST(Errors, RefusedOpenLeavesNoJournal) {
+  test::TempDir dir;
+  const std::string text = dir.file("notes.txt"), other = dir.file("other.h5");
+  std::ofstream(text) << "my notes\n";
+  test::run_python("import sys, h5py\nh5py.File(sys.argv[1], \"w\").create_dataset(\"x\", data=[1])", other);
+  for (const std::string& path : {text, other}) {
+    ResultsWriter w;
+    std::string msg = error_of([&] { w.open(path, test::make_run(), test::make_models(), test::make_samples()); });
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_FALSE(std::ifstream(journal_path(path)).good()) << journal_path(path) << " left behind";
+  }
+  std::ostringstream kept;
+  kept << std::ifstream(text).rdbuf();
+  EXPECT_EQ(kept.str(), "my notes\n");
+}
+
 // Sets the size of the first object of the file's first global heap collection (where HDF5
 // keeps variable-length strings, without a checksum) to 2^40: HDF5 1.10 then reads out of bounds.
 void damage_global_heap(const std::string& path) {
