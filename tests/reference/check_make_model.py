@@ -8,7 +8,7 @@ import subprocess
 import torch
 import transformers
 
-from hf_outputs import rel, transformers_outputs
+from hf_outputs import compare_outputs, transformers_outputs
 from live_check import run_cases
 from safetensors.torch import load_file, save_file
 
@@ -89,15 +89,7 @@ def check(name, argv, crammer, tool, work):
                     str(work / f"{name}.out.safetensors")], check=True)
     got = load_file(str(work / f"{name}.out.safetensors"))
     want = transformers_outputs(model, ids, mem)
-    errors = []
-    for key in ("logits", "mem_logits", "loss"):
-        e = rel(got[key], want[key])
-        print(f"{name}: {key} relative error {e:.2e}")
-        if e > TOL:
-            errors.append(f"{name}: {key} relative error {e:.2e} > {TOL}")
-    if not torch.equal(got["acc"], want["acc"]):
-        errors.append(f"{name}: acc {got['acc'].tolist()} != transformers {want['acc'].tolist()}")
-    return errors
+    return compare_outputs(name, got, want, TOL)
 
 
 def main():

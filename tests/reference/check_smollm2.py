@@ -18,7 +18,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 
 import check_tokenizers
-from hf_outputs import rel, transformers_outputs
+from hf_outputs import compare_outputs, transformers_outputs
 from live_check import run_cases
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -71,15 +71,9 @@ def check(_name, _case, args):
     save_file({"ids": ids.float(), "mem": mem}, str(work / "in.safetensors"))
     subprocess.run([args.tool, ckpt, str(work / "in.safetensors"), str(work / "out.safetensors")], check=True)
     got = load_file(str(work / "out.safetensors"))
-    for who, out in (("converted checkpoint in transformers", converted), ("crammer", got)):
-        for key in ("logits", "mem_logits", "loss"):
-            e = rel(out[key], want[key])
-            print(f"{who}: {key} relative error {e:.2e} against the GGUF-loaded model")
-            if e > TOL:
-                errors.append(f"{who}: {key} relative error {e:.2e} > {TOL}")
-        if not torch.equal(out["acc"], want["acc"]):
-            errors.append(f"{who}: acc {out['acc'].tolist()} != {want['acc'].tolist()}")
-    return errors
+    # Both against the GGUF-loaded model.
+    errors += compare_outputs("converted checkpoint in transformers", converted, want, TOL)
+    return errors + compare_outputs("crammer", got, want, TOL)
 
 
 def main():

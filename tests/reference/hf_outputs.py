@@ -1,6 +1,6 @@
 """What transformers computes for a batch of ids, in the shapes reference_forward_tool writes
 (logits, per-row baseline loss and accuracy, [mem]-prefix logits), and the relative error the
-checks compare them by. Used by check_make_model.py and bench/gpu/parity.py."""
+checks compare them by. Used by check_make_model.py, check_smollm2.py and bench/gpu/parity.py."""
 import torch
 
 
@@ -24,3 +24,17 @@ def transformers_outputs(model, ids, mem):
         mem_logits = model(inputs_embeds=torch.cat([prefix, embeds], 1)).logits.float()
     return {"logits": logits.cpu(), "loss": torch.stack(loss).cpu(), "acc": torch.stack(acc).cpu(),
             "mem_logits": mem_logits.cpu()}
+
+
+def compare_outputs(who, got, want, tol):
+    """Printed relative errors of logits, mem_logits and loss, and accuracy equality: the list
+    of failures (empty when `got` matches `want`)."""
+    errors = []
+    for key in ("logits", "mem_logits", "loss"):
+        e = rel(got[key], want[key])
+        print(f"{who}: {key} relative error {e:.2e}")
+        if e > tol:
+            errors.append(f"{who}: {key} relative error {e:.2e} > {tol}")
+    if not torch.equal(got["acc"], want["acc"]):
+        errors.append(f"{who}: acc {got['acc'].tolist()} != transformers {want['acc'].tolist()}")
+    return errors
