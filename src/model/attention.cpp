@@ -1,7 +1,8 @@
 // Causal attention for the architecture files, in two implementations that give the same
-// numbers: the explicit softmax path and scaled_dot_product_attention (with enable_gqa: the reason
-// crammer needs LibTorch >= 2.5). Which one runs is AttentionKernel (include/crammer/model/attention.hpp); `auto` is the
-// measured choice per device. Not for: projections, rotary or the KV cache (layers.cpp).
+// numbers: the explicit softmax path and scaled_dot_product_attention (with enable_gqa: the
+// reason crammer needs LibTorch >= 2.5). Which one runs is AttentionKernel
+// (include/crammer/model/attention.hpp); `auto` is the measured choice per device. Not for:
+// projections, rotary or the KV cache (layers.cpp).
 #include "crammer/model/attention.hpp"
 
 #include <cmath>
