@@ -8,10 +8,10 @@ Runs under /usr/bin/python3 with Debian's h5py, numpy and pandas.
 import json
 import math
 import os
+import sys
 
-# A running crammer holds the journal lock, not HDF5's file lock (which it disables); a reader
-# that asks for HDF5's lock could be refused by a file that a crashed writer left marked.
-os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results_open import SCHEMA_VERSION, ResultsFileError, open_results, reading, reads_file  # noqa: E402,F401
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
@@ -23,7 +23,6 @@ import yaml  # noqa: E402
 STATUS_NAMES = {0: "done", 1: "failed", 2: "skipped", 3: "superseded"}
 ACC_THRESHOLD = 0.99      # DESIGN §2: a length is "decodable" when mean best_acc >= 0.99
 BITS_PER_VALUE = 16       # bf16, as the paper counts theoretical capacity
-SCHEMA_VERSION = 1        # the newest schema this reader knows
 LN2 = math.log(2.0)
 # Columns of result format 5 (restarts, bytes, the lower bound, progress measures): files and
 # export CSVs written before them read as these, the values that mean "not recorded".
@@ -31,42 +30,10 @@ FORMAT5_DEFAULTS = {"restart": 0, "n_bytes": -1, "gain_bound_nats": float("nan")
                     "steps_to_acc99": -1, "steps_to_acc100": -1, "decode_acc": -1.0}
 
 
-class ResultsFileError(Exception):
-    """A file that is not a readable crammer results file; the message names file and field."""
-
-
 def _text(v):
     if isinstance(v, bytes):
         return v.decode("utf-8", errors="replace")
     return "" if v is None else str(v)
-
-
-def open_results(path):
-    """Opens `path` read-only, in SWMR read mode when the file allows it (a run may be writing
-    it); files that were not written in SWMR mode open plainly."""
-    if not os.path.exists(path):
-        raise ResultsFileError(f"{path}: no such results file")
-    try:
-        f = h5py.File(path, "r", swmr=True)
-    except OSError:
-        try:
-            f = h5py.File(path, "r")
-        except OSError as e:
-            raise ResultsFileError(f"{path}: cannot open as HDF5 ({e})") from e
-    if "schema_version" not in f.attrs:
-        f.close()
-        raise ResultsFileError(f"{path}: an HDF5 file but not a crammer results file "
-                               "(no root attribute schema_version)")
-    version = int(np.asarray(f.attrs["schema_version"]).reshape(-1)[0])
-    if version > SCHEMA_VERSION:
-        f.close()
-        raise ResultsFileError(f"{path}: schema_version {version}; this analysis reads up to "
-                               f"{SCHEMA_VERSION}")
-    for name in ("results", "models", "samples"):
-        if name not in f:
-            f.close()
-            raise ResultsFileError(f"{path}: dataset /{name} is missing")
-    return f
 
 
 def _require(path, table, data, fields):
@@ -76,6 +43,7 @@ def _require(path, table, data, fields):
                                f"(has {', '.join(data.dtype.names or ())})")
 
 
+@reads_file
 def read_run_info(path):
     """Root attributes (provenance): schema_version, config_yaml, config_fingerprint,
     command_line, start_time, hosts, version_* ... as a dict of Python values."""
@@ -90,6 +58,7 @@ def read_run_info(path):
         return out
 
 
+@reads_file
 def run_variant(path):
     """The run-wide settings that change what a row measures beyond its key, from the config the
     file stores: {"mem_rank": cram.mem_rank, "prefix_tokens": corpus.prefix_tokens}, 0 where the
@@ -114,6 +83,7 @@ def variant_label(variant):
     return f" [{', '.join(parts)}]" if parts else ""
 
 
+@reads_file
 def load_models(path):
     """/models as a DataFrame: model_index, name, path, dtype, model_type, d_model, num_layers,
     vocab_size, n_params."""
@@ -130,6 +100,7 @@ def load_models(path):
     return df
 
 
+@reads_file
 def load_samples(path, token_ids=False):
     """/samples as a DataFrame: sample_id, model_index, source, offset, text_kind, text,
     n_sample_tokens (len(token_ids)); with token_ids=True also the ids (numpy arrays)."""
@@ -185,12 +156,14 @@ def result_columns(path, results):
     return out
 
 
+@reads_file
 def metric_columns(path):
     """The DESIGN §2 metric columns of the results file at `path`, in file order."""
     with open_results(path) as f:
         return [c["name"] for c in result_columns(path, f["results"]) if c["section"] == "metric"]
 
 
+@reads_file
 def load_results(path, superseded=False):
     """/results as a DataFrame, one row per stored result row; rows of failed attempts that a
     later run replaced (status "superseded") only with superseded=True. Columns (docs/analysis.md):
@@ -484,6 +457,7 @@ def protocol_table(df):
     return pd.DataFrame(out, columns=PROTOCOL_COLUMNS)
 
 
+@reads_file
 def load_solutions(path):
     """The stored best mem of every live done row (output.save_memory) as a DataFrame: model,
     n_mem, length, sample_id, restart, task_key and `mem` (a [k, d] float32 array). Rows

@@ -36,6 +36,7 @@ int cmd_plan(const Args& args) {
   const std::string device_note = plan_device_note(config.runtime.device);
   preflight_models(config);
   Plan plan = make_plan(config);
+  preflight_init_mem(config, plan);
   if (vm["json"].as<bool>()) {
     std::cout << plan_to_json(plan) << "\n";
     return 0;

@@ -209,6 +209,7 @@ int run_sweep_command(const RunArgs& a) {
   const int plan_code = coordinator_step(ctx, [&] {
     preflight_models(config);
     Plan plan = make_plan(config);
+    preflight_init_mem(config, plan);
     for (const auto& note : plan.notes) spdlog::warn("plan: {}", note);
     const RunInfo run = run_info(config, a.command_line, hosts);
     auto parent = std::filesystem::path(config.output.path).parent_path();

@@ -31,7 +31,8 @@ int cmd_export(const Args& args) {
   pos.add("results", 1);
   po::variables_map vm;
   if (!parse_command_line("export", "RESULTS.h5 [--table results]", desc, pos, args, vm, hidden)) return 0;
-  write_csv(vm["results"].as<std::string>(), std::cout, vm["table"].as<std::string>());
+  const std::string note = write_csv(vm["results"].as<std::string>(), std::cout, vm["table"].as<std::string>());
+  if (!note.empty()) std::cerr << "crammer export: note: " << printable(note) << "\n";
   return 0;
 }
 

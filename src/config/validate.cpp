@@ -149,6 +149,13 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
   if (cram.restarts > 100000) ck.fail("cram.restarts", "must be <= 100000, got " + std::to_string(cram.restarts));
   if (cram.restarts > 1 && cram.init_mem)
     ck.fail("cram.restarts", "draws independent inits; cram.init_mem gives each task one fixed init: use one of them");
+  // A search's probes depend on each other (progressive warm-starts each from the last; bisect
+  // picks lengths from earlier outcomes): R searches per sample would need their own capacity
+  // rule (best of R? mean?), which neither the paper nor the analysis defines.
+  if (cram.restarts > 1 && cram.search != "grid")
+    ck.fail("cram.restarts", "independent inits are defined for grid tasks (each length from its own init); "
+                             "cram.search " + cram.search + " runs one search per sample: use cram.search: grid with "
+                             "restarts, or restarts: 1");
   ck.at_least<int64_t>("cram.mem_rank", cram.mem_rank, 0);
   if (cram.mem_rank > 0 && cram.search == "progressive")
     ck.fail("cram.mem_rank", "progressive search starts each probe from the last probe's mem vectors, "

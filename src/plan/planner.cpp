@@ -107,7 +107,8 @@ std::optional<int32_t> resolve_bos(const std::string& add_bos, const Tokenizer* 
   return tok->bos_id();
 }
 
-TaskResult skipped_row(const std::string& key, const Task& t, size_t available,
+// `sample_tokens`: the whole sample's, context included; `context`: corpus.prefix_tokens.
+TaskResult skipped_row(const std::string& key, const Task& t, size_t sample_tokens, int64_t context,
                        const std::string& model_name, const std::string& why) {
   TaskResult r;
   r.task_key = key;
@@ -117,8 +118,9 @@ TaskResult skipped_row(const std::string& key, const Task& t, size_t available,
   r.length = t.length;
   r.restart = t.restart;
   r.status = TaskStatus::skipped;
-  r.error = "sample " + std::to_string(t.sample_id) + " has " + std::to_string(available) +
-            " tokens for model '" + model_name + "', fewer than " + why;
+  r.error = "sample " + std::to_string(t.sample_id) + " has " + std::to_string(sample_tokens) +
+            " tokens for model '" + model_name + "', fewer than " +
+            (context > 0 ? "corpus.prefix_tokens " + std::to_string(context) + " + " : std::string()) + why;
   return r;
 }
 
@@ -302,7 +304,8 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
           if (grid) {
             t.key = grid_task_key(name, k, length, s.sample_id, restart);
             if (static_cast<int64_t>(available) < length) {
-              plan.skipped.push_back(skipped_row(t.key, t, available, name, "length " + std::to_string(length)));
+              plan.skipped.push_back(
+                  skipped_row(t.key, t, s.token_ids.size(), context, name, "length " + std::to_string(length)));
               return;
             }
           } else {
@@ -310,7 +313,7 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
             // Cap the search at the largest grid length this sample reaches.
             auto reach = std::upper_bound(lengths.begin(), lengths.end(), static_cast<int64_t>(available));
             if (reach == lengths.begin()) {
-              plan.skipped.push_back(skipped_row(t.key, t, available, name,
+              plan.skipped.push_back(skipped_row(t.key, t, s.token_ids.size(), context, name,
                                                  "the smallest length " + std::to_string(lengths.front())));
               return;
             }
@@ -332,6 +335,18 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
         }
       }
     }
+  }
+  if (plan.tasks.empty() && !plan.skipped.empty()) {
+    // Nothing would run: a sweep of skipped rows only is a config that does not fit its texts.
+    size_t longest = 0;
+    for (const auto& s : plan.samples) longest = std::max(longest, s.token_ids.size());
+    throw ConfigError(source_of(config) + ": every one of the " + std::to_string(plan.skipped.size()) +
+                      " tasks would be skipped: the longest sample has " + std::to_string(longest) +
+                      " tokens, fewer than " +
+                      (context > 0 ? "corpus.prefix_tokens " + std::to_string(context) + " + " : std::string()) +
+                      "the smallest length " + std::to_string(lengths.front()) + " (cram.lengths)" +
+                      (context > 0 ? "; use a smaller corpus.prefix_tokens, shorter lengths or longer texts"
+                                   : "; use shorter lengths or longer texts"));
   }
   // Distinct task keys per model: a skipped capacity search holds one row per length it skips.
   std::vector<std::set<std::string>> keys(plan.models.size());

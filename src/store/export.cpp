@@ -112,54 +112,100 @@ void write_samples(const ResultsReader& reader, std::ostream& out) {
         << csv(joined(s.token_ids)) << ',' << csv(s.text) << '\n';
 }
 
+// output.KEY of the run's stored config (a null node when absent or unreadable).
+YAML::Node stored_output(const ResultsReader& reader, const char* key) {
+  try {
+    YAML::Node output = YAML::Load(reader.run().config_yaml)["output"];
+    if (output && output.IsMap()) return YAML::Clone(output[key]);
+  } catch (const YAML::Exception&) {
+  }
+  return YAML::Node();
+}
+
 // output.curves_every of the run's stored config: curve point i is step i * every.
 int64_t curves_every(const ResultsReader& reader) {
   try {
-    YAML::Node every = YAML::Load(reader.run().config_yaml)["output"]["curves_every"];
+    YAML::Node every = stored_output(reader, "curves_every");
     if (every && every.as<int64_t>() > 0) return every.as<int64_t>();
   } catch (const YAML::Exception&) {
   }
   return 1;
 }
 
-void write_curves(const std::string& path, std::ostream& out) {
+// Why an array table came out empty: the run did not record it, or no row is done yet.
+std::string empty_table_note(const ResultsReader& reader, const std::string& path, const char* what,
+                             const char* key, bool recorded) {
+  if (!recorded)
+    return path + " holds no " + what + ": its run had output." + key + " off (set output." + key +
+           (std::string(key) == "save_memory" ? "=true" : "=N, a point every N steps,") +
+           " in the config of a new run to record them)";
+  size_t done = 0;
+  for (const auto& r : reader.rows()) done += r.status == TaskStatus::done;
+  return path + " holds no " + what + " yet: " + std::to_string(done) + " done row(s) of " +
+         std::to_string(reader.rows().size());
+}
+
+std::string write_curves(const std::string& path, std::ostream& out) {
   ReadOptions options;
   options.curves = true;
   ResultsReader reader(path, options);
   const int64_t every = curves_every(reader);
   out << "task_key,length,step,loss,accuracy\n";
+  size_t points = 0;
   for (const auto& r : reader.rows())
-    for (size_t i = 0; i < r.curve_loss.size(); ++i)
+    for (size_t i = 0; i < r.curve_loss.size(); ++i, ++points)
       out << csv(r.task_key) << ',' << r.length << ',' << static_cast<int64_t>(i) * every << ','
           << num(r.curve_loss[i]) << ',' << num(r.curve_acc[i]) << '\n';
+  if (points > 0) return "";
+  YAML::Node on = stored_output(reader, "curves_every");
+  bool recorded = false;
+  try {
+    recorded = on && on.as<int64_t>() > 0;
+  } catch (const YAML::Exception&) {
+  }
+  return empty_table_note(reader, path, "curves", "curves_every", recorded);
 }
 
-void write_memory(const std::string& path, std::ostream& out) {
+std::string write_memory(const std::string& path, std::ostream& out) {
   ReadOptions options;
   options.memory = true;
   ResultsReader reader(path, options);
   out << "task_key,length,model_index,mem_row,values\n";
+  size_t vectors = 0;
   for (const auto& r : reader.rows()) {
     if (r.memory.empty() || r.d_model <= 0) continue;
     const size_t d = static_cast<size_t>(r.d_model);
-    for (size_t k = 0; k < r.memory.size() / d; ++k) {
+    for (size_t k = 0; k < r.memory.size() / d; ++k, ++vectors) {
       std::string values;
       for (size_t j = 0; j < d; ++j) values += (j ? " " : "") + num(r.memory[k * d + j]);
       out << csv(r.task_key) << ',' << r.length << ',' << r.model_index << ',' << k << ','
           << values << '\n';
     }
   }
+  if (vectors > 0) return "";
+  YAML::Node on = stored_output(reader, "save_memory");
+  bool recorded = false;  // the config's default
+  try {
+    recorded = on && on.as<bool>();
+  } catch (const YAML::Exception&) {
+  }
+  return empty_table_note(reader, path, "[mem] vectors", "save_memory", recorded);
 }
 
 }  // namespace
 
-void write_csv(const std::string& path, std::ostream& out, const std::string& table) {
-  if (table == "results") return write_results(path, out);
+std::string write_csv(const std::string& path, std::ostream& out, const std::string& table) {
   if (table == "curves") return write_curves(path, out);
   if (table == "memory") return write_memory(path, out);
+  if (table == "results") {
+    write_results(path, out);
+    return "";
+  }
   if (table == "models" || table == "samples") {
     ResultsReader reader(path);
-    return table == "models" ? write_models(reader, out) : write_samples(reader, out);
+    if (table == "models") write_models(reader, out);
+    else write_samples(reader, out);
+    return "";
   }
   throw ConfigError("unknown table '" + table + "' for export of " + path +
                     ": expected results, models, samples, curves or memory");

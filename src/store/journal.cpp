@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,7 +119,7 @@ Journal Journal::open_locked(const std::string& path) {
   if (j.fd_ < 0) throw StoreError(sys_error("cannot open", path));
   if (::flock(j.fd_, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK)
-      throw StoreError("results journal " + path +
+      throw ResultsLockedError("results journal " + path +
                        " is locked: another crammer run is writing this results file; wait for "
                        "it to finish or choose another output.path");
     throw StoreError(sys_error("cannot lock", path));
@@ -159,43 +160,87 @@ void Journal::clear() {
   if (::fdatasync(fd_) != 0) throw StoreError(sys_error("fdatasync failed", path_));
 }
 
-size_t Journal::scan(const std::function<void(JournalType, const std::string&)>& fn,
-                     bool truncate_tail) {
+namespace {
+
+// The record at `pos` of the `size` bytes at `p`, when its header is plausible and its checksum
+// holds: its type and payload length.
+bool record_at(const char* p, uint64_t size, uint64_t pos, uint32_t& type, uint64_t& length) {
+  if (size < pos || size - pos < kRecordHeader) return false;
+  uint32_t crc = 0;
+  std::memcpy(&type, p + pos, 4);
+  std::memcpy(&crc, p + pos + 4, 4);
+  std::memcpy(&length, p + pos + 8, 8);
+  if (type < static_cast<uint32_t>(JournalType::header) || type > static_cast<uint32_t>(JournalType::retry))
+    return false;
+  if (length > size - pos - kRecordHeader) return false;
+  uint32_t c = crc32(p + pos, 4);
+  c = crc32(p + pos + 8, 8, c);
+  return crc32(p + pos + kRecordHeader, length, c) == crc;
+}
+
+// A read-only map of the whole journal (the scan's view; the writer holds the lock meanwhile).
+struct Mapped {
+  const char* data = nullptr;
+  uint64_t size = 0;
+  Mapped(int fd, uint64_t n, const std::string& path) : size(n) {
+    if (n == 0) return;
+    void* m = ::mmap(nullptr, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) throw StoreError(sys_error("cannot map", path));
+    data = static_cast<const char*>(m);
+  }
+  ~Mapped() {
+    if (data) ::munmap(const_cast<char*>(data), size);
+  }
+  Mapped(const Mapped&) = delete;
+  Mapped& operator=(const Mapped&) = delete;
+};
+
+}  // namespace
+
+bool JournalScan::starts_intact() const { return damaged.empty() || damaged.front().begin > kFileHeader; }
+
+uint64_t JournalScan::damaged_bytes() const {
+  uint64_t n = 0;
+  for (const auto& s : damaged) n += s.end - s.begin;
+  return n;
+}
+
+std::string JournalScan::describe() const {
+  std::string out;
+  for (const auto& s : damaged) {
+    if (!out.empty()) out += ", ";
+    out += std::to_string(s.end - s.begin) + " bytes at offset " + std::to_string(s.begin);
+    if (s.end == size) out += " (the end of the file: a write cut short or a truncation)";
+  }
+  return out.empty() ? "none" : out;
+}
+
+JournalScan Journal::scan(const std::function<void(JournalType, const std::string&)>& fn) {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) throw StoreError(sys_error("cannot stat", path_));
-  const off_t size = st.st_size;
-  off_t pos = kFileHeader;
-  size_t count = 0;
+  JournalScan out;
+  out.size = static_cast<uint64_t>(st.st_size);
+  Mapped map(fd_, out.size, path_);
+  uint64_t pos = kFileHeader;
   std::string payload;
-  while (pos < size) {
-    char head[kRecordHeader];
-    if (pread_all(fd_, head, kRecordHeader, pos, path_) < kRecordHeader) break;
-    uint32_t type = 0, crc = 0;
-    uint64_t length = 0;
-    std::memcpy(&type, head, 4);
-    std::memcpy(&crc, head + 4, 4);
-    std::memcpy(&length, head + 8, 8);
-    if (length > static_cast<uint64_t>(size - pos - static_cast<off_t>(kRecordHeader))) break;
-    payload.resize(length);
-    if (pread_all(fd_, payload.data(), length, pos + kRecordHeader, path_) < length) break;
-    uint32_t c = crc32(head, 4);
-    c = crc32(head + 8, 8, c);
-    c = crc32(payload.data(), payload.size(), c);
-    if (c != crc) break;
-    if (type < static_cast<uint32_t>(JournalType::header) || type > static_cast<uint32_t>(JournalType::retry)) break;
-    fn(static_cast<JournalType>(type), payload);
-    ++count;
-    pos += static_cast<off_t>(kRecordHeader + length);
-  }
-  if (pos < size) {
-    spdlog::warn("journal {}: ignoring {} bytes of a torn or corrupt tail after record {}", path_,
-                 size - pos, count);
-    if (truncate_tail) {
-      if (::ftruncate(fd_, pos) != 0) throw StoreError(sys_error("cannot truncate", path_));
-      if (::fdatasync(fd_) != 0) throw StoreError(sys_error("fdatasync failed", path_));
+  uint32_t type = 0;
+  uint64_t length = 0;
+  while (pos < out.size) {
+    if (!record_at(map.data, out.size, pos, type, length)) {
+      // Resynchronise: the next offset where an intact record starts (a checksum over the type,
+      // the length and the payload makes a false start practically impossible).
+      uint64_t next = pos + 1;
+      while (next < out.size && !record_at(map.data, out.size, next, type, length)) ++next;
+      out.damaged.push_back({pos, next});  // the caller says what it does about them
+      pos = next;
+      continue;
     }
+    payload.assign(map.data + pos + kRecordHeader, length);
+    fn(static_cast<JournalType>(type), payload);
+    ++out.records;
+    pos += kRecordHeader + length;
   }
-  return count;
+  return out;
 }
 
 void Journal::append(JournalType type, const std::string& payload) {

@@ -3,7 +3,8 @@
 // nothing reported as stored; the HDF5 file can be rebuilt from it. Format (little-endian):
 //   header  "CRMJRNL\n" u32 version (2 to 5, see journal.cpp) u32 0
 //   record  u32 type, u32 crc32(type|length|payload), u64 length, payload[length]
-// A torn or corrupt tail stops the scan cleanly; the writer truncates it away.
+// A damaged record or a torn tail is skipped: the scan resynchronises at the next record whose
+// checksum holds and reports the bytes it could not read; a resume then rewrites the journal.
 // Not for readers of results: they read the HDF5 file.
 #pragma once
 
@@ -30,6 +31,22 @@ enum class JournalType : uint32_t {
   retry = 4,
 };
 
+// What a scan read: its intact records, and the byte spans [begin, end) between them that hold
+// no intact record (a flipped byte, a write cut short, a truncation).
+struct JournalScan {
+  struct Span {
+    uint64_t begin = 0, end = 0;
+  };
+  size_t records = 0;
+  std::vector<Span> damaged;
+  uint64_t size = 0;  // of the file
+  bool intact() const { return damaged.empty(); }
+  // The first record starts at the file header's end: the run header, if the journal has one.
+  bool starts_intact() const;
+  uint64_t damaged_bytes() const;
+  std::string describe() const;  // "37 bytes at offset 120 (...)" for warnings
+};
+
 class Journal {
  public:
   Journal() = default;
@@ -43,10 +60,8 @@ class Journal {
   // holds it (another writer of the same results file).
   static Journal open_locked(const std::string& path);
 
-  // Calls `fn` for every intact record in order; stops at a torn tail. With truncate_tail the
-  // file is cut back to the last intact record. Returns the number of records.
-  size_t scan(const std::function<void(JournalType, const std::string&)>& fn,
-              bool truncate_tail);
+  // Calls `fn` for every intact record in order, past damaged spans (see JournalScan).
+  JournalScan scan(const std::function<void(JournalType, const std::string&)>& fn);
 
   void clear();  // keep only the file header (fresh mode)
   void append(JournalType type, const std::string& payload);  // write + fdatasync

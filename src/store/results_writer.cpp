@@ -95,13 +95,13 @@ struct ResultsWriter::Impl {
   // The journal's batches of rows, in order (a plain rows record supersedes nothing).
   std::vector<RetryBatch> journal_batches() {
     std::vector<RetryBatch> batches;
-    journal.scan(
-        [&](JournalType type, const std::string& payload) {
-          if (type == JournalType::rows) batches.push_back({{}, decode_rows(payload, journal.path(), journal.version())});
-          if (type == JournalType::retry) batches.push_back(decode_retry(payload, journal.path(), journal.version()));
-        },
-        false);
+    journal.scan([&](JournalType type, const std::string& payload) { add_batch(batches, type, payload); });
     return batches;
+  }
+
+  void add_batch(std::vector<RetryBatch>& batches, JournalType type, const std::string& payload) {
+    if (type == JournalType::rows) batches.push_back({{}, decode_rows(payload, journal.path(), journal.version())});
+    if (type == JournalType::retry) batches.push_back(decode_retry(payload, journal.path(), journal.version()));
   }
 
   void check_fingerprint(const std::string& stored, const std::string& wanted) const {
@@ -197,20 +197,33 @@ struct ResultsWriter::Impl {
   void resume(const RunInfo& run, const RunHeader& fallback) {
     std::optional<RunHeader> jheader;
     std::optional<uint64_t> clean_rows;
-    size_t records = journal.scan(
-        [&](JournalType type, const std::string& payload) {
-          if (!jheader) {
-            if (type != JournalType::header)
-              throw StoreError("journal " + journal.path() + " does not start with a header record");
-            jheader = decode_header(payload, journal.path(), journal.version());
-          } else if (type == JournalType::clean) {
-            clean_rows = decode_u64(payload, journal.path());
-          } else {
-            clean_rows.reset();
-          }
-        },
-        true);
-    if (records == 0) {
+    std::vector<RetryBatch> batches;
+    std::optional<JournalType> first_type;
+    std::string first_payload;
+    const JournalScan scan = journal.scan([&](JournalType type, const std::string& payload) {
+      if (!first_type) {
+        first_type = type;
+        if (type == JournalType::header) first_payload = payload;
+      }
+      if (type == JournalType::clean) {
+        clean_rows = decode_u64(payload, journal.path());
+        return;
+      }
+      clean_rows.reset();
+      add_batch(batches, type, payload);
+    });
+    // The run header is the first record; past a damaged start it is lost (a later header
+    // record would be a stray one).
+    if (first_type && scan.starts_intact()) {
+      if (*first_type != JournalType::header)
+        throw StoreError("journal " + journal.path() + " does not start with a header record");
+      jheader = decode_header(first_payload, journal.path(), journal.version());
+    }
+    if (!scan.intact()) {
+      resume_damaged(run, scan, jheader, batches);
+      return;
+    }
+    if (scan.records == 0) {
       if (file_exists(path)) adopt_existing(run);
       else create_new(fallback);
       return;
@@ -243,23 +256,96 @@ struct ResultsWriter::Impl {
     }
     if (!why.empty()) {
       spdlog::warn("rebuilding results file {} from its journal {}: {}", path, journal.path(), why);
-      build_file(journal_batches());
+      build_file(batches);
     }
-    if (!journal.is_current()) rewrite_journal();
+    if (!journal.is_current()) rewrite_journal(batches);
+  }
+
+  // The results file's header and every row (superseded ones too) when it was closed cleanly
+  // and reads intact under this config; nullopt and `why` otherwise. A file a crashed run left
+  // open for writing is refused by the plain read-only open: its rows may lag the journal's.
+  std::optional<std::vector<TaskResult>> read_closed_file(const RunInfo& run, RunHeader& file_header,
+                                                          std::string& why) {
+    if (!file_exists(path)) {
+      why = "it is missing";
+      return std::nullopt;
+    }
+    try {
+      store::CrashGuard guard(store::damaged_file_message(path));
+      h5::Id f = open_file(path, H5F_ACC_RDONLY);
+      int32_t version = 0;
+      file_header = schema::read_header(f, path, &version);
+      check_fingerprint(file_header.run.config_fingerprint, run.config_fingerprint);
+      return schema::read_results(f, path, file_header, {true, true});
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const StoreError& e) {
+      why = std::string("it cannot be read as a closed file (") + e.what() + ")";
+      return std::nullopt;
+    }
+  }
+
+  // A journal with damaged spans (scan.describe()). A results file that was closed cleanly and
+  // reads intact keeps all its rows; journal batches it does not hold (counted per task key and
+  // length, in order) are added to it. Otherwise the file is rebuilt from the journal's intact
+  // batches and only the damaged records' rows are lost. Either way the journal is rewritten.
+  void resume_damaged(const RunInfo& run, const JournalScan& scan, const std::optional<RunHeader>& jheader,
+                      const std::vector<RetryBatch>& batches) {
+    RunHeader file_header;
+    std::string why;
+    std::optional<std::vector<TaskResult>> stored = read_closed_file(run, file_header, why);
+    if (jheader) check_fingerprint(jheader->run.config_fingerprint, run.config_fingerprint);
+    if (stored) {
+      header = file_header;
+      std::map<std::string, int64_t> in_file, in_journal;  // rows per "key\nlength"
+      const auto id = [](const TaskResult& r) { return r.task_key + '\n' + std::to_string(r.length); };
+      for (const auto& r : *stored) ++in_file[id(r)];
+      std::vector<RetryBatch> rebuilt{{{}, std::move(*stored)}}, missing;
+      size_t missing_rows = 0;
+      for (const auto& b : batches) {
+        bool held = true;
+        for (const auto& r : b.rows) held = ++in_journal[id(r)] <= in_file[id(r)] && held;
+        if (held) continue;
+        missing.push_back(b);
+        missing_rows += b.rows.size();
+      }
+      const size_t kept = rebuilt.front().rows.size();
+      rebuilt.insert(rebuilt.end(), missing.begin(), missing.end());
+      spdlog::warn("journal {} is damaged ({}); results file {} was closed cleanly and reads intact: its {} rows are "
+                   "kept{}, and the journal is rewritten from them",
+                   journal.path(), scan.describe(), path, kept,
+                   missing.empty() ? std::string()
+                                   : ", with " + std::to_string(missing_rows) + " rows only the journal held");
+      if (!missing.empty()) build_file(rebuilt);
+      rewrite_journal(rebuilt);
+      return;
+    }
+    if (!jheader)
+      throw ResultsFileError("journal " + journal.path() + " lost its header record (" + scan.describe() +
+                             ") and results file " + path + " " + why +
+                             ": neither can be resumed. Move both away to start over (or rerun with --fresh).");
+    header = *jheader;
+    size_t rows = 0;
+    for (const auto& b : batches) rows += b.rows.size();
+    spdlog::warn("rebuilding results file {} from its journal {}: the file {}; the journal is damaged ({}), so "
+                 "rows of its damaged records are lost and computed again ({} intact rows kept)",
+                 path, journal.path(), why, scan.describe(), rows);
+    build_file(batches);
+    rewrite_journal(batches);
   }
 
   // A journal of an older format gets rows of this one appended next: rewrite what it holds in
   // this format first, so one journal never mixes two row formats. No clean record: should
   // this run crash, the next rebuilds the file from the journal, which is always right.
-  void rewrite_journal() {
+  void rewrite_journal(const std::vector<RetryBatch>& batches) {
     const uint32_t old_version = journal.version();
-    auto batches = journal_batches();
     journal.clear();
     journal.append(JournalType::header, encode_header(header));
     for (const auto& b : batches)
       if (b.superseded.empty()) journal.append(JournalType::rows, encode_rows(b.rows));
       else journal.append(JournalType::retry, encode_retry(b));
-    spdlog::info("journal {} rewritten from format {} to {}", journal.path(), old_version, journal.version());
+    if (old_version != journal.version())
+      spdlog::info("journal {} rewritten from format {} to {}", journal.path(), old_version, journal.version());
   }
 };
 

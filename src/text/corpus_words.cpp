@@ -13,9 +13,18 @@
 
 #include "crammer/util/error.hpp"
 #include "crammer/util/file.hpp"
+#include "crammer/util/printable.hpp"
+#include "crammer/util/utf8.hpp"
 
 namespace crammer {
 namespace {
+
+constexpr size_t kQuoted = 40;  // bytes of a bad line quoted in a message
+
+std::string hex_byte(unsigned char c) {
+  static const char digits[] = "0123456789ABCDEF";
+  return std::string("0x") + digits[c >> 4] + digits[c & 15];
+}
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -66,7 +75,15 @@ void count_words(const std::string& s, std::unordered_map<std::string, int64_t>&
 }  // namespace
 
 std::vector<std::string> read_word_list(const std::string& path) {
+  const std::string where = "corpus.word_list: " + path;
   std::string data = slurp(path, "word list (corpus.word_list)");
+  // A binary file says so once, instead of a line of escaped bytes.
+  for (size_t i = 0; i < data.size(); ++i) {
+    const auto c = static_cast<unsigned char>(data[i]);
+    if (c < 0x20 && !is_space(static_cast<char>(c)))
+      throw CorpusError(where + ": not a text file (byte " + hex_byte(c) + " at offset " + std::to_string(i) +
+                        "); expected one word per line in UTF-8");
+  }
   std::vector<std::string> words;
   std::unordered_set<std::string> seen;
   std::istringstream in(data);
@@ -74,20 +91,26 @@ std::vector<std::string> read_word_list(const std::string& path) {
   int64_t line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
+    const std::string at = where + ":" + std::to_string(line_no);
+    for (size_t i = 0; i < line.size();) {
+      const size_t n = utf8_length_at(line, i);
+      if (n == 0)
+        throw CorpusError(at + ": not valid UTF-8 (byte " + hex_byte(static_cast<unsigned char>(line[i])) +
+                          " at column " + std::to_string(i + 1) + "); a word list is UTF-8 text (a Latin-1 " +
+                          "file converts with `iconv -f latin1 -t utf-8`)");
+      i += n;
+    }
     size_t b = 0, e = line.size();
     while (b < e && is_space(line[b])) ++b;
     while (e > b && is_space(line[e - 1])) --e;
     if (b == e) continue;
     std::string word = line.substr(b, e - b);
-    for (char c : word) {
-      if (is_space(c)) {
-        throw CorpusError(path + ":" + std::to_string(line_no) + ": '" + word +
-                          "' holds whitespace; a word list has one word per line");
-      }
-    }
+    if (std::any_of(word.begin(), word.end(), is_space))
+      throw CorpusError(at + ": '" + printable(word.substr(0, kQuoted)) + (word.size() > kQuoted ? "..." : "") +
+                        "' holds whitespace; a word list has one word per line");
     if (seen.insert(word).second) words.push_back(std::move(word));
   }
-  if (words.empty()) throw CorpusError("word list '" + path + "' holds no words (one word per line)");
+  if (words.empty()) throw CorpusError(where + ": holds no words (one word per line)");
   return words;
 }
 

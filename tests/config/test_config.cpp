@@ -324,6 +324,11 @@ TEST_F(ConfigTest, RestartsAreCountedAndExcludeAFixedInit) {
   EXPECT_THAT(error_of(base(), {"cram.restarts=0"}), HasSubstr("cram.restarts: must be >= 1, got 0"));
   EXPECT_THAT(error_of(base(), {"cram.restarts=2", "cram.init_mem=init.safetensors"}),
               HasSubstr("cram.restarts: draws independent inits; cram.init_mem gives each task one fixed init"));
+  for (const char* search : {"progressive", "bisect"})
+    EXPECT_THAT(error_of(base(), {"cram.restarts=3", std::string("cram.search=") + search}),
+                HasSubstr(std::string("cram.restarts: independent inits are defined for grid tasks (each length from "
+                                      "its own init); cram.search ") + search + " runs one search per sample"));
+  EXPECT_NO_THROW(crammer::load_config(file(base()).string(), {"cram.restarts=1", "cram.search=progressive"}));
   // One restart (the default) leaves the fingerprint of files written before the key existed.
   expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> int64_t& { return c.cram.restarts; }, 2);
   const ExperimentConfig c = crammer::load_config(file(base()).string());

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Damaged results files end in bounded time: a real results file (a tiny sweep), then N copies
 each with 1-64 random bytes overwritten at a random offset; on every copy `crammer status`,
-`crammer export` and `crammer run` (no journal: it must adopt or refuse the file) must finish
-within BOUND_S with exit 0 (it still reads) or 2 (bad input), never hang, crash or exit 1.
+`crammer export`, `analysis/report.py` and `crammer run` (no journal: it must adopt or refuse
+the file) must finish within BOUND_S with exit 0 (it still reads) or 2 (bad input), never hang,
+crash or exit 1; report.py's refusal is one line naming the file, never a traceback.
 
 usage: corruption_test.py --crammer BIN --workdir DIR [--copies N] [--seed S]
 
-ctest runs 25 copies (integration_corruption); docs/BENCHMARKS.md records a 200-copy run. HDF5
+ctest runs 30 copies (integration_corruption); docs/BENCHMARKS.md records a 200-copy run. HDF5
 1.10 crashes on some of these (an unchecked size in its global heap): crammer must turn that
 into exit 2 naming the file (store/crash_guard.hpp).
 """
@@ -53,23 +54,31 @@ def main():
         with open(bad, "r+b") as f:
             f.seek(offset)
             f.write(bytes(rng.randrange(256) for _ in range(k)))
-        for cmd in ([a.crammer, "status", bad], [a.crammer, "export", bad],
+        report = ["/usr/bin/python3", os.path.join(REPO, "analysis", "report.py"), bad, "--out",
+                  os.path.join(work, "report")]
+        for cmd in ([a.crammer, "status", bad], [a.crammer, "export", bad], report,
                     [a.crammer, "run", cfg, "output.path=" + bad]):
+            name = "report.py" if cmd is report else cmd[1]
             t0 = time.time()
             try:
                 p = subprocess.run(cmd, capture_output=True, timeout=BOUND_S * 3, cwd=REPO)
             except subprocess.TimeoutExpired:
-                check(False, f"copy {i} ({k} bytes at {offset}): {cmd[1]} did not end within {BOUND_S * 3} s")
+                check(False, f"copy {i} ({k} bytes at {offset}): {name} did not end within {BOUND_S * 3} s")
             took = time.time() - t0
             worst = max(worst, took)
-            codes[(cmd[1], p.returncode)] = codes.get((cmd[1], p.returncode), 0) + 1
-            check(took <= BOUND_S, f"copy {i} ({k} bytes at {offset}): {cmd[1]} took {took:.1f} s")
-            where = f"copy {i} ({k} bytes at {offset}): {cmd[1]}"
+            codes[(name, p.returncode)] = codes.get((name, p.returncode), 0) + 1
+            check(took <= BOUND_S, f"copy {i} ({k} bytes at {offset}): {name} took {took:.1f} s")
+            where = f"copy {i} ({k} bytes at {offset}): {name}"
             try:
                 err = p.stderr.decode("utf-8")
             except UnicodeDecodeError:
                 check(False, f"{where}: stderr is not UTF-8 text (damaged bytes quoted raw): {p.stderr[-1500:]!r}")
             check(p.returncode in (0, 2), f"{where} exit {p.returncode}: {err[-1500:]}")
+            if cmd is report:
+                check("Traceback" not in err, f"{where}: a traceback: {err[-1500:]}")
+                lines = err.strip().splitlines()
+                check(p.returncode == 0 or (len(lines) == 1 and bad in lines[0] and "crammer status" in lines[0]),
+                      f"{where}: not one line naming the file and crammer status: {err[-1500:]}")
     print(f"{a.copies} damaged copies: worst {worst:.2f} s; exits {sorted(codes.items())}")
     print("PASS corruption")
 

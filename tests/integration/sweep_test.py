@@ -3,7 +3,7 @@
 `crammer make-model`, the real GPT-2 tokenizer and the real HDF5 file read back with h5py.
 
 usage: sweep_test.py CASE --crammer BIN --workdir DIR
-CASE: ranks | kill_worker | kill_coordinator | sigterm | sigusr1_mpirun | cli
+CASE: ranks | kill_worker | kill_coordinator | sigterm | sigusr1_mpirun | sigterm_mpirun | cli
 """
 import argparse
 import csv
@@ -189,7 +189,7 @@ def worker_pids(parent):
     return sorted(out)
 
 
-def start_long_sweep(a, name, ranks=3):
+def start_long_sweep(a, name, ranks=3, max_steps=80):
     model = os.path.join(a.workdir, "model")
     make_model(a.crammer, model)
     cfg = os.path.join(a.workdir, f"{name}.yaml")
@@ -197,7 +197,7 @@ def start_long_sweep(a, name, ranks=3):
     for p in (out, out + ".journal"):
         if os.path.exists(p):
             os.remove(p)
-    write_config(cfg, model, out, samples=6, max_steps=80, lengths=(8, 16, 24), batch=1)
+    write_config(cfg, model, out, samples=6, max_steps=max_steps, lengths=(8, 16, 24), batch=1)
     cmd = mpirun(ranks, a.crammer, ["run", cfg, "--progress", "log", "--progress-seconds", "1"])
     print("+ " + " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, env=ENV, cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -281,6 +281,33 @@ def case_sigterm(a, to_mpirun=False):
     before, dup = read_rows(out)
     check(not dup, "duplicates after SIGTERM")
     check(len(before) >= 3, "rows lost by the SIGTERM stop")
+    finish_and_check(a, cfg, out, before)
+
+
+def case_sigterm_mpirun(a):
+    """While a sweep runs, a second run of its results file is refused with 73 (alone and under
+    mpirun), naming the lock; then SIGTERM to mpirun itself: every rank stops cleanly with 75 but
+    mpirun reports its own 1 (README's exit codes), and the file is complete for the resume."""
+    cfg, out, proc = start_long_sweep(a, "sigterm_mpirun", max_steps=400)
+    wait_for_rows(out, 2, proc)
+    for cmd in ([a.crammer, "run", cfg], mpirun(2, a.crammer, ["run", cfg])):
+        r = run(cmd, timeout=120)
+        check(r.returncode == 73 and "another crammer run is writing this results file" in r.stderr,
+              f"{cmd[0]} beside a running sweep: exit {r.returncode}: {r.stderr[-2000:]}")
+    if proc.poll() is not None:  # (reading the log waits for mpirun's end: only then)
+        fail("the sweep ended before the signal:\n" + proc.stdout.read()[-3000:])
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail("mpirun did not end within 60 s of SIGTERM")
+    log = proc.stdout.read()
+    print(log[-2000:])
+    check(proc.returncode == 1, f"mpirun exit {proc.returncode} after SIGTERM; the README says 1 (mpirun's own)")
+    check("sweep interrupted" in log, "the ranks did not stop cleanly on mpirun's SIGTERM")
+    before, dup = read_rows(out)
+    check(not dup and len(before) >= 2, f"rows after SIGTERM: {len(before)}, duplicates {dup}")
     finish_and_check(a, cfg, out, before)
 
 
@@ -427,6 +454,7 @@ def main():
     cases = {"ranks": case_ranks, "kill_worker": lambda a: case_kill(a, "worker"),
              "kill_coordinator": lambda a: case_kill(a, "coordinator"), "sigterm": case_sigterm,
              "sigusr1_mpirun": lambda a: case_sigterm(a, to_mpirun=True), "cli": case_cli,
+             "sigterm_mpirun": case_sigterm_mpirun,
              "uneven_finish": case_uneven_finish}
     cases[a.case](a)
     print("PASS " + a.case)

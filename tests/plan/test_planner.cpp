@@ -189,11 +189,17 @@ TEST(Planner, CapacitySearchTasks) {
   const Plan q = make_plan(cfg);
   ASSERT_EQ(q.tasks.size(), 4u);
   for (const auto& t : q.tasks) EXPECT_EQ(t.length, 8) << t.key;
+  // Nothing left to run: the plan is refused rather than a sweep of skipped rows.
   cfg.cram.lengths = {50, 100};
-  const Plan r = make_plan(cfg);
-  EXPECT_TRUE(r.tasks.empty());
-  ASSERT_EQ(r.skipped.size(), 4u);
-  EXPECT_NE(r.skipped[0].error.find("smallest length 50"), std::string::npos) << r.skipped[0].error;
+  try {
+    make_plan(cfg);
+    ADD_FAILURE() << "a plan of skipped rows only";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("every one of the 4 tasks would be skipped: the longest sample has "),
+              std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("fewer than the smallest length 50 (cram.lengths)"), std::string::npos)
+        << e.what();
+  }
 }
 
 // Restarts: R tasks per (model, k, length, sample), the restart in the key and the task; one
@@ -293,6 +299,27 @@ TEST(Planner, PrefixTokensSplitEachSampleIntoContextAndText) {
     EXPECT_EQ(t.prefix_bytes.back(), static_cast<int32_t>(tok->decode(t.token_ids).size())) << t.key;
   }
   EXPECT_TRUE(plain.tasks.front().context.empty());
+  // A sample without its context and length skips that length; the row counts the sample's
+  // tokens (context included) and names both parts.
+  {
+    fs::path d = temp_dir("short-context");
+    std::ofstream(d / "short.txt") << "Short text. It has very few tokens in it, far fewer than needed! "
+                                      "Another sentence follows here.\n";
+    auto short_cfg = cfg;
+    short_cfg.corpus.paths = {(d / "short.txt").string()};
+    short_cfg.corpus.samples = 1;
+    short_cfg.corpus.prefix_tokens = 2;
+    short_cfg.cram.lengths = {2, 64};
+    const Plan sp = make_plan(short_cfg);
+    ASSERT_FALSE(sp.skipped.empty());
+    ASSERT_FALSE(sp.tasks.empty());
+    for (const auto& r : sp.skipped) {
+      const auto n = sample_of(sp, r.model_index, r.sample_id).token_ids.size();
+      EXPECT_GE(n, 2u + 2u);
+      EXPECT_NE(r.error.find("has " + std::to_string(n) + " tokens"), std::string::npos) << r.error;
+      EXPECT_NE(r.error.find("fewer than corpus.prefix_tokens 2 + length 64"), std::string::npos) << r.error;
+    }
+  }
   // The longest input now needs 2 + 7 + 64 positions; the tiny model has 1024.
   cfg.source_file = "sweep.yaml";
   cfg.corpus.prefix_tokens = 960;

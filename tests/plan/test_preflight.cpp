@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cmath>
 #include <map>
 
 #include <torch/torch.h>
@@ -152,6 +153,61 @@ TEST_F(Preflight, RefusesEachBrokenCheckpointNamingKeyModelFileAndTensor) {
   make("junk");  // not a safetensors file at all
   std::ofstream(path("junk") + "/model.safetensors", std::ios::trunc) << "definitely not safetensors";
   EXPECT_HAS(error("junk"), "model.safetensors");
+}
+
+// cram.init_mem: every task's tensor is read before the run, each fault named with the file,
+// the tensor (the task key) and what was expected; the right file passes.
+TEST_F(Preflight, InitMemTensorsAreCheckedForEveryTask) {
+  Plan plan;
+  plan.models.push_back(ModelRecord{0, "tiny", "m", "f32", "llama", 4, 1, 61, 100, -1, 2});
+  for (int k : {1, 2}) {
+    Task t;
+    t.key = "tiny/k" + std::to_string(k) + "/L8/s0";
+    t.n_mem = k;
+    plan.tasks.push_back(t);
+  }
+  ExperimentConfig c;
+  c.source_file = "sweep.yaml";
+  const std::string file = path("init.safetensors");
+  c.cram.init_mem = file;
+  const auto good = [] { return std::map<std::string, torch::Tensor>{{"tiny/k1/L8/s0", torch::rand({1, 4})},
+                                                                      {"tiny/k2/L8/s0", torch::rand({2, 4})}}; };
+  const auto error = [&](const std::map<std::string, torch::Tensor>& tensors) -> std::string {
+    write_raw(file, tensors);
+    try {
+      preflight_init_mem(c, plan);
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.exit_code(), 2);
+      return e.what();
+    }
+    ADD_FAILURE() << "accepted";
+    return "";
+  };
+  const std::string where = "sweep.yaml: cram.init_mem: " + file + ": ";
+  write_raw(file, good());
+  EXPECT_NO_THROW(preflight_init_mem(c, plan));
+
+  auto missing = good();
+  missing.erase("tiny/k2/L8/s0");
+  EXPECT_HAS(error(missing), where + "no tensor for 1 of the 2 tasks ('tiny/k2/L8/s0'; a task's tensor is named by its key");
+  auto shape = good();
+  shape["tiny/k2/L8/s0"] = torch::rand({2, 5});
+  EXPECT_HAS(error(shape), where + "tensor 'tiny/k2/L8/s0' has shape [2, 5]; expected [2, 4] (k = 2 [mem] vectors");
+  auto f64 = good();
+  f64["tiny/k1/L8/s0"] = f64["tiny/k1/L8/s0"].to(torch::kFloat64);
+  EXPECT_HAS(error(f64), where + "tensor 'tiny/k1/L8/s0' has dtype F64; expected F32, F16 or BF16");
+  for (double bad : {std::nan(""), static_cast<double>(INFINITY)}) {
+    auto values = good();
+    values["tiny/k2/L8/s0"][1][2] = bad;
+    EXPECT_HAS(error(values), where + "tensor 'tiny/k2/L8/s0' holds a non-finite value (inf or NaN) at [1, 2]");
+  }
+  std::ofstream(file, std::ios::trunc) << "not a safetensors file at all";
+  try {
+    preflight_init_mem(c, plan);
+    ADD_FAILURE() << "accepted text";
+  } catch (const ConfigError& e) {
+    EXPECT_HAS(std::string(e.what()), where + "not a readable safetensors file");
+  }
 }
 
 }  // namespace

@@ -125,7 +125,7 @@ TEST(Export, CurvesTableNumbersStepsByCurvesEvery) {
   w.append(rows);
   w.close();
   std::ostringstream out;
-  write_csv(path, out, "curves");
+  EXPECT_EQ(write_csv(path, out, "curves"), "") << "a note beside a table that has rows";
   std::string want = "task_key,length,step,loss,accuracy\n";
   for (const auto& r : rows)
     for (size_t j = 0; j < r.curve_loss.size(); ++j)
@@ -134,6 +134,32 @@ TEST(Export, CurvesTableNumbersStepsByCurvesEvery) {
               "," + fmt::format("{:.9g}", r.curve_acc[j]) + "\n";
   EXPECT_EQ(out.str(), want);
   EXPECT_GT(rows[2].curve_loss.size(), 1u);  // make_row(2) records 3 points
+}
+
+// An empty curves or memory table says why: the run did not record it (and which key does), or
+// it did but no row is done yet.
+TEST(Export, EmptyArrayTablesSayWhy) {
+  test::TempDir dir;
+  const std::string off = write_file(dir, 3);  // its config leaves output.curves_every and save_memory off
+  std::ostringstream out;
+  std::string note = write_csv(off, out, "curves");
+  EXPECT_EQ(out.str(), "task_key,length,step,loss,accuracy\n");
+  EXPECT_NE(note.find(off + " holds no curves: its run had output.curves_every off"), std::string::npos) << note;
+  note = write_csv(off, out, "memory");
+  EXPECT_NE(note.find("holds no [mem] vectors: its run had output.save_memory off (set output.save_memory=true"),
+            std::string::npos) << note;
+
+  const std::string on = dir.file("on.h5");
+  RunInfo run = test::make_run();
+  run.config_yaml += "output:\n  curves_every: 5\n  save_memory: true\n";
+  ResultsWriter w;
+  w.open(on, run, test::make_models(), test::make_samples());
+  w.append({test::make_row(0), test::make_row(1)});  // no arrays: as rows that are not done would be
+  w.close();
+  note = write_csv(on, out, "curves");
+  EXPECT_NE(note.find(on + " holds no curves yet: 1 done row(s) of 2"), std::string::npos) << note;
+  note = write_csv(on, out, "memory");
+  EXPECT_NE(note.find(on + " holds no [mem] vectors yet"), std::string::npos) << note;
 }
 
 TEST(Export, ModelsAndSamplesTablesAndUnknownTable) {

@@ -415,8 +415,9 @@ TEST(Resume, SecondWriterOfTheSameFileIsRefused) {
   try {
     open_default(b, path);
     FAIL() << "two writers opened one file";
-  } catch (const StoreError& e) {
+  } catch (const ResultsLockedError& e) {
     EXPECT_NE(std::string(e.what()).find("another crammer run"), std::string::npos) << e.what();
+    EXPECT_EQ(e.exit_code(), 73);  // its own code: not bad input (2), not a stopped run (75)
   }
   EXPECT_TRUE(writer_active(path));
   a.close();

@@ -41,6 +41,39 @@ TEST_F(WordFiles, ReadErrors) {
   EXPECT_THROW(read_word_list((dir_ / "missing.txt").string()), CorpusError);
 }
 
+// The message of read_word_list(path), which must fail.
+std::string word_list_error(const std::string& path) {
+  try {
+    read_word_list(path);
+  } catch (const CorpusError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << path << " was read";
+  return "";
+}
+
+// A Latin-1 list names the key, the file, the line and the byte; a binary one says it is not
+// text in one short line instead of quoting its bytes.
+TEST_F(WordFiles, ForeignEncodingsAreNamedShortly) {
+  const std::string latin1 = write("latin1.txt", "apple\ncaf\xE9\npear\n");
+  std::string m = word_list_error(latin1);
+  EXPECT_NE(m.find("corpus.word_list: " + latin1 + ":2: not valid UTF-8 (byte 0xE9 at column 4)"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("iconv -f latin1"), std::string::npos) << m;
+
+  std::string binary = "\x1F\x8B\x08\x00";  // a gzip header, then 400 bytes of noise
+  for (int i = 0; i < 400; ++i) binary.push_back(static_cast<char>((i * 37 + 11) % 256));
+  const std::string gz = write("words.txt.gz", binary);
+  m = word_list_error(gz);
+  EXPECT_NE(m.find("corpus.word_list: " + gz + ": not a text file (byte 0x1F at offset 0)"), std::string::npos) << m;
+  EXPECT_LT(m.size(), gz.size() + 120) << m;
+
+  std::string wide = "ok\n" + std::string(200, 'x') + " " + std::string(200, 'y') + "\n";
+  const std::string long_line = write("wide.txt", wide);
+  m = word_list_error(long_line);
+  EXPECT_NE(m.find(long_line + ":2: '" + std::string(40, 'x') + "...' holds whitespace"), std::string::npos) << m;
+}
+
 TEST_F(WordFiles, BuildCountsByHand) {
   // the x4 (The, the, THE, the), cat x3, sat x2, a x2, mat x1; don't/Anne's/caf(e) excluded;
   // 'quoted' counts as quoted; dog's -> excluded.

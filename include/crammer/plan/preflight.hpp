@@ -5,10 +5,16 @@
 #pragma once
 
 #include "crammer/config/experiment_config.hpp"
+#include "crammer/plan/planner.hpp"
 
 namespace crammer {
 
 // ConfigError "SOURCE: models.N.path: <what is wrong, naming the file and the tensor>".
 void preflight_models(const ExperimentConfig& config);
+
+// With cram.init_mem: every task of `plan` has its tensor there (named by the task key), of a
+// float dtype, shape [k, d] (the task's n_mem, its model's width) and finite values. ConfigError
+// "SOURCE: cram.init_mem: FILE: <what, naming the tensor and what was expected>".
+void preflight_init_mem(const ExperimentConfig& config, const Plan& plan);
 
 }  // namespace crammer

@@ -14,7 +14,8 @@ namespace crammer {
 ///   curves   task_key, length, step, loss, accuracy: the points output.curves_every recorded
 ///   memory   task_key, length, model_index, mem_row, values (d space-separated floats): the
 ///            best [mem] vectors output.save_memory stored, one CSV row per vector
-/// An unknown table is a ConfigError listing the known ones.
-void write_csv(const std::string& path, std::ostream& out, const std::string& table = "results");
+/// An unknown table is a ConfigError listing the known ones. Returns "" or, where curves or
+/// memory came out empty, a note saying why (the run did not record them, or no row is done).
+std::string write_csv(const std::string& path, std::ostream& out, const std::string& table = "results");
 
 }  // namespace crammer

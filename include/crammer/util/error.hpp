@@ -55,6 +55,16 @@ class ResultsFileError : public StoreError {
   int exit_code() const override { return 2; }
 };
 
+// The results file is being written by another crammer run (its journal's lock is held): nothing
+// was touched; wait for that run or choose another output.path. Its own exit code, so scripts
+// (and a Slurm requeue on 75) tell it from a stopped run and from bad input.
+class ResultsLockedError : public StoreError {
+ public:
+  using StoreError::StoreError;
+  static constexpr int kExitCode = 73;  // sysexits' EX_CANTCREAT: the output cannot be opened
+  int exit_code() const override { return kExitCode; }
+};
+
 // An error every remaining task of a model would hit (its checkpoint does not load, its weights
 // are not finite): the run stops with exit 2, keeping what is stored, instead of storing a
 // failed row per task. Never retried.
