@@ -20,6 +20,7 @@ Accounting is off on the test cluster: job states come from `scontrol show job`,
 """
 import argparse
 import csv
+import fcntl
 import io
 import itertools
 import os
@@ -327,6 +328,17 @@ def case_crammer_sweep(a):
     check_complete(a, results, grid)
     status = run([a.crammer, "status", results], timeout=60)
     print(status.stdout)
+    # The README's exit codes under srun: every rank exits with the code and srun passes it on.
+    cfg = os.path.join(work, "sweep.yaml")
+    srun = ["srun", "--mpi=pmix", "-n", "2", "--kill-on-bad-exit=0", a.crammer, "run", cfg]
+    p = run(srun + ["cram.lengths=[0]"], timeout=120, check_rc=False)
+    check(p.returncode == 2 and "cram.lengths" in p.stdout, f"srun, bad config: exit {p.returncode}:\n{p.stdout}")
+    with open(results + ".journal", "rb") as journal:  # as a run writing the file holds it
+        fcntl.flock(journal, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        p = run(srun, timeout=120, check_rc=False)
+    check(p.returncode == 73 and "another crammer run" in p.stdout, f"srun, locked file: exit {p.returncode}:\n{p.stdout}")
+    p = run(srun, timeout=300, check_rc=False)
+    check(p.returncode == 0, f"srun, finished sweep rerun: exit {p.returncode}:\n{p.stdout}")
 
 
 def case_crammer_requeue(a):
