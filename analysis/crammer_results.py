@@ -61,25 +61,38 @@ def read_run_info(path):
 @reads_file
 def run_variant(path):
     """The run-wide settings that change what a row measures beyond its key, from the config the
-    file stores: {"mem_rank": cram.mem_rank, "prefix_tokens": corpus.prefix_tokens}, 0 where the
-    config predates the key."""
+    file stores: {"mem_rank": cram.mem_rank, "prefix_tokens": corpus.prefix_tokens, "init": cram.init, "lr_schedule",
+    "warmup_steps", "min_lr": cram.optimizer's schedule keys}, the defaults where the config
+    predates a key."""
     text = read_run_info(path).get("config_yaml", "")
     try:
         cfg = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         raise ResultsFileError(f"{path}: root attribute config_yaml is not YAML: {e}") from None
     cram, corpus = cfg.get("cram") or {}, cfg.get("corpus") or {}
+    opt = cram.get("optimizer") or {}
     return {"mem_rank": int(cram.get("mem_rank", 0) or 0),
-            "prefix_tokens": int(corpus.get("prefix_tokens", 0) or 0)}
+            "prefix_tokens": int(corpus.get("prefix_tokens", 0) or 0),
+            "init": str(cram.get("init", "randn") or "randn"),
+            "lr_schedule": str(opt.get("schedule", "constant") or "constant"),
+            "warmup_steps": int(opt.get("warmup_steps", 0) or 0),
+            "min_lr": float(opt.get("min_lr", 0) or 0)}
 
 
 def variant_label(variant):
-    """" [mem rank 8, context 64]" for a run that is not the paper's plain setup, else ""."""
+    """" [mem rank 8, context 64, cosine lr to 0.001, warmup 50]" for a run that is not the
+    paper's plain setup, else ""."""
     parts = []
     if variant["mem_rank"]:
         parts.append(f"mem rank {variant['mem_rank']}")
     if variant["prefix_tokens"]:
         parts.append(f"context {variant['prefix_tokens']}")
+    if variant.get("init", "randn") not in ("randn", "file"):
+        parts.append(f"init {variant['init']}")
+    if variant.get("lr_schedule", "constant") != "constant":
+        parts.append(f"{variant['lr_schedule']} lr to {variant['min_lr']:g}")
+    if variant.get("warmup_steps", 0):
+        parts.append(f"warmup {variant['warmup_steps']}")
     return f" [{', '.join(parts)}]" if parts else ""
 
 

@@ -36,6 +36,7 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
     s.i64("restarts", c.cram.restarts);
     s.i64("mem_rank", c.cram.mem_rank);
     s.boolean("predict_first_token", c.cram.predict_first_token);
+    s.str("init", c.cram.init);
     s.f64("init_std_scale", c.cram.init_std_scale);
     s.boolean("decode_check", c.cram.decode_check);
     s.opt_str("init_mem", c.cram.init_mem);
@@ -49,6 +50,9 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
       o.i64("max_steps", opt.max_steps);
       o.i64("patience", opt.patience);
       o.f64("target_accuracy", opt.target_accuracy);
+      o.str("schedule", opt.schedule);
+      o.i64("warmup_steps", opt.warmup_steps);
+      o.f64("min_lr", opt.min_lr);
     });
   });
   b.section("batching", [&](YamlBinder& s) {

@@ -165,6 +165,14 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
     ck.fail("cram.mem_rank", "cram.init_mem gives full [k, d] mem vectors, not (z, W, b) of rank " +
                              std::to_string(cram.mem_rank) + ": use one of them");
   ck.positive("cram.init_std_scale", cram.init_std_scale);
+  ck.one_of("cram.init", cram.init, {"randn", "uniform", "vocab_gaussian", "text_mean", "file"});
+  if (cram.init == "file" && !cram.init_mem)
+    ck.fail("cram.init", "file starts each task from cram.init_mem, which is not set");
+  if (cram.init_mem && cram.init != "randn" && cram.init != "file")
+    ck.fail("cram.init", cram.init + " draws each start; cram.init_mem gives them: use init: file, or drop init_mem");
+  if (cram.mem_rank > 0 && cram.init != "randn")
+    ck.fail("cram.init", cram.init + " starts full [k, d] vectors; cram.mem_rank " + std::to_string(cram.mem_rank) +
+                             " starts (z, W, b) from randn's scale: use init: randn");
   if (cram.init_mem) {
     if (cram.search != "grid")
       ck.fail("cram.init_mem", "starts grid tasks only (cram.search is " + cram.search + ")");
@@ -180,6 +188,16 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
   ck.at_least<int64_t>("cram.optimizer.patience", o.patience, 1);
   if (!(o.target_accuracy > 0 && o.target_accuracy <= 1))
     ck.fail("cram.optimizer.target_accuracy", "must be in (0, 1], got " + Checker::num(o.target_accuracy));
+  ck.one_of("cram.optimizer.schedule", o.schedule, {"constant", "cosine"});
+  ck.at_least<int64_t>("cram.optimizer.warmup_steps", o.warmup_steps, 0);
+  if (o.warmup_steps > o.max_steps)
+    ck.fail("cram.optimizer.warmup_steps", std::to_string(o.warmup_steps) + " > cram.optimizer.max_steps " +
+                                               std::to_string(o.max_steps) + ": the warmup would never end");
+  if (!(o.min_lr >= 0 && o.min_lr <= o.lr))
+    ck.fail("cram.optimizer.min_lr", "must be in [0, cram.optimizer.lr = " + Checker::num(o.lr) + "], got " +
+                                         Checker::num(o.min_lr));
+  if (o.schedule != "cosine" && o.min_lr != 0)
+    ck.fail("cram.optimizer.min_lr", "is the floor of schedule cosine; schedule is " + o.schedule);
 
   ck.at_least<int64_t>("batching.batch_size", c.batching.batch_size, 1);
   ck.at_least<int64_t>("batching.head_chunk", c.batching.head_chunk, 1);

@@ -16,6 +16,7 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include "crammer/cram/engine.hpp"
+#include "crammer/cram/mem_init.hpp"
 #include "crammer/cram/mem_params.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/util/error.hpp"
@@ -146,12 +147,9 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
     n_targets[b] = static_cast<int64_t>(texts[b].size()) - (pft ? 0 : 1);
 
   if (opt.max_steps > 0) {
-    // mem [B, k, d] f32 on the compute device; init from each task's own seed.
-    double init_std;
-    {
-      at::NoGradGuard no_grad;
-      init_std = emb_w.to(torch::kFloat32).std().item<double>() * cfg.init_std_scale;
-    }
+    // mem [B, k, d] f32 on the compute device; init from each task's own seed (cram.init).
+    const MemInit start(cfg, emb_w, settings.seed);
+    const double init_std = start.randn_std();
     const int64_t rank = cfg.mem_rank;
     if (rank > d)
       throw ConfigError("cram.mem_rank " + std::to_string(rank) + " > " + std::to_string(d) +
@@ -167,8 +165,14 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
         init_w.push_back(lr.w);
         init_b.push_back(lr.b);
       } else {
+        torch::Tensor text_embeds;  // [L, d], for an init from the text
+        if (!it.warm_mem.defined() && start.needs_text()) {
+          at::NoGradGuard no_grad;
+          const std::vector<int64_t> ids(it.tokens.begin(), it.tokens.end());
+          text_embeds = model.embed(torch::tensor(ids, torch::dtype(torch::kInt64)).unsqueeze(0).to(device))[0];
+        }
         init.push_back(it.warm_mem.defined() ? it.warm_mem.to(torch::kFloat32).cpu()
-                                             : init_mem(it.key, settings.seed, k, d, init_std));
+                                             : start.start(it.key, k, d, text_embeds));
       }
     }
     auto params = rank > 0 ? MemParams::low_rank(torch::stack(init).to(device), torch::stack(init_w).to(device),

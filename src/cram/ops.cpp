@@ -10,6 +10,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include "crammer/cram/engine.hpp"
+#include "crammer/cram/lr_schedule.hpp"
 #include "crammer/model/causal_lm.hpp"
 
 namespace crammer {
@@ -57,15 +58,16 @@ void AdamWState::keep(const torch::Tensor& keep_index) {
 void adamw_step(torch::Tensor& param, const torch::Tensor& grad, AdamWState& state,
                 const OptimizerConfig& opt) {
   at::NoGradGuard no_grad;
+  const double lr = scheduled_lr(opt, state.step);  // state.step updates came before this one
   state.step += 1;
   const double bc1 = 1.0 - std::pow(opt.beta1, static_cast<double>(state.step));
   const double bc2 = 1.0 - std::pow(opt.beta2, static_cast<double>(state.step));
   // Same order of operations as torch.optim.AdamW (single-tensor path).
-  param.mul_(1.0 - opt.lr * opt.weight_decay);
+  param.mul_(1.0 - lr * opt.weight_decay);
   state.m.mul_(opt.beta1).add_(grad, 1.0 - opt.beta1);
   state.v.mul_(opt.beta2).addcmul_(grad, grad, 1.0 - opt.beta2);
   auto denom = (state.v.sqrt() / std::sqrt(bc2)).add_(opt.eps);
-  param.addcdiv_(state.m, denom, -opt.lr / bc1);
+  param.addcdiv_(state.m, denom, -lr / bc1);
 }
 
 HeadTargets make_head_targets(const std::vector<std::vector<int64_t>>& targets,

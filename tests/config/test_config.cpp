@@ -75,11 +75,11 @@ class ConfigTest : public ::testing::Test {
 
   // A key added after results files first stored fingerprints: the base config's fingerprint
   // changes when `field` is set to `off` and is the same again at the field's default.
-  void expect_fingerprint_counts_only_off_default(const std::function<int64_t&(ExperimentConfig&)>& field,
-                                                  int64_t off) {
+  template <typename Field, typename Value>
+  void expect_fingerprint_counts_only_off_default(const Field& field, const Value& off) {
     ExperimentConfig c = crammer::load_config(file(base()).string());
     const std::string fp = crammer::config_fingerprint(c);
-    const int64_t def = field(c);
+    const auto def = field(c);
     field(c) = off;
     EXPECT_NE(crammer::config_fingerprint(c), fp);
     field(c) = def;
@@ -333,6 +333,44 @@ TEST_F(ConfigTest, RestartsAreCountedAndExcludeAFixedInit) {
   expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> int64_t& { return c.cram.restarts; }, 2);
   const ExperimentConfig c = crammer::load_config(file(base()).string());
   EXPECT_NE(crammer::to_yaml(c).find("  restarts: 1\n"), std::string::npos);  // still printed
+}
+
+// cram.init: each kind, and what it cannot go with; the default keeps old fingerprints.
+TEST_F(ConfigTest, InitKindsAndTheirConflicts) {
+  for (const char* kind : {"randn", "uniform", "vocab_gaussian", "text_mean"})
+    EXPECT_NO_THROW(crammer::load_config(file(base()).string(), {std::string("cram.init=") + kind})) << kind;
+  EXPECT_THAT(error_of(base(), {"cram.init=zeros"}), HasSubstr("cram.init"));
+  EXPECT_THAT(error_of(base(), {"cram.init=file"}),
+              HasSubstr("cram.init: file starts each task from cram.init_mem, which is not set"));
+  EXPECT_THAT(error_of(base(), {"cram.init=uniform", "cram.init_mem=init.safetensors"}),
+              HasSubstr("cram.init: uniform draws each start; cram.init_mem gives them"));
+  EXPECT_THAT(error_of(base(), {"cram.init=text_mean", "cram.mem_rank=4"}),
+              HasSubstr("cram.init: text_mean starts full [k, d] vectors; cram.mem_rank 4"));
+  expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> std::string& { return c.cram.init; },
+                                             std::string("uniform"));
+}
+
+// cram.optimizer.schedule, warmup_steps, min_lr: ranges, and fingerprints unchanged at defaults.
+TEST_F(ConfigTest, LearningRateScheduleKeys) {
+  EXPECT_NO_THROW(crammer::load_config(file(base()).string(),
+                                       {"cram.optimizer.schedule=cosine", "cram.optimizer.warmup_steps=10",
+                                        "cram.optimizer.min_lr=0.001"}));
+  EXPECT_THAT(error_of(base(), {"cram.optimizer.schedule=linear"}), HasSubstr("cram.optimizer.schedule"));
+  EXPECT_THAT(error_of(base(), {"cram.optimizer.warmup_steps=-1"}),
+              HasSubstr("cram.optimizer.warmup_steps: must be >= 0, got -1"));
+  EXPECT_THAT(error_of(base(), {"cram.optimizer.max_steps=5", "cram.optimizer.patience=5",
+                                "cram.optimizer.warmup_steps=6"}),
+              HasSubstr("cram.optimizer.warmup_steps: 6 > cram.optimizer.max_steps 5"));
+  EXPECT_THAT(error_of(base(), {"cram.optimizer.schedule=cosine", "cram.optimizer.min_lr=0.5"}),
+              HasSubstr("cram.optimizer.min_lr: must be in [0, cram.optimizer.lr = 0.01], got 0.5"));
+  EXPECT_THAT(error_of(base(), {"cram.optimizer.min_lr=0.001"}),
+              HasSubstr("cram.optimizer.min_lr: is the floor of schedule cosine; schedule is constant"));
+  expect_fingerprint_counts_only_off_default(
+      [](ExperimentConfig& c) -> std::string& { return c.cram.optimizer.schedule; }, std::string("cosine"));
+  expect_fingerprint_counts_only_off_default(
+      [](ExperimentConfig& c) -> int64_t& { return c.cram.optimizer.warmup_steps; }, int64_t{5});
+  expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> double& { return c.cram.optimizer.min_lr; },
+                                             0.001);
 }
 
 TEST_F(ConfigTest, MemRankIsNonNegativeAndNeedsFreshInits) {

@@ -4,6 +4,8 @@ transformers: gpt2, gpt_neox and llama models, each task started from the same m
 (cram.init_mem), crammed by `crammer run` at batch 1 and inside batches of 8 that mix two
 lengths (right padding, samples leaving as they finish). Every step's loss must agree to 1e-4
 relative over the first 50 steps (f32), and each task must reach accuracy 1.0 at the same step.
+The llama model runs a second time under cram.optimizer.schedule cosine with warmup and a floor,
+against the loop under transformers' get_cosine_with_min_lr_schedule_with_warmup.
 
   check_paper_loop.py --crammer build/release/src/app/crammer --workdir DIR
 """
@@ -29,7 +31,16 @@ ARCHS = ["gpt2", "gpt_neox", "llama"]
 VOCAB, D, SAMPLES, LENGTHS, KS = 16, 32, 4, [4, 7], [2, 4]
 OPT = dict(lr=0.02, beta1=0.9, beta2=0.9, weight_decay=0.01, eps=1e-8, max_steps=200,
            patience=200)
+SCHEDULED = dict(OPT, schedule="cosine", warmup_steps=10, min_lr=0.002)
 TOL, COMPARED_STEPS = 1e-4, 50
+
+
+def schedule_of(o):
+    """The reference loop's scheduler for optimizer settings `o` (None: constant, no warmup)."""
+    if "schedule" not in o:
+        return None
+    return lambda opt: transformers.get_cosine_with_min_lr_schedule_with_warmup(
+        opt, num_warmup_steps=o["warmup_steps"], num_training_steps=o["max_steps"], min_lr=o["min_lr"])
 
 
 def export(crammer, results, table):
@@ -57,10 +68,11 @@ def prepare(arch, crammer, work):
     return model_dir, lines, model, init
 
 
-def run_crammer(arch, crammer, work, model_dir, batch):
-    results = work / f"{arch}-b{batch}.h5"
-    config = work / f"{arch}-b{batch}.yaml"
-    o = OPT
+def run_crammer(arch, crammer, work, model_dir, batch, o):
+    tag = f"{arch}-b{batch}-{o.get('schedule', 'constant')}"
+    results = work / f"{tag}.h5"
+    config = work / f"{tag}.yaml"
+    schedule = "".join(f", {k}: {o[k]}" for k in ("schedule", "warmup_steps", "min_lr") if k in o)
     config.write_text(f"""
 models: [{{name: {arch}, path: {model_dir}, dtype: f32}}]
 corpus: {{format: token-ids, paths: [{work / f'ids-{arch}.txt'}], samples: {SAMPLES}}}
@@ -71,7 +83,7 @@ cram:
   decode_check: false
   optimizer: {{lr: {o['lr']}, beta1: {o['beta1']}, beta2: {o['beta2']}, eps: {o['eps']},
               weight_decay: {o['weight_decay']}, max_steps: {o['max_steps']},
-              patience: {o['patience']}, target_accuracy: 1.0}}
+              patience: {o['patience']}, target_accuracy: 1.0{schedule}}}
 batching: {{batch_size: {batch}}}
 runtime: {{device: cpu, threads: 2, seed: 0, attention: explicit}}
 output: {{path: {results}, curves_every: 1}}
@@ -94,43 +106,45 @@ def main():
         shutil.rmtree(args.workdir)
     args.workdir.mkdir(parents=True)
     torch.set_num_threads(2)
-    errors, worst, reached = [], 0.0, 0
+    errors, worst, reached, runs = [], 0.0, 0, 0
     for arch in ARCHS:
         model_dir, lines, model, init = prepare(arch, args.crammer, args.workdir)
-        reference = {}
-        for key, mem0 in init.items():
-            k, L, s = (int(p[1:]) for p in key.split("/")[1:])
-            ids = torch.tensor(lines[s][:L])
-            reference[key] = paper_loop.cram(
-                model, ids, mem0, OPT["lr"], (OPT["beta1"], OPT["beta2"]), OPT["weight_decay"],
-                OPT["eps"], OPT["max_steps"] + 1, OPT["patience"])
-        for batch in (1, 8):
-            rows, curves = run_crammer(arch, args.crammer, args.workdir, model_dir, batch)
-            for key, ref in reference.items():
-                got = curves.get(key, [])
-                n = min(COMPARED_STEPS, len(ref["losses"]))
-                if len(got) < n:
-                    errors.append(f"{key} batch {batch}: {len(got)} curve points, expected >= {n}")
-                    continue
-                for step in range(n):
-                    rel = abs(got[step][0] - ref["losses"][step]) / abs(ref["losses"][step])
-                    worst = max(worst, rel)
-                    if rel > TOL or abs(got[step][1] - ref["accs"][step]) > 1e-6:
-                        errors.append(f"{key} batch {batch} step {step}: crammer loss "
-                                      f"{got[step][0]:.7g} acc {got[step][1]:.4f}, paper loop "
-                                      f"{ref['losses'][step]:.7g} acc {ref['accs'][step]:.4f}")
-                        break
-                row = rows[key]
-                if ref["best_acc"] == 1.0:
-                    reached += 1
-                    if float(row["best_acc"]) != 1.0 or int(row["steps"]) != ref["steps"]:
-                        errors.append(f"{key} batch {batch}: accuracy 1.0 at step {row['steps']} "
-                                      f"(best_acc {row['best_acc']}), paper loop at {ref['steps']}")
-                elif float(row["best_acc"]) == 1.0:
-                    errors.append(f"{key} batch {batch}: crammer reached 1.0, the paper loop "
-                                  f"did not ({ref['best_acc']})")
-        print(f"{arch}: {len(reference)} tasks x batch 1 and 8 compared")
-    total = 2 * len(ARCHS) * len(KS) * len(LENGTHS) * SAMPLES
+        for o in [OPT] + ([SCHEDULED] if arch == "llama" else []):
+            reference = {}
+            for key, mem0 in init.items():
+                k, L, s = (int(p[1:]) for p in key.split("/")[1:])
+                ids = torch.tensor(lines[s][:L])
+                reference[key] = paper_loop.cram(
+                    model, ids, mem0, o["lr"], (o["beta1"], o["beta2"]), o["weight_decay"],
+                    o["eps"], o["max_steps"] + 1, o["patience"], schedule_of(o))
+            for batch in (1, 8):
+                rows, curves = run_crammer(arch, args.crammer, args.workdir, model_dir, batch, o)
+                runs += len(reference)
+                for key, ref in reference.items():
+                    where = f"{key} ({o.get('schedule', 'constant')}) batch {batch}"
+                    got = curves.get(key, [])
+                    n = min(COMPARED_STEPS, len(ref["losses"]))
+                    if len(got) < n:
+                        errors.append(f"{where}: {len(got)} curve points, expected >= {n}")
+                        continue
+                    for step in range(n):
+                        rel = abs(got[step][0] - ref["losses"][step]) / abs(ref["losses"][step])
+                        worst = max(worst, rel)
+                        if rel > TOL or abs(got[step][1] - ref["accs"][step]) > 1e-6:
+                            errors.append(f"{where} step {step}: crammer loss {got[step][0]:.7g} acc "
+                                          f"{got[step][1]:.4f}, paper loop {ref['losses'][step]:.7g} acc "
+                                          f"{ref['accs'][step]:.4f}")
+                            break
+                    row = rows[key]
+                    if ref["best_acc"] == 1.0:
+                        reached += 1
+                        if float(row["best_acc"]) != 1.0 or int(row["steps"]) != ref["steps"]:
+                            errors.append(f"{where}: accuracy 1.0 at step {row['steps']} (best_acc "
+                                          f"{row['best_acc']}), paper loop at {ref['steps']}")
+                    elif float(row["best_acc"]) == 1.0:
+                        errors.append(f"{where}: crammer reached 1.0, the paper loop did not ({ref['best_acc']})")
+            print(f"{arch} ({o.get('schedule', 'constant')}): {len(reference)} tasks x batch 1 and 8 compared")
+    total = runs
     print(f"worst relative loss difference over the first {COMPARED_STEPS} steps: {worst:.2e}; "
           f"{reached} of {total} task runs reached accuracy 1.0")
     if reached < total // 2:

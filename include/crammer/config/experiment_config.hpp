@@ -46,6 +46,11 @@ struct OptimizerConfig {
   int64_t max_steps = 5000;
   int64_t patience = 2000;
   double target_accuracy = 1.0;
+  // The learning rate of update t (cram/lr_schedule.hpp): constant, or cosine from lr down to
+  // min_lr at max_steps; either after a linear warmup from 0 over warmup_steps updates.
+  std::string schedule = "constant";  // constant | cosine
+  int64_t warmup_steps = 0;
+  double min_lr = 0.0;
 };
 
 struct CramConfig {
@@ -70,6 +75,9 @@ struct CramConfig {
   // key ("demo/k1/L16/s0"), instead of the random init: to replay another run or another
   // implementation step by step. A task without its tensor fails, naming the file and key.
   std::optional<std::string> init_mem;
+  // Where mem starts (cram/mem_init.hpp): randn | uniform | vocab_gaussian | text_mean | file
+  // (file: init_mem; a config with init_mem and the default randn means file).
+  std::string init = "randn";
   OptimizerConfig optimizer;
 };
 
