@@ -1,5 +1,5 @@
 """The paper's protocol options end to end on the demo model under mpirun (1 coordinator, 2
-workers): cram.restarts, bytes per row, the lower bound, steps to 95/99/100% accuracy, the
+workers): cram.restarts, cram.init, cram.optimizer.schedule, bytes per row, the lower bound, steps to 95/99/100% accuracy, the
 free-running decode accuracy and random-length texts (cram.length_mode: uniform) land in the
 results file, `crammer export` shows them, and the report's protocol table and solution
 diversity equal a recomputation from the export CSVs.
@@ -44,7 +44,8 @@ cram:
   length_mode: {length_mode}
   restarts: {restarts}
   mem_rank: {mem_rank}
-  optimizer: {{lr: 0.05, max_steps: 300, patience: 300}}
+  init: {init}
+  optimizer: {{lr: 0.05, max_steps: 300, patience: 300{schedule}}}
 batching: {{batch_size: 8}}
 runtime: {{device: cpu, threads: 1, seed: 0}}
 output: {{path: {out}, save_memory: true}}
@@ -55,7 +56,8 @@ def run_sweep(d, name, **fields):
     """mpirun -np 3 crammer run of CONFIG with `fields`; returns the results file."""
     h5 = os.path.join(d, name + ".h5")
     cfg = os.path.join(d, name + ".yaml")
-    fields = dict({"n_mem": "[1]", "mem_rank": 0, "length_mode": "grid", "restarts": 1, "prefix_tokens": 0}, **fields)
+    fields = dict({"n_mem": "[1]", "mem_rank": 0, "length_mode": "grid", "restarts": 1, "prefix_tokens": 0,
+                   "init": "randn", "schedule": ""}, **fields)
     with open(cfg, "w") as f:
         f.write(CONFIG.format(repo=REPO, out=h5, **fields))
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -198,6 +200,33 @@ class RandomLengthTexts(unittest.TestCase):
             got = {(r["text_kind"], int(r["length"])) for r in read_csv(os.path.join(out, "protocol.csv"))}
             kinds = {int(s["sample_id"]): s["text_kind"] for s in table(h5, "samples")}
             self.assertEqual(got, {(kinds[int(r["sample_id"])], int(r["length"])) for r in rows})
+
+
+@unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")
+class InitAndSchedule(unittest.TestCase):
+    """cram.init and cram.optimizer.schedule under mpirun: the texts cram from a start drawn from
+    the vocabulary's Gaussian under cosine + warmup, the rows differ from the default run's, and
+    analysis reads the settings and names the run's model apart."""
+
+    def test_vocab_gaussian_start_and_cosine_schedule(self):
+        with tempfile.TemporaryDirectory() as d:
+            h5, _ = run_sweep(d, "scheduled", lengths="[8]", samples=2, init="vocab_gaussian",
+                              schedule=", schedule: cosine, warmup_steps: 20, min_lr: 0.005")
+            plain, _ = run_sweep(d, "plain", lengths="[8]", samples=2)
+            rows, base = table(h5, "results"), {r["task_key"]: r for r in table(plain, "results")}
+            self.assertEqual(len(rows), 4)  # 2 kinds x 2 samples
+            for r in rows:
+                self.assertEqual(r["status"], "done", r["task_key"])
+                self.assertLess(float(r["best_loss"]), float(r["baseline_loss"]) - 0.5, r["task_key"])
+                other = base[r["task_key"]]
+                self.assertEqual(r["baseline_loss"], other["baseline_loss"])  # same text, same model
+                self.assertNotEqual((r["best_loss"], r["steps"]), (other["best_loss"], other["steps"]))
+            df = cr.load_results(h5)
+            self.assertEqual(set(df["init"]), {"vocab_gaussian"})
+            self.assertEqual(set(df["lr_schedule"]), {"cosine"})
+            self.assertEqual(set(df["warmup_steps"]), {20})
+            self.assertEqual(set(df["model"]), {"demo [init vocab_gaussian, cosine lr to 0.005, warmup 20]"})
+            self.assertEqual(set(cr.load_results(plain)["model"]), {"demo"})
 
 
 @unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")

@@ -58,7 +58,9 @@ TEST(LrSchedule, AdamWTrajectoryIsTorchsUnderTheSchedule) {
     for (int64_t t = 0; t < o.max_steps; ++t) {
       adamw_step(p, 2 * (p - target), state, o);
       const auto want = torch::tensor(c["params"][t].get<std::vector<float>>());
-      ASSERT_TRUE(torch::allclose(p, want, 1e-6, 1e-7))
+      // f32 rounding (torch's lerp against crammer's mul + add) drifts by ulps over 40 updates; a
+      // wrong rate at any update moves values by ~lr.
+      ASSERT_TRUE(torch::allclose(p, want, 1e-5, 1e-6))
           << o.schedule << " warmup " << o.warmup_steps << " after update " << t + 1 << ": " << p << " vs " << want;
     }
   }

@@ -9,6 +9,7 @@
 
 #include "cram_test_util.hpp"
 #include "crammer/cram/mem_init.hpp"
+#include "crammer/util/error.hpp"
 
 namespace crammer {
 namespace {
