@@ -11,7 +11,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from results_open import SCHEMA_VERSION, ResultsFileError, open_results, reading, reads_file  # noqa: E402,F401
+from results_open import SCHEMA_VERSION, ResultsFileError, isolated, open_results, reading, reads_file  # noqa: E402,F401
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
@@ -267,10 +267,12 @@ def add_derived(df):
     return df
 
 
-def load_many(paths):
+def load_many(paths, isolate=False):
     """load_results over several files, concatenated. A model name that two files use for
-    different models (other d_model, vocab_size or n_params) becomes "name (file stem)"."""
-    frames = [load_results(p) for p in paths]
+    different models (other d_model, vocab_size or n_params) becomes "name (file stem)". With
+    isolate, each file is read in a forked child (results_open.isolated): a file that crashes the
+    HDF5 library is then a ResultsFileError, not the end of the caller."""
+    frames = [isolated(p, load_results, p) if isolate else load_results(p) for p in paths]
     if not frames:
         raise ResultsFileError("no results files given")
     df = pd.concat(frames, ignore_index=True)

@@ -449,7 +449,7 @@ def main(argv=None):
                    help="bits per [mem] value for the theoretical capacity (bf16: 16)")
     a = p.parse_args(argv)
     try:
-        df = cr.load_many(a.files)
+        df = cr.load_many(a.files, isolate=True)
     except cr.ResultsFileError as e:
         print(f"report.py: {e}", file=sys.stderr)
         return 2
@@ -471,7 +471,7 @@ def main(argv=None):
     cr.protocol_table(df).to_csv(os.path.join(a.out, "protocol.csv"), index=False, float_format="%.17g")
     plot_gain_bound(df, os.path.join(a.out, "gain_bound_vs_info_gain.png"))
     try:
-        solutions = pd.concat([cr.load_solutions(f) for f in a.files], ignore_index=True)
+        solutions = pd.concat([cr.isolated(f, cr.load_solutions, f) for f in a.files], ignore_index=True)
     except cr.ResultsFileError as e:
         print(f"report.py: {e}", file=sys.stderr)
         return 2

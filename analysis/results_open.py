@@ -9,6 +9,10 @@ import ctypes
 import ctypes.util
 import functools
 import os
+import pickle
+import select
+import signal
+import time
 
 # A running crammer holds the journal lock, not HDF5's file lock (which it disables); a reader
 # that asks for HDF5's lock could be refused by a file that a crashed writer left marked.
@@ -24,6 +28,7 @@ SCHEMA_VERSION = 1          # the newest schema this reader knows
 METADATA_READ_ATTEMPTS = 12
 JOURNAL_HEADER_BYTES = 16   # a journal this long holds no record
 REASON_CHARS = 160
+ISOLATED_SECONDS = 60       # a forked reader that takes longer is stopped
 
 
 class ResultsFileError(Exception):
@@ -155,3 +160,48 @@ def open_results(path):
             yield f
         finally:
             f.close()
+
+
+def isolated(path, fn, *args, seconds=ISOLATED_SECONDS):
+    """fn(*args), run in a forked child, for readers of files that may be damaged: HDF5 1.10
+    crashes on some damaged files (an unchecked size in its global heap), which no Python code can
+    catch. The child's result comes back pickled; a child that crashes or runs past `seconds`
+    becomes ResultsFileError naming `path`. The parent opens no HDF5 file itself."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer, then leave without running the parent's cleanup
+        os.close(read_end)
+        try:
+            answer = ("ok", fn(*args))
+        except ResultsFileError as e:
+            answer = ("error", str(e))
+        except BaseException as e:  # noqa: B902 - anything else the reader raised, as a message
+            answer = ("error", damaged(path, e))
+        try:
+            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as e:  # noqa: BLE001
+            data = pickle.dumps(("error", damaged(path, e)))
+        with os.fdopen(write_end, "wb") as out:
+            out.write(data)
+        os._exit(0)
+    os.close(write_end)
+    chunks, deadline = [], time.monotonic() + seconds
+    with os.fdopen(read_end, "rb") as pipe:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([pipe], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise ResultsFileError(damaged(path, f"no answer within {seconds} s"))
+            chunk = os.read(pipe.fileno(), 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        raise ResultsFileError(damaged(path, f"the HDF5 library crashed reading it (signal "
+                                             f"{signal.Signals(os.WTERMSIG(status)).name})"))
+    kind, value = pickle.loads(b"".join(chunks))
+    if kind == "error":
+        raise ResultsFileError(value)
+    return value

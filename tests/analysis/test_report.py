@@ -232,5 +232,25 @@ f.close()
             cr.load_results(self.path("v9.h5"))
 
 
+
+class IsolatedReading(unittest.TestCase):
+    """results_open.isolated, which report.py reads every file through: a reader that crashes
+    the process (as HDF5 1.10 does on some damaged files), hangs or raises becomes one
+    ResultsFileError naming the file; a result comes back whole."""
+
+    def test_crash_hang_and_error_become_one_line_naming_the_file(self):
+        with self.assertRaises(cr.ResultsFileError) as crash:
+            cr.isolated("bad.h5", lambda: os.kill(os.getpid(), 11))
+        self.assertIn("bad.h5: damaged results file (the HDF5 library crashed reading it (signal SIGSEGV))",
+                      str(crash.exception))
+        self.assertIn("crammer status bad.h5", str(crash.exception))
+        with self.assertRaises(cr.ResultsFileError) as hang:
+            cr.isolated("slow.h5", lambda: __import__("time").sleep(30), seconds=1)
+        self.assertIn("slow.h5: damaged results file (no answer within 1 s)", str(hang.exception))
+        with self.assertRaises(cr.ResultsFileError) as named:
+            cr.isolated("x.h5", lambda: (_ for _ in ()).throw(cr.ResultsFileError("x.h5: lacks /results")))
+        self.assertEqual(str(named.exception), "x.h5: lacks /results")
+        self.assertEqual(cr.isolated("ok.h5", lambda: {"rows": list(range(100000))})["rows"][-1], 99999)
+
 if __name__ == "__main__":
     unittest.main()
