@@ -95,13 +95,11 @@ struct ResultsWriter::Impl {
   // The journal's batches of rows, in order (a plain rows record supersedes nothing).
   std::vector<RetryBatch> journal_batches() {
     std::vector<RetryBatch> batches;
-    journal.scan([&](JournalType type, const std::string& payload) { add_batch(batches, type, payload); });
+    journal.scan([&](JournalType type, const std::string& payload) {
+      if (type == JournalType::rows) batches.push_back({{}, decode_rows(payload, journal.path(), journal.version())});
+      if (type == JournalType::retry) batches.push_back(decode_retry(payload, journal.path(), journal.version()));
+    });
     return batches;
-  }
-
-  void add_batch(std::vector<RetryBatch>& batches, JournalType type, const std::string& payload) {
-    if (type == JournalType::rows) batches.push_back({{}, decode_rows(payload, journal.path(), journal.version())});
-    if (type == JournalType::retry) batches.push_back(decode_retry(payload, journal.path(), journal.version()));
   }
 
   void check_fingerprint(const std::string& stored, const std::string& wanted) const {
@@ -197,20 +195,17 @@ struct ResultsWriter::Impl {
   void resume(const RunInfo& run, const RunHeader& fallback) {
     std::optional<RunHeader> jheader;
     std::optional<uint64_t> clean_rows;
-    std::vector<RetryBatch> batches;
     std::optional<JournalType> first_type;
     std::string first_payload;
+    // Rows are decoded only where the file is rebuilt or the journal rewritten (journal_batches):
+    // a clean resume reads the header and the clean mark alone.
     const JournalScan scan = journal.scan([&](JournalType type, const std::string& payload) {
       if (!first_type) {
         first_type = type;
         if (type == JournalType::header) first_payload = payload;
       }
-      if (type == JournalType::clean) {
-        clean_rows = decode_u64(payload, journal.path());
-        return;
-      }
-      clean_rows.reset();
-      add_batch(batches, type, payload);
+      if (type == JournalType::clean) clean_rows = decode_u64(payload, journal.path());
+      else clean_rows.reset();
     });
     // The run header is the first record; past a damaged start it is lost (a later header
     // record would be a stray one).
@@ -220,7 +215,7 @@ struct ResultsWriter::Impl {
       jheader = decode_header(first_payload, journal.path(), journal.version());
     }
     if (!scan.intact()) {
-      resume_damaged(run, scan, jheader, batches);
+      resume_damaged(run, scan, jheader, journal_batches());
       return;
     }
     if (scan.records == 0) {
@@ -256,9 +251,9 @@ struct ResultsWriter::Impl {
     }
     if (!why.empty()) {
       spdlog::warn("rebuilding results file {} from its journal {}: {}", path, journal.path(), why);
-      build_file(batches);
+      build_file(journal_batches());
     }
-    if (!journal.is_current()) rewrite_journal(batches);
+    if (!journal.is_current()) rewrite_journal(journal_batches());
   }
 
   // The results file's header and every row (superseded ones too) when it was closed cleanly
