@@ -85,6 +85,7 @@ TokenizerConfig read_tokenizer_config(const std::string& dir) {
       tok.lstrip = v.value("lstrip", false);
       tok.rstrip = v.value("rstrip", false);
       tok.single_word = v.value("single_word", false);
+      tok.normalized = v.value("normalized", !tok.special);
       config.added_tokens.push_back(std::move(tok));
     }
   }

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """crammer's tokenizers against Hugging Face's, on many random strings: for each tokenizer
-directory (the three kinds of make_tokenizers.py and GPT-2's real files), every string must
-give the same ids (with and without the BOS the tokenizer adds), and crammer's decode must give
-the string back wherever Hugging Face's does.
+directory (every kind of make_tokenizers.py, GPT-2's real files and, when converted, SmolLM2's
+real tokenizer.json), every string must give the same ids (with and without the BOS the
+tokenizer adds), and crammer's decode must give the string back wherever Hugging Face's does.
+Directories with a tokenizer_config.json are loaded with transformers; the pipeline kinds
+(tokenizer.json alone) with `tokenizers` itself.
 
-  check_tokenizers.py --tool reference_tokenize_tool [--count 10000]     # live comparison
+  check_tokenizers.py --tool reference_tokenize_tool [--count 10000] [--smollm2 DIR]
   check_tokenizers.py --write-golden N                                   # refresh the goldens
 
 The goldens (fixtures/tokenizers/<kind>/golden.jsonl: the first N strings with Hugging Face's
@@ -17,12 +19,15 @@ import random
 import subprocess
 import sys
 
+import tokenizers
 import transformers
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests/reference/fixtures/tokenizers"
+PIPELINES = ["smollm2", "pythia", "qwen2", "gemma", "mistral-split", "deepseek", "falcon", "bloom",
+             "lowercase-words", "bert-prefix", "split-mix"]
 DIRS = {"gpt2": FIXTURES / "gpt2", "llama3": FIXTURES / "llama3", "sp-llama": FIXTURES / "sp-llama",
-        "gpt2-real": ROOT / "data/tokenizers/gpt2"}
+        "gpt2-real": ROOT / "data/tokenizers/gpt2", **{k: FIXTURES / k for k in PIPELINES}}
 
 WORDS = ["the", "The", "and", "Anne", "Elliot", "Kellynch", "naïve", "café", "Straße", "œuvre",
          "привет", "мир", "Ελλάδα", "日本語", "中文字", "한국어", "العربية", "עברית", "हिन्दी",
@@ -74,20 +79,29 @@ def strings(count, seed=20261201):
 
 
 def load_hf(directory):
+    """encode(text, add_special_tokens) -> ids and decode(ids) -> text of the reference."""
     if (directory / "tokenizer_config.json").exists() or (directory / "config.json").exists():
-        return transformers.AutoTokenizer.from_pretrained(str(directory))
-    # GPT-2's own files (vocab.json + merges.txt, nothing else), as GPT2Tokenizer reads them.
-    return transformers.GPT2Tokenizer.from_pretrained(str(directory))
+        tok = transformers.AutoTokenizer.from_pretrained(str(directory))
+    elif (directory / "tokenizer.json").exists():
+        tok = tokenizers.Tokenizer.from_file(str(directory / "tokenizer.json"))
+        return (lambda t, special: tok.encode(t, add_special_tokens=special).ids,
+                lambda ids: tok.decode(ids, skip_special_tokens=False))
+    else:  # GPT-2's own files (vocab.json + merges.txt, nothing else), as GPT2Tokenizer reads them
+        tok = transformers.GPT2Tokenizer.from_pretrained(str(directory))
+    return (lambda t, special: tok(t, add_special_tokens=special)["input_ids"],
+            lambda ids: tok.decode(ids))
 
 
 def hf_outputs(directory, texts):
-    tok = load_hf(directory)
+    encode, decode = load_hf(directory)
     out = []
     for t in texts:
-        ids = tok(t, add_special_tokens=False)["input_ids"]
-        bos_ids = tok(t)["input_ids"]
-        decoded = tok.decode(ids)
-        out.append({"text": t, "ids": ids, "bos_ids": bos_ids, "round_trips": decoded == t})
+        ids = encode(t, False)
+        try:
+            round_trips = decode(ids) == t
+        except BaseException:  # noqa: B036 (a panic in tokenizers' Rust is a BaseException)
+            round_trips = False
+        out.append({"text": t, "ids": ids, "bos_ids": encode(t, True), "round_trips": round_trips})
     return out
 
 
@@ -121,6 +135,8 @@ def main():
     ap.add_argument("--tool", help="reference_tokenize_tool")
     ap.add_argument("--count", type=int, default=10000)
     ap.add_argument("--write-golden", type=int, metavar="N")
+    ap.add_argument("--smollm2", type=pathlib.Path, metavar="DIR",
+                    help="SmolLM2's converted directory (scripts/smollm2.sh); checked when present")
     args = ap.parse_args()
     if args.write_golden:
         texts = strings(args.write_golden)
@@ -135,7 +151,13 @@ def main():
         ap.error("--tool is required (or --write-golden N)")
     texts = strings(args.count)
     failed = False
-    for name, directory in DIRS.items():
+    dirs = dict(DIRS)
+    if args.smollm2 and (args.smollm2 / "tokenizer.json").exists():
+        dirs["smollm2-real"] = args.smollm2
+    elif args.smollm2:
+        print(f"smollm2-real: skipped ({args.smollm2} has no tokenizer.json; scripts/smollm2.sh "
+              f"converts the model)")
+    for name, directory in dirs.items():
         errors, round_trips = compare(name, hf_outputs(directory, texts),
                                       crammer_outputs(args.tool, directory, texts))
         print(f"{name}: {len(texts)} strings, {len(errors)} mismatches, {round_trips} round trips "

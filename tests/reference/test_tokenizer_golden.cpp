@@ -1,8 +1,11 @@
 // crammer's tokenizers against Hugging Face's ids recorded in
 // tests/reference/fixtures/tokenizers/golden-<name>.jsonl (check_tokenizers.py --write-golden):
 // random strings of many scripts, emoji, whitespace runs, digits, contractions, long words and
-// special-token texts, for the GPT-2, Llama-3 and SentencePiece-style kinds and GPT-2's real
-// files. The live run over 10,000 strings is check_tokenizers.py (venv).
+// special-token texts, for the GPT-2, Llama-3 and SentencePiece-style kinds, GPT-2's real
+// files, and the tokenizer.json pipelines of other families built with `tokenizers` itself
+// (make_tokenizers.py: SmolLM2, Pythia, Qwen2, Gemma, Mistral, DeepSeek, Falcon, BLOOM and
+// three that use the remaining components). The live run over 10,000 strings each is
+// check_tokenizers.py (venv).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -57,7 +60,10 @@ TEST_P(TokenizerGolden, SameIdsAsHuggingFace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, TokenizerGolden,
-                         ::testing::Values("gpt2", "llama3", "sp-llama", "gpt2-real"),
+                         ::testing::Values("gpt2", "llama3", "sp-llama", "gpt2-real", "smollm2",
+                                           "pythia", "qwen2", "gemma", "mistral-split",
+                                           "deepseek", "falcon", "bloom", "lowercase-words",
+                                           "bert-prefix", "split-mix"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string n = info.param;
                            for (auto& c : n)

@@ -223,26 +223,61 @@ TEST(TokenizerErrors, FieldsOfTheRestOfTheFile) {
   EXPECT_MENTIONS(msg, "pre_tokenizer");
   EXPECT_MENTIONS(msg, "(unclosed");
 
+  // A pipeline component crammer lacks is named with its field and the supported list.
   j = minimal_json();
-  j["pre_tokenizer"] = {{"type", "Whitespace"}};
+  j["pre_tokenizer"] = {{"type", "Sequence"},
+                        {"pretokenizers", json::array({{{"type", "UnicodeScripts"}}})}};
   msg = error_of_json("pretype", j.dump());
-  EXPECT_MENTIONS(msg, "pre_tokenizer.type");
-  EXPECT_MENTIONS(msg, "supported: ByteLevel");
+  EXPECT_MENTIONS(msg, "pre_tokenizer.pretokenizers[0].type: \"UnicodeScripts\" is not supported");
+  EXPECT_MENTIONS(msg, "supported: Sequence, ByteLevel, Split, Digits, Metaspace");
 
   j = minimal_json();
-  j["normalizer"] = {{"type", "Lowercase"}};
+  j["normalizer"] = {{"type", "Sequence"},
+                     {"normalizers", json::array({{{"type", "NFC"}}, {{"type", "Precompiled"}}})}};
   msg = error_of_json("norm", j.dump());
-  EXPECT_MENTIONS(msg, "normalizer");
-  EXPECT_MENTIONS(msg, "Lowercase");
-  EXPECT_MENTIONS(msg, "supported: null, NFC");
+  EXPECT_MENTIONS(msg, "normalizer.normalizers[1].type: \"Precompiled\" is not supported");
+  EXPECT_MENTIONS(msg, "supported: Sequence, NFC, NFD, NFKC, NFKD, Lowercase");
 
-  // byte_fallback without a ByteLevel pre-tokenizer marks a SentencePiece-style BPE, which
-  // needs its "▁" handling (with ByteLevel it is a byte-level BPE: ByteLevelWithByteFallback).
   j = minimal_json();
-  j["model"]["byte_fallback"] = true;
+  j["decoder"] = {{"type", "WordPiece"}};
+  EXPECT_MENTIONS(error_of_json("decoder", j.dump()), "decoder.type: \"WordPiece\" is not supported");
+
+  j = minimal_json();
+  j["post_processor"] = {{"type", "Sequence"},
+                         {"processors", json::array({{{"type", "ByteLevel"}}, {{"type", "Magic"}}})}};
+  EXPECT_MENTIONS(error_of_json("post", j.dump()),
+                  "post_processor.processors[1].type: \"Magic\" is not supported");
+
+  j = minimal_json();
+  j["model"]["dropout"] = 0.1;
+  EXPECT_MENTIONS(error_of_json("dropout", j.dump()), "model.dropout: 0.1 is not supported");
+
+  j = minimal_json();
+  j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "a"}}}, {"behavior", "Sideways"}};
+  EXPECT_MENTIONS(error_of_json("behavior", j.dump()),
+                  "pre_tokenizer.behavior: expected Isolated, Removed, MergedWithPrevious");
+
+  j = minimal_json();
+  j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "ab"}};
+  EXPECT_MENTIONS(error_of_json("replacement", j.dump()),
+                  "pre_tokenizer.replacement: expected one character, got \"ab\"");
+
+  // A character neither in the vocabulary nor covered by byte_fallback or unk_token: the
+  // error names it (Hugging Face would drop it silently; a crammed text must not lose text).
+  j = minimal_json();
   j.erase("pre_tokenizer");
-  msg = error_of_json("fallback", j.dump());
-  EXPECT_MENTIONS(msg, "SentencePiece-style");
+  {
+    auto dir = test::scratch_dir("no_char");
+    test::write_text(dir / "tokenizer.json", j.dump());
+    auto tok = load_tokenizer(dir.string());
+    EXPECT_EQ(tok->encode("ab"), (std::vector<int32_t>{256}));
+    try {
+      tok->encode("a\xE2\x82\xAC");
+      ADD_FAILURE() << "no error for a character outside the vocabulary";
+    } catch (const TokenizerError& e) {
+      EXPECT_MENTIONS(std::string(e.what()), "(U+20AC) is not in the vocabulary");
+    }
+  }
 }
 
 TEST(TokenizerErrors, ConfigNamesUnknownSpecialToken) {

@@ -1,10 +1,11 @@
-// BPE tokenizers of Hugging Face tokenizer.json files, in two flavours sharing one merge
-// engine: byte-level (GPT-2, Pythia/GPT-NeoX, Llama-3: the GPT-2 byte<->unicode map, regex
-// pre-tokenizer steps) and SentencePiece-style (Llama-2, Mistral: "▁" for spaces, characters
-// outside the vocabulary as <0xXX> byte tokens, the whole text between added tokens one word).
-// Added tokens are matched before either; merges apply by rank with a per-word cache. File
-// parsing lives in bpe_files.cpp (read_tokenizer_json, read_vocab_merges); load_tokenizer
-// (tokenizer.hpp) picks the file.
+// The BPE tokenizer of Hugging Face tokenizer.json files (and GPT-2's vocab.json +
+// merges.txt), read as Hugging Face's tokenizers runs it: added tokens matched first, then a
+// pipeline of normalizer (normalizer.hpp), pre-tokenizer (pre_tokenizer.hpp), the BPE model
+// (merges by rank with a per-word cache; byte_fallback, unk_token/fuse_unk, ignore_merges,
+// continuing_subword_prefix, end_of_word_suffix) and decoder (token_decoder.hpp). Byte-level
+// (GPT-2, Pythia, Llama-3, Qwen, SmolLM) and SentencePiece-style (Llama-2, Mistral, Gemma)
+// files are two configurations of the same pipeline. File parsing: bpe_files.cpp and
+// tokenizer_json_components.cpp; load_tokenizer (tokenizer.hpp) picks the file.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,10 @@
 #include <utility>
 #include <vector>
 
-#include "crammer/text/pretokenizer.hpp"
+#include "crammer/text/normalizer.hpp"
+#include "crammer/text/pre_tokenizer.hpp"
+#include "crammer/text/regex_splitter.hpp"
+#include "crammer/text/token_decoder.hpp"
 #include "crammer/text/tokenizer.hpp"
 #include "crammer/text/unicode.hpp"
 #include "crammer/util/error.hpp"
@@ -39,51 +43,31 @@ struct AddedToken {
   bool lstrip = false;       // swallow whitespace before the match
   bool rstrip = false;       // swallow whitespace after the match
   bool single_word = false;  // only when not inside a word
-};
-
-// One pre-tokenizer step, applied to every piece the previous step produced.
-struct PreTokenizerStep {
-  enum class Kind { split, byte_level };
-  Kind kind = Kind::byte_level;
-  // split
-  std::string pattern;
-  bool literal = false;
-  SplitBehavior behavior = SplitBehavior::isolated;
-  // byte_level
-  bool add_prefix_space = false;
-  bool use_regex = true;  // split with kGpt2Pattern
-};
-
-// SentencePiece-style BPE: how spaces become "▁" and come back (HF's Metaspace pre-tokenizer,
-// or the older Prepend("▁") + Replace(" ", "▁") normalizers with a Strip decoder).
-struct MetaspaceSpec {
-  enum class Prepend { always, first, never };
-  Prepend prepend = Prepend::first;  // "▁" before each segment / the text's first / none
-  bool prepend_always = false;       // Prepend normalizer: even before a leading "▁" (Metaspace
-                                     // skips a segment that starts with one)
-  bool strip_decoded = true;         // decode drops one leading space (Strip / Metaspace decoder)
+  bool normalized = false;   // matched in the normalized text (else in the raw text)
 };
 
 // Everything the model needs, as read from the files; error messages use the labels.
 struct BpeSpec {
   std::string source;       // file the spec came from: prefix of every error message
   std::string vocab_label;  // "model.vocab" / "vocab.json"
-  std::vector<std::pair<std::string, int32_t>> vocab;  // byte-level token text -> id
+  std::vector<std::pair<std::string, int32_t>> vocab;  // token text as in the file -> id
   std::vector<std::pair<std::string, std::string>> merges;
   std::vector<std::string> merge_labels;  // per merge: "model.merges[3]", "merges.txt line 5"
   std::vector<AddedToken> added;
+  std::vector<NormalizerStep> normalizer;
   std::vector<PreTokenizerStep> pre_tokenizer;
+  std::vector<DecoderStep> decoder;
+  bool has_decoder = true;     // false: decode joins tokens with spaces (no decoder in the file)
   bool ignore_merges = false;  // Llama-3: a piece already in the vocab is one token
-  bool nfc = false;            // normalizer NFC (Pythia/GPT-NeoX), applied outside added tokens
+  bool byte_fallback = false;  // characters outside the vocab -> their <0xXX> byte tokens
+  std::optional<std::string> unk_token;  // else -> this token
+  bool fuse_unk = false;                 // consecutive unknowns -> one unk
+  std::string continuing_subword_prefix;  // before every symbol but a word's first ("##")
+  std::string end_of_word_suffix;         // after a word's last symbol ("</w>")
   std::optional<std::string> template_bos;  // special token before $A in TemplateProcessing
   // tokenizer.json: its post_processor alone decides the BOS (transformers >= 5 ignores
   // tokenizer_config.json's add_bos_token then); vocab.json + merges.txt: add_bos_token does.
   bool from_tokenizer_json = false;
-  // SentencePiece-style: vocab texts are literal ("▁the", "<0x0A>"), not byte-level.
-  std::optional<MetaspaceSpec> metaspace;
-  bool byte_fallback = false;           // unknown characters -> their <0xXX> byte tokens
-  std::optional<std::string> unk_token;  // else unknown characters -> this token
-  bool fuse_unk = false;                // consecutive unknowns -> one unk
 };
 
 class BpeTokenizer : public Tokenizer {
@@ -93,7 +77,7 @@ class BpeTokenizer : public Tokenizer {
 
   std::vector<int32_t> encode(std::string_view text, bool add_bos = false) const override;
   std::string decode(const std::vector<int32_t>& ids) const override;
-  int64_t vocab_size() const override { return static_cast<int64_t>(id_bytes_.size()); }
+  int64_t vocab_size() const override { return static_cast<int64_t>(id_token_.size()); }
   std::optional<int32_t> bos_id() const override { return bos_; }
   std::optional<int32_t> eos_id() const override { return eos_; }
   bool uses_bos() const override { return uses_bos_; }
@@ -109,40 +93,44 @@ class BpeTokenizer : public Tokenizer {
   const std::string& source() const { return source_; }
   const std::optional<std::string>& template_bos() const { return template_bos_; }
 
-  // Pieces after the pre-tokenizer steps (raw bytes, before BPE), for tests and inspection.
+  // Pieces after normalizer and pre-tokenizer, in the model's alphabet ("Ġworld" for a
+  // byte-level one), as Hugging Face's pre_tokenize_str; for tests and inspection.
   std::vector<std::string> pre_tokenize(std::string_view text) const;
 
  private:
-  struct Step {
-    PreTokenizerStep spec;
-    std::unique_ptr<RegexSplitter> regex;  // null for byte_level without use_regex
-  };
-  std::vector<std::string> pre_tokenize_normalized(std::string_view text) const;
-  void encode_segment(std::string_view text, bool first, std::vector<int32_t>& ids) const;
+  void encode_segment(std::string_view text, bool at_start, std::vector<int32_t>& ids) const;
+  void encode_normalized(std::string_view text, bool at_start, std::vector<int32_t>& ids) const;
   void bpe_piece(std::string_view piece, std::vector<int32_t>& ids) const;
   std::vector<int32_t> bpe_merge(std::string_view piece) const;
   std::vector<int32_t> initial_symbols(std::string_view piece) const;
+  // Splits TEXT at the added tokens RE matches: gaps to ON_GAP(text, at_start), tokens to IDS.
+  template <typename OnGap>
+  void split_added(std::string_view text, const RegexSplitter* re, bool at_start, OnGap on_gap,
+                   std::vector<int32_t>& ids) const;
 
   std::string source_;
-  std::vector<std::string> id_bytes_;  // id -> raw bytes (added tokens: their content)
+  std::string vocab_label_;
+  std::vector<std::string> id_token_;  // id -> token text as in the file (added: content)
   std::vector<bool> id_known_;
-  std::unordered_map<std::string, int32_t> bytes_to_id_;
-  int32_t byte_id_[256];
-  // Byte-level BPE with model.byte_fallback: for a byte whose symbol the vocabulary lacks, the
-  // <0xXX> tokens of that symbol's UTF-8 bytes (empty: none, so the unk token or an error).
-  std::vector<int32_t> fallback_ids_[256];
+  std::unordered_map<std::string, int32_t> vocab_;
+  std::unordered_map<uint32_t, int32_t> char_id_;  // one-character tokens by code point
+  int32_t byte_token_[256];                         // <0xXX> tokens, -1 where absent
   // (left id << 32 | right id) -> (rank, merged id)
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;
   std::vector<AddedToken> added_;
-  std::unique_ptr<RegexSplitter> added_regex_;  // all added tokens, longest first, (*MARK:i)
-  std::vector<Step> steps_;
+  // All added tokens matched in the raw text / in the normalized text, longest first, each
+  // alternative tagged (*MARK:i) with its index in added_.
+  std::unique_ptr<RegexSplitter> raw_added_, normalized_added_;
+  Normalizer normalizer_;
+  PreTokenizer pre_tokenizer_;
+  TokenDecoder decoder_;
+  std::unique_ptr<RegexSplitter> gpt2_;  // the plain ByteLevel fast path
   bool ignore_merges_ = false;
-  bool nfc_ = false;
-  std::optional<MetaspaceSpec> metaspace_;
-  std::unordered_map<std::string, int32_t> piece_to_id_;  // SentencePiece-style: literal text
   bool byte_fallback_ = false;
+  std::optional<std::string> unk_name_;
   std::optional<int32_t> unk_;
   bool fuse_unk_ = false;
+  std::string prefix_, suffix_;
   std::optional<std::string> template_bos_;
   std::optional<int32_t> bos_, eos_;
   bool uses_bos_ = false;
@@ -152,7 +140,8 @@ class BpeTokenizer : public Tokenizer {
 };
 
 // Parsers (bpe_files.cpp). PATH names the file in messages.
-// tokenizer.json: model.type must be "BPE" with byte-level pre-tokenization.
+// tokenizer.json: model.type must be "BPE"; a pipeline component crammer lacks is a
+// TokenizerUnsupported error naming its field and type.
 BpeSpec read_tokenizer_json(const std::string& path);
 // GPT-2 files: vocab.json ({token: id}) + merges.txt ("#version" line, then "a b" per line).
 BpeSpec read_vocab_merges(const std::string& vocab_path, const std::string& merges_path);

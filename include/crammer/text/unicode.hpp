@@ -16,11 +16,26 @@ const std::vector<uint32_t>& byte_to_unicode();
 // Byte-level token text ("Ġworld") -> raw bytes (" world"). Characters outside the map are
 // kept as their UTF-8 (as Hugging Face's ByteLevel decoder does).
 std::string byte_level_to_bytes(std::string_view token);
+// The byte a byte-level character stands for, or -1 for a character outside the map.
+int byte_level_byte(uint32_t cp);
 // Raw bytes -> byte-level token text (inverse of byte_level_to_bytes).
 std::string bytes_to_byte_level(std::string_view bytes);
-// Unicode NFC of valid UTF-8 TEXT (ICU). Without ICU in the build (CRAMMER_HAVE_ICU unset)
-// ASCII text passes and other text throws TokenizerError naming WHERE.
-std::string nfc_normalize(std::string_view text, const std::string& where);
+// Unicode normalisation forms of valid UTF-8 TEXT (ICU). Without ICU in the build
+// (CRAMMER_HAVE_ICU unset) ASCII text passes and other text throws TokenizerError naming WHERE.
+enum class NormalForm { nfc, nfd, nfkc, nfkd };
+std::string unicode_normalize(std::string_view text, NormalForm form, const std::string& where);
+inline std::string nfc_normalize(std::string_view text, const std::string& where) {
+  return unicode_normalize(text, NormalForm::nfc, where);
+}
+// Full lowercase mapping of each code point on its own (Rust's char::to_lowercase, which
+// Hugging Face's Lowercase normalizer applies: no context, so a final sigma stays σ).
+std::string unicode_lowercase(std::string_view text, const std::string& where);
+// Unicode's White_Space property (Rust's char::is_whitespace).
+bool is_white_space(uint32_t cp);
+// Bytes as UTF-8 with each maximal invalid subsequence replaced by U+FFFD (Rust's
+// String::from_utf8_lossy, what Hugging Face's byte-level decoders return).
+std::string utf8_lossy(std::string_view bytes);
+void append_utf8(std::string& out, uint32_t cp);
 
 // Decodes the UTF-8 character at s[i]; sets LEN to its byte length (1 for a stray byte,
 // whose value is then returned as is).

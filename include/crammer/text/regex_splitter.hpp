@@ -20,7 +20,8 @@ inline constexpr const char* kLlama3Pattern =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
 // What happens to the matches of a Split pre-tokenizer (Hugging Face SplitDelimiterBehavior).
-enum class SplitBehavior { isolated, removed, merged_with_previous, merged_with_next };
+// contiguous: runs of adjacent matches become one isolated piece.
+enum class SplitBehavior { isolated, removed, merged_with_previous, merged_with_next, contiguous };
 
 // A compiled pattern; thread-safe (each call uses its own match data).
 class RegexSplitter {
@@ -38,8 +39,10 @@ class RegexSplitter {
   std::vector<std::pair<size_t, size_t>> matches(std::string_view text,
                                                  std::vector<int>* marks = nullptr) const;
 
-  // Pieces of TEXT per BEHAVIOR: with `isolated`, matches and the gaps between them.
-  std::vector<std::string_view> split(std::string_view text, SplitBehavior behavior) const;
+  // Pieces of TEXT per BEHAVIOR: with `isolated`, matches and the gaps between them. INVERT
+  // swaps the roles: the gaps between matches are the delimiters (Hugging Face's invert).
+  std::vector<std::string_view> split(std::string_view text, SplitBehavior behavior,
+                                      bool invert = false) const;
 
   const std::string& pattern() const { return pattern_; }
   bool jit() const { return jit_; }

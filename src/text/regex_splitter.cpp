@@ -1,9 +1,10 @@
-// PCRE2 wrapper behind the regex pre-tokenizers (see pretokenizer.hpp). Not the BPE model.
+// PCRE2 wrapper behind the regex pre-tokenizers (regex_splitter.hpp). Not the BPE model.
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "crammer/text/pretokenizer.hpp"
+#include "crammer/text/regex_splitter.hpp"
 
 #include <pcre2.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -46,7 +47,8 @@ RegexSplitter::RegexSplitter(const std::string& pattern, bool literal, const std
     : pattern_(pattern) {
   int err = 0;
   PCRE2_SIZE offset = 0;
-  uint32_t options = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0u);
+  // PCRE2_LITERAL admits no PCRE2_UCP (and needs none).
+  uint32_t options = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP);
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
                                    options, &err, &offset, nullptr);
   if (!code) {
@@ -96,41 +98,64 @@ std::vector<std::pair<size_t, size_t>> RegexSplitter::matches(std::string_view t
   return out;
 }
 
-std::vector<std::string_view> RegexSplitter::split(std::string_view text,
-                                                   SplitBehavior behavior) const {
-  std::vector<std::string_view> out;
-  auto hits = matches(text);
+std::vector<std::string_view> RegexSplitter::split(std::string_view text, SplitBehavior behavior,
+                                                   bool invert) const {
+  // As Hugging Face's NormalizedString::split: the text as segments (gap or match, each
+  // flagged), the flags flipped by INVERT, then pieces per BEHAVIOR.
+  struct Seg {
+    size_t begin, end;
+    bool match;
+  };
+  std::vector<Seg> segs;
   size_t prev = 0;
-  // merged_with_next: a match is glued to the gap that follows it.
-  size_t pending = std::string_view::npos;
-  for (auto [b, e] : hits) {
-    switch (behavior) {
-      case SplitBehavior::isolated:
-        if (b > prev) out.push_back(text.substr(prev, b - prev));
-        out.push_back(text.substr(b, e - b));
-        break;
-      case SplitBehavior::removed:
-        if (b > prev) out.push_back(text.substr(prev, b - prev));
-        break;
-      case SplitBehavior::merged_with_previous:
-        out.push_back(text.substr(prev, e - prev));
-        break;
-      case SplitBehavior::merged_with_next:
-        if (pending != std::string_view::npos) {
-          out.push_back(text.substr(pending, b - pending));
-        } else if (b > prev) {
-          out.push_back(text.substr(prev, b - prev));
-        }
-        pending = b;
-        break;
-    }
+  for (auto [b, e] : matches(text)) {
+    if (b > prev) segs.push_back({prev, b, invert});
+    segs.push_back({b, e, !invert});
     prev = e;
   }
-  if (behavior == SplitBehavior::merged_with_next && pending != std::string_view::npos) {
-    out.push_back(text.substr(pending));
-  } else if (prev < text.size()) {
-    out.push_back(text.substr(prev));
+  if (prev < text.size()) segs.push_back({prev, text.size(), invert});
+
+  std::vector<Seg> pieces;  // their flag: the piece is removed
+  bool previous_match = false;
+  switch (behavior) {
+    case SplitBehavior::isolated:
+      for (Seg s : segs) pieces.push_back({s.begin, s.end, false});
+      break;
+    case SplitBehavior::removed:
+      pieces = segs;
+      break;
+    case SplitBehavior::contiguous:  // neighbours of the same kind become one piece
+      for (size_t i = 0; i < segs.size(); ++i) {
+        if (i > 0 && segs[i].match == segs[i - 1].match)
+          pieces.back().end = segs[i].end;
+        else
+          pieces.push_back({segs[i].begin, segs[i].end, false});
+      }
+      break;
+    case SplitBehavior::merged_with_previous:  // a match joins the gap before it
+      for (Seg s : segs) {
+        if (s.match && !previous_match && !pieces.empty())
+          pieces.back().end = s.end;
+        else
+          pieces.push_back({s.begin, s.end, false});
+        previous_match = s.match;
+      }
+      break;
+    case SplitBehavior::merged_with_next:  // a match joins the gap after it
+      for (size_t i = segs.size(); i-- > 0;) {
+        Seg s = segs[i];
+        if (s.match && !previous_match && !pieces.empty())
+          pieces.back().begin = s.begin;
+        else
+          pieces.push_back({s.begin, s.end, false});
+        previous_match = s.match;
+      }
+      std::reverse(pieces.begin(), pieces.end());
+      break;
   }
+  std::vector<std::string_view> out;
+  for (Seg s : pieces)
+    if (!s.match && s.end > s.begin) out.push_back(text.substr(s.begin, s.end - s.begin));
   return out;
 }
 
