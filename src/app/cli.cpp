@@ -28,6 +28,7 @@ const std::map<std::string, Command>& commands() {
       {"plan", {cmd_plan, "dry run: task counts and cost estimate; --print-config prints the resolved YAML"}},
       {"status", {cmd_status, "progress of a finished or running sweep: crammer status RESULTS.h5"}},
       {"export", {cmd_export, "results as CSV on stdout: crammer export RESULTS.h5 [--table results]"}},
+      {"decode", {cmd_decode, "greedy text from a sweep's stored [mem] vectors beside the crammed text: crammer decode RESULTS.h5"}},
       {"make-model", {cmd_make_model, "write a random Hugging Face-format checkpoint of a model family (make-model --help lists them)"}},
       {"tokenize", {cmd_tokenize, "stdin text -> token ids: crammer tokenize --tokenizer DIR"}},
       {"pretrain", {cmd_pretrain, "train a small LM from text (the demo model): crammer pretrain RECIPE.yaml"}},

@@ -267,6 +267,7 @@ GreedyDecode greedy_decode(CausalLM& model, const torch::Tensor& mem, const std:
   GreedyDecode out;
   out.prefix.assign(texts.size(), 0);
   out.matches.assign(texts.size(), 0);
+  out.tokens.assign(texts.size(), {});
   if (B == 0) return out;
   auto device = model_device(model);
   auto dtype = model.embedding_weight().scalar_type();
@@ -306,6 +307,7 @@ GreedyDecode greedy_decode(CausalLM& model, const torch::Tensor& mem, const std:
       const size_t pos = skip + j;
       if (pos >= texts[b].size()) continue;
       const bool right = p[b] == texts[b][pos];
+      out.tokens[b].push_back(static_cast<int32_t>(p[b]));
       out.matches[b] += right ? 1 : 0;
       exact[b] = exact[b] && right;
       out.prefix[b] += exact[b] ? 1 : 0;

@@ -14,6 +14,7 @@ int cmd_run(const Args& args);
 int cmd_plan(const Args& args);
 int cmd_status(const Args& args);
 int cmd_export(const Args& args);
+int cmd_decode(const Args& args);
 int cmd_make_model(const Args& args);
 int cmd_tokenize(const Args& args);
 int cmd_submit(const Args& args);

@@ -93,10 +93,12 @@ std::vector<Baseline> compute_baselines(CausalLM& model,
 // empty, or one per text, all of one length) alone (plus t_1 when predict_first_token is off:
 // t_1 is then input, not crammed), each sample as many tokens as
 // it has targets, every step fed its own prediction. Per sample: how many targets (t_1.. or
-// t_2..) came out right before the first mistake, and how many came out right in all.
+// t_2..) came out right before the first mistake, how many came out right in all, and the
+// generated tokens themselves.
 struct GreedyDecode {
   std::vector<int32_t> prefix;
   std::vector<int32_t> matches;
+  std::vector<std::vector<int32_t>> tokens;
 };
 GreedyDecode greedy_decode(CausalLM& model, const torch::Tensor& mem, const std::vector<std::vector<int32_t>>& texts,
                            bool predict_first_token, const std::vector<std::vector<int32_t>>& contexts = {});
