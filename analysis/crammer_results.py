@@ -24,10 +24,12 @@ STATUS_NAMES = {0: "done", 1: "failed", 2: "skipped", 3: "superseded"}
 ACC_THRESHOLD = 0.99      # DESIGN §2: a length is "decodable" when mean best_acc >= 0.99
 BITS_PER_VALUE = 16       # bf16, as the paper counts theoretical capacity
 LN2 = math.log(2.0)
-# Columns of result format 5 (restarts, bytes, the lower bound, progress measures): files and
-# export CSVs written before them read as these, the values that mean "not recorded".
-FORMAT5_DEFAULTS = {"restart": 0, "n_bytes": -1, "gain_bound_nats": float("nan"), "steps_to_acc95": -1,
-                    "steps_to_acc99": -1, "steps_to_acc100": -1, "decode_acc": -1.0}
+# Columns of result formats 5 (restarts, bytes, the lower bound, progress measures) and 6 (the
+# in-context control): files and export CSVs written before them read as these, the values that
+# mean "not recorded".
+LATER_FORMAT_DEFAULTS = {"restart": 0, "n_bytes": -1, "gain_bound_nats": float("nan"), "steps_to_acc95": -1,
+                         "steps_to_acc99": -1, "steps_to_acc100": -1, "decode_acc": -1.0,
+                         "copy_loss": -1.0, "copy_acc": -1.0}
 
 
 def _text(v):
@@ -250,7 +252,7 @@ def add_derived(df):
     the compression ratios tokens_per_vector = length / n_mem and bytes_per_vector = n_bytes /
     n_mem; gain_bound_bits = gain_bound_nats / ln 2."""
     df = df.copy()
-    for c, v in FORMAT5_DEFAULTS.items():
+    for c, v in LATER_FORMAT_DEFAULTS.items():
         if c not in df.columns:
             df[c] = v
     df["baseline_ce_nats"] = df["baseline_loss"] * df["n_targets"]
@@ -470,6 +472,26 @@ def protocol_table(df):
             row["steps_to_acc" + t] = float(reached.mean()) if len(reached) else float("nan")
         out.append(row)
     return pd.DataFrame(out, columns=PROTOCOL_COLUMNS)
+
+
+IN_CONTEXT_COLUMNS = PROTOCOL_GROUP + ["rows", "baseline_acc", "copy_acc", "best_acc", "baseline_loss",
+                                      "copy_loss", "best_loss"]
+
+
+def in_context_table(df):
+    """The paper's in-context control beside cramming (cram.in_context_control), per (model,
+    text_kind, n_mem, length) over done grid rows that measured it: mean accuracy and mean
+    per-token CE of the text with nothing before it (baseline), after "text: TEXT\nrepeat
+    previous text: " (copy) and after its best [mem] vectors (best)."""
+    d = df[(df["status"] == "done") & (df["mode"] == "grid") & (df["copy_acc"] >= 0)]
+    out = []
+    for key, g in d.groupby(PROTOCOL_GROUP, sort=True):
+        row = dict(zip(PROTOCOL_GROUP, key))
+        row["rows"] = int(len(g))
+        for c in IN_CONTEXT_COLUMNS[len(PROTOCOL_GROUP) + 1:]:
+            row[c] = float(g[c].mean())
+        out.append(row)
+    return pd.DataFrame(out, columns=IN_CONTEXT_COLUMNS)
 
 
 @reads_file

@@ -27,7 +27,7 @@ FIGURES = ["accuracy_vs_length.png", "capacity_vs_k.png", "capacity_vs_model_siz
            "info_gain_vs_baseline.png", "compressed_ce_vs_text_ce.png", "gain_bound_vs_info_gain.png",
            "solutions_pca.png"]
 TABLES = ["table.md", "table.csv", "per_sample.csv", "table1_paper.md", "table1_paper.csv", "protocol.csv",
-          "solution_diversity.csv"]
+          "in_context.csv", "solution_diversity.csv"]
 DPI = 130
 
 
@@ -469,6 +469,7 @@ def main(argv=None):
     plot_info_gain(df, os.path.join(a.out, "info_gain_vs_baseline.png"))
     plot_compressed_vs_text_ce(df, paper, os.path.join(a.out, "compressed_ce_vs_text_ce.png"))
     cr.protocol_table(df).to_csv(os.path.join(a.out, "protocol.csv"), index=False, float_format="%.17g")
+    cr.in_context_table(df).to_csv(os.path.join(a.out, "in_context.csv"), index=False, float_format="%.17g")
     plot_gain_bound(df, os.path.join(a.out, "gain_bound_vs_info_gain.png"))
     try:
         solutions = pd.concat([cr.isolated(f, cr.load_solutions, f) for f in a.files], ignore_index=True)

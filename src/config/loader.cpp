@@ -78,7 +78,7 @@ std::string config_fingerprint(const ExperimentConfig& config) {
   // defaults, so a file written before them still resumes.
   for (const char* line : {"\n  length_mode: grid\n", "\n  restarts: 1\n", "\n  mem_rank: 0\n", "\n  prefix_tokens: 0\n",
                            "\n  init: randn\n", "\n    schedule: constant\n", "\n    warmup_steps: 0\n",
-                           "\n    min_lr: 0\n", "\n    min_lr: 0.0\n"}) {
+                           "\n    min_lr: 0\n", "\n    min_lr: 0.0\n", "\n  in_context_control: false\n"}) {
     const auto at = text.find(line);
     if (at != std::string::npos) text.erase(at, std::strlen(line) - 1);
   }

@@ -142,6 +142,9 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
   }
   ck.one_of("cram.search", cram.search, {"grid", "bisect", "progressive"});
   ck.one_of("cram.length_mode", cram.length_mode, {"grid", "uniform"});
+  if (cram.in_context_control && cram.search != "grid")
+    ck.fail("cram.in_context_control", "scores each grid row's text in context; cram.search " + cram.search +
+                                           " chooses its lengths as it goes: use cram.search: grid");
   if (cram.length_mode == "uniform" && cram.search != "grid")
     ck.fail("cram.length_mode", "uniform draws each sample's length; cram.search " + cram.search +
                                     " searches lengths itself: use cram.search: grid");

@@ -138,6 +138,17 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
   // Baselines first: they need no mem.
   auto t0 = Clock::now();
   auto base = compute_baselines(model, texts, pft, chunk, contexts);
+  // The in-context control: the text after its copy prompt instead of after [mem], one
+  // forward each (prompts differ in length); scored as the baselines are, t_1 as input.
+  std::vector<Baseline> copy(items.size());
+  std::vector<int64_t> copy_targets(items.size(), 0);
+  for (int64_t b = 0; b < B0; ++b) {
+    const auto& it = items[b];
+    if (it.copy_prompt.empty() || it.tokens.size() < static_cast<size_t>(it.copy_from) + 2) continue;
+    std::vector<int32_t> copied(it.tokens.begin() + it.copy_from, it.tokens.end());
+    copy_targets[b] = static_cast<int64_t>(copied.size()) - 1;
+    copy[b] = compute_baselines(model, {copied}, /*predict_first_token=*/false, chunk, {it.copy_prompt}).front();
+  }
   const double base_share = seconds_since(t0) / static_cast<double>(B0);
 
   std::vector<Track> track(items.size());
@@ -327,6 +338,10 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
     r.baseline_loss = base[b].loss;
     r.baseline_acc = static_cast<double>(base[b].correct) / nt;
     r.gain_bound_nats = base[b].gain_bound_nats;
+    if (copy_targets[b] > 0) {
+      r.copy_loss = copy[b].loss;
+      r.copy_acc = static_cast<double>(copy[b].correct) / static_cast<double>(copy_targets[b]);
+    }
     if (opt.max_steps > 0) {
       r.best_acc = static_cast<double>(tr.best_correct) / nt;
       r.best_loss = tr.best_loss;

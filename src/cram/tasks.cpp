@@ -59,6 +59,8 @@ CramItem make_item(const Task& t, int32_t length, const Checkpoint* init = nullp
   it.n_bytes = bytes_of_prefix(t, length);
   it.context = t.context;
   it.tokens.assign(t.token_ids.begin(), t.token_ids.begin() + length);
+  it.copy_prompt = t.copy_prompt;
+  it.copy_from = t.copy_from;
   if (init) {
     if (!init->contains(t.key))
       throw ConfigError("cram.init_mem: no tensor '" + t.key + "' (the task's key) in the file");

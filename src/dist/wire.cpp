@@ -30,6 +30,8 @@ void write_task(ByteWriter& w, const Task& t) {
   w.put_vector(t.context);
   w.put_vector(t.token_ids);
   w.put_vector(t.prefix_bytes);
+  w.put_vector(t.copy_prompt);
+  w.put<int32_t>(t.copy_from);
 }
 
 Task read_task(ByteReader& r) {
@@ -44,6 +46,8 @@ Task read_task(ByteReader& r) {
   t.context = r.get_vector<int32_t>("task.context");
   t.token_ids = r.get_vector<int32_t>("task.token_ids");
   t.prefix_bytes = r.get_vector<int32_t>("task.prefix_bytes");
+  t.copy_prompt = r.get_vector<int32_t>("task.copy_prompt");
+  t.copy_from = r.get<int32_t>("task.copy_from");
   return t;
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "crammer/plan/copy_prompt.hpp"
 #include "crammer/core/result.hpp"
 #include "crammer/model/hf_config.hpp"
 #include "crammer/model/checkpoint_info.hpp"
@@ -269,6 +270,13 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
     }
   }
 
+  if (config.cram.in_context_control) {
+    for (size_t m = 0; m < config.models.size(); ++m)
+      if (!tokenizers[m])
+        throw ConfigError(source_of(config) + ": cram.in_context_control: model '" + config.models[m].name +
+                          "' has no tokenizer to write the prompt \"text: ... repeat previous text: \" with "
+                          "(corpus.format token-ids: set models." + std::to_string(m) + ".tokenizer)");
+  }
   for (size_t m = 0; m < config.models.size(); ++m) {
     const std::string& name = config.models[m].name;
     // Byte counts per sample, at the grid's lengths (a search may probe any length).
@@ -321,6 +329,11 @@ Plan make_plan(const ExperimentConfig& config, const std::vector<const Tokenizer
           }
           t.context = contexts[i];
           t.token_ids.assign(text.begin(), text.begin() + t.length);
+          if (config.cram.in_context_control) {
+            t.copy_from = bos && !t.token_ids.empty() && t.token_ids.front() == *bos ? 1 : 0;
+            const std::vector<int32_t> copied(t.token_ids.begin() + t.copy_from, t.token_ids.end());
+            t.copy_prompt = copy_prompt(*tokenizers[m], copied, plan.models[m].bos_token);
+          }
           if (!sample_bytes.empty()) t.prefix_bytes.assign(sample_bytes.begin(), sample_bytes.begin() + t.length + 1);
           plan.tasks.push_back(std::move(t));
         };

@@ -394,6 +394,15 @@ TEST_F(ConfigTest, LengthModeIsGridOrUniformWithGridSearch) {
               HasSubstr("cram.length_mode: uniform draws each sample's length; cram.search bisect searches"));
 }
 
+TEST_F(ConfigTest, InContextControlIsGridOnlyAndOffKeepsTheFingerprint) {
+  EXPECT_THAT(error_of(base(), {"cram.in_context_control=true", "cram.search=progressive"}),
+              HasSubstr("cram.in_context_control: scores each grid row's text in context; cram.search "
+                        "progressive chooses its lengths as it goes: use cram.search: grid"));
+  EXPECT_THAT(error_of(base(), {"cram.in_context_control=sometimes"}), HasSubstr("cram.in_context_control"));
+  expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> bool& { return c.cram.in_context_control; },
+                                             true);
+}
+
 TEST_F(ConfigTest, OutOfRangeNMem) {
   std::string m = error_of(base(), {"cram.n_mem=[1,0]"});
   EXPECT_THAT(m, HasSubstr("cram.n_mem[1]: must be >= 1, got 0"));

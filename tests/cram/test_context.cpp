@@ -116,5 +116,34 @@ TEST(Context, PositionsCountTheContextAndContextsDifferingInABatchFail) {
   }
 }
 
+// cram.in_context_control: the copy is scored on the text after its prompt, t_1 as input, as a
+// naive full forward of [prompt, S] scores it (the notebook's procedure; check_bos.py compares
+// it with transformers itself).
+TEST(Context, InContextControlScoresTheTextAfterItsPrompt) {
+  auto& f = test::austen_llama();
+  auto s = test::quick_settings(0);
+  std::vector<int32_t> text(f.text.begin(), f.text.begin() + 10);
+  Task t = make_task("copy", text, 10);
+  t.copy_prompt.assign(f.text.begin() + 12, f.text.begin() + 19);
+  t.copy_from = 1;  // the copied text leaves out the first token, as it leaves out a BOS
+  Task plain = make_task("plain", text, 10);
+  auto rows = cram_tasks(*f.model, {t, plain}, s);
+  const auto& r = rows.at(0);
+  ASSERT_EQ(r.status, TaskStatus::done) << r.error;
+  const std::vector<int32_t> copied(text.begin() + 1, text.end());
+  std::vector<int32_t> in = t.copy_prompt;
+  in.insert(in.end(), copied.begin(), copied.end() - 1);
+  const std::vector<int32_t> targets(copied.begin() + 1, copied.end());
+  const auto P = static_cast<int64_t>(t.copy_prompt.size());
+  auto want = test::naive_score(*f.model, f.model->embed(test::ids_tensor(in)), P, targets);
+  EXPECT_NEAR(r.copy_loss, want.mean_ce, 1e-4);
+  EXPECT_EQ(std::lround(r.copy_acc * static_cast<double>(targets.size())), want.correct);
+  // The prompt changes the text's scores (the copy is not the baseline), and a task without
+  // the control records none.
+  EXPECT_GT(std::abs(r.copy_loss - r.baseline_loss), 1e-3);
+  EXPECT_EQ(rows.at(1).copy_loss, -1);
+  EXPECT_EQ(rows.at(1).copy_acc, -1);
+}
+
 }  // namespace
 }  // namespace crammer

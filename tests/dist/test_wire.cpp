@@ -24,6 +24,8 @@ Task sample_task(int i) {
   for (int j = 0; j < 4096; ++j) t.token_ids.push_back(128255 - j * 31 - i);
   t.context = {128000, 791 + i, 13};
   t.prefix_bytes = {0, -1, 7, -1, 11 + i};
+  t.copy_prompt = {128000, 1342 + i, 25};
+  t.copy_from = 1 + i;
   return t;
 }
 
@@ -117,9 +119,11 @@ TEST(DistWire, WorkMessageRoundTripsEveryTaskField) {
     EXPECT_EQ(back[i].restart, batch[i].restart);
     EXPECT_EQ(back[i].context, batch[i].context);
     EXPECT_EQ(back[i].prefix_bytes, batch[i].prefix_bytes);
+    EXPECT_EQ(back[i].copy_prompt, batch[i].copy_prompt);
+    EXPECT_EQ(back[i].copy_from, batch[i].copy_from);
   }
   // Compact: token ids dominate, 4 bytes each, plus a small fixed overhead per task.
-  size_t payload = 2 * (4096 + 3 + 5) * 4;
+  size_t payload = 2 * (4096 + 3 + 5 + 3) * 4;
   EXPECT_LT(bytes.size(), payload + 3 * 128);
 }
 
@@ -155,7 +159,8 @@ TEST(DistWire, EmptyRequestAndStop) {
 
 TEST(DistWire, TruncatedMessageNamesTheField) {
   auto bytes = encode_work({sample_task(0)});
-  bytes.resize(bytes.size() - 40);  // past the byte counts (28 bytes), into the token ids
+  // past the copy prompt (4-byte start, 20-byte vector) and the byte counts (28), into the ids
+  bytes.resize(bytes.size() - 60);
   try {
     decode_work(bytes);
     FAIL() << "expected DistError";

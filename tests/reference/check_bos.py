@@ -7,7 +7,11 @@ baseline_acc that transformers gives for
     enc = tok(text, max_length=L, truncation=True, return_tensors="pt")
     model(**enc, labels=enc.input_ids)
 
-and the models table must record the BOS that corpus.add_bos (default auto) added."""
+and the models table must record the BOS that corpus.add_bos (default auto) added. With
+cram.in_context_control on, each row's copy_loss and copy_acc must equal the paper's repeat-text
+notebook (ablations_repeat_text, option 2) run through transformers: S = the text's ids without
+the BOS the tokenizer adds, the input tok(f"text: {tok.decode(S)}\nrepeat previous text: ")
+followed by S, scored on S[1:] from the logits of S's positions."""
 import csv
 import io
 import pathlib
@@ -52,7 +56,7 @@ output: {{dir: {model_dir}, dtype: f32}}
     config.write_text(f"""
 models: [{{name: {kind}, path: {model_dir}, dtype: f32}}]
 corpus: {{format: text, paths: [{CORPUS}], samples: 3, seed: 1}}
-cram: {{n_mem: [1], lengths: {LENGTHS}, optimizer: {{max_steps: 0}}}}
+cram: {{n_mem: [1], lengths: {LENGTHS}, in_context_control: true, optimizer: {{max_steps: 0}}}}
 batching: {{batch_size: 4}}
 runtime: {{device: cpu, threads: 1, seed: 0}}
 output: {{path: {results}}}
@@ -97,10 +101,34 @@ output: {{path: {results}}}
             errors.append(f"{kind} {r['task_key']}: baseline_loss {got_loss} vs transformers {loss}")
         if abs(got_acc - acc) > 1e-6:
             errors.append(f"{kind} {r['task_key']}: baseline_acc {got_acc} vs transformers {acc}")
+        errors += check_copy(kind, r, tok, model, ids)
     if not any(float(r["baseline_acc"]) > 0 for r in rows):
         errors.append(f"{kind}: every baseline_acc is 0: the accuracy comparison checked nothing")
     if len(rows) != 3 * len(LENGTHS):
         errors.append(f"{kind}: {len(rows)} result rows, expected {3 * len(LENGTHS)}")
+    return errors
+
+
+def check_copy(kind, r, tok, model, ids):
+    """The in-context control of row R against the notebook's procedure on the same ids."""
+    has_special = (tok("text text", add_special_tokens=True)["input_ids"] !=
+                   tok("text text", add_special_tokens=False)["input_ids"])
+    S = ids[1:] if has_special else ids
+    prefix = tok(f"text: {tok.decode(S)}\nrepeat previous text: ", return_tensors="pt")["input_ids"]
+    inp = torch.cat([prefix, torch.tensor([S])], dim=1)
+    with torch.no_grad():
+        logits = model(input_ids=inp).logits[0, -len(S):]
+    target = torch.tensor(S[1:])
+    loss = torch.nn.functional.cross_entropy(logits[:-1], target).item()
+    acc = (logits[:-1].argmax(-1) == target).float().mean().item()
+    got_loss, got_acc = float(r["copy_loss"]), float(r["copy_acc"])
+    print(f"{kind} {r['task_key']}: copy loss hf {loss:.6f} crammer {got_loss:.6f}, "
+          f"acc hf {acc:.4f} crammer {got_acc:.4f}")
+    errors = []
+    if not abs(got_loss - loss) <= TOL * abs(loss):
+        errors.append(f"{kind} {r['task_key']}: copy_loss {got_loss} vs transformers {loss}")
+    if not abs(got_acc - acc) <= 1e-6:
+        errors.append(f"{kind} {r['task_key']}: copy_acc {got_acc} vs transformers {acc}")
     return errors
 
 

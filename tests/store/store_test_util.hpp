@@ -87,6 +87,8 @@ inline TaskResult make_row(int i, bool arrays = false) {
   r.steps_to_acc99 = 20 + i;
   r.steps_to_acc100 = i % 2 == 0 ? -1 : 30 + i;
   r.decode_acc = 0.25 + 0.001 * i;
+  r.copy_loss = 0.75 + 0.002 * i;
+  r.copy_acc = 0.5 + 0.003 * i;
   r.wall_seconds = 0.125 * i + 1e-9;
   r.rank = i % 5;
   r.device = "cuda:" + std::to_string(i % 8);
@@ -133,6 +135,8 @@ inline void expect_same(const TaskResult& a, const TaskResult& b, bool arrays) {
   EXPECT_EQ(a.steps_to_acc99, b.steps_to_acc99);
   EXPECT_EQ(a.steps_to_acc100, b.steps_to_acc100);
   EXPECT_EQ(a.decode_acc, b.decode_acc);
+  EXPECT_EQ(a.copy_loss, b.copy_loss);
+  EXPECT_EQ(a.copy_acc, b.copy_acc);
   EXPECT_EQ(a.wall_seconds, b.wall_seconds);
   EXPECT_EQ(a.rank, b.rank);
   EXPECT_EQ(a.device, b.device);

@@ -363,6 +363,8 @@ TEST(Resume, JournalOfAnOlderVersionIsReadThenRewrittenInThisOne) {
         want.steps_to_acc99 = blank.steps_to_acc99;
         want.steps_to_acc100 = blank.steps_to_acc100;
         want.decode_acc = blank.decode_acc;
+        want.copy_loss = blank.copy_loss;
+        want.copy_acc = blank.copy_acc;
         EXPECT_TRUE(std::isnan(row.gain_bound_nats)) << row.task_key;
         want.gain_bound_nats = row.gain_bound_nats;
       }

@@ -71,6 +71,10 @@ struct CramConfig {
   bool predict_first_token = false;
   double init_std_scale = 1.0;  // mem ~ N(0,1) * std(embedding matrix) * init_std_scale
   bool decode_check = true;     // greedy decode from mem alone (decode_exact, decode_prefix)
+  // The paper's in-context control (notebooks/ablations_repeat_text): each row's text placed in
+  // the context instead of in [mem], "text: TEXT\nrepeat previous text: " followed by the text,
+  // scored on the copy (copy_loss, copy_acc); grid search only.
+  bool in_context_control = false;
   // A safetensors file with each grid task's starting mem, a [k, d] tensor named by the task
   // key ("demo/k1/L16/s0"), instead of the random init: to replay another run or another
   // implementation step by step. A task without its tensor fails, naming the file and key.

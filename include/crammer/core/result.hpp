@@ -69,6 +69,11 @@ struct TaskResult {
   // Free-running greedy decode from the best mem: the fraction of targets generated right
   // (decode_prefix counts them only up to the first mistake); -1 without cram.decode_check.
   double decode_acc = -1;
+  // cram.in_context_control: the text in context instead of [mem] (copy_prompt, then the text
+  // without its BOS), mean CE and accuracy over its tokens after the first, as the paper's
+  // repeat-text notebook scores them; -1 without the control (a done row's metrics are finite).
+  double copy_loss = -1;
+  double copy_acc = -1;
 
   double wall_seconds = 0;
   int32_t rank = 0;

@@ -58,6 +58,9 @@ void visit_result_fields(Visitor& v, R& x) {
   v.num("steps_to_acc99", x.steps_to_acc99);
   v.num("steps_to_acc100", x.steps_to_acc100);
   v.num("decode_acc", x.decode_acc);
+  v.since(6);
+  v.num("copy_loss", x.copy_loss);
+  v.num("copy_acc", x.copy_acc);
   v.section("provenance");
   v.num("wall_seconds", x.wall_seconds);
   v.num("rank", x.rank);

@@ -27,6 +27,11 @@ struct Task {
   // [length + 1] or empty (no tokenizer): entry i is the UTF-8 byte count of the first i tokens
   // decoded (BOS left out), -1 where no row can have that length (a grid task needs [length]).
   std::vector<int32_t> prefix_bytes;
+  // cram.in_context_control: the prompt "text: TEXT\nrepeat previous text: " tokenized as the
+  // model's texts are (its BOS included), and where in token_ids the copied text starts (1 past
+  // a BOS, else 0). Empty without the control.
+  std::vector<int32_t> copy_prompt;
+  int32_t copy_from = 0;
 };
 
 }  // namespace crammer

@@ -112,6 +112,8 @@ struct CramItem {
   int32_t restart = 0;
   int32_t n_bytes = -1;         // UTF-8 bytes of `tokens` decoded (-1: unknown)
   std::vector<int32_t> context;  // real tokens before the text, not crammed (corpus.prefix_tokens)
+  std::vector<int32_t> copy_prompt;  // cram.in_context_control (core/task.hpp); empty: off
+  int32_t copy_from = 0;
   std::vector<int32_t> tokens;  // the text to cram, exactly (its length is the row's length)
   torch::Tensor warm_mem;       // optional [k, d] f32 start (progressive search)
 };
