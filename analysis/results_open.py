@@ -10,6 +10,7 @@ import ctypes.util
 import functools
 import os
 import pickle
+import re
 import select
 import signal
 import time
@@ -32,7 +33,11 @@ ISOLATED_SECONDS = 60       # a forked reader that takes longer is stopped
 
 
 class ResultsFileError(Exception):
-    """A file that is not a readable crammer results file; the message names file and field."""
+    """A file that is not a readable crammer results file; the message names file and field, on
+    one line (a library's multi-line text, such as a YAML parser's, is joined)."""
+
+    def __init__(self, message=""):
+        super().__init__(re.sub(r"\s*\n\s*", " ", str(message)))
 
 
 class ForeignFileError(ResultsFileError):

@@ -250,6 +250,10 @@ class IsolatedReading(unittest.TestCase):
         with self.assertRaises(cr.ResultsFileError) as named:
             cr.isolated("x.h5", lambda: (_ for _ in ()).throw(cr.ResultsFileError("x.h5: lacks /results")))
         self.assertEqual(str(named.exception), "x.h5: lacks /results")
+        # A library's multi-line message (PyYAML's "... \n  in <unicode string>, position 9")
+        # still makes one line: the corruption probe's copy 22 once met one.
+        self.assertEqual(str(cr.ResultsFileError("x.h5: not YAML: bad char\n  in \"<s>\", position 9")),
+                         'x.h5: not YAML: bad char in "<s>", position 9')
         self.assertEqual(cr.isolated("ok.h5", lambda: {"rows": list(range(100000))})["rows"][-1], 99999)
 
 if __name__ == "__main__":
