@@ -17,6 +17,7 @@
 #include "crammer/text/tokenizer.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/printable.hpp"
+#include "entry_model.hpp"
 #include "options.hpp"
 
 namespace crammer {
@@ -104,8 +105,8 @@ int cmd_decode(const Args& args) {
     const TaskResult& row = file.rows()[r];
     const auto& entry = config.models.at(row.model_index);
     if (held != row.model_index) {
-      model = load_model(entry.path, entry.dtype == "bf16" ? torch::kBFloat16 : torch::kFloat32, device);
-      tok = load_tokenizer(entry.tokenizer.empty() ? entry.path : entry.tokenizer);
+      model = load_entry_model(entry, device);
+      tok = load_tokenizer(entry.tokenizer_dir());
       held = row.model_index;
     }
     const SampleRecord& sample = sample_of(file, row);

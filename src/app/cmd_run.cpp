@@ -30,6 +30,7 @@
 #include "crammer/util/log.hpp"
 #include "crammer/version.hpp"
 #include "devices.hpp"
+#include "entry_model.hpp"
 #include "options.hpp"
 
 namespace crammer {
@@ -68,8 +69,7 @@ class CramBackend : public WorkerBackend {
       const auto& entry = config_.models.at(index);
       auto t0 = std::chrono::steady_clock::now();
       try {
-        model_ = load_model(entry.path, entry.dtype == "bf16" ? torch::kBFloat16 : torch::kFloat32,
-                            torch::Device(device_));
+        model_ = load_entry_model(entry, torch::Device(device_));
       } catch (const std::exception& e) {
         // Every task of this model would fail the same way: stop the run, not a failed row each.
         throw StopRunError("model '" + entry.name + "' (models." + std::to_string(index) + ".path " + entry.path +

@@ -29,7 +29,6 @@ std::vector<int64_t> sorted_unique(std::vector<int64_t> v) {
   return v;
 }
 
-std::string tokenizer_dir(const ModelEntry& m) { return m.tokenizer.empty() ? m.path : m.tokenizer; }
 
 std::string source_of(const ExperimentConfig& config) {
   return config.source_file.empty() ? std::string("config") : config.source_file;
@@ -178,7 +177,7 @@ Plan make_plan(const ExperimentConfig& config) {
   std::vector<const Tokenizer*> toks;
   const bool optional = config.corpus.format == "token-ids";
   for (const auto& m : config.models) {
-    std::string dir = tokenizer_dir(m);
+    std::string dir = m.tokenizer_dir();
     if (optional && !has_tokenizer(dir)) {
       toks.push_back(nullptr);
       continue;

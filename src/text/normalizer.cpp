@@ -9,18 +9,6 @@
 namespace crammer {
 namespace {
 
-std::string replace_all(std::string_view text, const RegexSplitter& re, const std::string& with) {
-  std::string out;
-  size_t prev = 0;
-  for (auto [b, e] : re.matches(text)) {
-    out.append(text.substr(prev, b - prev));
-    out += with;
-    prev = e;
-  }
-  out.append(text.substr(prev));
-  return out;
-}
-
 std::string strip(std::string_view text, bool left, bool right) {
   size_t begin = 0, end = text.size();
   if (left) {
@@ -74,11 +62,11 @@ std::string Normalizer::operator()(std::string_view text) const {
       case K::nfkd: s = unicode_normalize(s, NormalForm::nfkd, where_); break;
       case K::lowercase: s = unicode_lowercase(s, where_); break;
       case K::strip: s = strip(s, step.left, step.right); break;
-      case K::strip_accents: s = replace_all(s, *regex_[i], ""); break;
+      case K::strip_accents: s = regex_[i]->replace_all(s, ""); break;
       case K::prepend:
         if (!s.empty()) s.insert(0, step.pattern);  // an empty text stays empty
         break;
-      case K::replace: s = replace_all(s, *regex_[i], step.content); break;
+      case K::replace: s = regex_[i]->replace_all(s, step.content); break;
     }
   }
   return s;

@@ -98,6 +98,18 @@ std::vector<std::pair<size_t, size_t>> RegexSplitter::matches(std::string_view t
   return out;
 }
 
+std::string RegexSplitter::replace_all(std::string_view text, std::string_view with) const {
+  std::string out;
+  size_t prev = 0;
+  for (auto [b, e] : matches(text)) {
+    out.append(text.substr(prev, b - prev));
+    out.append(with);
+    prev = e;
+  }
+  out.append(text.substr(prev));
+  return out;
+}
+
 std::vector<std::string_view> RegexSplitter::split(std::string_view text, SplitBehavior behavior,
                                                    bool invert) const {
   // As Hugging Face's NormalizedString::split: the text as segments (gap or match, each

@@ -122,17 +122,7 @@ std::string TokenDecoder::operator()(std::vector<std::string> tokens) const {
           tokens[i] = replace_literal(tokens[i], step.pattern, i == 0 && step.drop_first ? "" : " ");
         break;
       case DecoderStep::Kind::replace:
-        for (auto& t : tokens) {
-          std::string out;
-          size_t prev = 0;
-          for (auto [b, e] : regex_[s]->matches(t)) {
-            out.append(t, prev, b - prev);
-            out += step.content;
-            prev = e;
-          }
-          out.append(t, prev, std::string::npos);
-          t = std::move(out);
-        }
+        for (auto& t : tokens) t = regex_[s]->replace_all(t, step.content);
         break;
       case DecoderStep::Kind::byte_fallback:
         tokens = byte_fallback(std::move(tokens));

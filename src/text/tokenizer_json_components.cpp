@@ -103,6 +103,13 @@ const json& members(const json& node, const char* key, const std::string& path,
   return *it;
 }
 
+// Calls FN(member, its field) for each member of the array NODE[KEY] (a Sequence's parts).
+template <typename Fn>
+void for_each_member(const json& node, const char* key, const std::string& path, const std::string& field, Fn fn) {
+  const json& list = members(node, key, path, field);
+  for (size_t i = 0; i < list.size(); ++i) fn(list[i], field + "." + key + "[" + std::to_string(i) + "]");
+}
+
 // {"String": "..."} or {"Regex": "..."}: the pattern and whether it is a regex.
 std::pair<std::string, bool> read_pattern(const json& node, const std::string& path,
                                           const std::string& field) {
@@ -183,9 +190,8 @@ void read_normalizer(const json& node, const std::string& path, const std::strin
   using K = NormalizerStep::Kind;
   NormalizerStep step;
   if (type == "Sequence") {
-    const json& list = members(node, "normalizers", path, field);
-    for (size_t i = 0; i < list.size(); ++i)
-      read_normalizer(list[i], path, field + ".normalizers[" + std::to_string(i) + "]", out);
+    for_each_member(node, "normalizers", path, field,
+                    [&](const json& m, const std::string& f) { read_normalizer(m, path, f, out); });
     return;
   } else if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
     step.kind = type == "NFC" ? K::nfc : type == "NFD" ? K::nfd : type == "NFKC" ? K::nfkc : K::nfkd;
@@ -218,9 +224,8 @@ void read_pre_tokenizer(const json& node, const std::string& path, const std::st
   if (node.is_null()) return;
   const std::string type = type_of(node, path, field);
   if (type == "Sequence") {
-    const json& list = members(node, "pretokenizers", path, field);
-    for (size_t i = 0; i < list.size(); ++i)
-      read_pre_tokenizer(list[i], path, field + ".pretokenizers[" + std::to_string(i) + "]", out);
+    for_each_member(node, "pretokenizers", path, field,
+                    [&](const json& m, const std::string& f) { read_pre_tokenizer(m, path, f, out); });
   } else if (type == "ByteLevel") {
     PreTokenizerStep step;
     step.kind = PreTokenizerStep::Kind::byte_level;
@@ -279,9 +284,8 @@ void read_decoder(const json& node, const std::string& path, const std::string& 
   using K = DecoderStep::Kind;
   DecoderStep step;
   if (type == "Sequence") {
-    const json& list = members(node, "decoders", path, field);
-    for (size_t i = 0; i < list.size(); ++i)
-      read_decoder(list[i], path, field + ".decoders[" + std::to_string(i) + "]", out);
+    for_each_member(node, "decoders", path, field,
+                    [&](const json& m, const std::string& f) { read_decoder(m, path, f, out); });
     return;
   } else if (type == "ByteLevel") {
     step.kind = K::byte_level;
@@ -319,12 +323,11 @@ std::optional<std::string> read_post_processor(const json& node, const std::stri
   if (node.is_null()) return std::nullopt;
   const std::string type = type_of(node, path, field);
   if (type == "Sequence") {
-    const json& list = members(node, "processors", path, field);
     std::optional<std::string> bos;
-    for (size_t i = 0; i < list.size(); ++i) {
-      auto b = read_post_processor(list[i], path, field + ".processors[" + std::to_string(i) + "]");
+    for_each_member(node, "processors", path, field, [&](const json& m, const std::string& f) {
+      auto b = read_post_processor(m, path, f);
       if (!bos) bos = b;
-    }
+    });
     return bos;
   }
   if (type == "ByteLevel") return std::nullopt;  // offsets only

@@ -78,22 +78,6 @@ int byte_level_byte(uint32_t cp) {
   return cp < inv.size() ? inv[cp] : -1;
 }
 
-std::string byte_level_to_bytes(std::string_view token) {
-  const auto& inv = unicode_to_byte();
-  std::string out;
-  for (size_t i = 0; i < token.size();) {
-    size_t len = 0;
-    uint32_t cp = next_code_point(token, i, len);
-    if (cp < inv.size() && inv[cp] >= 0 && len > 0 && !(len == 1 && cp >= 0x80)) {
-      out += static_cast<char>(inv[cp]);
-    } else {
-      out.append(token.substr(i, len));
-    }
-    i += len;
-  }
-  return out;
-}
-
 std::string bytes_to_byte_level(std::string_view bytes) {
   const auto& fwd = byte_to_unicode();
   std::string out;

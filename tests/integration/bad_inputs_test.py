@@ -15,7 +15,7 @@ import json
 import os
 import struct
 
-from sweep_test import check, make_model, mpirun, run, write_config
+from sweep_test import check, make_model, mpirun, remove_outputs, run, write_config
 
 D_MODEL = 64  # make_model's width
 
@@ -30,12 +30,6 @@ def write_safetensors(path, tensors):
     text = json.dumps(header).encode()
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + data)
-
-
-def remove_outputs(out):
-    for f in (out, out + ".journal"):
-        if os.path.exists(f):
-            os.remove(f)
 
 
 def expect_refused(a, cfg, out, overrides, wants, ranks=1):

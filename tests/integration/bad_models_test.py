@@ -13,7 +13,7 @@ import struct
 
 import h5py
 
-from sweep_test import check, make_model, mpirun, run, write_config
+from sweep_test import check, make_model, mpirun, remove_outputs, run, write_config
 
 
 def set_tensor_values(model_dir, name, value):
@@ -46,9 +46,7 @@ def case_bad_models(a):
     shutil.copytree(good, bad)
     set_tensor_values(bad, "model.norm.weight", float("nan"))
     cfg, out = os.path.join(a.workdir, "nan.yaml"), os.path.join(a.workdir, "nan.h5")
-    for f in (out, out + ".journal"):
-        if os.path.exists(f):
-            os.remove(f)
+    remove_outputs(out)
     write_config(cfg, bad, out, samples=2, max_steps=5, lengths=(8,), n_mem=(1,))
     r = run([a.crammer, "plan", cfg])  # headers and shapes are fine: plan cannot see NaN values
     check(r.returncode == 0, "plan: " + r.stderr)
@@ -69,9 +67,7 @@ def case_bad_models(a):
              "--force", "--out", huge])
     check(r.returncode == 0, "make-model: " + r.stderr)
     cfg, out = os.path.join(a.workdir, "huge.yaml"), os.path.join(a.workdir, "huge.h5")
-    for f in (out, out + ".journal"):
-        if os.path.exists(f):
-            os.remove(f)
+    remove_outputs(out)
     write_config(cfg, huge, out, samples=2, max_steps=5, lengths=(8,), n_mem=(1,))
     r = run([a.crammer, "run", cfg], timeout=300)
     check(r.returncode == 0 and statuses(out) == [1, 1], f"overflow: {r.returncode} {statuses(out)} {r.stderr[-2000:]}")

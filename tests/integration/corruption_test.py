@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import time
 
-from sweep_test import REPO, check, make_model, run, write_config
+from sweep_test import REPO, check, make_model, remove_outputs, run, write_config
 
 BOUND_S = 10.0
 
@@ -45,9 +45,7 @@ def main():
     codes, worst = {}, 0.0
     bad = os.path.join(work, "bad.h5")
     for i in range(a.copies):
-        for f in (bad, bad + ".journal"):
-            if os.path.exists(f):
-                os.remove(f)
+        remove_outputs(bad)
         shutil.copy(good, bad)
         k = rng.randint(1, 64)
         offset = rng.randrange(0, size - k)

@@ -16,7 +16,7 @@ import re
 
 import h5py
 
-from sweep_test import check, mpirun, run
+from sweep_test import check, mpirun, remove_outputs, run
 
 CONFIG = """models:
   - name: demo
@@ -66,9 +66,7 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     cfg, out = os.path.join(a.workdir, "decode.yaml"), os.path.join(a.workdir, "decode.h5")
-    for f in (out, out + ".journal"):
-        if os.path.exists(f):
-            os.remove(f)
+    remove_outputs(out)
     with open(cfg, "w") as f:
         f.write(CONFIG.format(out=out, save="true"))
     r = run(mpirun(3, a.crammer, ["run", cfg]), timeout=600)
@@ -106,9 +104,7 @@ def main():
 
     # Without stored vectors: exit 2, saying how to get them.
     out2 = os.path.join(a.workdir, "decode-nomem.h5")
-    for f in (out2, out2 + ".journal"):
-        if os.path.exists(f):
-            os.remove(f)
+    remove_outputs(out2)
     with open(cfg, "w") as f:
         f.write(CONFIG.format(out=out2, save="false").replace("max_steps: 300, patience: 300",
                                                                "max_steps: 5, patience: 5"))

@@ -14,7 +14,7 @@ import sys
 
 import h5py
 
-from sweep_test import check, mpirun, run
+from sweep_test import check, mpirun, remove_outputs, run
 
 CONFIG = """models:
   - name: demo
@@ -46,9 +46,7 @@ def rows_of(path):
 
 def sweep(a, name, ranks):
     cfg, out = os.path.join(a.workdir, name + ".yaml"), os.path.join(a.workdir, name + ".h5")
-    for f in (out, out + ".journal"):
-        if os.path.exists(f):
-            os.remove(f)
+    remove_outputs(out)
     with open(cfg, "w") as f:
         f.write(CONFIG.format(out=out))
     cmd = mpirun(ranks, a.crammer, ["run", cfg]) if ranks > 1 else [a.crammer, "run", cfg]

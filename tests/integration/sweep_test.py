@@ -66,6 +66,13 @@ output: {{path: {results}, flush_seconds: 0.5}}
 """)
 
 
+def remove_outputs(out):
+    """A results file and its journal from an earlier run of the same test, gone."""
+    for f in (out, out + ".journal"):
+        if os.path.exists(f):
+            os.remove(f)
+
+
 def mpirun(n, crammer, args):
     return ["mpirun", "--oversubscribe", "-np", str(n), crammer] + args
 

@@ -12,6 +12,7 @@
 #include "crammer/text/bpe.hpp"
 #include "crammer/text/tokenizer.hpp"
 #include "crammer/text/tokenizer_files.hpp"
+#include "crammer/text/unicode.hpp"
 #include "crammer/util/error.hpp"
 #include "test_tokenizer_util.hpp"
 
@@ -173,7 +174,17 @@ TEST(TokenizerGpt2, ByteMapIsABijection) {
   EXPECT_EQ(map['A'], static_cast<uint32_t>('A'));
   std::string all;
   for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
-  EXPECT_EQ(byte_level_to_bytes(bytes_to_byte_level(all)), all);
+  const std::string mapped = bytes_to_byte_level(all);
+  std::string back;
+  for (size_t i = 0; i < mapped.size();) {
+    size_t len = 0;
+    const int b = byte_level_byte(next_code_point(mapped, i, len));
+    ASSERT_GE(b, 0) << "at byte " << i;
+    back += static_cast<char>(b);
+    i += len;
+  }
+  EXPECT_EQ(back, all);
+  EXPECT_EQ(byte_level_byte(0x4E00), -1);  // outside the map
 }
 
 TEST(TokenizerGpt2, TokenizerJsonEncodesIdentically) {

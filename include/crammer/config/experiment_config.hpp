@@ -15,6 +15,8 @@ struct ModelEntry {
   std::string path;          // Hugging Face checkpoint directory
   std::string dtype = "bf16";  // compute dtype: f32 | bf16
   std::string tokenizer;     // tokenizer directory; empty = the checkpoint directory
+
+  const std::string& tokenizer_dir() const { return tokenizer.empty() ? path : tokenizer; }
 };
 
 struct CorpusConfig {

@@ -44,6 +44,9 @@ class RegexSplitter {
   std::vector<std::string_view> split(std::string_view text, SplitBehavior behavior,
                                       bool invert = false) const;
 
+  // TEXT with every match replaced by WITH (Hugging Face's Replace normalizer and decoder).
+  std::string replace_all(std::string_view text, std::string_view with) const;
+
   const std::string& pattern() const { return pattern_; }
   bool jit() const { return jit_; }
 

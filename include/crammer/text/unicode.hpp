@@ -13,12 +13,9 @@ namespace crammer {
 // GPT-2's reversible map: printable Latin-1 bytes keep their code point, the other 68 bytes
 // map to U+0100.. in byte order. byte_to_unicode()[b] is the code point of byte b.
 const std::vector<uint32_t>& byte_to_unicode();
-// Byte-level token text ("Ġworld") -> raw bytes (" world"). Characters outside the map are
-// kept as their UTF-8 (as Hugging Face's ByteLevel decoder does).
-std::string byte_level_to_bytes(std::string_view token);
 // The byte a byte-level character stands for, or -1 for a character outside the map.
 int byte_level_byte(uint32_t cp);
-// Raw bytes -> byte-level token text (inverse of byte_level_to_bytes).
+// Raw bytes -> byte-level token text (" world" -> "Ġworld"); byte_level_byte inverts it.
 std::string bytes_to_byte_level(std::string_view bytes);
 // Unicode normalisation forms of valid UTF-8 TEXT (ICU). Without ICU in the build
 // (CRAMMER_HAVE_ICU unset) ASCII text passes and other text throws TokenizerError naming WHERE.
