@@ -64,21 +64,28 @@ def read_run_info(path):
 def run_variant(path):
     """The run-wide settings that change what a row measures beyond its key, from the config the
     file stores: {"mem_rank": cram.mem_rank, "prefix_tokens": corpus.prefix_tokens, "init": cram.init, "lr_schedule",
-    "warmup_steps", "min_lr": cram.optimizer's schedule keys}, the defaults where the config
-    predates a key."""
+    "warmup_steps", "min_lr": cram.optimizer's schedule keys, "first_tokens", "first_weight",
+    "align_alpha", "align_layers", "align_from", "align_distance": cram.loss}, the defaults where
+    the config predates a key."""
     text = read_run_info(path).get("config_yaml", "")
     try:
         cfg = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         raise ResultsFileError(f"{path}: root attribute config_yaml is not YAML: {e}") from None
     cram, corpus = cfg.get("cram") or {}, cfg.get("corpus") or {}
-    opt = cram.get("optimizer") or {}
+    opt, loss = cram.get("optimizer") or {}, cram.get("loss") or {}
     return {"mem_rank": int(cram.get("mem_rank", 0) or 0),
             "prefix_tokens": int(corpus.get("prefix_tokens", 0) or 0),
             "init": str(cram.get("init", "randn") or "randn"),
             "lr_schedule": str(opt.get("schedule", "constant") or "constant"),
             "warmup_steps": int(opt.get("warmup_steps", 0) or 0),
-            "min_lr": float(opt.get("min_lr", 0) or 0)}
+            "min_lr": float(opt.get("min_lr", 0) or 0),
+            "first_tokens": int(loss.get("first_tokens", 0) or 0),
+            "first_weight": float(loss.get("first_weight", 1.0)),
+            "align_alpha": float(loss.get("align_alpha", 0) or 0),
+            "align_layers": int(loss.get("align_layers", 0) or 0),
+            "align_from": str(loss.get("align_from", "first") or "first"),
+            "align_distance": str(loss.get("align_distance", "l2") or "l2")}
 
 
 def variant_label(variant):
@@ -95,6 +102,12 @@ def variant_label(variant):
         parts.append(f"{variant['lr_schedule']} lr to {variant['min_lr']:g}")
     if variant.get("warmup_steps", 0):
         parts.append(f"warmup {variant['warmup_steps']}")
+    if variant.get("first_tokens", 0) and variant.get("first_weight", 1.0) != 1.0:
+        parts.append(f"first {variant['first_tokens']} targets x{variant['first_weight']:g}")
+    if variant.get("align_alpha", 0):
+        states = (f"{variant['align_from']} {variant['align_layers']} states" if variant.get("align_layers", 0)
+                  else "all states")
+        parts.append(f"align {variant['align_distance']} x{variant['align_alpha']:g} over {states}")
     return f" [{', '.join(parts)}]" if parts else ""
 
 

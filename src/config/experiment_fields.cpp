@@ -55,6 +55,15 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
       o.i64("warmup_steps", opt.warmup_steps);
       o.f64("min_lr", opt.min_lr);
     });
+    s.section("loss", [&](YamlBinder& l) {
+      auto& loss = c.cram.loss;
+      l.i64("first_tokens", loss.first_tokens);
+      l.f64("first_weight", loss.first_weight);
+      l.f64("align_alpha", loss.align_alpha);
+      l.i64("align_layers", loss.align_layers);
+      l.str("align_from", loss.align_from);
+      l.str("align_distance", loss.align_distance);
+    });
   });
   b.section("batching", [&](YamlBinder& s) {
     s.i64("batch_size", c.batching.batch_size);

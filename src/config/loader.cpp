@@ -78,10 +78,18 @@ std::string config_fingerprint(const ExperimentConfig& config) {
   // defaults, so a file written before them still resumes.
   for (const char* line : {"\n  length_mode: grid\n", "\n  restarts: 1\n", "\n  mem_rank: 0\n", "\n  prefix_tokens: 0\n",
                            "\n  init: randn\n", "\n    schedule: constant\n", "\n    warmup_steps: 0\n",
-                           "\n    min_lr: 0\n", "\n    min_lr: 0.0\n", "\n  in_context_control: false\n"}) {
+                           "\n    min_lr: 0\n", "\n    min_lr: 0.0\n", "\n  in_context_control: false\n",
+                           "\n    first_tokens: 0\n", "\n    first_weight: 1\n", "\n    first_weight: 1.0\n",
+                           "\n    align_alpha: 0\n", "\n    align_alpha: 0.0\n", "\n    align_layers: 0\n",
+                           "\n    align_from: first\n", "\n    align_distance: l2\n"}) {
     const auto at = text.find(line);
     if (at != std::string::npos) text.erase(at, std::strlen(line) - 1);
   }
+  // ... and so does the cram.loss section once all its keys are at their defaults.
+  const std::string loss = "\n  loss:\n";
+  const auto at = text.find(loss);
+  if (at != std::string::npos && (at + loss.size() == text.size() || text[at + loss.size()] != ' '))
+    text.erase(at, loss.size() - 1);
   uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
   for (unsigned char ch : text) {
     h ^= ch;

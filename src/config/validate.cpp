@@ -201,6 +201,18 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
                                          Checker::num(o.min_lr));
   if (o.schedule != "cosine" && o.min_lr != 0)
     ck.fail("cram.optimizer.min_lr", "is the floor of schedule cosine; schedule is " + o.schedule);
+  const auto& l = cram.loss;
+  ck.at_least<int64_t>("cram.loss.first_tokens", l.first_tokens, 0);
+  ck.at_least("cram.loss.first_weight", l.first_weight, 0.0);
+  if (l.first_tokens == 0 && l.first_weight != 1)
+    ck.fail("cram.loss.first_weight", "weighs the first cram.loss.first_tokens targets, and first_tokens is 0");
+  ck.at_least("cram.loss.align_alpha", l.align_alpha, 0.0);
+  ck.at_least<int64_t>("cram.loss.align_layers", l.align_layers, 0);
+  ck.one_of("cram.loss.align_from", l.align_from, {"first", "last"});
+  ck.one_of("cram.loss.align_distance", l.align_distance, {"l2", "l1", "cosine"});
+  if (l.align_alpha == 0 && (l.align_layers != 0 || l.align_from != "first" || l.align_distance != "l2"))
+    ck.fail("cram.loss.align_alpha", "is 0, so the alignment term is off and align_layers/align_from/"
+                                     "align_distance change nothing: set align_alpha > 0, or drop them");
 
   ck.at_least<int64_t>("batching.batch_size", c.batching.batch_size, 1);
   ck.at_least<int64_t>("batching.head_chunk", c.batching.head_chunk, 1);

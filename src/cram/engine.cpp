@@ -16,6 +16,7 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include "crammer/cram/engine.hpp"
+#include "crammer/cram/hidden_alignment.hpp"
 #include "crammer/cram/mem_init.hpp"
 #include "crammer/cram/mem_params.hpp"
 #include "crammer/model/causal_lm.hpp"
@@ -119,6 +120,10 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
   const auto& cfg = settings.cram;
   const auto& opt = cfg.optimizer;
   const bool pft = cfg.predict_first_token;
+  const LossConfig& loss_terms = cfg.loss;
+  // The alignment term compares the states of every text token, t_N included (progressive
+  // cramming feeds the whole text); t_N's output is still scored by nothing.
+  const bool align = loss_terms.align_alpha > 0;
   check_items(model, items, pft);
 
   const auto B0 = static_cast<int64_t>(items.size());
@@ -195,20 +200,24 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
     for (int64_t b = 0; b < B0; ++b) active[b] = b;
     torch::Tensor text_emb;  // [B, T - k, d], constant
     HeadTargets targets;
+    HiddenAlignment alignment;
     int64_t T = 0;
     auto build = [&]() {
       at::NoGradGuard no_grad;
       std::vector<std::vector<int64_t>> ids, tg;
-      std::vector<int64_t> first;
+      std::vector<int64_t> first, text_begin, text_len;
       int64_t max_in = 1;
       for (auto b : active) {
         const auto& t = texts[b];
         const auto& c = contexts[b];
         ids.emplace_back(c.begin(), c.end());                // the context, input only
-        ids.back().insert(ids.back().end(), t.begin(), t.end() - 1);  // t_1..t_{N-1}: t_N predicts nothing
+        // t_1..t_{N-1}: t_N predicts nothing (but has hidden states to align)
+        ids.back().insert(ids.back().end(), t.begin(), t.end() - (align ? 0 : 1));
         tg.emplace_back(t.begin() + (pft ? 0 : 1), t.end());
         const auto before = k + static_cast<int64_t>(c.size());  // position of t_1
         first.push_back(pft ? before - 1 : before);
+        text_begin.push_back(static_cast<int64_t>(c.size()));
+        text_len.push_back(static_cast<int64_t>(t.size()));
         max_in = std::max<int64_t>(max_in, static_cast<int64_t>(ids.back().size()));
       }
       const auto Bn = static_cast<int64_t>(active.size());
@@ -218,7 +227,8 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
         for (size_t i = 0; i < ids[b].size(); ++i) acc[b][static_cast<int64_t>(i)] = ids[b][i];
       text_emb = model.embed(pad.to(device));  // [B, T - k, d]
       T = k + max_in;
-      targets = make_head_targets(tg, first, T, device);
+      targets = make_head_targets(tg, first, T, device, loss_terms.first_tokens, loss_terms.first_weight);
+      if (align) alignment = HiddenAlignment(model, text_emb, text_begin, text_len, k, loss_terms);
     };
     build();
 
@@ -230,7 +240,14 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
       const bool may_update = step < max_steps;
       auto mem = params.mem(may_update);                          // [B, k, d] f32
       auto embeds = torch::cat({mem.to(dtype), text_emb}, 1);     // [B, T, d]
-      auto hidden = model.forward(embeds);                         // [B, T, d]
+      torch::Tensor hidden, aligned;                               // [B, T, d]; [B]
+      if (align) {
+        const auto states = model.forward_states(embeds);
+        hidden = states.back();
+        if (may_update) aligned = alignment(states);
+      } else {
+        hidden = model.forward(embeds);
+      }
       auto head = chunked_head(model, hidden, targets, chunk, may_update);
       auto loss_cpu = head.loss.cpu();
       auto correct_cpu = head.correct.cpu();
@@ -267,7 +284,15 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
         (stop ? leave : keep).push_back(static_cast<int64_t>(j));
       }
 
-      if (!keep.empty()) torch::autograd::backward({hidden}, {head.grad_hidden});
+      if (!keep.empty()) {
+        if (aligned.defined()) {
+          torch::autograd::backward({hidden, aligned.sum()},
+                                    {head.grad_hidden, torch::full({}, loss_terms.align_alpha, aligned.options())});
+        } else {
+          torch::autograd::backward({hidden}, {head.grad_hidden});
+        }
+      }
+      aligned = torch::Tensor();
       hidden = torch::Tensor();
       embeds = torch::Tensor();
 

@@ -71,12 +71,14 @@ void adamw_step(torch::Tensor& param, const torch::Tensor& grad, AdamWState& sta
 }
 
 HeadTargets make_head_targets(const std::vector<std::vector<int64_t>>& targets,
-                              const std::vector<int64_t>& first, int64_t T, torch::Device device) {
+                              const std::vector<int64_t>& first, int64_t T, torch::Device device,
+                              int64_t first_tokens, double first_weight) {
   HeadTargets h;
   h.batch = static_cast<int64_t>(targets.size());
   h.seq = T;
   std::vector<int64_t> rows, tgt, sample;
-  std::vector<float> weights;
+  std::vector<float> weights, grad_weights;
+  const bool weighted = first_tokens > 0 && first_weight != 1.0;
   for (int64_t b = 0; b < h.batch; ++b) {
     const auto& t = targets[b];
     const float w = t.empty() ? 0.f : 1.f / static_cast<float>(t.size());
@@ -85,14 +87,18 @@ HeadTargets make_head_targets(const std::vector<std::vector<int64_t>>& targets,
       tgt.push_back(t[i]);
       sample.push_back(b);
       weights.push_back(w);
+      if (weighted)
+        grad_weights.push_back(static_cast<int64_t>(i) < first_tokens ? static_cast<float>(first_weight * w) : w);
     }
   }
   const auto r = static_cast<int64_t>(rows.size());
   auto i64 = torch::dtype(torch::kInt64);
+  auto f32 = torch::dtype(torch::kFloat32);
   h.rows = torch::from_blob(rows.data(), {r}, i64).clone().to(device);
   h.targets = torch::from_blob(tgt.data(), {r}, i64).clone().to(device);
   h.sample = torch::from_blob(sample.data(), {r}, i64).clone().to(device);
-  h.weights = torch::from_blob(weights.data(), {r}, torch::dtype(torch::kFloat32)).clone().to(device);
+  h.weights = torch::from_blob(weights.data(), {r}, f32).clone().to(device);
+  if (weighted) h.grad_weights = torch::from_blob(grad_weights.data(), {r}, f32).clone().to(device);
   return h;
 }
 
@@ -164,7 +170,7 @@ HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const Head
       // d(w * CE)/d h = w * (softmax - onehot) @ W = (e @ W) * (w / sum) - w * W[target]:
       // scaling the [c, d] product instead of the [c, V] probabilities saves two passes over V.
       // Soft-capped: both terms carry the cap's derivative, e * dcap and dcap[target].
-      auto wc = w.unsqueeze(1);                                              // [c, 1]
+      auto wc = (targets.grad_weights.defined() ? targets.grad_weights.narrow(0, c0, c) : w).unsqueeze(1);  // [c, 1]
       auto g = grad_rows.narrow(0, c0, c);                                   // [c, d]
       auto w_tgt = W.index_select(0, tgt.squeeze(1)).to(torch::kFloat32);    // [c, d]
       if (dcap.defined()) {

@@ -112,6 +112,19 @@ CheckpointNames match_checkpoint(const std::string& dir, const ModelSpec& spec, 
 
 torch::Tensor soft_cap(const torch::Tensor& x, double c) { return c > 0 ? x.div(c).tanh().mul(c) : x; }
 
+std::vector<torch::Tensor> CausalLM::forward_states(const torch::Tensor& embeds) {
+  std::vector<torch::Tensor> states;
+  states_ = &states;
+  try {
+    forward(embeds);
+  } catch (...) {
+    states_ = nullptr;
+    throw;
+  }
+  states_ = nullptr;
+  return states;
+}
+
 torch::Tensor CausalLM::lm_head(const torch::Tensor& hidden) {
   // In the compute dtype, then f32, as transformers' `logits.float()`; the cap in f32.
   return soft_cap(at::linear(hidden, head_weight()).to(torch::kFloat32), final_logit_softcap());  // [..., V]

@@ -120,6 +120,7 @@ class GemmaDecoder : public TokenLM {
     torch::Tensor x = embeds;  // [B, T, d]
     for (size_t i = 0; i < blocks_.size(); ++i) {
       GemmaBlock& b = *blocks_[i];
+      record(x);
       // h = x + norm(attention(norm(x)))
       torch::Tensor y = norm(x, b.in_norm);
       torch::Tensor q = layers::linear(y, b.wq, b.bq).reshape({B, T, h, hd});
@@ -140,7 +141,7 @@ class GemmaDecoder : public TokenLM {
       torch::Tensor m = layers::linear(layers::activate(layers::linear(y, b.w1), act_) * layers::linear(y, b.w3), b.w2);
       x = x + norm(m, b.post_ffn_norm);
     }
-    return norm(x, norm_);
+    return record(norm(x, norm_));
   }
 
   // Gemma's RMSNorm: normalised and scaled by (1 + w) in f32, then cast back (Llama casts first).

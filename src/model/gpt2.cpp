@@ -135,6 +135,7 @@ class Gpt2 : public TokenLM {
     torch::Tensor x = embeds + wpe_.narrow(0, past, T);  // [B, T, d]
     for (size_t i = 0; i < blocks_.size(); ++i) {
       Gpt2Block& b = *blocks_[i];
+      record(x);
       torch::Tensor qkv = conv1d(layers::layer_norm(x, b.ln1_w, b.ln1_b, eps), b.c_attn_w,
                                  b.c_attn_b);                            // [B, T, 3d]
       auto heads = [&](int64_t j) {                                      // -> [B, h, T, hd]
@@ -147,7 +148,7 @@ class Gpt2 : public TokenLM {
       torch::Tensor m = conv1d(layers::layer_norm(x, b.ln2_w, b.ln2_b, eps), b.c_fc_w, b.c_fc_b);
       x = x + conv1d(layers::activate(m, act_), b.mlp_proj_w, b.mlp_proj_b);
     }
-    return layers::layer_norm(x, ln_f_w_, ln_f_b_, eps);
+    return record(layers::layer_norm(x, ln_f_w_, ln_f_b_, eps));
   }
 
   layers::Activation act_;

@@ -147,6 +147,7 @@ class GptNeox : public TokenLM {
     torch::Tensor x = embeds;  // [B, T, d]
     for (size_t i = 0; i < blocks_.size(); ++i) {
       NeoxBlock& b = *blocks_[i];
+      record(x);
       torch::Tensor qkv = layers::linear(layers::layer_norm(x, b.ln1_w, b.ln1_b, eps), b.qkv_w,
                                          b.qkv_b)
                               .view({B, T, h, 3 * hd});  // per head: q | k | v
@@ -169,7 +170,7 @@ class GptNeox : public TokenLM {
         x = x + mlp(x);
       }
     }
-    return layers::layer_norm(x, final_w_, final_b_, eps);
+    return record(layers::layer_norm(x, final_w_, final_b_, eps));
   }
 
   const NeoxFields& c_;  // spec_'s

@@ -139,6 +139,7 @@ class LlamaDecoder : public TokenLM {
     torch::Tensor x = embeds;  // [B, T, d]
     for (size_t i = 0; i < blocks_.size(); ++i) {
       LlamaBlock& b = *blocks_[i];
+      record(x);
       // h = x + attention(norm(x))   (olmo2: h = x + norm(attention(x)))
       torch::Tensor y = after ? x : norm(x, b.attn_norm);
       torch::Tensor q, k, v;
@@ -187,7 +188,7 @@ class LlamaDecoder : public TokenLM {
       torch::Tensor m = layers::linear(layers::activate(gate, act_) * up, b.w2, b.b2);
       x = x + (after ? norm(m, b.post_ffn_norm) : m);
     }
-    return norm(x, norm_);
+    return record(norm(x, norm_));
   }
 
   // RMSNorm with a gain (olmo2: the gain applied in f32 before the cast back), or (olmo)

@@ -117,12 +117,13 @@ class Mamba : public TokenLM {
     torch::Tensor x = embeds;  // [B, T, d]; f32 after the first block when residual_in_fp32
     for (size_t i = 0; i < blocks_.size(); ++i) {
       MambaBlock& b = *blocks_[i];
+      record(x);
       torch::Tensor y = layers::rms_norm(x.to(dtype), b.norm, spec_.norm_eps);
       torch::Tensor residual = m_.residual_in_fp32 ? x.to(torch::kFloat32) : x;
       x = residual + mix(b, y, cache, i);
     }
     if (cache) cache->state_tokens += embeds.size(1);
-    return layers::rms_norm(x, norm_f_, spec_.norm_eps).to(dtype);  // the head reads it in the weights' dtype
+    return record(layers::rms_norm(x, norm_f_, spec_.norm_eps).to(dtype));  // the head reads it in the weights' dtype
   }
 
   // The mixer of one block: y [B, T, d] -> [B, T, d].

@@ -176,6 +176,7 @@ class Opt : public TokenLM {
     x = x + embed_positions_.narrow(0, past + kPositionOffset, T);  // [B, T, d]
     for (size_t i = 0; i < layers_.size(); ++i) {
       OptLayer& l = *layers_[i];
+      record(x);
       torch::Tensor y = pre ? norm(x, l.attn_ln_w, l.attn_ln_b) : x;
       auto heads = [&](const torch::Tensor& w, const torch::Tensor& b) {  // -> [B, h, T, hd]
         return layers::linear(y, w, b).view({B, T, h, hd}).transpose(1, 2);
@@ -189,7 +190,7 @@ class Opt : public TokenLM {
       if (!pre) x = norm(x, l.mlp_ln_w, l.mlp_ln_b);
     }
     if (pre) x = norm(x, final_ln_w_, final_ln_b_);
-    return project_out_.defined() ? layers::linear(x, project_out_) : x;
+    return record(project_out_.defined() ? layers::linear(x, project_out_) : x);
   }
 
   const OptFields& c_;  // spec_'s

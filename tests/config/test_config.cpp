@@ -403,6 +403,39 @@ TEST_F(ConfigTest, InContextControlIsGridOnlyAndOffKeepsTheFingerprint) {
                                              true);
 }
 
+TEST_F(ConfigTest, LossTermsAreCheckedAndDefaultsKeepTheFingerprint) {
+  const ExperimentConfig c = crammer::load_config(
+      file(base()).string(), {"cram.loss.first_tokens=4", "cram.loss.first_weight=3", "cram.loss.align_alpha=0.1",
+                              "cram.loss.align_layers=2", "cram.loss.align_from=last", "cram.loss.align_distance=cosine"});
+  EXPECT_EQ(c.cram.loss.first_tokens, 4);
+  EXPECT_DOUBLE_EQ(c.cram.loss.first_weight, 3.0);
+  EXPECT_DOUBLE_EQ(c.cram.loss.align_alpha, 0.1);
+  EXPECT_EQ(c.cram.loss.align_layers, 2);
+  EXPECT_EQ(c.cram.loss.align_from, "last");
+  EXPECT_EQ(c.cram.loss.align_distance, "cosine");
+  EXPECT_THAT(error_of(base(), {"cram.loss.first_tokens=-1"}), HasSubstr("cram.loss.first_tokens: must be >= 0, got -1"));
+  EXPECT_THAT(error_of(base(), {"cram.loss.first_weight=2"}),
+              HasSubstr("cram.loss.first_weight: weighs the first cram.loss.first_tokens targets, and first_tokens is 0"));
+  EXPECT_THAT(error_of(base(), {"cram.loss.first_tokens=2", "cram.loss.first_weight=-1"}),
+              HasSubstr("cram.loss.first_weight: must be >= 0"));
+  EXPECT_THAT(error_of(base(), {"cram.loss.align_alpha=-0.5"}), HasSubstr("cram.loss.align_alpha: must be >= 0"));
+  EXPECT_THAT(error_of(base(), {"cram.loss.align_alpha=1", "cram.loss.align_distance=kl"}),
+              HasSubstr("cram.loss.align_distance"));
+  EXPECT_THAT(error_of(base(), {"cram.loss.align_alpha=1", "cram.loss.align_from=middle"}),
+              HasSubstr("cram.loss.align_from"));
+  EXPECT_THAT(error_of(base(), {"cram.loss.align_layers=3"}),
+              HasSubstr("cram.loss.align_alpha: is 0, so the alignment term is off"));
+  EXPECT_THAT(error_of(base(), {"cram.loss.align_alpha=1", "cram.loss.align_layers=-2"}),
+              HasSubstr("cram.loss.align_layers: must be >= 0, got -2"));
+  EXPECT_THAT(error_of(base(), {"cram.loss.weight=2"}), HasSubstr("cram.loss.weight"));
+  expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> int64_t& { return c.cram.loss.first_tokens; },
+                                             int64_t{4});
+  expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> double& { return c.cram.loss.align_alpha; },
+                                             0.5);
+  expect_fingerprint_counts_only_off_default(
+      [](ExperimentConfig& c) -> std::string& { return c.cram.loss.align_distance; }, std::string("l1"));
+}
+
 TEST_F(ConfigTest, OutOfRangeNMem) {
   std::string m = error_of(base(), {"cram.n_mem=[1,0]"});
   EXPECT_THAT(m, HasSubstr("cram.n_mem[1]: must be >= 1, got 0"));

@@ -606,6 +606,28 @@ TEST(Architectures, CachedForwardOpt) {
   check_cached(opt_350m().spec, "opt post-norm+project");
 }
 
+// forward_states (the cramming alignment term's hidden states): Hugging Face's hidden_states
+// layout, n_layers + 1 states, the last the forward's own output, each layer's input distinct.
+TEST(Architectures, ForwardStatesAreEachLayersInputThenTheFinalStates) {
+  for (const Arch& a : {llama_gqa(), olmo2(), neox(true), gpt2(), opt_350m(), gemma2(), mamba()}) {
+    const ModelSpec& spec = a.spec;
+    auto model = make_random_model(spec, 1);
+    perturb(*model, 2);
+    torch::NoGradGuard g;
+    Tensor x = model->embed(random_ids(spec, 2, 6, 4));
+    auto states = model->forward_states(x);
+    ASSERT_EQ(states.size(), static_cast<size_t>(spec.num_layers + 1)) << spec.model_type;
+    EXPECT_TRUE(torch::equal(states.back(), model->forward(x))) << spec.model_type;
+    for (size_t i = 0; i + 1 < states.size(); ++i) {
+      EXPECT_EQ(states[i].size(1), 6) << spec.model_type << " state " << i;
+      if (states[i].sizes() == states[i + 1].sizes())  // opt-350m projects the last one out
+        EXPECT_FALSE(torch::allclose(states[i].to(torch::kFloat32), states[i + 1].to(torch::kFloat32)))
+            << spec.model_type << " state " << i;
+    }
+    EXPECT_EQ(model->forward_states(x).size(), states.size()) << "each call collects afresh";
+  }
+}
+
 // Gradients flow to the input embeddings through the frozen model (what cramming needs), and
 // a finite difference agrees with them.
 TEST(Architectures, GradientToInputEmbeddings) {

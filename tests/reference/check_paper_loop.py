@@ -5,7 +5,9 @@ transformers: gpt2, gpt_neox and llama models, each task started from the same m
 lengths (right padding, samples leaving as they finish). Every step's loss must agree to 1e-4
 relative over the first 50 steps (f32), and each task must reach accuracy 1.0 at the same step.
 The llama model runs a second time under cram.optimizer.schedule cosine with warmup and a floor,
-against the loop under transformers' get_cosine_with_min_lr_schedule_with_warmup.
+against the loop under transformers' get_cosine_with_min_lr_schedule_with_warmup; and every
+model once more under cram.loss terms (first-token weight, hidden-state alignment with each
+distance) against the loop optimising progressive_cramming's objective (paper_loop.loss_terms).
 
   check_paper_loop.py --crammer build/release/src/app/crammer --workdir DIR
 """
@@ -32,7 +34,19 @@ VOCAB, D, SAMPLES, LENGTHS, KS = 16, 32, 4, [4, 7], [2, 4]
 OPT = dict(lr=0.02, beta1=0.9, beta2=0.9, weight_decay=0.01, eps=1e-8, max_steps=200,
            patience=200)
 SCHEDULED = dict(OPT, schedule="cosine", warmup_steps=10, min_lr=0.002)
+# cram.loss per model: each distance once, the first and the last states, all of them.
+TERMS = {
+    "gpt2": dict(first_tokens=2, first_weight=3.0, align_alpha=0.05, align_layers=2, align_from="first",
+                 align_distance="cosine"),
+    "gpt_neox": dict(align_alpha=0.005, align_distance="l1"),
+    "llama": dict(first_tokens=3, first_weight=0.5, align_alpha=0.02, align_layers=2, align_from="last",
+                  align_distance="l2"),
+}
 TOL, COMPARED_STEPS = 1e-4, 50
+
+
+def variant(o):
+    return "loss terms" if "loss" in o else o.get("schedule", "constant")
 
 
 def schedule_of(o):
@@ -69,10 +83,11 @@ def prepare(arch, crammer, work):
 
 
 def run_crammer(arch, crammer, work, model_dir, batch, o):
-    tag = f"{arch}-b{batch}-{o.get('schedule', 'constant')}"
+    tag = f"{arch}-b{batch}-{variant(o).replace(' ', '-')}"
     results = work / f"{tag}.h5"
     config = work / f"{tag}.yaml"
     schedule = "".join(f", {k}: {o[k]}" for k in ("schedule", "warmup_steps", "min_lr") if k in o)
+    loss = "  loss: {" + ", ".join(f"{k}: {v}" for k, v in o["loss"].items()) + "}\n" if "loss" in o else ""
     config.write_text(f"""
 models: [{{name: {arch}, path: {model_dir}, dtype: f32}}]
 corpus: {{format: token-ids, paths: [{work / f'ids-{arch}.txt'}], samples: {SAMPLES}}}
@@ -84,7 +99,7 @@ cram:
   optimizer: {{lr: {o['lr']}, beta1: {o['beta1']}, beta2: {o['beta2']}, eps: {o['eps']},
               weight_decay: {o['weight_decay']}, max_steps: {o['max_steps']},
               patience: {o['patience']}, target_accuracy: 1.0{schedule}}}
-batching: {{batch_size: {batch}}}
+{loss}batching: {{batch_size: {batch}}}
 runtime: {{device: cpu, threads: 2, seed: 0, attention: explicit}}
 output: {{path: {results}, curves_every: 1}}
 """)
@@ -109,19 +124,19 @@ def main():
     errors, worst, reached, runs = [], 0.0, 0, 0
     for arch in ARCHS:
         model_dir, lines, model, init = prepare(arch, args.crammer, args.workdir)
-        for o in [OPT] + ([SCHEDULED] if arch == "llama" else []):
-            reference = {}
+        for o in [OPT] + ([SCHEDULED] if arch == "llama" else []) + [dict(OPT, loss=TERMS[arch])]:
+            reference, worst_here, worst_at = {}, 0.0, ""
             for key, mem0 in init.items():
                 k, L, s = (int(p[1:]) for p in key.split("/")[1:])
                 ids = torch.tensor(lines[s][:L])
                 reference[key] = paper_loop.cram(
                     model, ids, mem0, o["lr"], (o["beta1"], o["beta2"]), o["weight_decay"],
-                    o["eps"], o["max_steps"] + 1, o["patience"], schedule_of(o))
+                    o["eps"], o["max_steps"] + 1, o["patience"], schedule_of(o), o.get("loss"))
             for batch in (1, 8):
                 rows, curves = run_crammer(arch, args.crammer, args.workdir, model_dir, batch, o)
                 runs += len(reference)
                 for key, ref in reference.items():
-                    where = f"{key} ({o.get('schedule', 'constant')}) batch {batch}"
+                    where = f"{key} ({variant(o)}) batch {batch}"
                     got = curves.get(key, [])
                     n = min(COMPARED_STEPS, len(ref["losses"]))
                     if len(got) < n:
@@ -130,6 +145,8 @@ def main():
                     for step in range(n):
                         rel = abs(got[step][0] - ref["losses"][step]) / abs(ref["losses"][step])
                         worst = max(worst, rel)
+                        if rel > worst_here:
+                            worst_here, worst_at = rel, f"{key} step {step}, loss {ref['losses'][step]:.3g}"
                         if rel > TOL or abs(got[step][1] - ref["accs"][step]) > 1e-6:
                             errors.append(f"{where} step {step}: crammer loss {got[step][0]:.7g} acc "
                                           f"{got[step][1]:.4f}, paper loop {ref['losses'][step]:.7g} acc "
@@ -143,7 +160,8 @@ def main():
                                           f"{row['best_acc']}), paper loop at {ref['steps']}")
                     elif float(row["best_acc"]) == 1.0:
                         errors.append(f"{where}: crammer reached 1.0, the paper loop did not ({ref['best_acc']})")
-            print(f"{arch} ({o.get('schedule', 'constant')}): {len(reference)} tasks x batch 1 and 8 compared")
+            print(f"{arch} ({variant(o)}): {len(reference)} tasks x batch 1 and 8 compared, "
+                  f"worst relative loss difference {worst_here:.2e} ({worst_at})")
     total = runs
     print(f"worst relative loss difference over the first {COMPARED_STEPS} steps: {worst:.2e}; "
           f"{reached} of {total} task runs reached accuracy 1.0")

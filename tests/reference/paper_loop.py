@@ -8,14 +8,51 @@ definition, for one text at batch 1 on a transformers model:
   best = the first step with a strictly higher accuracy; stop at accuracy 1.0, or after
   `patience` steps without one, or after max_steps steps.
 
-Step s records the loss and accuracy of the mem before update s (step 0: the initial mem)."""
+Step s records the loss and accuracy of the mem before update s (step 0: the initial mem).
+With `terms` (loss_terms below) the update follows progressive_cramming's objective instead of
+the mean CE; the recorded loss stays the mean CE."""
 import torch
+import torch.nn.functional as F
 
 
-def cram(model, ids, mem0, lr, betas, weight_decay, eps, max_steps, patience, schedule=None):
+def loss_terms(model, ids, k, first_tokens=0, first_weight=1.0, align_alpha=0.0, align_layers=0,
+               align_from="first", align_distance="l2"):
+    """progressive_cramming's objective (train/loss.py) for one text, written from its
+    definition: the per-token CE with the first `first_tokens` targets weighing `first_weight`,
+    divided by the number of targets, plus align_alpha x the summed per-state mean distance between
+    the hidden states of [mem] + text at the text's positions and those of the text alone, over
+    the first (or last) align_layers of transformers' hidden_states (0: all).
+    Returns objective(ce_each [L-1], hidden_states of the run with mem)."""
+    with torch.no_grad():
+        target = model(input_ids=ids[None], output_hidden_states=True).hidden_states
+    n = len(target)
+    count = min(align_layers, n) if align_layers > 0 else n
+    states = range(n - count, n) if align_from == "last" else range(count)
+
+    def objective(ce_each, hidden_states):
+        w = torch.ones_like(ce_each)
+        w[:first_tokens] = first_weight
+        total = (ce_each * w).sum() / ce_each.numel()
+        if align_alpha > 0:
+            align = 0.0
+            for i in states:
+                h, t = hidden_states[i][0, k:].float(), target[i][0].float()
+                if align_distance == "l2":
+                    d = F.mse_loss(h, t, reduction="none").sum(-1).sqrt()
+                elif align_distance == "l1":
+                    d = F.l1_loss(h, t, reduction="none").sum(-1)
+                else:
+                    d = 1.0 - F.cosine_similarity(h, t, dim=-1)
+                align = align + d.mean()
+            total = total + align_alpha * align
+        return total
+    return objective
+
+
+def cram(model, ids, mem0, lr, betas, weight_decay, eps, max_steps, patience, schedule=None, terms=None):
     """ids: [L] int64; mem0: [k, d] f32; schedule: None or a function of the optimizer that
-    returns its LR scheduler. Returns dict(losses, accs, best_loss, best_acc, steps) where steps
-    is the index of the last step taken."""
+    returns its LR scheduler; terms: None or a dict of loss_terms' options. Returns dict(losses,
+    accs, best_loss, best_acc, steps) where steps is the index of the last step taken."""
     for p in model.parameters():
         p.requires_grad_(False)
     k = mem0.shape[0]
@@ -26,12 +63,15 @@ def cram(model, ids, mem0, lr, betas, weight_decay, eps, max_steps, patience, sc
         text = model.get_input_embeddings()(ids[None])
     losses, accs = [], []
     best_loss, best_acc, since = float("inf"), 0.0, 0
+    objective = loss_terms(model, ids, k, **terms) if terms else None
     for step in range(max_steps):
-        logits = model(inputs_embeds=torch.cat([mem[None].to(text.dtype), text], 1)).logits[:, k:]
-        shift = logits[0, :-1].float()
-        loss = torch.nn.functional.cross_entropy(shift, ids[1:])
+        out = model(inputs_embeds=torch.cat([mem[None].to(text.dtype), text], 1),
+                    output_hidden_states=objective is not None)
+        shift = out.logits[0, k:-1].float()
+        ce_each = F.cross_entropy(shift, ids[1:], reduction="none")
+        loss = ce_each.mean()
         acc = (shift.argmax(-1) == ids[1:]).float().mean().item()
-        loss.backward()
+        (objective(ce_each, out.hidden_states) if objective else loss).backward()
         opt.step()
         opt.zero_grad()
         if scheduler:

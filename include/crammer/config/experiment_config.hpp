@@ -55,6 +55,23 @@ struct OptimizerConfig {
   double min_lr = 0.0;
 };
 
+// Terms of the cramming objective beyond the paper's mean CE (progressive_cramming's
+// train/loss.py). The stored losses stay the plain mean CE; these shape only the gradient.
+struct LossConfig {
+  // The first first_tokens targets of each text weigh first_weight in its CE, the rest 1
+  // (still divided by the number of targets).
+  int64_t first_tokens = 0;
+  double first_weight = 1.0;
+  // + align_alpha x the distance between the hidden states with [mem] and those of the text
+  // alone (no [mem]) at the text's positions, averaged over them and summed over the aligned
+  // states: Hugging Face's hidden_states (the input of each layer, then the final states), the
+  // first align_layers of them or, with align_from last, the last (0: all). 0 = off.
+  double align_alpha = 0.0;
+  int64_t align_layers = 0;
+  std::string align_from = "first";  // first | last
+  std::string align_distance = "l2";  // l2 (Euclidean) | l1 | cosine (1 - cos)
+};
+
 struct CramConfig {
   std::vector<int64_t> n_mem = {1, 2, 4};
   std::vector<int64_t> lengths = {16, 32, 64, 128};
@@ -85,6 +102,7 @@ struct CramConfig {
   // (file: init_mem; a config with init_mem and the default randn means file).
   std::string init = "randn";
   OptimizerConfig optimizer;
+  LossConfig loss;
 };
 
 struct BatchingConfig {

@@ -47,6 +47,9 @@ struct HeadTargets {
   torch::Tensor targets;   // [R] int64
   torch::Tensor sample;    // [R] int64, b of each row
   torch::Tensor weights;   // [R] f32
+  // The weights of the gradient when they differ from `weights` (cram.loss.first_tokens):
+  // the reported loss stays the plain mean CE. Undefined: `weights`.
+  torch::Tensor grad_weights;  // [R] f32
 };
 
 // Per-sample mean CE and correct-argmax counts; with want_grad also d(sum_b loss_b)/d hidden.
@@ -71,9 +74,12 @@ HeadOutput chunked_head(CausalLM& model, const torch::Tensor& hidden, const Head
                         int64_t chunk, bool want_grad, bool want_bound = false);
 
 // Builds HeadTargets for texts right-padded into a sequence of length T, where text b's
-// targets sit at positions first[b] .. first[b] + targets[b].size() - 1.
+// targets sit at positions first[b] .. first[b] + targets[b].size() - 1. With first_tokens > 0
+// and first_weight != 1, the gradient weighs each text's first first_tokens targets
+// first_weight (grad_weights).
 HeadTargets make_head_targets(const std::vector<std::vector<int64_t>>& targets,
-                              const std::vector<int64_t>& first, int64_t T, torch::Device device);
+                              const std::vector<int64_t>& first, int64_t T, torch::Device device,
+                              int64_t first_tokens = 0, double first_weight = 1.0);
 
 // Baseline (no memory) of each text: mean CE and correct count over the same targets that
 // cramming scores. With predict_first_token the first target t_1 is predicted from the

@@ -63,6 +63,9 @@ class CausalLM : public torch::nn::Module {
   // inputs_embeds [B, T, d] at positions 0..T-1 -> final hidden states [B, T, d].
   // Plain causal attention: no padding mask (callers right-pad, so no real token sees a pad).
   virtual torch::Tensor forward(const torch::Tensor& embeds) = 0;
+  // Hugging Face's output_hidden_states: the input of every layer, then the final hidden
+  // states (after the final norm), n_layers + 1 tensors [B, T, d] in the graph of `embeds`.
+  std::vector<torch::Tensor> forward_states(const torch::Tensor& embeds);
   // Same, continuing at positions cache.length().. and appending to the cache.
   virtual torch::Tensor forward_cached(const torch::Tensor& embeds, KVCache& cache) = 0;
   // hidden [..., d] -> logits [..., V] in f32 (the caller chunks over positions): hidden @
@@ -85,8 +88,18 @@ class CausalLM : public torch::nn::Module {
   virtual std::vector<HfParam> hf_params() = 0;
 
  protected:
+  // Each family passes the input of every layer and its final hidden states through this, so
+  // forward_states can collect them.
+  const torch::Tensor& record(const torch::Tensor& x) {
+    if (states_) states_->push_back(x);
+    return x;
+  }
+
   ModelSpec spec_;
   AttentionKernel attention_ = AttentionKernel::automatic;
+
+ private:
+  std::vector<torch::Tensor>* states_ = nullptr;  // set during forward_states only
 };
 
 // c * tanh(x / c) for c > 0 (the logit soft-cap); x itself otherwise.
