@@ -64,7 +64,8 @@ def read_run_info(path):
 def run_variant(path):
     """The run-wide settings that change what a row measures beyond its key, from the config the
     file stores: {"mem_rank": cram.mem_rank, "prefix_tokens": corpus.prefix_tokens, "init": cram.init, "lr_schedule",
-    "warmup_steps", "min_lr": cram.optimizer's schedule keys, "first_tokens", "first_weight",
+    "warmup_steps", "min_lr", "schedule_steps": cram.optimizer's schedule keys, "carry_optimizer",
+    "first_tokens", "first_weight",
     "align_alpha", "align_layers", "align_from", "align_distance": cram.loss}, the defaults where
     the config predates a key."""
     text = read_run_info(path).get("config_yaml", "")
@@ -80,6 +81,8 @@ def run_variant(path):
             "lr_schedule": str(opt.get("schedule", "constant") or "constant"),
             "warmup_steps": int(opt.get("warmup_steps", 0) or 0),
             "min_lr": float(opt.get("min_lr", 0) or 0),
+            "schedule_steps": int(opt.get("schedule_steps", 0) or 0),
+            "carry_optimizer": bool(cram.get("carry_optimizer", False)),
             "first_tokens": int(loss.get("first_tokens", 0) or 0),
             "first_weight": float(loss.get("first_weight", 1.0)),
             "align_alpha": float(loss.get("align_alpha", 0) or 0),
@@ -102,6 +105,10 @@ def variant_label(variant):
         parts.append(f"{variant['lr_schedule']} lr to {variant['min_lr']:g}")
     if variant.get("warmup_steps", 0):
         parts.append(f"warmup {variant['warmup_steps']}")
+    if variant.get("schedule_steps", 0):
+        parts.append(f"over {variant['schedule_steps']} updates")
+    if variant.get("carry_optimizer", False):
+        parts.append("carried AdamW")
     if variant.get("first_tokens", 0) and variant.get("first_weight", 1.0) != 1.0:
         parts.append(f"first {variant['first_tokens']} targets x{variant['first_weight']:g}")
     if variant.get("align_alpha", 0):

@@ -33,6 +33,7 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
     s.i64_list("lengths", c.cram.lengths);
     s.str("length_mode", c.cram.length_mode);
     s.str("search", c.cram.search);
+    s.boolean("carry_optimizer", c.cram.carry_optimizer);
     s.i64("restarts", c.cram.restarts);
     s.i64("mem_rank", c.cram.mem_rank);
     s.boolean("predict_first_token", c.cram.predict_first_token);
@@ -54,6 +55,7 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
       o.str("schedule", opt.schedule);
       o.i64("warmup_steps", opt.warmup_steps);
       o.f64("min_lr", opt.min_lr);
+      o.i64("schedule_steps", opt.schedule_steps);
     });
     s.section("loss", [&](YamlBinder& l) {
       auto& loss = c.cram.loss;

@@ -201,6 +201,15 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
                                          Checker::num(o.min_lr));
   if (o.schedule != "cosine" && o.min_lr != 0)
     ck.fail("cram.optimizer.min_lr", "is the floor of schedule cosine; schedule is " + o.schedule);
+  ck.at_least<int64_t>("cram.optimizer.schedule_steps", o.schedule_steps, 0);
+  if (o.schedule_steps != 0 && o.schedule != "cosine")
+    ck.fail("cram.optimizer.schedule_steps", "is the length of schedule cosine; schedule is " + o.schedule);
+  if (o.schedule_steps != 0 && o.schedule_steps <= o.warmup_steps)
+    ck.fail("cram.optimizer.schedule_steps", std::to_string(o.schedule_steps) + " <= cram.optimizer.warmup_steps " +
+                                                 std::to_string(o.warmup_steps) + ": the cosine would have no length");
+  if (cram.carry_optimizer && cram.search != "progressive")
+    ck.fail("cram.carry_optimizer", "carries AdamW from one probe of a progressive search to the next; cram.search is " +
+                                        cram.search + ": use cram.search: progressive, or drop it");
   const auto& l = cram.loss;
   ck.at_least<int64_t>("cram.loss.first_tokens", l.first_tokens, 0);
   ck.at_least("cram.loss.first_weight", l.first_weight, 0.0);

@@ -58,6 +58,10 @@ void check_items(CausalLM& model, const std::vector<CramItem>& items, bool predi
                 it.warm_mem.size(1) != embedding_dim(spec))) {
       why << "warm-start mem has shape " << it.warm_mem.sizes() << ", expected [" << k << ", "
           << embedding_dim(spec) << "]";
+    } else if (it.warm_m.defined() && (!it.warm_mem.defined() || !it.warm_v.defined() ||
+                                       it.warm_m.sizes() != it.warm_mem.sizes() ||
+                                       it.warm_v.sizes() != it.warm_mem.sizes())) {
+      why << "carried AdamW moments need a warm-start mem of their shape";
     } else {
       std::vector<int32_t> ids = it.context;
       ids.insert(ids.end(), it.tokens.begin(), it.tokens.end());
@@ -85,6 +89,8 @@ struct Track {
   double wall = 0;
   std::vector<float> curve_loss, curve_acc;
   torch::Tensor best_mem;  // [k, d] f32 CPU, once finished
+  torch::Tensor stop_m, stop_v;  // AdamW moments [k, d] f32 CPU when it stopped
+  int64_t stop_updates = 0;
 };
 
 }  // namespace
@@ -194,6 +200,18 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
     auto params = rank > 0 ? MemParams::low_rank(torch::stack(init).to(device), torch::stack(init_w).to(device),
                                                  torch::stack(init_b).to(device))
                            : MemParams::full(torch::stack(init).to(device));  // mem [B, k, d]
+    // A progressive search's carried AdamW state; samples without one start fresh beside them.
+    if (std::any_of(items.begin(), items.end(), [](const CramItem& it) { return it.warm_m.defined(); })) {
+      std::vector<torch::Tensor> m, v;
+      std::vector<int64_t> updates;
+      for (const auto& it : items) {
+        const bool c = it.warm_m.defined();
+        m.push_back(c ? it.warm_m.to(torch::kFloat32).cpu() : torch::zeros({k, d}));
+        v.push_back(c ? it.warm_v.to(torch::kFloat32).cpu() : torch::zeros({k, d}));
+        updates.push_back(c ? it.warm_updates : 0);
+      }
+      params.carry(torch::stack(m).to(device), torch::stack(v).to(device), std::move(updates));
+    }
 
     // Active samples (indices into items) and their batch tensors, rebuilt on compaction.
     std::vector<int64_t> active(items.size());
@@ -308,6 +326,12 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
         auto& tr = track[active[j]];
         tr.done = true;
         tr.best_mem = best_mem[j].to(torch::kCPU, torch::kFloat32).clone();  // [k, d]
+        if (rank == 0) {
+          const AdamWState& a = params.adam();
+          tr.stop_m = a.m[j].cpu().clone();
+          tr.stop_v = a.v[j].cpu().clone();
+          tr.stop_updates = a.updates(j);
+        }
       }
       // Step time is shared by the samples that took part in it.
       const double share = seconds_since(t_step) / static_cast<double>(active.size());
@@ -389,6 +413,9 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
     r.curve_loss = std::move(tr.curve_loss);
     r.curve_acc = std::move(tr.curve_acc);
     out[b].best_mem = tr.best_mem;
+    out[b].stop_m = tr.stop_m;
+    out[b].stop_v = tr.stop_v;
+    out[b].stop_updates = tr.stop_updates;
     if (settings.save_memory && tr.best_mem.defined()) {
       auto m = tr.best_mem.contiguous();
       r.memory.assign(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());

@@ -50,6 +50,13 @@ void MemParams::step(const OptimizerConfig& opt) {
   grads_.clear();
 }
 
+void MemParams::carry(torch::Tensor m, torch::Tensor v, std::vector<int64_t> updates) {
+  AdamWState& a = adam_.at(0);
+  a.m = std::move(m);
+  a.v = std::move(v);
+  a.carried = std::move(updates);
+}
+
 void MemParams::keep(const torch::Tensor& keep_index) {
   at::NoGradGuard no_grad;
   take_grads();  // the last backward's gradients follow their samples

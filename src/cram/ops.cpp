@@ -53,11 +53,48 @@ AdamWState adamw_init(const torch::Tensor& param) {
 void AdamWState::keep(const torch::Tensor& keep_index) {
   m = m.index_select(0, keep_index);
   v = v.index_select(0, keep_index);
+  if (!carried.empty()) {
+    auto idx = keep_index.cpu();
+    std::vector<int64_t> kept;
+    for (int64_t i = 0; i < idx.size(0); ++i) kept.push_back(carried.at(static_cast<size_t>(idx[i].item<int64_t>())));
+    carried = std::move(kept);
+  }
 }
+
+namespace {
+
+// AdamW with each sample's own update count (AdamWState::carried): the learning rate and the
+// bias corrections become [B, 1, ...] factors.
+void adamw_step_carried(torch::Tensor& param, const torch::Tensor& grad, AdamWState& state,
+                        const OptimizerConfig& opt) {
+  const auto B = static_cast<int64_t>(state.carried.size());
+  std::vector<float> decay(B), step_size(B), root_bc2(B);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t t = state.updates(b);  // updates before this one
+    const double lr = scheduled_lr(opt, t);
+    decay[b] = static_cast<float>(1.0 - lr * opt.weight_decay);
+    step_size[b] = static_cast<float>(lr / (1.0 - std::pow(opt.beta1, static_cast<double>(t + 1))));
+    root_bc2[b] = static_cast<float>(std::sqrt(1.0 - std::pow(opt.beta2, static_cast<double>(t + 1))));
+  }
+  state.step += 1;
+  std::vector<int64_t> shape(static_cast<size_t>(param.dim()), 1);
+  shape[0] = B;
+  auto col = [&](std::vector<float>& x) {
+    return torch::from_blob(x.data(), {B}, torch::dtype(torch::kFloat32)).clone().to(param.device()).view(shape);
+  };
+  param.mul_(col(decay));
+  state.m.mul_(opt.beta1).add_(grad, 1.0 - opt.beta1);
+  state.v.mul_(opt.beta2).addcmul_(grad, grad, 1.0 - opt.beta2);
+  auto denom = (state.v.sqrt() / col(root_bc2)).add_(opt.eps);
+  param.sub_(state.m / denom * col(step_size));
+}
+
+}  // namespace
 
 void adamw_step(torch::Tensor& param, const torch::Tensor& grad, AdamWState& state,
                 const OptimizerConfig& opt) {
   at::NoGradGuard no_grad;
+  if (!state.carried.empty()) return adamw_step_carried(param, grad, state, opt);
   const double lr = scheduled_lr(opt, state.step);  // state.step updates came before this one
   state.step += 1;
   const double bc1 = 1.0 - std::pow(opt.beta1, static_cast<double>(state.step));

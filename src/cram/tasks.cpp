@@ -7,7 +7,8 @@
 // task's length; after the first failure, bisect between the last success and the first
 // failure down to one token. capacity = the largest converged probe (0 if none; the task's
 // length if even that converged, i.e. a lower bound). `progressive` starts each probe from the
-// best mem of the last success (a prefix of the probe's text) instead of a fresh init.
+// best mem of the last success (a prefix of the probe's text) instead of a fresh init; with
+// cram.carry_optimizer also from that success's AdamW moments and update count.
 #include <algorithm>
 #include <cmath>
 #include <climits>
@@ -101,6 +102,8 @@ struct Search {
   bool doubling = true;
   bool done = false;
   torch::Tensor warm;    // best mem of the last success [k, d] (progressive)
+  torch::Tensor warm_m, warm_v;  // its AdamW moments (cram.carry_optimizer)
+  int64_t warm_updates = 0;
   std::vector<TaskResult> rows;
 
   // Chooses the next probe after a probe of `length` converged or not.
@@ -166,6 +169,7 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
   const int64_t batch = std::max<int64_t>(1, settings.batching.batch_size);
   const bool pft = settings.cram.predict_first_token;
   const bool progressive = settings.cram.search == "progressive";
+  const bool carry = progressive && settings.cram.carry_optimizer;
 
   // Grid tasks: batches of equal n_mem, lengths sorted so a batch pads little.
   std::map<int32_t, std::vector<size_t>> grid;
@@ -230,6 +234,11 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
           if (g.done) continue;
           auto it = make_item(tasks[g.task], g.next);
           if (progressive && g.warm.defined()) it.warm_mem = g.warm;
+          if (carry && g.warm_m.defined()) {
+            it.warm_m = g.warm_m;
+            it.warm_v = g.warm_v;
+            it.warm_updates = g.warm_updates;
+          }
           items.push_back(std::move(it));
           live.push_back(&g);
         }
@@ -244,7 +253,12 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
           } else {
             auto& o = *res[j].outcome;
             g.rows.push_back(o.row);
-            if (o.row.converged) g.warm = o.best_mem;
+            if (o.row.converged) {
+              g.warm = o.best_mem;
+              g.warm_m = o.stop_m;
+              g.warm_v = o.stop_v;
+              g.warm_updates = o.stop_updates;
+            }
             g.advance(g.next, o.row.converged);
           }
         }

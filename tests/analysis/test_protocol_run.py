@@ -1,5 +1,5 @@
 """The paper's protocol options end to end on the demo model under mpirun (1 coordinator, 2
-workers): cram.restarts, cram.init, cram.optimizer.schedule, cram.loss, bytes per row, the lower bound, steps to 95/99/100% accuracy, the
+workers): cram.restarts, cram.init, cram.optimizer.schedule, cram.loss, cram.carry_optimizer, bytes per row, the lower bound, steps to 95/99/100% accuracy, the
 free-running decode accuracy and random-length texts (cram.length_mode: uniform) land in the
 results file, `crammer export` shows them, and the report's protocol table and solution
 diversity equal a recomputation from the export CSVs.
@@ -46,7 +46,7 @@ cram:
   mem_rank: {mem_rank}
   init: {init}
   optimizer: {{lr: 0.05, max_steps: 300, patience: 300{schedule}}}
-{loss}batching: {{batch_size: 8}}
+{extra}batching: {{batch_size: 8}}
 runtime: {{device: cpu, threads: 1, seed: 0}}
 output: {{path: {out}, save_memory: true}}
 """
@@ -57,7 +57,7 @@ def run_sweep(d, name, **fields):
     h5 = os.path.join(d, name + ".h5")
     cfg = os.path.join(d, name + ".yaml")
     fields = dict({"n_mem": "[1]", "mem_rank": 0, "length_mode": "grid", "restarts": 1, "prefix_tokens": 0,
-                   "init": "randn", "schedule": "", "loss": ""}, **fields)
+                   "init": "randn", "schedule": "", "extra": ""}, **fields)
     with open(cfg, "w") as f:
         f.write(CONFIG.format(repo=REPO, out=h5, **fields))
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -240,7 +240,7 @@ class LossTerms(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             loss = ("  loss: {first_tokens: 2, first_weight: 4, align_alpha: 0.02, align_layers: 3, "
                     "align_from: last, align_distance: cosine}\n")
-            h5, _ = run_sweep(d, "terms", lengths="[8]", samples=2, loss=loss)
+            h5, _ = run_sweep(d, "terms", lengths="[8]", samples=2, extra=loss)
             plain, _ = run_sweep(d, "plain", lengths="[8]", samples=2)
             rows, base = table(h5, "results"), {r["task_key"]: r for r in table(plain, "results")}
             self.assertEqual(len(rows), 4)  # 2 kinds x 2 samples
@@ -259,6 +259,45 @@ class LossTerms(unittest.TestCase):
             self.assertEqual(set(df["model"]),
                              {"demo [first 2 targets x4, align cosine x0.02 over last 3 states]"})
             self.assertEqual(set(cr.load_results(plain)["model"]), {"demo"})
+
+
+@unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")
+class CarriedOptimizer(unittest.TestCase):
+    """cram.carry_optimizer under mpirun: a progressive search whose probes continue the AdamW
+    state of the probe they start from probes the same first length as without it, from the
+    same start, and then follows its own path; capacities are stored and analysis names the run
+    apart."""
+
+    def test_progressive_search_carries_adamw(self):
+        with tempfile.TemporaryDirectory() as d:
+            search = "  search: progressive\n"
+            cosine = ", schedule: cosine, warmup_steps: 5, min_lr: 0.005, schedule_steps: 900"
+            h5, _ = run_sweep(d, "carried", lengths="[4, 16]", samples=2, schedule=cosine,
+                              extra=search + "  carry_optimizer: true\n")
+            fresh, _ = run_sweep(d, "fresh", lengths="[4, 16]", samples=2, schedule=cosine, extra=search)
+            rows, base = table(h5, "results"), table(fresh, "results")
+            by_key = {}
+            for r in rows:
+                self.assertEqual(r["status"], "done", r["task_key"])
+                by_key.setdefault(r["task_key"], []).append(r)
+            self.assertEqual(len(by_key), 4)  # 2 kinds x 2 samples, one search each
+            first = {}
+            for r in base:  # each search's first probe: rows of a search are stored in probe order
+                first.setdefault(r["task_key"], r)
+            differs = 0
+            for key, probes in by_key.items():
+                self.assertEqual(int(probes[0]["length"]), 4, key)
+                self.assertEqual((probes[0]["best_loss"], probes[0]["steps"]),
+                                 (first[key]["best_loss"], first[key]["steps"]), key)
+                self.assertGreaterEqual(int(probes[0]["capacity"]), 4 if probes[0]["converged"] == "true" else 0)
+                later = {int(r["length"]): r for r in probes[1:]}
+                other = {int(r["length"]): r for r in base if r["task_key"] == key}
+                differs += sum(1 for L, r in later.items()
+                               if L in other and (r["best_loss"], r["steps"]) != (other[L]["best_loss"], other[L]["steps"]))
+            self.assertGreater(differs, 0, "carrying AdamW changed no later probe")
+            df = cr.load_results(h5)
+            self.assertEqual(set(df["carry_optimizer"]), {True})
+            self.assertEqual(set(df["model"]), {"demo [cosine lr to 0.005, warmup 5, over 900 updates, carried AdamW]"})
 
 
 @unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")

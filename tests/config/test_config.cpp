@@ -436,6 +436,26 @@ TEST_F(ConfigTest, LossTermsAreCheckedAndDefaultsKeepTheFingerprint) {
       [](ExperimentConfig& c) -> std::string& { return c.cram.loss.align_distance; }, std::string("l1"));
 }
 
+TEST_F(ConfigTest, CarryOptimizerIsForProgressiveSearchAndScheduleStepsForCosine) {
+  EXPECT_NO_THROW(crammer::load_config(file(base()).string(),
+                                       {"cram.search=progressive", "cram.carry_optimizer=true",
+                                        "cram.optimizer.schedule=cosine", "cram.optimizer.schedule_steps=900"}));
+  EXPECT_THAT(error_of(base(), {"cram.carry_optimizer=true"}),
+              HasSubstr("cram.carry_optimizer: carries AdamW from one probe of a progressive search to the next; "
+                        "cram.search is grid"));
+  EXPECT_THAT(error_of(base(), {"cram.optimizer.schedule_steps=50"}),
+              HasSubstr("cram.optimizer.schedule_steps: is the length of schedule cosine; schedule is constant"));
+  EXPECT_THAT(error_of(base(), {"cram.optimizer.schedule=cosine", "cram.optimizer.warmup_steps=20",
+                                "cram.optimizer.schedule_steps=20"}),
+              HasSubstr("cram.optimizer.schedule_steps: 20 <= cram.optimizer.warmup_steps 20"));
+  EXPECT_THAT(error_of(base(), {"cram.optimizer.schedule_steps=-3"}),
+              HasSubstr("cram.optimizer.schedule_steps: must be >= 0, got -3"));
+  expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> bool& { return c.cram.carry_optimizer; },
+                                             true);
+  expect_fingerprint_counts_only_off_default(
+      [](ExperimentConfig& c) -> int64_t& { return c.cram.optimizer.schedule_steps; }, int64_t{300});
+}
+
 TEST_F(ConfigTest, OutOfRangeNMem) {
   std::string m = error_of(base(), {"cram.n_mem=[1,0]"});
   EXPECT_THAT(m, HasSubstr("cram.n_mem[1]: must be >= 1, got 0"));

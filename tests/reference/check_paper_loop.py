@@ -7,7 +7,9 @@ relative over the first 50 steps (f32), and each task must reach accuracy 1.0 at
 The llama model runs a second time under cram.optimizer.schedule cosine with warmup and a floor,
 against the loop under transformers' get_cosine_with_min_lr_schedule_with_warmup; and every
 model once more under cram.loss terms (first-token weight, hidden-state alignment with each
-distance) against the loop optimising progressive_cramming's objective (paper_loop.loss_terms).
+distance) against the loop optimising progressive_cramming's objective (paper_loop.loss_terms);
+and the llama model's progressive search carrying AdamW moments and the schedule's position
+from probe to probe (cram.carry_optimizer) against paper_loop.progressive.
 
   check_paper_loop.py --crammer build/release/src/app/crammer --workdir DIR
 """
@@ -112,6 +114,81 @@ output: {{path: {results}, curves_every: 1}}
     return rows, curves
 
 
+# A progressive search carrying its AdamW state (cram.carry_optimizer) under a cosine whose
+# length (schedule_steps) spans the whole search, as progressive cramming's per-sample optimizer.
+PROGRESSIVE = dict(OPT, schedule="cosine", warmup_steps=5, min_lr=0.002, schedule_steps=400)
+
+
+def check_progressive(crammer, work, model_dir, lines, model, errors):
+    """llama under cram.search progressive + carry_optimizer, at batch 1 and 8, against
+    paper_loop.progressive: the same probe lengths in the same order, each probe's losses over
+    its first COMPARED_STEPS steps within TOL, the same step counts. Returns (probes, worst)."""
+    o, worst, compared = PROGRESSIVE, 0.0, 0
+    std = model.get_input_embeddings().weight.std().item()
+    schedule = lambda opt: transformers.get_cosine_with_min_lr_schedule_with_warmup(  # noqa: E731
+        opt, num_warmup_steps=o["warmup_steps"], num_training_steps=o["schedule_steps"], min_lr=o["min_lr"])
+    reference = {}
+    for k in KS:
+        for s in range(SAMPLES):
+            key = f"llama/k{k}/search/s{s}"
+            gen = torch.Generator().manual_seed(paper_loop.mem_seed(key, 0))
+            mem0 = torch.randn(k, D, generator=gen) * std
+            reference[key] = paper_loop.progressive(
+                model, torch.tensor(lines[s][:max(LENGTHS)]), mem0, min(LENGTHS), o["lr"], (o["beta1"], o["beta2"]),
+                o["weight_decay"], o["eps"], o["max_steps"], o["patience"], schedule)
+            updates = sum(p["steps"] for p in reference[key] if p["converged"])
+            if updates >= o["schedule_steps"]:
+                errors.append(f"{key}: {updates} carried updates reach schedule_steps: the check compares "
+                              "past transformers' cosine")
+    for batch in (1, 8):
+        results, config = work / f"llama-progressive-b{batch}.h5", work / f"llama-progressive-b{batch}.yaml"
+        config.write_text(f"""
+models: [{{name: llama, path: {model_dir}, dtype: f32}}]
+corpus: {{format: token-ids, paths: [{work / 'ids-llama.txt'}], samples: {SAMPLES}}}
+cram:
+  n_mem: {KS}
+  lengths: {LENGTHS}
+  search: progressive
+  carry_optimizer: true
+  decode_check: false
+  optimizer: {{lr: {o['lr']}, beta1: {o['beta1']}, beta2: {o['beta2']}, eps: {o['eps']},
+              weight_decay: {o['weight_decay']}, max_steps: {o['max_steps']}, patience: {o['patience']},
+              target_accuracy: 1.0, schedule: cosine, warmup_steps: {o['warmup_steps']},
+              min_lr: {o['min_lr']}, schedule_steps: {o['schedule_steps']}}}
+batching: {{batch_size: {batch}}}
+runtime: {{device: cpu, threads: 2, seed: 0, attention: explicit}}
+output: {{path: {results}, curves_every: 1}}
+""")
+        subprocess.run([crammer, "run", str(config), "--progress", "off"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rows = {}
+        for r in export(crammer, results, "results"):
+            rows.setdefault(r["task_key"], []).append(r)
+        curves = {}
+        for c in export(crammer, results, "curves"):
+            curves.setdefault((c["task_key"], int(c["length"])), []).append(float(c["loss"]))
+        for key, probes in reference.items():
+            got = rows.get(key, [])
+            lengths = [int(r["length"]) for r in got]
+            if lengths != [p["length"] for p in probes]:
+                errors.append(f"{key} progressive batch {batch}: probes {lengths}, expected {[p['length'] for p in probes]}")
+                continue
+            for r, p in zip(got, probes):
+                where = f"{key} progressive batch {batch} L{p['length']}"
+                loss = curves.get((key, p["length"]), [])
+                for step in range(min(COMPARED_STEPS, len(p["losses"]), len(loss))):
+                    rel = abs(loss[step] - p["losses"][step]) / abs(p["losses"][step])
+                    worst = max(worst, rel)
+                    if rel > TOL:
+                        errors.append(f"{where} step {step}: crammer loss {loss[step]:.7g}, loop {p['losses'][step]:.7g}")
+                        break
+                if (r["converged"] == "true") != p["converged"] or (p["converged"] and int(r["steps"]) != p["steps"]):
+                    errors.append(f"{where}: crammer converged {r['converged']} in {r['steps']} steps, loop "
+                                  f"{p['converged']} in {p['steps']}")
+                compared += 1
+    return compared, worst
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--crammer", required=True)
@@ -162,6 +239,11 @@ def main():
                         errors.append(f"{where}: crammer reached 1.0, the paper loop did not ({ref['best_acc']})")
             print(f"{arch} ({variant(o)}): {len(reference)} tasks x batch 1 and 8 compared, "
                   f"worst relative loss difference {worst_here:.2e} ({worst_at})")
+        if arch == "llama":
+            probes, worst_here = check_progressive(args.crammer, args.workdir, model_dir, lines, model, errors)
+            worst = max(worst, worst_here)
+            print(f"llama (progressive, carried AdamW): {probes} probes at batch 1 and 8 compared, worst relative "
+                  f"loss difference {worst_here:.2e}")
     total = runs
     print(f"worst relative loss difference over the first {COMPARED_STEPS} steps: {worst:.2e}; "
           f"{reached} of {total} task runs reached accuracy 1.0")

@@ -86,3 +86,86 @@ def cram(model, ids, mem0, lr, betas, weight_decay, eps, max_steps, patience, sc
             break
     return {"losses": losses, "accs": accs, "best_loss": best_loss, "best_acc": best_acc,
             "steps": len(losses) - 1}
+
+
+def mem_seed(task_key, run_seed):
+    """crammer's per-task init seed (cram/ops.cpp): FNV-1a of the key, mixed with the run seed
+    by splitmix64, folded to the 32 bits the CPU generator keeps."""
+    mask = (1 << 64) - 1
+
+    def splitmix64(x):
+        x = (x + 0x9E3779B97F4A7C15) & mask
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+        return x ^ (x >> 31)
+
+    h = 0xCBF29CE484222325
+    for c in task_key.encode():
+        h = ((h ^ c) * 0x100000001B3) & mask
+    s = splitmix64(h ^ splitmix64(run_seed))
+    return (s ^ (s >> 32)) & 0xFFFFFFFF
+
+
+def progressive(model, ids, mem0, start, lr, betas, weight_decay, eps, max_steps, patience, schedule=None):
+    """progressive_cramming's search with one optimizer per text (its geometric growth and
+    bisect back-off): probe `start` tokens, double while a probe converges (accuracy 1.0) up to
+    len(ids), then bisect between the longest converged and the shortest failed length. Each
+    probe starts from the mem, AdamW state and scheduler position of the last converged probe at
+    the evaluation where it converged (the first probe: mem0, a fresh AdamW, the scheduler at
+    0). A probe evaluates, stops at accuracy 1.0 or after `patience` evaluations without a
+    strictly better one or after max_steps updates, else updates. Returns a list of probes:
+    dict(length, losses, accs, converged, steps)."""
+    import copy
+    for p in model.parameters():
+        p.requires_grad_(False)
+    k = mem0.shape[0]
+    mem = torch.nn.Parameter(mem0.clone().float())
+    opt = torch.optim.AdamW([mem], lr=lr, betas=betas, weight_decay=weight_decay, eps=eps)
+    scheduler = schedule(opt) if schedule else None
+
+    def state():
+        return (mem.detach().clone(), copy.deepcopy(opt.state_dict()),
+                copy.deepcopy(scheduler.state_dict()) if scheduler else None)
+    snapshot = state()
+    probes, lo, hi, length, doubling = [], 0, None, start, True
+    while True:
+        mem.data.copy_(snapshot[0])
+        opt.load_state_dict(copy.deepcopy(snapshot[1]))
+        if scheduler:
+            scheduler.load_state_dict(copy.deepcopy(snapshot[2]))
+        with torch.no_grad():
+            text = model.get_input_embeddings()(ids[None, :length])
+        losses, accs, best_acc, since = [], [], -1.0, 0
+        for step in range(max_steps + 1):
+            shift = model(inputs_embeds=torch.cat([mem[None].to(text.dtype), text], 1)).logits[0, k:-1].float()
+            loss = F.cross_entropy(shift, ids[1:length])
+            acc = (shift.argmax(-1) == ids[1:length]).float().mean().item()
+            losses.append(loss.item())
+            accs.append(acc)
+            since = 0 if acc > best_acc else since + 1
+            best_acc = max(best_acc, acc)
+            if best_acc == 1.0 or since >= patience or step == max_steps:
+                break
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            if scheduler:
+                scheduler.step()
+        converged = best_acc == 1.0
+        probes.append({"length": length, "losses": losses, "accs": accs, "converged": converged,
+                       "steps": len(losses) - 1})
+        if converged:
+            snapshot = state()
+            lo = max(lo, length)
+        else:
+            hi = length if hi is None else min(hi, length)
+        if doubling and converged:
+            if length >= len(ids):
+                return probes
+            length = min(2 * length, len(ids))
+            continue
+        doubling = False
+        floor = max(lo, 1)
+        if hi - floor <= 1:
+            return probes
+        length = floor + (hi - floor) // 2

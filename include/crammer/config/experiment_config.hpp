@@ -53,6 +53,9 @@ struct OptimizerConfig {
   std::string schedule = "constant";  // constant | cosine
   int64_t warmup_steps = 0;
   double min_lr = 0.0;
+  // The cosine's length S in updates (0: max_steps); past it the rate stays at min_lr. A
+  // progressive search that carries its optimizer counts updates over all its probes.
+  int64_t schedule_steps = 0;
 };
 
 // Terms of the cramming objective beyond the paper's mean CE (progressive_cramming's
@@ -80,6 +83,10 @@ struct CramConfig {
   // (corpus.seed, sample id) (plan/planner.hpp); grid search only.
   std::string length_mode = "grid";
   std::string search = "grid";  // grid | bisect | progressive
+  // progressive: each probe also takes the AdamW moments and the update count (the schedule's
+  // position, bias correction) that came with its starting mem, as progressive cramming's
+  // per-sample optimizer does; false: a fresh AdamW and schedule per probe.
+  bool carry_optimizer = false;
   // Independent mem inits per (model, k, length, sample) (the paper's solution-diversity study);
   // above 1 each task key ends in /r<j>, j = 0..restarts-1, and so does each init's seed.
   int64_t restarts = 1;

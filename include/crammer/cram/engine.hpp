@@ -26,12 +26,18 @@ torch::Tensor init_mem(const std::string& task_key, uint64_t run_seed, int64_t k
 
 // AdamW as torch.optim.AdamW (decoupled weight decay, bias correction), elementwise on a
 // [B, k, d] f32 parameter. Every sample of a batch starts together, so one step count serves.
+// A sample that carries an earlier run's state (a progressive search's cram.carry_optimizer)
+// has `carried[b]` updates behind it: its update t counts as carried[b] + t for bias correction
+// and the learning-rate schedule. Empty `carried`: every sample starts fresh.
 struct AdamWState {
   torch::Tensor m;  // [B, k, d] f32, first moment
   torch::Tensor v;  // [B, k, d] f32, second moment
   int64_t step = 0;
+  std::vector<int64_t> carried;  // [B] or empty
   // Keeps rows `keep` ([B'] int64) of the moments: finished samples leave the batch.
   void keep(const torch::Tensor& keep_index);
+  // Updates behind sample b's parameter now.
+  int64_t updates(int64_t b) const { return step + (carried.empty() ? 0 : carried.at(static_cast<size_t>(b))); }
 };
 AdamWState adamw_init(const torch::Tensor& param);
 // param <- AdamW(param, grad), in place (no autograd).
@@ -122,11 +128,19 @@ struct CramItem {
   int32_t copy_from = 0;
   std::vector<int32_t> tokens;  // the text to cram, exactly (its length is the row's length)
   torch::Tensor warm_mem;       // optional [k, d] f32 start (progressive search)
+  // With warm_mem under cram.carry_optimizer: the AdamW moments [k, d] f32 and the update count
+  // that go with it (undefined / 0: a fresh AdamW).
+  torch::Tensor warm_m, warm_v;
+  int64_t warm_updates = 0;
 };
 
 struct CramOutcome {
   TaskResult row;
   torch::Tensor best_mem;  // [k, d] f32 CPU (undefined for max_steps 0)
+  // The AdamW state when the sample stopped (full-rank mem only): moments [k, d] f32 CPU and
+  // the updates behind them. For a converged sample that is the state of best_mem.
+  torch::Tensor stop_m, stop_v;
+  int64_t stop_updates = 0;
 };
 
 // Samples per CPU micro-batch: as many as keep one [B, T, d] f32 activation within

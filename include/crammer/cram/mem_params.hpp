@@ -41,6 +41,11 @@ class MemParams {
   // Keeps samples `keep_index` ([B'] int64 on the tensors' device): finished samples leave,
   // with their moments and their rows of the last backward's gradients.
   void keep(const torch::Tensor& keep_index);
+  // Full rank only: continue from moments m, v [B, k, d] with `updates[b]` updates behind
+  // sample b (a progressive search's carried AdamW state) instead of a fresh AdamW.
+  void carry(torch::Tensor m, torch::Tensor v, std::vector<int64_t> updates);
+  // Full rank: the AdamW state of mem.
+  const AdamWState& adam() const { return adam_.at(0); }
 
  private:
   explicit MemParams(std::vector<torch::Tensor> tensors);
