@@ -648,7 +648,9 @@ TEST(ShippedExperiments, ThePapersModelsHaveAConfigEachInThePapersDtype) {
     EXPECT_EQ(c.models[0].dtype, m.dtype);
     EXPECT_EQ(c.cram.n_mem.front(), 1);
     const auto& L = c.cram.lengths;
-    if (m.anchor > 0) EXPECT_GE(*std::max_element(L.begin(), L.end()), m.anchor);
+    if (m.anchor > 0) {
+      EXPECT_GE(*std::max_element(L.begin(), L.end()), m.anchor);
+    }
     EXPECT_EQ(c.cram.optimizer.lr, 0.01);
     EXPECT_EQ(c.cram.optimizer.max_steps, 5000);
   }

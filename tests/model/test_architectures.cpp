@@ -620,9 +620,10 @@ TEST(Architectures, ForwardStatesAreEachLayersInputThenTheFinalStates) {
     EXPECT_TRUE(torch::equal(states.back(), model->forward(x))) << spec.model_type;
     for (size_t i = 0; i + 1 < states.size(); ++i) {
       EXPECT_EQ(states[i].size(1), 6) << spec.model_type << " state " << i;
-      if (states[i].sizes() == states[i + 1].sizes())  // opt-350m projects the last one out
+      if (states[i].sizes() == states[i + 1].sizes()) {  // opt-350m projects the last one out
         EXPECT_FALSE(torch::allclose(states[i].to(torch::kFloat32), states[i + 1].to(torch::kFloat32)))
             << spec.model_type << " state " << i;
+      }
     }
     EXPECT_EQ(model->forward_states(x).size(), states.size()) << "each call collects afresh";
   }

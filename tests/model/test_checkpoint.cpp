@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <unistd.h>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/model/make_model.hpp"
@@ -107,7 +109,7 @@ TEST_F(Checkpoints, FamilyOnlyOptionsNameTheFamiliesTakingThem) {
   const std::string sw = error(o);
   EXPECT_NE(sw.find("--sliding-window: gpt2 does not take it (only mistral, qwen2, qwen3, smollm3, phi3, gemma2, gemma3_text)"),
             std::string::npos) << sw;
-  for (const std::string& arch : {"olmo", "opt", "qwen2", "gemma2"}) {
+  for (const std::string& arch : std::vector<std::string>{"olmo", "opt", "qwen2", "gemma2"}) {
     o = options(arch);
     o.clip_qkv = arch == "olmo" ? 0.5 : 0;
     o.word_embed_proj_dim = arch == "opt" ? 16 : 0;
