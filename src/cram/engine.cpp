@@ -326,7 +326,7 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
         auto& tr = track[active[j]];
         tr.done = true;
         tr.best_mem = best_mem[j].to(torch::kCPU, torch::kFloat32).clone();  // [k, d]
-        if (rank == 0) {
+        if (rank == 0 && cfg.carry_optimizer) {  // only a progressive search's next probe reads them
           const AdamWState& a = params.adam();
           tr.stop_m = a.m[j].cpu().clone();
           tr.stop_v = a.v[j].cpu().clone();

@@ -5,6 +5,7 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/torch.h>
 
+#include "crammer/cram/engine.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/util/error.hpp"
 
@@ -36,12 +37,10 @@ HiddenAlignment::HiddenAlignment(CausalLM& model, const torch::Tensor& text_embe
     }
   }
   const auto device = text_embeds.device();
-  const auto R = static_cast<int64_t>(rows.size());
-  auto i64 = torch::dtype(torch::kInt64);
-  rows_ = torch::from_blob(rows.data(), {R}, i64).clone().to(device);
-  sample_ = torch::from_blob(sample.data(), {R}, i64).clone().to(device);
-  weight_ = torch::from_blob(weight.data(), {R}, torch::dtype(torch::kFloat32)).clone().to(device);
-  auto at_text = torch::from_blob(target_rows.data(), {R}, i64).clone().to(device);
+  rows_ = to_device(rows, device);
+  sample_ = to_device(sample, device);
+  weight_ = to_device(weight, device);
+  auto at_text = to_device(target_rows, device);
   const auto states = model.forward_states(text_embeds);
   for (int64_t i : aligned_states(static_cast<int64_t>(states.size()), loss.align_layers, loss.align_from == "last")) {
     if (i == 0) continue;

@@ -37,6 +37,14 @@ uint64_t mem_seed(const std::string& task_key, uint64_t run_seed) {
   return (s ^ (s >> 32)) & 0xFFFFFFFFull;
 }
 
+torch::Tensor to_device(const std::vector<int64_t>& values, torch::Device device) {
+  return torch::tensor(values, torch::dtype(torch::kInt64)).to(device);
+}
+
+torch::Tensor to_device(const std::vector<float>& values, torch::Device device) {
+  return torch::tensor(values, torch::dtype(torch::kFloat32)).to(device);
+}
+
 torch::Tensor init_mem(const std::string& task_key, uint64_t run_seed, int64_t k, int64_t d,
                        double init_std) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(mem_seed(task_key, run_seed));
@@ -80,7 +88,7 @@ void adamw_step_carried(torch::Tensor& param, const torch::Tensor& grad, AdamWSt
   std::vector<int64_t> shape(static_cast<size_t>(param.dim()), 1);
   shape[0] = B;
   auto col = [&](std::vector<float>& x) {
-    return torch::from_blob(x.data(), {B}, torch::dtype(torch::kFloat32)).clone().to(param.device()).view(shape);
+    return to_device(x, param.device()).view(shape);
   };
   param.mul_(col(decay));
   state.m.mul_(opt.beta1).add_(grad, 1.0 - opt.beta1);
@@ -128,14 +136,11 @@ HeadTargets make_head_targets(const std::vector<std::vector<int64_t>>& targets,
         grad_weights.push_back(static_cast<int64_t>(i) < first_tokens ? static_cast<float>(first_weight * w) : w);
     }
   }
-  const auto r = static_cast<int64_t>(rows.size());
-  auto i64 = torch::dtype(torch::kInt64);
-  auto f32 = torch::dtype(torch::kFloat32);
-  h.rows = torch::from_blob(rows.data(), {r}, i64).clone().to(device);
-  h.targets = torch::from_blob(tgt.data(), {r}, i64).clone().to(device);
-  h.sample = torch::from_blob(sample.data(), {r}, i64).clone().to(device);
-  h.weights = torch::from_blob(weights.data(), {r}, f32).clone().to(device);
-  if (weighted) h.grad_weights = torch::from_blob(grad_weights.data(), {r}, f32).clone().to(device);
+  h.rows = to_device(rows, device);
+  h.targets = to_device(tgt, device);
+  h.sample = to_device(sample, device);
+  h.weights = to_device(weights, device);
+  if (weighted) h.grad_weights = to_device(grad_weights, device);
   return h;
 }
 
@@ -336,7 +341,7 @@ GreedyDecode greedy_decode(CausalLM& model, const torch::Tensor& mem, const std:
   }
   const auto P = static_cast<int64_t>(prompt.size()) / B;
   if (P > 0) {
-    auto ids = torch::from_blob(prompt.data(), {B, P}, torch::dtype(torch::kInt64)).clone().to(device);
+    auto ids = to_device(prompt, device).view({B, P});
     embeds = torch::cat({embeds, model.embed(ids)}, 1);  // [B, k + P, d]
   }
   KVCache cache;

@@ -24,6 +24,10 @@ uint64_t mem_seed(const std::string& task_key, uint64_t run_seed);
 torch::Tensor init_mem(const std::string& task_key, uint64_t run_seed, int64_t k, int64_t d,
                        double init_std);
 
+// A host vector as a 1-D tensor on `device` (int64 / f32), copied.
+torch::Tensor to_device(const std::vector<int64_t>& values, torch::Device device);
+torch::Tensor to_device(const std::vector<float>& values, torch::Device device);
+
 // AdamW as torch.optim.AdamW (decoupled weight decay, bias correction), elementwise on a
 // [B, k, d] f32 parameter. Every sample of a batch starts together, so one step count serves.
 // A sample that carries an earlier run's state (a progressive search's cram.carry_optimizer)
@@ -137,8 +141,8 @@ struct CramItem {
 struct CramOutcome {
   TaskResult row;
   torch::Tensor best_mem;  // [k, d] f32 CPU (undefined for max_steps 0)
-  // The AdamW state when the sample stopped (full-rank mem only): moments [k, d] f32 CPU and
-  // the updates behind them. For a converged sample that is the state of best_mem.
+  // The AdamW state when the sample stopped (full-rank mem under cram.carry_optimizer only;
+  // else undefined / 0): moments [k, d] f32 CPU and the updates behind them. For a converged sample that is the state of best_mem.
   torch::Tensor stop_m, stop_v;
   int64_t stop_updates = 0;
 };
