@@ -57,6 +57,13 @@ inline std::vector<int32_t> fold_ids(const std::vector<int32_t>& ids, int64_t vo
   return out;
 }
 
+// torch.optim.AdamW's first update of `param` from its gradient `grad` (no autograd): with
+// m = (1 - b1) g and v = (1 - b2) g^2 both bias-corrected, the step is lr * g / (|g| + eps).
+inline torch::Tensor adamw_first_step(const torch::Tensor& param, const torch::Tensor& grad,
+                                      const OptimizerConfig& o) {
+  return param.detach() * (1 - o.lr * o.weight_decay) - o.lr * grad / ((grad * grad).sqrt() + o.eps);
+}
+
 inline std::vector<int32_t> random_ids(int64_t n, int64_t vocab, uint64_t seed) {
   std::vector<int32_t> out;
   uint64_t x = seed * 6364136223846793005ull + 1442695040888963407ull;

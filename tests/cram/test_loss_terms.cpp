@@ -70,9 +70,7 @@ void expect_first_step(const LossConfig& terms) {
   }
   EXPECT_NEAR(rows[0].curve_loss[0], loss0.item<double>(), 1e-5);
   const auto& o = s.cram.optimizer;
-  auto g = p.grad();
-  auto upd = g / ((g * g).sqrt() + o.eps);  // AdamW's first step, bias-corrected
-  auto next = (p.detach() * (1 - o.lr * o.weight_decay) - o.lr * upd).unsqueeze(0);
+  auto next = test::adamw_first_step(p, p.grad(), o).unsqueeze(0);
   const double loss1 = ce_of(f.model->forward(torch::cat({next, text}, 1))).mean().item<double>();
   EXPECT_NEAR(rows[0].curve_loss[1], loss1, 1e-4 * std::max(1.0, loss1));
 }

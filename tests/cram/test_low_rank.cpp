@@ -73,12 +73,7 @@ TEST(LowRank, FirstStepEqualsAnAutogradRecomputation) {
   }
   EXPECT_NEAR(rows[0].curve_loss[0], loss0.item<double>(), 1e-5);
   const auto& o = s.cram.optimizer;
-  for (auto& x : p) {  // AdamW's first step: m = (1 - b1) g, v = (1 - b2) g^2, both bias-corrected
-    auto g = x.grad();
-    auto m = g, v = g * g;
-    auto upd = m / (v.sqrt() + o.eps);
-    x = (x.detach() * (1 - o.lr * o.weight_decay) - o.lr * upd).detach();
-  }
+  for (auto& x : p) x = test::adamw_first_step(x, x.grad(), o).detach();
   const double loss1 = loss_of(p[0], p[1], p[2]).template item<double>();
   EXPECT_NEAR(rows[0].curve_loss[1], loss1, 1e-4 * std::max(1.0, loss1));
   EXPECT_GT(std::abs(loss1 - loss0.item<double>()), 1e-3) << "the step moved the loss";

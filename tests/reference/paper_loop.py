@@ -49,6 +49,17 @@ def loss_terms(model, ids, k, first_tokens=0, first_weight=1.0, align_alpha=0.0,
     return objective
 
 
+def scores(model, mem, ids, hidden_states=False):
+    """One forward of [mem, ids]: the model's output, each target's CE (ids[1:]) and the argmax
+    accuracy."""
+    with torch.no_grad():
+        text = model.get_input_embeddings()(ids[None])
+    out = model(inputs_embeds=torch.cat([mem[None].to(text.dtype), text], 1), output_hidden_states=hidden_states)
+    shift = out.logits[0, mem.shape[0]:-1].float()
+    ce_each = F.cross_entropy(shift, ids[1:], reduction="none")
+    return out, ce_each, (shift.argmax(-1) == ids[1:]).float().mean().item()
+
+
 def cram(model, ids, mem0, lr, betas, weight_decay, eps, max_steps, patience, schedule=None, terms=None):
     """ids: [L] int64; mem0: [k, d] f32; schedule: None or a function of the optimizer that
     returns its LR scheduler; terms: None or a dict of loss_terms' options. Returns dict(losses,
@@ -59,18 +70,12 @@ def cram(model, ids, mem0, lr, betas, weight_decay, eps, max_steps, patience, sc
     mem = torch.nn.Parameter(mem0.clone().float())
     opt = torch.optim.AdamW([mem], lr=lr, betas=betas, weight_decay=weight_decay, eps=eps)
     scheduler = schedule(opt) if schedule else None
-    with torch.no_grad():
-        text = model.get_input_embeddings()(ids[None])
     losses, accs = [], []
     best_loss, best_acc, since = float("inf"), 0.0, 0
     objective = loss_terms(model, ids, k, **terms) if terms else None
     for step in range(max_steps):
-        out = model(inputs_embeds=torch.cat([mem[None].to(text.dtype), text], 1),
-                    output_hidden_states=objective is not None)
-        shift = out.logits[0, k:-1].float()
-        ce_each = F.cross_entropy(shift, ids[1:], reduction="none")
+        out, ce_each, acc = scores(model, mem, ids, hidden_states=objective is not None)
         loss = ce_each.mean()
-        acc = (shift.argmax(-1) == ids[1:]).float().mean().item()
         (objective(ce_each, out.hidden_states) if objective else loss).backward()
         opt.step()
         opt.zero_grad()
@@ -118,7 +123,6 @@ def progressive(model, ids, mem0, start, lr, betas, weight_decay, eps, max_steps
     import copy
     for p in model.parameters():
         p.requires_grad_(False)
-    k = mem0.shape[0]
     mem = torch.nn.Parameter(mem0.clone().float())
     opt = torch.optim.AdamW([mem], lr=lr, betas=betas, weight_decay=weight_decay, eps=eps)
     scheduler = schedule(opt) if schedule else None
@@ -133,13 +137,10 @@ def progressive(model, ids, mem0, start, lr, betas, weight_decay, eps, max_steps
         opt.load_state_dict(copy.deepcopy(snapshot[1]))
         if scheduler:
             scheduler.load_state_dict(copy.deepcopy(snapshot[2]))
-        with torch.no_grad():
-            text = model.get_input_embeddings()(ids[None, :length])
         losses, accs, best_acc, since = [], [], -1.0, 0
         for step in range(max_steps + 1):
-            shift = model(inputs_embeds=torch.cat([mem[None].to(text.dtype), text], 1)).logits[0, k:-1].float()
-            loss = F.cross_entropy(shift, ids[1:length])
-            acc = (shift.argmax(-1) == ids[1:length]).float().mean().item()
+            _, ce_each, acc = scores(model, mem, ids[:length])
+            loss = ce_each.mean()
             losses.append(loss.item())
             accs.append(acc)
             since = 0 if acc > best_acc else since + 1
