@@ -85,6 +85,21 @@ def table(h5, name):
 
 
 @unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")
+def assert_crams_its_own_way(test, h5, plain):
+    """The 4 rows (2 kinds x 2 samples) of the run in `h5` are done and crammed, with the same
+    baselines as the plain run's (same text, same model) and another optimisation path. Returns
+    the rows."""
+    rows, base = table(h5, "results"), {r["task_key"]: r for r in table(plain, "results")}
+    test.assertEqual(len(rows), 4)
+    for r in rows:
+        test.assertEqual(r["status"], "done", r["task_key"])
+        test.assertLess(float(r["best_loss"]), float(r["baseline_loss"]) - 0.5, r["task_key"])
+        other = base[r["task_key"]]
+        test.assertEqual(r["baseline_loss"], other["baseline_loss"])
+        test.assertNotEqual((r["best_loss"], r["steps"]), (other["best_loss"], other["steps"]))
+    return rows
+
+
 class ProtocolOnTheDemoModel(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -213,14 +228,7 @@ class InitAndSchedule(unittest.TestCase):
             h5, _ = run_sweep(d, "scheduled", lengths="[8]", samples=2, init="vocab_gaussian",
                               schedule=", schedule: cosine, warmup_steps: 20, min_lr: 0.005")
             plain, _ = run_sweep(d, "plain", lengths="[8]", samples=2)
-            rows, base = table(h5, "results"), {r["task_key"]: r for r in table(plain, "results")}
-            self.assertEqual(len(rows), 4)  # 2 kinds x 2 samples
-            for r in rows:
-                self.assertEqual(r["status"], "done", r["task_key"])
-                self.assertLess(float(r["best_loss"]), float(r["baseline_loss"]) - 0.5, r["task_key"])
-                other = base[r["task_key"]]
-                self.assertEqual(r["baseline_loss"], other["baseline_loss"])  # same text, same model
-                self.assertNotEqual((r["best_loss"], r["steps"]), (other["best_loss"], other["steps"]))
+            assert_crams_its_own_way(self, h5, plain)
             df = cr.load_results(h5)
             self.assertEqual(set(df["init"]), {"vocab_gaussian"})
             self.assertEqual(set(df["lr_schedule"]), {"cosine"})
@@ -242,14 +250,7 @@ class LossTerms(unittest.TestCase):
                     "align_from: last, align_distance: cosine}\n")
             h5, _ = run_sweep(d, "terms", lengths="[8]", samples=2, extra=loss)
             plain, _ = run_sweep(d, "plain", lengths="[8]", samples=2)
-            rows, base = table(h5, "results"), {r["task_key"]: r for r in table(plain, "results")}
-            self.assertEqual(len(rows), 4)  # 2 kinds x 2 samples
-            for r in rows:
-                self.assertEqual(r["status"], "done", r["task_key"])
-                self.assertLess(float(r["best_loss"]), float(r["baseline_loss"]) - 0.5, r["task_key"])
-                other = base[r["task_key"]]
-                self.assertEqual(r["baseline_loss"], other["baseline_loss"])
-                self.assertNotEqual((r["best_loss"], r["steps"]), (other["best_loss"], other["steps"]))
+            for r in assert_crams_its_own_way(self, h5, plain):
                 n = int(r["n_targets"])
                 gain = (float(r["baseline_loss"]) - float(r["best_loss"])) * n
                 self.assertAlmostEqual(float(r["info_gain_nats"]), gain, places=3)
