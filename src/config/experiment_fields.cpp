@@ -41,6 +41,7 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
     s.f64("init_std_scale", c.cram.init_std_scale);
     s.boolean("decode_check", c.cram.decode_check);
     s.boolean("in_context_control", c.cram.in_context_control);
+    s.str("one_step", c.cram.one_step);
     s.opt_str("init_mem", c.cram.init_mem);
     s.section("optimizer", [&](YamlBinder& o) {
       auto& opt = c.cram.optimizer;

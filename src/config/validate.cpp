@@ -181,6 +181,22 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
       ck.fail("cram.init_mem", "starts grid tasks only (cram.search is " + cram.search + ")");
     if (options.check_files) ck.file_exists("cram.init_mem", *cram.init_mem);
   }
+  ck.one_of("cram.one_step", cram.one_step, {"off", "per_text", "shared"});
+  if (cram.one_step != "off") {
+    const std::string carrier = "scores the carrier [e, m, .., m], which holds no text tokens; ";
+    if (c.corpus.prefix_tokens > 0)
+      ck.fail("cram.one_step", carrier + "corpus.prefix_tokens puts a context before the text: use one of them");
+    if (cram.in_context_control)
+      ck.fail("cram.one_step", carrier + "cram.in_context_control scores the text in context: use one of them");
+    if (cram.loss.align_alpha > 0)
+      ck.fail("cram.one_step", carrier + "cram.loss.align_alpha aligns the states of the text's tokens: use one of them");
+    if (cram.mem_rank > 0)
+      ck.fail("cram.one_step", "trains e and m as full vectors; cram.mem_rank " + std::to_string(cram.mem_rank) +
+                                   " is for the autoregressive carrier: use mem_rank 0");
+    if (cram.one_step == "shared" && cram.init == "text_mean")
+      ck.fail("cram.init", "text_mean starts from a text, and the shared m of cram.one_step shared belongs to no "
+                           "text: use another init");
+  }
   const auto& o = cram.optimizer;
   ck.positive("cram.optimizer.lr", o.lr);
   ck.in_range("cram.optimizer.beta1", o.beta1, 0.0, 1.0, false);

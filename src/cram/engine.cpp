@@ -19,6 +19,7 @@
 #include "crammer/cram/hidden_alignment.hpp"
 #include "crammer/cram/mem_init.hpp"
 #include "crammer/cram/mem_params.hpp"
+#include "crammer/cram/one_step.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/interrupt.hpp"
@@ -33,9 +34,12 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-void check_items(CausalLM& model, const std::vector<CramItem>& items, bool predict_first_token) {
+// all_targets: t_1 is a target (predict_first_token, one-step generation).
+void check_items(CausalLM& model, const std::vector<CramItem>& items, const CramConfig& cfg, bool all_targets) {
   const auto& spec = model.spec();
   const int64_t k = items.front().n_mem;
+  const bool one_step = cfg.one_step != "off";
+  const int64_t rows = k + one_step_extra_rows(cfg);  // of a task's trained mem
   const size_t context = items.front().context.size();
   for (const auto& it : items) {
     std::ostringstream why;
@@ -45,19 +49,21 @@ void check_items(CausalLM& model, const std::vector<CramItem>& items, bool predi
       why << "n_mem " << it.n_mem << " differs from the batch's " << k;
     } else if (it.n_mem < 1) {
       why << "n_mem " << it.n_mem << " < 1";
-    } else if (n < (predict_first_token ? 1 : 2)) {
-      why << "text of " << n << " tokens has no target (need >= "
-          << (predict_first_token ? 1 : 2) << ")";
+    } else if (n < (all_targets ? 1 : 2)) {
+      why << "text of " << n << " tokens has no target (need >= " << (all_targets ? 1 : 2) << ")";
     } else if (it.context.size() != context) {
       why << "context of " << c << " tokens differs from the batch's " << context;
+    } else if (one_step && spec.max_position_embeddings > 0 && k + n - 1 > spec.max_position_embeddings) {
+      why << "one-step carrier of n_mem + length - 1 = " << k << " + " << n << " - 1 > max_position_embeddings "
+          << spec.max_position_embeddings;
     } else if (spec.max_position_embeddings > 0 && k + c + n > spec.max_position_embeddings) {
       why << "n_mem + context + length = " << k << " + " << c << " + " << n << " > max_position_embeddings "
           << spec.max_position_embeddings;
     } else if (it.warm_mem.defined() &&
-               (it.warm_mem.dim() != 2 || it.warm_mem.size(0) != k ||
+               (it.warm_mem.dim() != 2 || it.warm_mem.size(0) != rows ||
                 it.warm_mem.size(1) != embedding_dim(spec))) {
-      why << "warm-start mem has shape " << it.warm_mem.sizes() << ", expected [" << k << ", "
-          << embedding_dim(spec) << "]";
+      why << "warm-start mem has shape " << it.warm_mem.sizes() << ", expected [" << rows << ", "
+          << embedding_dim(spec) << "]" << (rows > k ? " (e_1..e_k, then m: cram.one_step per_text)" : "");
     } else if (it.warm_m.defined() && (!it.warm_mem.defined() || !it.warm_v.defined() ||
                                        it.warm_m.sizes() != it.warm_mem.sizes() ||
                                        it.warm_v.sizes() != it.warm_mem.sizes())) {
@@ -126,11 +132,14 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
   const auto& cfg = settings.cram;
   const auto& opt = cfg.optimizer;
   const bool pft = cfg.predict_first_token;
+  // One-step generation (one_step.hpp): the carrier [e, m, .., m] scores every token t_1..t_N.
+  const bool one_step = cfg.one_step != "off";
+  const bool all_targets = pft || one_step;
   const LossConfig& loss_terms = cfg.loss;
   // The alignment term compares the states of every text token, t_N included (progressive
   // cramming feeds the whole text); t_N's output is still scored by nothing.
   const bool align = loss_terms.align_alpha > 0;
-  check_items(model, items, pft);
+  check_items(model, items, cfg, all_targets);
 
   const auto B0 = static_cast<int64_t>(items.size());
   const int64_t k = items.front().n_mem;
@@ -148,7 +157,7 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
 
   // Baselines first: they need no mem.
   auto t0 = Clock::now();
-  auto base = compute_baselines(model, texts, pft, chunk, contexts);
+  auto base = compute_baselines(model, texts, all_targets, chunk, contexts);
   // The in-context control: the text after its copy prompt instead of after [mem], one
   // forward each (prompts differ in length); scored as the baselines are, t_1 as input.
   std::vector<Baseline> copy(items.size());
@@ -166,7 +175,8 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
   for (auto& tr : track) tr.wall = base_share;
   std::vector<int64_t> n_targets(items.size());
   for (int64_t b = 0; b < B0; ++b)
-    n_targets[b] = static_cast<int64_t>(texts[b].size()) - (pft ? 0 : 1);
+    n_targets[b] = static_cast<int64_t>(texts[b].size()) - (all_targets ? 0 : 1);
+  torch::Tensor shared_m;  // [d] f32 on the device (cram.one_step shared)
 
   if (opt.max_steps > 0) {
     // mem [B, k, d] f32 on the compute device; init from each task's own seed (cram.init).
@@ -194,9 +204,10 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
           text_embeds = model.embed(torch::tensor(ids, torch::dtype(torch::kInt64)).unsqueeze(0).to(device))[0];
         }
         init.push_back(it.warm_mem.defined() ? it.warm_mem.to(torch::kFloat32).cpu()
-                                             : start.start(it.key, k, d, text_embeds));
+                                             : start.start(it.key, k + one_step_extra_rows(cfg), d, text_embeds));
       }
     }
+    if (cfg.one_step == "shared") shared_m = one_step_shared_m(cfg, start, d).to(device);
     auto params = rank > 0 ? MemParams::low_rank(torch::stack(init).to(device), torch::stack(init_w).to(device),
                                                  torch::stack(init_b).to(device))
                            : MemParams::full(torch::stack(init).to(device));  // mem [B, k, d]
@@ -225,6 +236,16 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
       std::vector<std::vector<int64_t>> ids, tg;
       std::vector<int64_t> first, text_begin, text_len;
       int64_t max_in = 1;
+      if (one_step) {  // the carrier is built from mem at each step: only the targets here
+        for (auto b : active) {
+          tg.emplace_back(texts[b].begin(), texts[b].end());
+          first.push_back(k - 1);
+          max_in = std::max<int64_t>(max_in, static_cast<int64_t>(texts[b].size()));
+        }
+        T = k + max_in - 1;
+        targets = make_head_targets(tg, first, T, device, loss_terms.first_tokens, loss_terms.first_weight);
+        return;
+      }
       for (auto b : active) {
         const auto& t = texts[b];
         const auto& c = contexts[b];
@@ -257,7 +278,8 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
       const auto t_step = Clock::now();
       const bool may_update = step < max_steps;
       auto mem = params.mem(may_update);                          // [B, k, d] f32
-      auto embeds = torch::cat({mem.to(dtype), text_emb}, 1);     // [B, T, d]
+      auto embeds = one_step ? one_step_carrier(mem, shared_m, k, T).to(dtype)  // [B, T, d]
+                             : torch::cat({mem.to(dtype), text_emb}, 1);
       torch::Tensor hidden, aligned;                               // [B, T, d]; [B]
       if (align) {
         const auto states = model.forward_states(embeds);
@@ -358,7 +380,8 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
       const auto t_dec = Clock::now();
       std::vector<torch::Tensor> mems;
       for (const auto& tr : track) mems.push_back(tr.best_mem);
-      auto dec = greedy_decode(model, torch::stack(mems), texts, pft, contexts);  // [B, k, d] in
+      auto dec = one_step ? one_step_decode(model, torch::stack(mems), shared_m, k, texts)
+                          : greedy_decode(model, torch::stack(mems), texts, pft, contexts);  // [B, k, d] in
       const double share = seconds_since(t_dec) / static_cast<double>(B0);
       for (int64_t b = 0; b < B0; ++b) {
         out[b].row.decode_prefix = dec.prefix[b];
@@ -417,7 +440,8 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
     out[b].stop_v = tr.stop_v;
     out[b].stop_updates = tr.stop_updates;
     if (settings.save_memory && tr.best_mem.defined()) {
-      auto m = tr.best_mem.contiguous();
+      // A stored one-step mem holds the whole carrier's vectors: e_1..e_k, then m.
+      auto m = (shared_m.defined() ? torch::cat({tr.best_mem, shared_m.cpu().view({1, d})}) : tr.best_mem).contiguous();
       r.memory.assign(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
       r.d_model = static_cast<int32_t>(d);
     }

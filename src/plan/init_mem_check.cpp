@@ -95,14 +95,26 @@ void preflight_init_mem(const ExperimentConfig& config, const Plan& plan) {
     const std::string tensor = where + "tensor '" + t.key + "' ";
     if (!float_dtype(e.dtype))
       throw ConfigError(tensor + "has dtype " + e.dtype + "; expected F32, F16 or BF16");
-    const std::vector<int64_t> want = {t.n_mem, m.d_model};
+    const int64_t extra = one_step_extra_rows(config.cram);
+    const std::vector<int64_t> want = {t.n_mem + extra, m.d_model};
     if (e.shape != want)
       throw ConfigError(tensor + "has shape " + shape_text(e.shape) + "; expected " + shape_text(want) +
-                        " (k = " + std::to_string(t.n_mem) + " [mem] vectors of model '" + m.name + "''s width " +
-                        std::to_string(m.d_model) + ")");
+                        " (k = " + std::to_string(t.n_mem) + " [mem] vectors" + (extra ? " and m" : "") +
+                        " of model '" + m.name + "''s width " + std::to_string(m.d_model) + ")");
     if (const int64_t i = first_non_finite(e, map.data); i >= 0)
       throw ConfigError(tensor + "holds a non-finite value (inf or NaN) at [" + std::to_string(i / m.d_model) +
                         ", " + std::to_string(i % m.d_model) + "]; expected finite values");
+  }
+  if (config.cram.one_step == "shared") {  // the run's one m, as wide as every model's [mem]
+    const auto it = tensors.find("m");
+    if (it == tensors.end())
+      throw ConfigError(where + "no tensor 'm': cram.one_step shared reads the run's shared m from it");
+    for (const auto& m : plan.models) {
+      const HeaderEntry& e = it->second;
+      if (!float_dtype(e.dtype) || e.shape != std::vector<int64_t>{m.d_model})
+        throw ConfigError(where + "tensor 'm' has dtype " + e.dtype + " and shape " + shape_text(e.shape) +
+                          "; expected a float [" + std::to_string(m.d_model) + "] (model '" + m.name + "''s width)");
+    }
   }
   if (!missing.empty()) {
     std::string names;

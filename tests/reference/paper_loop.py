@@ -10,7 +10,9 @@ definition, for one text at batch 1 on a transformers model:
 
 Step s records the loss and accuracy of the mem before update s (step 0: the initial mem).
 With `terms` (loss_terms below) the update follows progressive_cramming's objective instead of
-the mean CE; the recorded loss stays the mean CE."""
+the mean CE; the recorded loss stays the mean CE. With one_step (Mezentsev & Oseledets' one-step
+generation) the model reads [e_1..e_k, m, .., m] (N - 1 copies of m) instead of [mem, ids], and
+the logits at e_k and every m are scored against t_1..t_N."""
 import torch
 import torch.nn.functional as F
 
@@ -49,21 +51,32 @@ def loss_terms(model, ids, k, first_tokens=0, first_weight=1.0, align_alpha=0.0,
     return objective
 
 
-def scores(model, mem, ids, hidden_states=False):
+def scores(model, mem, ids, hidden_states=False, one_step=False, shared_m=None):
     """One forward of [mem, ids]: the model's output, each target's CE (ids[1:]) and the argmax
-    accuracy."""
-    with torch.no_grad():
-        text = model.get_input_embeddings()(ids[None])
-    out = model(inputs_embeds=torch.cat([mem[None].to(text.dtype), text], 1), output_hidden_states=hidden_states)
-    shift = out.logits[0, mem.shape[0]:-1].float()
-    ce_each = F.cross_entropy(shift, ids[1:], reduction="none")
-    return out, ce_each, (shift.argmax(-1) == ids[1:]).float().mean().item()
+    accuracy. one_step: of the carrier [e, m, .., m] instead, mem = [e_1..e_k, m] ([k + 1, d]) or,
+    with shared_m [d], mem = e ([k, d]); every token of ids is a target."""
+    dtype = model.get_input_embeddings().weight.dtype
+    if one_step:
+        k = mem.shape[0] - (1 if shared_m is None else 0)
+        m = mem[k:k + 1] if shared_m is None else shared_m[None]
+        carrier = torch.cat([mem[:k], m.expand(len(ids) - 1, -1)], 0)
+        out = model(inputs_embeds=carrier[None].to(dtype))
+        shift, targets = out.logits[0, k - 1:].float(), ids
+    else:
+        with torch.no_grad():
+            text = model.get_input_embeddings()(ids[None])
+        out = model(inputs_embeds=torch.cat([mem[None].to(dtype), text], 1), output_hidden_states=hidden_states)
+        shift, targets = out.logits[0, mem.shape[0]:-1].float(), ids[1:]
+    ce_each = F.cross_entropy(shift, targets, reduction="none")
+    return out, ce_each, (shift.argmax(-1) == targets).float().mean().item()
 
 
-def cram(model, ids, mem0, lr, betas, weight_decay, eps, max_steps, patience, schedule=None, terms=None):
-    """ids: [L] int64; mem0: [k, d] f32; schedule: None or a function of the optimizer that
-    returns its LR scheduler; terms: None or a dict of loss_terms' options. Returns dict(losses,
-    accs, best_loss, best_acc, steps) where steps is the index of the last step taken."""
+def cram(model, ids, mem0, lr, betas, weight_decay, eps, max_steps, patience, schedule=None, terms=None,
+         one_step=False, shared_m=None):
+    """ids: [L] int64; mem0: [k, d] f32 (one_step: as scores' mem); schedule: None or a function
+    of the optimizer that returns its LR scheduler; terms: None or a dict of loss_terms' options.
+    Returns dict(losses, accs, best_loss, best_acc, steps) where steps is the index of the last
+    step taken."""
     for p in model.parameters():
         p.requires_grad_(False)
     k = mem0.shape[0]
@@ -74,7 +87,7 @@ def cram(model, ids, mem0, lr, betas, weight_decay, eps, max_steps, patience, sc
     best_loss, best_acc, since = float("inf"), 0.0, 0
     objective = loss_terms(model, ids, k, **terms) if terms else None
     for step in range(max_steps):
-        out, ce_each, acc = scores(model, mem, ids, hidden_states=objective is not None)
+        out, ce_each, acc = scores(model, mem, ids, objective is not None, one_step, shared_m)
         loss = ce_each.mean()
         (objective(ce_each, out.hidden_states) if objective else loss).backward()
         opt.step()

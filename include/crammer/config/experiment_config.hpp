@@ -101,6 +101,14 @@ struct CramConfig {
   // the context instead of in [mem], "text: TEXT\nrepeat previous text: " followed by the text,
   // scored on the copy (copy_loss, copy_acc); grid search only.
   bool in_context_control = false;
+  // One-step generation (Mezentsev & Oseledets, arXiv 2505.21189): instead of [mem, t_1..t_N],
+  // the model reads the carrier [e_1..e_k, m, .., m] with N - 1 copies of one vector m, and the
+  // outputs at e_k and at every m predict t_1..t_N, all scored from one forward pass (every
+  // token is a target, whatever predict_first_token says). off: the paper's autoregressive
+  // carrier. per_text: e and m trained per text (a task's mem is [k + 1, d], m last). shared: m
+  // is one fixed vector for the whole run (cram.init_mem's tensor "m" under init: file, else
+  // drawn by cram.init from the run seed alone) and only e [k, d] is trained.
+  std::string one_step = "off";
   // A safetensors file with each grid task's starting mem, a [k, d] tensor named by the task
   // key ("demo/k1/L16/s0"), instead of the random init: to replay another run or another
   // implementation step by step. A task without its tensor fails, naming the file and key.
@@ -111,6 +119,9 @@ struct CramConfig {
   OptimizerConfig optimizer;
   LossConfig loss;
 };
+
+// Rows of a task's trained mem beyond e_1..e_k: 1 (m) under one_step per_text, else 0.
+inline int64_t one_step_extra_rows(const CramConfig& c) { return c.one_step == "per_text" ? 1 : 0; }
 
 struct BatchingConfig {
   int64_t batch_size = 16;

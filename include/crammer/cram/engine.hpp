@@ -140,7 +140,7 @@ struct CramItem {
 
 struct CramOutcome {
   TaskResult row;
-  torch::Tensor best_mem;  // [k, d] f32 CPU (undefined for max_steps 0)
+  torch::Tensor best_mem;  // the trained mem, [k, d] ([k + 1, d] under one_step per_text) f32 CPU (undefined for max_steps 0)
   // The AdamW state when the sample stopped (full-rank mem under cram.carry_optimizer only;
   // else undefined / 0): moments [k, d] f32 CPU and the updates behind them. For a converged sample that is the state of best_mem.
   torch::Tensor stop_m, stop_v;
