@@ -66,8 +66,8 @@ def run_variant(path):
     file stores: {"mem_rank": cram.mem_rank, "prefix_tokens": corpus.prefix_tokens, "init": cram.init, "lr_schedule",
     "warmup_steps", "min_lr", "schedule_steps": cram.optimizer's schedule keys, "carry_optimizer",
     "first_tokens", "first_weight",
-    "align_alpha", "align_layers", "align_from", "align_distance": cram.loss}, the defaults where
-    the config predates a key."""
+    "align_alpha", "align_layers", "align_from", "align_distance": cram.loss, "one_step":
+    cram.one_step}, the defaults where the config predates a key."""
     text = read_run_info(path).get("config_yaml", "")
     try:
         cfg = yaml.safe_load(text) or {}
@@ -88,7 +88,9 @@ def run_variant(path):
             "align_alpha": float(loss.get("align_alpha", 0) or 0),
             "align_layers": int(loss.get("align_layers", 0) or 0),
             "align_from": str(loss.get("align_from", "first") or "first"),
-            "align_distance": str(loss.get("align_distance", "l2") or "l2")}
+            "align_distance": str(loss.get("align_distance", "l2") or "l2"),
+            # YAML 1.1 reads a bare `off` as false
+            "one_step": str(cram.get("one_step") or "off")}
 
 
 def variant_label(variant):
@@ -111,6 +113,8 @@ def variant_label(variant):
         parts.append("carried AdamW")
     if variant.get("first_tokens", 0) and variant.get("first_weight", 1.0) != 1.0:
         parts.append(f"first {variant['first_tokens']} targets x{variant['first_weight']:g}")
+    if variant.get("one_step", "off") != "off":
+        parts.append("one-step, m per text" if variant["one_step"] == "per_text" else "one-step, shared m")
     if variant.get("align_alpha", 0):
         states = (f"{variant['align_from']} {variant['align_layers']} states" if variant.get("align_layers", 0)
                   else "all states")

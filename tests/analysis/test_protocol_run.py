@@ -1,5 +1,5 @@
 """The paper's protocol options end to end on the demo model under mpirun (1 coordinator, 2
-workers): cram.restarts, cram.init, cram.optimizer.schedule, cram.loss, cram.carry_optimizer, bytes per row, the lower bound, steps to 95/99/100% accuracy, the
+workers): cram.restarts, cram.init, cram.optimizer.schedule, cram.loss, cram.carry_optimizer, cram.one_step, bytes per row, the lower bound, steps to 95/99/100% accuracy, the
 free-running decode accuracy and random-length texts (cram.length_mode: uniform) land in the
 results file, `crammer export` shows them, and the report's protocol table and solution
 diversity equal a recomputation from the export CSVs.
@@ -299,6 +299,41 @@ class CarriedOptimizer(unittest.TestCase):
             df = cr.load_results(h5)
             self.assertEqual(set(df["carry_optimizer"]), {True})
             self.assertEqual(set(df["model"]), {"demo [cosine lr to 0.005, warmup 5, over 900 updates, carried AdamW]"})
+
+
+@unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")
+class OneStep(unittest.TestCase):
+    """cram.one_step under mpirun: every token of each text is a target (n_targets = length),
+    the decode check is the single pass's own accuracy, stored mems hold e then m ([k + 1, d]),
+    the shared m is the same vector in every row (across ranks), and analysis names each run
+    apart."""
+
+    def test_per_text_and_shared_m(self):
+        with tempfile.TemporaryDirectory() as d:
+            runs = {mode: run_sweep(d, mode, lengths="[6]", samples=2, n_mem="[2]",
+                                    extra=f"  one_step: {mode}\n")[0] for mode in ("per_text", "shared")}
+            # t_1 scored too, so the baselines are over the same targets as one-step's
+            plain, _ = run_sweep(d, "plain", lengths="[6]", samples=2, n_mem="[2]", extra="  predict_first_token: true\n")
+            for mode, h5 in runs.items():
+                for r in assert_crams_its_own_way(self, h5, plain):
+                    self.assertEqual(int(r["n_targets"]), int(r["length"]), r["task_key"])
+                    self.assertEqual(float(r["decode_acc"]), float(r["best_acc"]), r["task_key"])
+                    self.assertEqual(r["decode_exact"] == "true", float(r["best_acc"]) == 1.0, r["task_key"])
+                mems = cr.load_solutions(h5)
+                self.assertEqual(len(mems), 4)
+                shapes = {m["mem"].shape for _, m in mems.iterrows()}
+                self.assertEqual(len(shapes), 1)
+                self.assertEqual(next(iter(shapes))[0], 3, mode)  # e_1, e_2, then m
+                ms = np.stack([m["mem"][2] for _, m in mems.iterrows()])
+                if mode == "shared":
+                    self.assertTrue((ms == ms[0]).all(), "rows disagree on the shared m")
+                else:
+                    self.assertGreater(np.abs(ms - ms[0]).max(), 0, "each text trains its own m")
+                df = cr.load_results(h5)
+                self.assertEqual(set(df["one_step"]), {mode})
+            self.assertEqual(set(cr.load_results(runs["per_text"])["model"]), {"demo [one-step, m per text]"})
+            self.assertEqual(set(cr.load_results(runs["shared"])["model"]), {"demo [one-step, shared m]"})
+            self.assertEqual(set(cr.load_results(plain)["one_step"]), {"off"})
 
 
 @unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")

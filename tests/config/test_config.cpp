@@ -456,6 +456,25 @@ TEST_F(ConfigTest, CarryOptimizerIsForProgressiveSearchAndScheduleStepsForCosine
       [](ExperimentConfig& c) -> int64_t& { return c.cram.optimizer.schedule_steps; }, int64_t{300});
 }
 
+TEST_F(ConfigTest, OneStepIsAChoiceThatExcludesTextPositions) {
+  for (const char* mode : {"off", "per_text", "shared"})
+    EXPECT_EQ(crammer::load_config(file(base()).string(), {std::string("cram.one_step=") + mode}).cram.one_step, mode);
+  EXPECT_THAT(error_of(base(), {"cram.one_step=true"}), HasSubstr("cram.one_step"));
+  EXPECT_THAT(error_of(base(), {"cram.one_step=per_text", "corpus.prefix_tokens=4"}),
+              HasSubstr("cram.one_step: scores the carrier [e, m, .., m], which holds no text tokens; "
+                        "corpus.prefix_tokens puts a context before the text"));
+  EXPECT_THAT(error_of(base(), {"cram.one_step=shared", "cram.in_context_control=true"}),
+              HasSubstr("cram.in_context_control scores the text in context"));
+  EXPECT_THAT(error_of(base(), {"cram.one_step=per_text", "cram.loss.align_alpha=0.1"}),
+              HasSubstr("cram.loss.align_alpha aligns the states of the text's tokens"));
+  EXPECT_THAT(error_of(base(), {"cram.one_step=per_text", "cram.mem_rank=2"}),
+              HasSubstr("cram.one_step: trains e and m as full vectors; cram.mem_rank 2"));
+  EXPECT_THAT(error_of(base(), {"cram.one_step=shared", "cram.init=text_mean"}),
+              HasSubstr("cram.init: text_mean starts from a text, and the shared m of cram.one_step shared"));
+  expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> std::string& { return c.cram.one_step; },
+                                             std::string("per_text"));
+}
+
 TEST_F(ConfigTest, OutOfRangeNMem) {
   std::string m = error_of(base(), {"cram.n_mem=[1,0]"});
   EXPECT_THAT(m, HasSubstr("cram.n_mem[1]: must be >= 1, got 0"));

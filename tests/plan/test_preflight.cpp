@@ -201,6 +201,22 @@ TEST_F(Preflight, InitMemTensorsAreCheckedForEveryTask) {
     values["tiny/k2/L8/s0"][1][2] = bad;
     EXPECT_HAS(error(values), where + "tensor 'tiny/k2/L8/s0' holds a non-finite value (inf or NaN) at [1, 2]");
   }
+  // One-step generation: per_text tensors hold e_1..e_k and m; shared ones e alone plus the
+  // run's "m", as wide as the model.
+  c.cram.one_step = "per_text";
+  EXPECT_HAS(error(good()), where + "tensor 'tiny/k1/L8/s0' has shape [1, 4]; expected [2, 4] (k = 1 [mem] vectors and m");
+  write_raw(file, {{"tiny/k1/L8/s0", torch::rand({2, 4})}, {"tiny/k2/L8/s0", torch::rand({3, 4})}});
+  EXPECT_NO_THROW(preflight_init_mem(c, plan));
+  c.cram.one_step = "shared";
+  EXPECT_HAS(error(good()), where + "no tensor 'm': cram.one_step shared reads the run's shared m from it");
+  auto with_m = good();
+  with_m["m"] = torch::rand({5});
+  EXPECT_HAS(error(with_m), where + "tensor 'm' has dtype F32 and shape [5]; expected a float [4] (model 'tiny''s width)");
+  with_m["m"] = torch::rand({4});
+  write_raw(file, with_m);
+  EXPECT_NO_THROW(preflight_init_mem(c, plan));
+  c.cram.one_step = "off";
+
   std::ofstream(file, std::ios::trunc) << "not a safetensors file at all";
   try {
     preflight_init_mem(c, plan);
