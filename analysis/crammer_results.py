@@ -24,12 +24,12 @@ STATUS_NAMES = {0: "done", 1: "failed", 2: "skipped", 3: "superseded"}
 ACC_THRESHOLD = 0.99      # DESIGN §2: a length is "decodable" when mean best_acc >= 0.99
 BITS_PER_VALUE = 16       # bf16, as the paper counts theoretical capacity
 LN2 = math.log(2.0)
-# Columns of result formats 5 (restarts, bytes, the lower bound, progress measures) and 6 (the
-# in-context control): files and export CSVs written before them read as these, the values that
+# Columns of result formats 5 (restarts, bytes, the lower bound, progress measures), 6 (the
+# in-context control) and 7 (a progressive probe's grown_from): files and export CSVs written before them read as these, the values that
 # mean "not recorded".
 LATER_FORMAT_DEFAULTS = {"restart": 0, "n_bytes": -1, "gain_bound_nats": float("nan"), "steps_to_acc95": -1,
                          "steps_to_acc99": -1, "steps_to_acc100": -1, "decode_acc": -1.0,
-                         "copy_loss": -1.0, "copy_acc": -1.0}
+                         "copy_loss": -1.0, "copy_acc": -1.0, "grown_from": 0}
 
 
 def _text(v):

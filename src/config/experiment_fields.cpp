@@ -34,6 +34,7 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
     s.str("length_mode", c.cram.length_mode);
     s.str("search", c.cram.search);
     s.boolean("carry_optimizer", c.cram.carry_optimizer);
+    s.str("growth", c.cram.growth);
     s.i64("restarts", c.cram.restarts);
     s.i64("mem_rank", c.cram.mem_rank);
     s.boolean("predict_first_token", c.cram.predict_first_token);

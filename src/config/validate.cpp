@@ -226,6 +226,10 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
   if (cram.carry_optimizer && cram.search != "progressive")
     ck.fail("cram.carry_optimizer", "carries AdamW from one probe of a progressive search to the next; cram.search is " +
                                         cram.search + ": use cram.search: progressive, or drop it");
+  ck.one_of("cram.growth", cram.growth, {"doubling", "one_token"});
+  if (cram.growth != "doubling" && cram.search != "progressive")
+    ck.fail("cram.growth", "is how a progressive search grows its text; cram.search is " + cram.search +
+                               ": use cram.search: progressive, or drop it");
   const auto& l = cram.loss;
   ck.at_least<int64_t>("cram.loss.first_tokens", l.first_tokens, 0);
   ck.at_least("cram.loss.first_weight", l.first_weight, 0.0);

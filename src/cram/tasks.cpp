@@ -100,8 +100,10 @@ struct Search {
   int32_t lo = 0;        // largest converged length so far (0: none)
   int32_t hi = INT_MAX;  // smallest failed length so far
   bool doubling = true;
+  bool one_token = false;  // cram.growth one_token: L + 1 after a success, stop at a failure
   bool done = false;
   torch::Tensor warm;    // best mem of the last success [k, d] (progressive)
+  int32_t warm_length = 0;  // the length it converged at (0: no warm start)
   torch::Tensor warm_m, warm_v;  // its AdamW moments (cram.carry_optimizer)
   int64_t warm_updates = 0;
   std::vector<TaskResult> rows;
@@ -112,6 +114,11 @@ struct Search {
       lo = std::max(lo, length);
     } else {
       hi = std::min(hi, length);
+    }
+    if (one_token) {
+      done = !converged || length >= max_len;
+      next = length + 1;
+      return;
     }
     if (doubling && converged) {
       if (length >= max_len) {
@@ -212,7 +219,8 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
         const auto& t = tasks[idx[j]];
         Search g;
         g.task = idx[j];
-        g.min_len = pft ? 1 : 2;
+        g.min_len = pft || settings.cram.one_step != "off" ? 1 : 2;  // one-step scores t_1 too
+        g.one_token = progressive && settings.cram.growth == "one_token";
         g.max_len = t.length;
         int64_t start = t.length;
         for (auto L : settings.cram.lengths) start = std::min<int64_t>(start, L);
@@ -253,8 +261,10 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
           } else {
             auto& o = *res[j].outcome;
             g.rows.push_back(o.row);
+            g.rows.back().grown_from = items[j].warm_mem.defined() ? g.warm_length : 0;
             if (o.row.converged) {
               g.warm = o.best_mem;
+              g.warm_length = g.next;
               g.warm_m = o.stop_m;
               g.warm_v = o.stop_v;
               g.warm_updates = o.stop_updates;

@@ -25,8 +25,8 @@ namespace {
 
 constexpr char kMagic[8] = {'C', 'R', 'M', 'J', 'R', 'N', 'L', '\n'};
 // 2: model records carry bos_token. 3: sample records carry text_offset. 4: model records carry
-// planned_tasks. 5, 6: rows carry the fields of result format 5, 6 (core/result_codec.hpp).
-// Versions 2 to 5 are still read (text_offset 0, planned_tasks -1, fields of later formats at
+// planned_tasks. 5, 6, 7: rows carry the fields of result format 5, 6, 7 (core/result_codec.hpp).
+// Versions 2 to 6 are still read (text_offset 0, planned_tasks -1, fields of later formats at
 // their defaults); a new journal is written as kVersion.
 constexpr uint32_t kVersion = kJournalVersion;
 constexpr uint32_t kOldestVersion = 2;

@@ -452,6 +452,12 @@ TEST_F(ConfigTest, CarryOptimizerIsForProgressiveSearchAndScheduleStepsForCosine
               HasSubstr("cram.optimizer.schedule_steps: must be >= 0, got -3"));
   expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> bool& { return c.cram.carry_optimizer; },
                                              true);
+  EXPECT_NO_THROW(crammer::load_config(file(base()).string(), {"cram.search=progressive", "cram.growth=one_token"}));
+  EXPECT_THAT(error_of(base(), {"cram.growth=one_token"}),
+              HasSubstr("cram.growth: is how a progressive search grows its text; cram.search is grid"));
+  EXPECT_THAT(error_of(base(), {"cram.search=progressive", "cram.growth=triple"}), HasSubstr("cram.growth"));
+  expect_fingerprint_counts_only_off_default([](ExperimentConfig& c) -> std::string& { return c.cram.growth; },
+                                             std::string("one_token"));
   expect_fingerprint_counts_only_off_default(
       [](ExperimentConfig& c) -> int64_t& { return c.cram.optimizer.schedule_steps; }, int64_t{300});
 }

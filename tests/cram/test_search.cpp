@@ -102,6 +102,34 @@ TEST(CapacitySearch, ProgressiveWarmStartsFromLastSuccess) {
   std::printf("capacity: bisect %d, progressive %d\n", bis[0].capacity, best);
 }
 
+// cram.growth one_token: after each converged probe of L the next is L + 1, from its best mem,
+// until the first failure; each row says which length it grew from (a doubling search's too).
+TEST(CapacitySearch, OneTokenGrowthAddsOneTokenPerProbeUntilAFailure) {
+  auto model = search_model();
+  auto text = test::fold_ids(test::random_ids(kMax, 512, 9), 512);
+  auto task = make_task("g", text, kMax);
+  task.capacity_search = true;
+  auto s = search_settings("progressive");
+  s.cram.growth = "one_token";
+  auto rows = cram_tasks(*model, {task}, s);
+  std::string probes;
+  for (const auto& r : rows) probes += std::to_string(r.length) + "<" + std::to_string(r.grown_from) + (r.converged ? "+ " : "- ");
+  std::printf("one-token probes (length<grown_from): %s\n", probes.c_str());
+  ASSERT_GE(rows.size(), 3u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].length, 3 + static_cast<int32_t>(i));
+    EXPECT_EQ(rows[i].grown_from, i == 0 ? 0 : rows[i].length - 1) << probes;
+    EXPECT_EQ(rows[i].converged, i + 1 < rows.size() || rows[i].length == kMax) << probes;
+    EXPECT_EQ(rows[i].capacity, rows.back().converged ? rows.back().length : rows.back().length - 1);
+  }
+  auto doubling = cram_tasks(*model, {task}, search_settings("progressive"));
+  int32_t last_success = 0;
+  for (const auto& r : doubling) {
+    EXPECT_EQ(r.grown_from, last_success) << "length " << r.length;
+    if (r.converged) last_success = r.length;
+  }
+}
+
 TEST(CramTasks, KeepsTaskOrderAcrossGroupsAndBatches) {
   auto model = test::tiny_model(test::tiny_spec("gpt2", 1, 32, 4, 64), 1);
   auto text = test::random_ids(20, 64, 4);

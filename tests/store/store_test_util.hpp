@@ -89,6 +89,7 @@ inline TaskResult make_row(int i, bool arrays = false) {
   r.decode_acc = 0.25 + 0.001 * i;
   r.copy_loss = 0.75 + 0.002 * i;
   r.copy_acc = 0.5 + 0.003 * i;
+  r.grown_from = 3 + i;
   r.wall_seconds = 0.125 * i + 1e-9;
   r.rank = i % 5;
   r.device = "cuda:" + std::to_string(i % 8);
@@ -137,6 +138,7 @@ inline void expect_same(const TaskResult& a, const TaskResult& b, bool arrays) {
   EXPECT_EQ(a.decode_acc, b.decode_acc);
   EXPECT_EQ(a.copy_loss, b.copy_loss);
   EXPECT_EQ(a.copy_acc, b.copy_acc);
+  EXPECT_EQ(a.grown_from, b.grown_from);
   EXPECT_EQ(a.wall_seconds, b.wall_seconds);
   EXPECT_EQ(a.rank, b.rank);
   EXPECT_EQ(a.device, b.device);

@@ -20,7 +20,7 @@ const char* kHeader =
     "task_key,model_index,model,sample_id,n_mem,length,status,restart,n_tokens,n_targets,baseline_loss,"
     "baseline_acc,best_acc,best_loss,steps,steps_to_best,converged,info_gain_nats,info_gain_bits,"
     "token_gain,decode_exact,decode_prefix,capacity,n_bytes,gain_bound_nats,steps_to_acc95,"
-    "steps_to_acc99,steps_to_acc100,decode_acc,copy_loss,copy_acc,wall_seconds,rank,device,error,memory_k,"
+    "steps_to_acc99,steps_to_acc100,decode_acc,copy_loss,copy_acc,grown_from,wall_seconds,rank,device,error,memory_k,"
     "memory_d,curve_length";
 
 std::string write_file(const test::TempDir& dir, int n) {
@@ -48,7 +48,7 @@ TEST(Export, HeaderAndPlainRow) {
   std::vector<std::string> f;
   std::stringstream ss(first);
   for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
-  ASSERT_EQ(f.size(), 38u) << first;
+  ASSERT_EQ(f.size(), 39u) << first;
   std::vector<std::string> want = {r.task_key, "0", "demo", "1000", "1", "16", "done", "0", "16", "15"};
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(f[i], want[i]) << "column " << i;
   EXPECT_EQ(std::stod(f[10]), r.baseline_loss);
@@ -72,13 +72,14 @@ TEST(Export, HeaderAndPlainRow) {
   EXPECT_EQ(std::stod(f[28]), r.decode_acc);
   EXPECT_EQ(std::stod(f[29]), r.copy_loss);
   EXPECT_EQ(std::stod(f[30]), r.copy_acc);
-  EXPECT_EQ(std::stod(f[31]), r.wall_seconds);
-  EXPECT_EQ(f[32], "0");
-  EXPECT_EQ(f[33], "cuda:0");
-  EXPECT_EQ(f[34], "");
-  EXPECT_EQ(f[35], "0");  // no memory stored for this row
-  EXPECT_EQ(f[36], "0");
+  EXPECT_EQ(f[31], std::to_string(r.grown_from));
+  EXPECT_EQ(std::stod(f[32]), r.wall_seconds);
+  EXPECT_EQ(f[33], "0");
+  EXPECT_EQ(f[34], "cuda:0");
+  EXPECT_EQ(f[35], "");
+  EXPECT_EQ(f[36], "0");  // no memory stored for this row
   EXPECT_EQ(f[37], "0");
+  EXPECT_EQ(f[38], "0");
 }
 
 TEST(Export, CsvValuesEqualH5pyValues) {

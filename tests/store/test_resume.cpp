@@ -365,6 +365,7 @@ TEST(Resume, JournalOfAnOlderVersionIsReadThenRewrittenInThisOne) {
         want.decode_acc = blank.decode_acc;
         want.copy_loss = blank.copy_loss;
         want.copy_acc = blank.copy_acc;
+        want.grown_from = blank.grown_from;
         EXPECT_TRUE(std::isnan(row.gain_bound_nats)) << row.task_key;
         want.gain_bound_nats = row.gain_bound_nats;
       }

@@ -136,7 +136,7 @@ print(int(x["curve_length"][4]), repr(float(f["curves/loss"][c + 2])))
             "task_key,model_index,sample_id,n_mem,length,status,status_name,restart,n_tokens,n_targets,"
             "baseline_loss,baseline_acc,best_acc,best_loss,steps,steps_to_best,converged,"
             "info_gain_nats,info_gain_bits,token_gain,decode_exact,decode_prefix,capacity,n_bytes,"
-            "gain_bound_nats,steps_to_acc95,steps_to_acc99,steps_to_acc100,decode_acc,copy_loss,copy_acc,wall_seconds,"
+            "gain_bound_nats,steps_to_acc95,steps_to_acc99,steps_to_acc100,decode_acc,copy_loss,copy_acc,grown_from,wall_seconds,"
             "rank,device,error,memory_offset,memory_k,memory_d,curve_offset,curve_length");
   EXPECT_NE(lines[1].find(rows[2].task_key), std::string::npos) << lines[1];
   EXPECT_EQ(std::stod(lines[1].substr(lines[1].rfind(' ') + 1)), rows[2].best_loss);

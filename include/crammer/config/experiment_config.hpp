@@ -87,6 +87,10 @@ struct CramConfig {
   // position, bias correction) that came with its starting mem, as progressive cramming's
   // per-sample optimizer does; false: a fresh AdamW and schedule per probe.
   bool carry_optimizer = false;
+  // progressive: doubling (progressive cramming's geometric growth, then bisection between the
+  // longest converged and the shortest failed length) | one_token (t_{L+1} added after each
+  // converged probe of L, up to the first failure: each token's marginal steps, grown_from).
+  std::string growth = "doubling";
   // Independent mem inits per (model, k, length, sample) (the paper's solution-diversity study);
   // above 1 each task key ends in /r<j>, j = 0..restarts-1, and so does each init's seed.
   int64_t restarts = 1;

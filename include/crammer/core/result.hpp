@@ -74,6 +74,11 @@ struct TaskResult {
   // repeat-text notebook scores them; -1 without the control (a done row's metrics are finite).
   double copy_loss = -1;
   double copy_acc = -1;
+  // A progressive search's probe: the length of the converged probe whose best mem it started
+  // from, so its added tokens are t_{grown_from + 1}..t_length (their surprisal s(length) -
+  // s(grown_from), s = baseline_loss x n_targets); 0: it started from its own init (every grid
+  // and bisect row, a search's first probe).
+  int32_t grown_from = 0;
 
   double wall_seconds = 0;
   int32_t rank = 0;

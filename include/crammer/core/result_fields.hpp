@@ -61,6 +61,8 @@ void visit_result_fields(Visitor& v, R& x) {
   v.since(6);
   v.num("copy_loss", x.copy_loss);
   v.num("copy_acc", x.copy_acc);
+  v.since(7);
+  v.num("grown_from", x.grown_from);
   v.section("provenance");
   v.num("wall_seconds", x.wall_seconds);
   v.num("rank", x.rank);
