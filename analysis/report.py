@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""The standard report of one or more crammer results files: seven PNG figures, the
+"""The standard report of one or more crammer results files: nine PNG figures, the
 Table-1-style table (Markdown and CSV), the paper's Table 1 by its own conventions, the
-protocol table (bytes, the lower bound, progress measures) and the solution diversity of
-restarts. What each figure and column means: docs/analysis.md.
+protocol table (bytes, the lower bound, progress measures), the solution diversity of
+restarts and the per-token cost of progressive searches. What each figure and column means: docs/analysis.md.
 
     /usr/bin/python3 analysis/report.py results/*.h5 --out report/
 
@@ -22,12 +22,13 @@ import pandas as pd  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crammer_results as cr  # noqa: E402
+import token_cost  # noqa: E402
 
 FIGURES = ["accuracy_vs_length.png", "capacity_vs_k.png", "capacity_vs_model_size.png", "capacity_per_model.png",
            "info_gain_vs_baseline.png", "compressed_ce_vs_text_ce.png", "gain_bound_vs_info_gain.png",
-           "solutions_pca.png"]
+           "solutions_pca.png", "token_cost.png"]
 TABLES = ["table.md", "table.csv", "per_sample.csv", "table1_paper.md", "table1_paper.csv", "protocol.csv",
-          "in_context.csv", "solution_diversity.csv"]
+          "in_context.csv", "solution_diversity.csv", "token_cost.csv"]
 DPI = 130
 
 
@@ -307,6 +308,25 @@ def plot_gain_bound(df, path):
                        " (no lower bound stored)", "Achieved information gain vs the lower bound", path)
 
 
+def plot_token_cost(cost, df, path):
+    """One panel per k: each grown probe of a progressive search (token_cost_table), the
+    updates it took per added token against the added tokens' surprisal per token (bits), per
+    model (colour) and text kind (marker)."""
+    fig, ks, axes = _k_panels(df, sharey=True)
+    color, marker, _ = _styles(df)
+    many_kinds = df["text_kind"].nunique() > 1
+    for ax, k in zip(axes, ks):
+        ck = cost[cost["n_mem"] == k]
+        if ck.empty:
+            _no_data(ax, _k_label(k) + " (no grown probe of a progressive search)")
+        for (model, kind), s in ck.groupby(["model", "text_kind"], sort=True):
+            ax.scatter(s["added_surprisal_per_token_nats"] / math.log(2), s["steps_per_token"], s=22,
+                       marker=marker[kind], color=color[model], label=_series_label(model, kind, many_kinds))
+        _label_panel(ax, k, "surprisal of the added tokens, no memory (bits per token)",
+                     "marginal steps per added token", "upper left")
+    _save_panels(fig, ks, axes, "Progressive search: marginal steps vs the added tokens' surprisal", path)
+
+
 def plot_compressed_vs_text_ce(df, paper, path):
     """The paper's Figure 3, one panel per k: the CE of each text with memory vs without (nats,
     mean loss x N), per model (colour) and text kind (marker); for natural text the fit
@@ -471,6 +491,9 @@ def main(argv=None):
     cr.protocol_table(df).to_csv(os.path.join(a.out, "protocol.csv"), index=False, float_format="%.17g")
     cr.in_context_table(df).to_csv(os.path.join(a.out, "in_context.csv"), index=False, float_format="%.17g")
     plot_gain_bound(df, os.path.join(a.out, "gain_bound_vs_info_gain.png"))
+    cost = token_cost.token_cost_table(df)
+    cost.to_csv(os.path.join(a.out, "token_cost.csv"), index=False, float_format="%.17g")
+    plot_token_cost(cost, df, os.path.join(a.out, "token_cost.png"))
     try:
         solutions = pd.concat([cr.isolated(f, cr.load_solutions, f) for f in a.files], ignore_index=True)
     except cr.ResultsFileError as e:

@@ -1,5 +1,5 @@
 """The paper's protocol options end to end on the demo model under mpirun (1 coordinator, 2
-workers): cram.restarts, cram.init, cram.optimizer.schedule, cram.loss, cram.carry_optimizer, cram.one_step, bytes per row, the lower bound, steps to 95/99/100% accuracy, the
+workers): cram.restarts, cram.init, cram.optimizer.schedule, cram.loss, cram.carry_optimizer, cram.one_step, cram.growth, bytes per row, the lower bound, steps to 95/99/100% accuracy, the
 free-running decode accuracy and random-length texts (cram.length_mode: uniform) land in the
 results file, `crammer export` shows them, and the report's protocol table and solution
 diversity equal a recomputation from the export CSVs.
@@ -299,6 +299,50 @@ class CarriedOptimizer(unittest.TestCase):
             df = cr.load_results(h5)
             self.assertEqual(set(df["carry_optimizer"]), {True})
             self.assertEqual(set(df["model"]), {"demo [cosine lr to 0.005, warmup 5, over 900 updates, carried AdamW]"})
+
+
+@unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")
+class OneTokenGrowth(unittest.TestCase):
+    """cram.growth one_token under mpirun: each search probes its start length, then one token
+    more after every success until a failure or the task's length, every row naming the length
+    it grew from; the report's token_cost.csv equals a recomputation from the export CSV (added
+    surprisal s(L) - s(grown_from), s = baseline_loss x n_targets; marginal steps =
+    steps_to_best) and token_cost.png is drawn."""
+
+    def test_probes_grow_one_token_and_the_report_prices_each(self):
+        with tempfile.TemporaryDirectory() as d:
+            h5, _ = run_sweep(d, "grown", lengths="[3, 9]", samples=2,
+                              extra="  search: progressive\n  growth: one_token\n  carry_optimizer: true\n")
+            rows = table(h5, "results")
+            searches = {}
+            for r in rows:
+                self.assertEqual(r["status"], "done", r["task_key"])
+                searches.setdefault(r["task_key"], []).append(r)
+            self.assertEqual(len(searches), 4)  # 2 kinds x 2 samples
+            want = {}
+            for key, probes in searches.items():
+                lengths = [int(r["length"]) for r in probes]
+                self.assertEqual(lengths, list(range(3, 3 + len(probes))), key)
+                conv = [r["converged"] == "true" for r in probes]
+                self.assertTrue(all(conv[:-1]), key)  # the first failure ends the search
+                self.assertTrue(not conv[-1] or lengths[-1] == 9, key)
+                s = {int(r["length"]): float(r["baseline_loss"]) * int(r["n_targets"]) for r in probes}
+                for i, r in enumerate(probes):
+                    self.assertEqual(int(r["grown_from"]), lengths[i - 1] if i else 0, key)
+                    if i and conv[i]:
+                        L = int(r["length"])
+                        want[(key, L)] = (s[L] - s[L - 1], int(r["steps_to_best"]))
+            self.assertGreater(len(want), 4, "too few grown probes to check")
+            out = os.path.join(d, "report")
+            p = run_report([h5], out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            got = {(r["task_key"], int(r["length"])): r for r in read_csv(os.path.join(out, "token_cost.csv"))}
+            self.assertEqual(set(got), set(want))
+            for k, (ds, steps) in want.items():
+                self.assertAlmostEqual(float(got[k]["added_surprisal_nats"]), ds, places=9, msg=str(k))
+                self.assertEqual(int(got[k]["marginal_steps"]), steps, k)
+                self.assertEqual(int(got[k]["added_tokens"]), 1, k)
+            self.assertGreater(os.path.getsize(os.path.join(out, "token_cost.png")), 10000)
 
 
 @unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")

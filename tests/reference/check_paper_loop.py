@@ -144,9 +144,18 @@ PROGRESSIVE = dict(OPT, schedule="cosine", warmup_steps=5, min_lr=0.002, schedul
 
 
 def check_progressive(crammer, work, model_dir, lines, model, errors):
-    """llama under cram.search progressive + carry_optimizer, at batch 1 and 8, against
-    paper_loop.progressive: the same probe lengths in the same order, each probe's losses over
-    its first COMPARED_STEPS steps within TOL, the same step counts. Returns (probes, worst)."""
+    """llama under cram.search progressive + carry_optimizer, growing by doubling and by one
+    token, at batch 1 and 8, against paper_loop.progressive: the same probe lengths in the same
+    order, each probe's grown_from, its losses over its first COMPARED_STEPS steps within TOL,
+    the same step counts. Returns (probes, worst)."""
+    compared, worst = 0, 0.0
+    for growth in ("doubling", "one_token"):
+        compared_here, worst_here = check_progressive_growth(crammer, work, model_dir, lines, model, errors, growth)
+        compared, worst = compared + compared_here, max(worst, worst_here)
+    return compared, worst
+
+
+def check_progressive_growth(crammer, work, model_dir, lines, model, errors, growth):
     o, worst, compared = PROGRESSIVE, 0.0, 0
     std = model.get_input_embeddings().weight.std().item()
     schedule = lambda opt: transformers.get_cosine_with_min_lr_schedule_with_warmup(  # noqa: E731
@@ -159,13 +168,13 @@ def check_progressive(crammer, work, model_dir, lines, model, errors):
             mem0 = torch.randn(k, D, generator=gen) * std
             reference[key] = paper_loop.progressive(
                 model, torch.tensor(lines[s][:max(LENGTHS)]), mem0, min(LENGTHS), o["lr"], (o["beta1"], o["beta2"]),
-                o["weight_decay"], o["eps"], o["max_steps"], o["patience"], schedule)
+                o["weight_decay"], o["eps"], o["max_steps"], o["patience"], schedule, growth)
             updates = sum(p["steps"] for p in reference[key] if p["converged"])
             if updates >= o["schedule_steps"]:
                 errors.append(f"{key}: {updates} carried updates reach schedule_steps: the check compares "
                               "past transformers' cosine")
     for batch in (1, 8):
-        results, config = work / f"llama-progressive-b{batch}.h5", work / f"llama-progressive-b{batch}.yaml"
+        results, config = work / f"llama-{growth}-b{batch}.h5", work / f"llama-{growth}-b{batch}.yaml"
         config.write_text(f"""
 models: [{{name: llama, path: {model_dir}, dtype: f32}}]
 corpus: {{format: token-ids, paths: [{work / 'ids-llama.txt'}], samples: {SAMPLES}}}
@@ -173,6 +182,7 @@ cram:
   n_mem: {KS}
   lengths: {LENGTHS}
   search: progressive
+  growth: {growth}
   carry_optimizer: true
   decode_check: false
   optimizer: {{lr: {o['lr']}, beta1: {o['beta1']}, beta2: {o['beta2']}, eps: {o['eps']},
@@ -195,10 +205,12 @@ output: {{path: {results}, curves_every: 1}}
             got = rows.get(key, [])
             lengths = [int(r["length"]) for r in got]
             if lengths != [p["length"] for p in probes]:
-                errors.append(f"{key} progressive batch {batch}: probes {lengths}, expected {[p['length'] for p in probes]}")
+                errors.append(f"{key} {growth} batch {batch}: probes {lengths}, expected {[p['length'] for p in probes]}")
                 continue
             for r, p in zip(got, probes):
-                where = f"{key} progressive batch {batch} L{p['length']}"
+                where = f"{key} {growth} batch {batch} L{p['length']}"
+                if int(r["grown_from"]) != p["grown_from"]:
+                    errors.append(f"{where}: grown_from {r['grown_from']}, the loop's {p['grown_from']}")
                 loss = curves.get((key, p["length"]), [])
                 for step in range(min(COMPARED_STEPS, len(p["losses"]), len(loss))):
                     rel = abs(loss[step] - p["losses"][step]) / abs(p["losses"][step])
@@ -278,7 +290,7 @@ def main():
         if arch == "llama":
             probes, worst_here = check_progressive(args.crammer, args.workdir, model_dir, lines, model, errors)
             worst = max(worst, worst_here)
-            print(f"llama (progressive, carried AdamW): {probes} probes at batch 1 and 8 compared, worst relative "
+            print(f"llama (progressive by doubling and by one token, carried AdamW): {probes} probes at batch 1 and 8 compared, worst relative "
                   f"loss difference {worst_here:.2e}")
     total = runs
     print(f"worst relative loss difference over the first {COMPARED_STEPS} steps: {worst:.2e}; "

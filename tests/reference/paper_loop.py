@@ -124,15 +124,18 @@ def mem_seed(task_key, run_seed):
     return (s ^ (s >> 32)) & 0xFFFFFFFF
 
 
-def progressive(model, ids, mem0, start, lr, betas, weight_decay, eps, max_steps, patience, schedule=None):
+def progressive(model, ids, mem0, start, lr, betas, weight_decay, eps, max_steps, patience, schedule=None,
+                growth="doubling"):
     """progressive_cramming's search with one optimizer per text (its geometric growth and
     bisect back-off): probe `start` tokens, double while a probe converges (accuracy 1.0) up to
     len(ids), then bisect between the longest converged and the shortest failed length. Each
     probe starts from the mem, AdamW state and scheduler position of the last converged probe at
     the evaluation where it converged (the first probe: mem0, a fresh AdamW, the scheduler at
     0). A probe evaluates, stops at accuracy 1.0 or after `patience` evaluations without a
-    strictly better one or after max_steps updates, else updates. Returns a list of probes:
-    dict(length, losses, accs, converged, steps)."""
+    strictly better one or after max_steps updates, else updates. growth "one_token": after a
+    converged probe of L the next is L + 1, and the first failure ends the search. Returns a list
+    of probes: dict(length, losses, accs, converged, steps, grown_from), grown_from the length of
+    the converged probe it started from (0: mem0)."""
     import copy
     for p in model.parameters():
         p.requires_grad_(False)
@@ -144,7 +147,7 @@ def progressive(model, ids, mem0, start, lr, betas, weight_decay, eps, max_steps
         return (mem.detach().clone(), copy.deepcopy(opt.state_dict()),
                 copy.deepcopy(scheduler.state_dict()) if scheduler else None)
     snapshot = state()
-    probes, lo, hi, length, doubling = [], 0, None, start, True
+    probes, lo, hi, length, doubling, grown_from = [], 0, None, start, True, 0
     while True:
         mem.data.copy_(snapshot[0])
         opt.load_state_dict(copy.deepcopy(snapshot[1]))
@@ -167,12 +170,17 @@ def progressive(model, ids, mem0, start, lr, betas, weight_decay, eps, max_steps
                 scheduler.step()
         converged = best_acc == 1.0
         probes.append({"length": length, "losses": losses, "accs": accs, "converged": converged,
-                       "steps": len(losses) - 1})
+                       "steps": len(losses) - 1, "grown_from": grown_from})
         if converged:
             snapshot = state()
-            lo = max(lo, length)
+            lo, grown_from = max(lo, length), length
         else:
             hi = length if hi is None else min(hi, length)
+        if growth == "one_token":
+            if not converged or length >= len(ids):
+                return probes
+            length += 1
+            continue
         if doubling and converged:
             if length >= len(ids):
                 return probes
