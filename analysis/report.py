@@ -324,7 +324,7 @@ def plot_token_cost(cost, df, path):
                        marker=marker[kind], color=color[model], label=_series_label(model, kind, many_kinds))
         _label_panel(ax, k, "surprisal of the added tokens, no memory (bits per token)",
                      "marginal steps per added token", "upper left")
-    _save_panels(fig, ks, axes, "Progressive search: marginal steps vs the added tokens' surprisal", path)
+    _save_panels(fig, ks, axes, "Marginal steps vs added surprisal", path)
 
 
 def plot_compressed_vs_text_ce(df, paper, path):

@@ -311,7 +311,8 @@ class OneTokenGrowth(unittest.TestCase):
 
     def test_probes_grow_one_token_and_the_report_prices_each(self):
         with tempfile.TemporaryDirectory() as d:
-            h5, _ = run_sweep(d, "grown", lengths="[3, 9]", samples=2,
+            # k = 4 from 2 tokens: the demo model grows most texts a few tokens in 300 steps
+            h5, _ = run_sweep(d, "grown", lengths="[2, 9]", samples=2, n_mem="[4]",
                               extra="  search: progressive\n  growth: one_token\n  carry_optimizer: true\n")
             rows = table(h5, "results")
             searches = {}
@@ -322,7 +323,7 @@ class OneTokenGrowth(unittest.TestCase):
             want = {}
             for key, probes in searches.items():
                 lengths = [int(r["length"]) for r in probes]
-                self.assertEqual(lengths, list(range(3, 3 + len(probes))), key)
+                self.assertEqual(lengths, list(range(2, 2 + len(probes))), key)
                 conv = [r["converged"] == "true" for r in probes]
                 self.assertTrue(all(conv[:-1]), key)  # the first failure ends the search
                 self.assertTrue(not conv[-1] or lengths[-1] == 9, key)
@@ -332,7 +333,7 @@ class OneTokenGrowth(unittest.TestCase):
                     if i and conv[i]:
                         L = int(r["length"])
                         want[(key, L)] = (s[L] - s[L - 1], int(r["steps_to_best"]))
-            self.assertGreater(len(want), 4, "too few grown probes to check")
+            self.assertGreaterEqual(len(want), 3, "too few grown probes to check")
             out = os.path.join(d, "report")
             p = run_report([h5], out)
             self.assertEqual(p.returncode, 0, p.stderr)
