@@ -12,6 +12,7 @@
 
 #include "crammer/config/loader.hpp"
 #include "crammer/cram/engine.hpp"
+#include "crammer/cram/one_step.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/store/results_reader.hpp"
 #include "crammer/text/tokenizer.hpp"
@@ -96,7 +97,9 @@ int cmd_decode(const Args& args) {
                                 vm["limit"].as<int>());
   const torch::Device device(vm["device"].as<std::string>());
   const auto P = static_cast<size_t>(config.corpus.prefix_tokens);
-  const bool pft = config.cram.predict_first_token;
+  // One-step rows store the carrier's vectors, e_1..e_k then m ([k + 1, d]), and score t_1 too.
+  const bool one_step = config.cram.one_step != "off";
+  const bool pft = config.cram.predict_first_token || one_step;
   int32_t held = -1;
   std::shared_ptr<CausalLM> model;
   std::unique_ptr<Tokenizer> tok;
@@ -116,10 +119,16 @@ int cmd_decode(const Args& args) {
     std::vector<int32_t> context(sample.token_ids.begin(), sample.token_ids.begin() + P);
     std::vector<int32_t> text(sample.token_ids.begin() + P, sample.token_ids.begin() + P + row.length);
     const int64_t k = row.n_mem, d = row.d_model;
-    auto mem = torch::from_blob(const_cast<float*>(row.memory.data()), {1, k, d}, torch::kFloat32).clone();
-    GreedyDecode dec = greedy_decode(*model, mem, {text}, pft, P > 0 ? std::vector<std::vector<int32_t>>{context}
-                                                                        : std::vector<std::vector<int32_t>>{});
-    // What the model read off the vectors: t_1 given (unless crammed too), then its own tokens.
+    const int64_t stored = static_cast<int64_t>(row.memory.size()) / std::max<int64_t>(1, d);
+    if (stored != k + (one_step ? 1 : 0))
+      throw StoreError(path + ": row " + row.task_key + ": " + std::to_string(stored) + " stored vectors, expected " +
+                       std::to_string(k + (one_step ? 1 : 0)) + (one_step ? " (e_1..e_k, then m)" : ""));
+    auto mem = torch::from_blob(const_cast<float*>(row.memory.data()), {1, stored, d}, torch::kFloat32).clone();
+    GreedyDecode dec = one_step ? one_step_decode(*model, mem, {}, k, {text})
+                                : greedy_decode(*model, mem, {text}, pft, P > 0 ? std::vector<std::vector<int32_t>>{context}
+                                                                               : std::vector<std::vector<int32_t>>{});
+    // What the model read off the vectors: t_1 given (unless crammed too), then its own tokens
+    // (one-step: every token from one pass).
     std::vector<int32_t> generated(text.begin(), text.begin() + (pft ? 0 : 1));
     generated.insert(generated.end(), dec.tokens[0].begin(), dec.tokens[0].end());
     const int32_t bos = file.models().at(row.model_index).bos_token;

@@ -10,6 +10,7 @@ import csv
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -374,6 +375,14 @@ class OneStep(unittest.TestCase):
                     self.assertTrue((ms == ms[0]).all(), "rows disagree on the shared m")
                 else:
                     self.assertGreater(np.abs(ms - ms[0]).max(), 0, "each text trains its own m")
+                # `crammer decode` reads the stored carrier back: every token from one pass
+                decoded = re.findall(r"\((\S+)\):.*\n.*\n.*\n  (\d+) of (\d+) generated tokens right",
+                                     crammer("decode", h5, "--limit", "0", "--threads", "1"))
+                self.assertEqual(len(decoded), 4, mode)
+                by_key = {r["task_key"]: r for r in table(h5, "results")}
+                for key, right, targets in decoded:
+                    self.assertEqual(int(targets), int(by_key[key]["length"]), key)
+                    self.assertEqual(int(right), round(float(by_key[key]["decode_acc"]) * int(targets)), key)
                 df = cr.load_results(h5)
                 self.assertEqual(set(df["one_step"]), {mode})
             self.assertEqual(set(cr.load_results(runs["per_text"])["model"]), {"demo [one-step, m per text]"})
