@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""The standard report of one or more crammer results files: nine PNG figures, the
+"""The standard report of one or more crammer results files: ten PNG figures, the
 Table-1-style table (Markdown and CSV), the paper's Table 1 by its own conventions, the
 protocol table (bytes, the lower bound, progress measures), the solution diversity of
-restarts and the per-token cost of progressive searches. What each figure and column means: docs/analysis.md.
+restarts, the per-token cost of progressive searches and the attention mass on [mem] per layer. What each figure and column means: docs/analysis.md.
 
     /usr/bin/python3 analysis/report.py results/*.h5 --out report/
 
@@ -22,13 +22,14 @@ import pandas as pd  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import crammer_results as cr  # noqa: E402
+import mem_attention  # noqa: E402
 import token_cost  # noqa: E402
 
 FIGURES = ["accuracy_vs_length.png", "capacity_vs_k.png", "capacity_vs_model_size.png", "capacity_per_model.png",
            "info_gain_vs_baseline.png", "compressed_ce_vs_text_ce.png", "gain_bound_vs_info_gain.png",
-           "solutions_pca.png", "token_cost.png"]
+           "solutions_pca.png", "token_cost.png", "mem_attention.png"]
 TABLES = ["table.md", "table.csv", "per_sample.csv", "table1_paper.md", "table1_paper.csv", "protocol.csv",
-          "in_context.csv", "solution_diversity.csv", "token_cost.csv"]
+          "in_context.csv", "solution_diversity.csv", "token_cost.csv", "mem_attention.csv"]
 DPI = 130
 
 
@@ -308,6 +309,17 @@ def plot_gain_bound(df, path):
                        " (no lower bound stored)", "Achieved information gain vs the lower bound", path)
 
 
+def _scatter_by_model_kind(ax, rows, x, y, color, marker, many_kinds, **kw):
+    """Scatters `rows` per (model, text kind): colour by model, marker by kind; x and y are
+    column names or functions of the group. Returns the (model, kind, group) drawn."""
+    drawn = []
+    for (model, kind), g in rows.groupby(["model", "text_kind"], sort=True):
+        ax.scatter(x(g) if callable(x) else g[x], y(g) if callable(y) else g[y], marker=marker[kind],
+                   color=color[model], label=_series_label(model, kind, many_kinds), **kw)
+        drawn.append((model, kind, g))
+    return drawn
+
+
 def plot_token_cost(cost, df, path):
     """One panel per k: each grown probe of a progressive search (token_cost_table), the
     updates it took per added token against the added tokens' surprisal per token (bits), per
@@ -319,9 +331,8 @@ def plot_token_cost(cost, df, path):
         ck = cost[cost["n_mem"] == k]
         if ck.empty:
             _no_data(ax, _k_label(k) + " (no grown probe of a progressive search)")
-        for (model, kind), s in ck.groupby(["model", "text_kind"], sort=True):
-            ax.scatter(s["added_surprisal_per_token_nats"] / math.log(2), s["steps_per_token"], s=22,
-                       marker=marker[kind], color=color[model], label=_series_label(model, kind, many_kinds))
+        _scatter_by_model_kind(ax, ck, lambda g: g["added_surprisal_per_token_nats"] / math.log(2), "steps_per_token",
+                               color, marker, many_kinds, s=22)
         _label_panel(ax, k, "surprisal of the added tokens, no memory (bits per token)",
                      "marginal steps per added token", "upper left")
     _save_panels(fig, ks, axes, "Marginal steps vs added surprisal", path)
@@ -340,9 +351,8 @@ def plot_compressed_vs_text_ce(df, paper, path):
         if dk.empty:
             _no_data(ax, _k_label(k) + " (grid rows only)")
             continue
-        for (model, kind), s in dk.groupby(["model", "text_kind"], sort=True):
-            ax.scatter(s["text_ce_nats"], s["compressed_ce_nats"], s=18, alpha=0.8, marker=marker[kind],
-                       color=color[model], label=_series_label(model, kind, many_kinds))
+        for model, kind, s in _scatter_by_model_kind(ax, dk, "text_ce_nats", "compressed_ce_nats", color, marker,
+                                                     many_kinds, s=18, alpha=0.8):
             fit = paper[(paper["model"] == model) & (paper["text_kind"] == kind) & (paper["n_mem"] == k)]
             if kind == "natural" and len(fit) and not math.isnan(fit["fit_b_nats"].iloc[0]):
                 b = float(fit["fit_b_nats"].iloc[0])
@@ -354,6 +364,31 @@ def plot_compressed_vs_text_ce(df, paper, path):
         _label_panel(ax, k, "text CE without memory (nats, loss x N)", "text CE with memory (nats, loss x N)",
                      "upper left")
     _save_panels(fig, ks, axes, "Compressed vs original cross-entropy (the paper's Figure 3)", path)
+
+
+def plot_mem_attention(table, df, path):
+    """One panel per k: the attention mass on the [mem] positions per attention layer at the
+    best mem (mem_attention_table: mean over rows, the band one standard deviation), one line per
+    model and length (colour) and text kind (marker, line style)."""
+    fig, ks, axes = _k_panels(df, sharey=True)
+    _, marker, ls = _styles(df)
+    many_kinds = df["text_kind"].nunique() > 1
+    color = _colors(sorted(set(zip(table["model"], table["length"]))))
+    for ax, k in zip(axes, ks):
+        tk = table[table["n_mem"] == k]
+        if tk.empty:
+            _no_data(ax, _k_label(k) + " (no attention mass recorded: output.attention_mass)")
+        for (model, length, kind), g in tk.groupby(["model", "length", "text_kind"], sort=True):
+            g = g.sort_values("layer")
+            c = color[(model, length)]
+            ax.plot(g["layer"], g["mass_mean"], marker=marker[kind], ls=ls[kind], ms=4, color=c,
+                    label=f"{_series_label(model, kind, many_kinds)}, {length} tokens")
+            ax.fill_between(g["layer"], g["mass_mean"] - g["mass_std"], g["mass_mean"] + g["mass_std"], color=c,
+                            alpha=0.12, lw=0)
+        ax.set_ylim(0, 1.02)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        _label_panel(ax, k, "attention layer (0 = first)", "attention on the [mem] positions (share)", "upper left")
+    _save_panels(fig, ks, axes, "Attention mass on [mem] per layer at the best mem", path)
 
 
 def plot_solutions_pca(solutions, path):
@@ -496,9 +531,13 @@ def main(argv=None):
     plot_token_cost(cost, df, os.path.join(a.out, "token_cost.png"))
     try:
         solutions = pd.concat([cr.isolated(f, cr.load_solutions, f) for f in a.files], ignore_index=True)
+        att = pd.concat([cr.isolated(f, mem_attention.load_mem_attention, f) for f in a.files], ignore_index=True)
     except cr.ResultsFileError as e:
         print(f"report.py: {e}", file=sys.stderr)
         return 2
+    att_table = mem_attention.mem_attention_table(att)
+    att_table.to_csv(os.path.join(a.out, "mem_attention.csv"), index=False, float_format="%.17g")
+    plot_mem_attention(att_table, df, os.path.join(a.out, "mem_attention.png"))
     cr.solution_diversity(solutions).to_csv(os.path.join(a.out, "solution_diversity.csv"), index=False,
                                             float_format="%.17g")
     plot_solutions_pca(solutions, os.path.join(a.out, "solutions_pca.png"))

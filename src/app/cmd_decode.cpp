@@ -98,8 +98,8 @@ int cmd_decode(const Args& args) {
   const torch::Device device(vm["device"].as<std::string>());
   const auto P = static_cast<size_t>(config.corpus.prefix_tokens);
   // One-step rows store the carrier's vectors, e_1..e_k then m ([k + 1, d]), and score t_1 too.
-  const bool one_step = config.cram.one_step != "off";
-  const bool pft = config.cram.predict_first_token || one_step;
+  const bool one_step = one_step_on(config.cram);
+  const bool pft = first_token_scored(config.cram);
   int32_t held = -1;
   std::shared_ptr<CausalLM> model;
   std::unique_ptr<Tokenizer> tok;

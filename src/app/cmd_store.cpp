@@ -24,7 +24,7 @@ int cmd_status(const Args& args) {
 int cmd_export(const Args& args) {
   po::options_description desc("options");
   desc.add_options()("table", po::value<std::string>()->default_value("results"),
-                     "table to print as CSV: results | models | samples | curves | memory");
+                     "table to print as CSV: results | models | samples | curves | memory | mem_attention");
   po::options_description hidden;
   hidden.add_options()("results", po::value<std::string>()->required(), "results file");
   po::positional_options_description pos;

@@ -86,6 +86,7 @@ void bind_fields(YamlBinder& b, ExperimentConfig& c) {
     s.str("path", c.output.path);
     s.boolean("save_memory", c.output.save_memory);
     s.i64("curves_every", c.output.curves_every);
+    s.boolean("attention_mass", c.output.attention_mass);
     s.f64("flush_seconds", c.output.flush_seconds);
   });
 }

@@ -83,7 +83,7 @@ std::string config_fingerprint(const ExperimentConfig& config) {
                            "\n    align_alpha: 0\n", "\n    align_alpha: 0.0\n", "\n    align_layers: 0\n",
                            "\n    align_from: first\n", "\n    align_distance: l2\n",
                            "\n  carry_optimizer: false\n", "\n    schedule_steps: 0\n",
-                           "\n  one_step: off\n", "\n  growth: doubling\n"}) {
+                           "\n  one_step: off\n", "\n  growth: doubling\n", "\n  attention_mass: false\n"}) {
     const auto at = text.find(line);
     if (at != std::string::npos) text.erase(at, std::strlen(line) - 1);
   }

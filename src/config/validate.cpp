@@ -182,7 +182,7 @@ void validate(const ExperimentConfig& c, const LoadOptions& options) {
     if (options.check_files) ck.file_exists("cram.init_mem", *cram.init_mem);
   }
   ck.one_of("cram.one_step", cram.one_step, {"off", "per_text", "shared"});
-  if (cram.one_step != "off") {
+  if (one_step_on(cram)) {
     const std::string carrier = "scores the carrier [e, m, .., m], which holds no text tokens; ";
     if (c.corpus.prefix_tokens > 0)
       ck.fail("cram.one_step", carrier + "corpus.prefix_tokens puts a context before the text: use one of them");

@@ -36,6 +36,9 @@ struct Encoder {
     w.put_vector(loss);
     w.put_vector(acc);
   }
+  void series(const char*, const std::vector<float>& v) {
+    if (!absent) w.put_vector(v);
+  }
 };
 
 struct Decoder {
@@ -75,6 +78,9 @@ struct Decoder {
     std::string base = f;
     loss = r.get_vector<float>(name((base + "_loss").c_str()));
     acc = r.get_vector<float>(name((base + "_acc").c_str()));
+  }
+  void series(const char* f, std::vector<float>& v) {
+    if (!absent) v = r.get_vector<float>(name(f));
   }
 };
 

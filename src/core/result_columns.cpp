@@ -34,6 +34,10 @@ struct ColumnLister {
     add(std::string(f) + "_offset", ColumnType::i64, 0, "storage", false);
     add(std::string(f) + "_length", ColumnType::i32);
   }
+  void series(const char* f, const std::vector<float>&) {
+    add(std::string(f) + "_offset", ColumnType::i64, 0, "storage", false);
+    add(std::string(f) + "_length", ColumnType::i32);
+  }
 };
 
 std::string json_string(const std::string& s) {
@@ -67,6 +71,16 @@ const std::vector<ResultColumn>& result_columns() {
     return v.out;
   }();
   return columns;
+}
+
+const std::vector<std::string>& result_series() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    const TaskResult x;
+    visit_result_series(x, [&](const char* name, const std::vector<float>&) { out.emplace_back(name); });
+    return out;
+  }();
+  return names;
 }
 
 std::string result_columns_json() {

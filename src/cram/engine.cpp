@@ -17,6 +17,7 @@
 
 #include "crammer/cram/engine.hpp"
 #include "crammer/cram/hidden_alignment.hpp"
+#include "crammer/cram/mem_attention.hpp"
 #include "crammer/cram/mem_init.hpp"
 #include "crammer/cram/mem_params.hpp"
 #include "crammer/cram/one_step.hpp"
@@ -38,7 +39,7 @@ double seconds_since(Clock::time_point t0) {
 void check_items(CausalLM& model, const std::vector<CramItem>& items, const CramConfig& cfg, bool all_targets) {
   const auto& spec = model.spec();
   const int64_t k = items.front().n_mem;
-  const bool one_step = cfg.one_step != "off";
+  const bool one_step = one_step_on(cfg);
   const int64_t rows = k + one_step_extra_rows(cfg);  // of a task's trained mem
   const size_t context = items.front().context.size();
   for (const auto& it : items) {
@@ -133,8 +134,8 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
   const auto& opt = cfg.optimizer;
   const bool pft = cfg.predict_first_token;
   // One-step generation (one_step.hpp): the carrier [e, m, .., m] scores every token t_1..t_N.
-  const bool one_step = cfg.one_step != "off";
-  const bool all_targets = pft || one_step;
+  const bool one_step = one_step_on(cfg);
+  const bool all_targets = first_token_scored(cfg);
   const LossConfig& loss_terms = cfg.loss;
   // The alignment term compares the states of every text token, t_N included (progressive
   // cramming feeds the whole text); t_N's output is still scored by nothing.
@@ -387,6 +388,17 @@ std::vector<CramOutcome> cram_batch(CausalLM& model, const std::vector<CramItem>
         out[b].row.decode_prefix = dec.prefix[b];
         out[b].row.decode_exact = dec.prefix[b] == n_targets[b];
         out[b].row.decode_acc = static_cast<double>(dec.matches[b]) / static_cast<double>(n_targets[b]);
+        track[b].wall += share;
+      }
+    }
+    if (settings.attention_mass) {
+      const auto t_att = Clock::now();
+      std::vector<torch::Tensor> mems;
+      for (const auto& tr : track) mems.push_back(tr.best_mem);
+      auto mass = mem_attention_mass(model, mems, texts, contexts, k, one_step, shared_m);
+      const double share = seconds_since(t_att) / static_cast<double>(B0);
+      for (int64_t b = 0; b < B0; ++b) {
+        out[b].row.mem_attention = std::move(mass[b]);
         track[b].wall += share;
       }
     }

@@ -36,6 +36,7 @@ CramSettings make_cram_settings(const ExperimentConfig& config, int32_t rank,
   s.attention = parse_attention_kernel(config.runtime.attention);
   s.save_memory = config.output.save_memory;
   s.curves_every = config.output.curves_every;
+  s.attention_mass = config.output.attention_mass;
   return s;
 }
 
@@ -154,6 +155,7 @@ struct NonFinite {
   void status(const char*, const TaskStatus&) {}
   void matrix(const char*, const std::vector<float>&, const int32_t&) {}
   void curves(const char*, const std::vector<float>&, const std::vector<float>&) {}
+  void series(const char*, const std::vector<float>&) {}
 };
 
 // A done row must carry numbers: NaN or inf (a diverged optimizer, a model that overflows)
@@ -174,7 +176,6 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
   std::vector<std::vector<TaskResult>> rows(tasks.size());
   model.set_attention_kernel(settings.attention);
   const int64_t batch = std::max<int64_t>(1, settings.batching.batch_size);
-  const bool pft = settings.cram.predict_first_token;
   const bool progressive = settings.cram.search == "progressive";
   const bool carry = progressive && settings.cram.carry_optimizer;
 
@@ -219,7 +220,7 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
         const auto& t = tasks[idx[j]];
         Search g;
         g.task = idx[j];
-        g.min_len = pft || settings.cram.one_step != "off" ? 1 : 2;  // one-step scores t_1 too
+        g.min_len = first_token_scored(settings.cram) ? 1 : 2;
         g.one_token = progressive && settings.cram.growth == "one_token";
         g.max_len = t.length;
         int64_t start = t.length;
@@ -255,13 +256,16 @@ std::vector<TaskResult> cram_tasks(CausalLM& model, const std::vector<Task>& tas
         for (size_t j = 0; j < live.size(); ++j) {
           auto& g = *live[j];
           const auto& t = tasks[g.task];
+          // A failed probe says what it grew from too: the search's history stays whole.
+          const int32_t grown_from = items[j].warm_mem.defined() ? g.warm_length : 0;
           if (!res[j].outcome) {
             g.rows.push_back(failed_row(t, g.next, res[j].error, settings));
+            g.rows.back().grown_from = grown_from;
             g.done = true;
           } else {
             auto& o = *res[j].outcome;
             g.rows.push_back(o.row);
-            g.rows.back().grown_from = items[j].warm_mem.defined() ? g.warm_length : 0;
+            g.rows.back().grown_from = grown_from;
             if (o.row.converged) {
               g.warm = o.best_mem;
               g.warm_length = g.next;

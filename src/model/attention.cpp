@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "crammer/model/attention_mass.hpp"
 #include "crammer/util/error.hpp"
 #include "layers.hpp"
 
@@ -53,7 +54,7 @@ bool window_inactive(int64_t T, int64_t past, int64_t window) { return window <=
 
 torch::Tensor explicit_attention(const torch::Tensor& q, const torch::Tensor& k,
                                  const torch::Tensor& v, int64_t past, int64_t window, double scale,
-                                 double softcap) {
+                                 double softcap, AttentionMassRecorder* recorder) {
   const int64_t B = q.size(0), h = q.size(1), T = q.size(2), hd = q.size(3);
   const int64_t kvh = k.size(1), S = k.size(2), rep = h / kvh;
   // Grouped heads ride along the query rows, so k/v are never copied per head.
@@ -63,7 +64,10 @@ torch::Tensor explicit_attention(const torch::Tensor& q, const torch::Tensor& k,
   if (softcap > 0) s = s.div(softcap).tanh().mul(softcap);          // gemma2: before the mask
   if (T > 1 || !window_inactive(T, past, window))
     s = s.view({B, kvh, rep, T, S}).masked_fill(causal_mask(T, S, past, window, q.device()), -INFINITY).view_as(s);
-  torch::Tensor p = at::softmax(s, -1).to(q.scalar_type());
+  torch::Tensor p = at::softmax(s, -1);
+  // A recorder reads the probabilities per query head: [B, kvh, rep*T, S] is [B, h, T, S].
+  if (recorder) recorder->add(p.view({B, h, T, S}));
+  p = p.to(q.scalar_type());
   return at::matmul(p, v).view({B, h, T, hd});                      // [B, h, T, hd]
 }
 
@@ -88,15 +92,17 @@ torch::Tensor sdpa_attention(const torch::Tensor& q, const torch::Tensor& k, con
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         int64_t past, AttentionKernel kernel, int64_t window, double scale, double softcap) {
   const AttentionKernel use = resolve_attention_kernel(kernel, q.is_cuda());
-  // No fused kernel caps the scores: soft-capped layers always take the explicit path.
-  switch (softcap > 0 ? AttentionKernel::explicit_softmax : use) {
+  // No fused kernel caps the scores or hands out its probabilities: soft-capped layers, and every
+  // layer of a forward recorded for its attention mass, take the explicit path.
+  AttentionMassRecorder* recorder = past == 0 ? AttentionMassRecorder::active() : nullptr;
+  switch (softcap > 0 || recorder ? AttentionKernel::explicit_softmax : use) {
     case AttentionKernel::sdpa:
       return sdpa_attention(q, k, v, past, window, scale);
     case AttentionKernel::automatic:  // resolved above; never reached
     case AttentionKernel::explicit_softmax:
       break;
   }
-  return explicit_attention(q, k, v, past, window, scale, softcap);
+  return explicit_attention(q, k, v, past, window, scale, softcap, recorder);
 }
 
 }  // namespace layers

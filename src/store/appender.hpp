@@ -39,10 +39,12 @@ class Appender {
   hsize_t rows_ = 0;
   hsize_t curve_size_ = 0;
   std::map<int32_t, Memory> memory_;
+  std::vector<Memory> series_;  // per result_series(), in order
 };
 
-// Whether the /results status type of an open file names every TaskStatus (files written before
-// `superseded` existed do not, and cannot take it in place).
-bool status_type_complete(hid_t file, const std::string& path);
+// Whether an open file can take today's rows in place: its /results status type names every
+// TaskStatus (files written before `superseded` existed do not) and it has a /series dataset
+// for every series of the field list (files from before one do not).
+bool layout_current(hid_t file, const std::string& path);
 
 }  // namespace crammer::store

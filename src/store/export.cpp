@@ -56,6 +56,10 @@ struct Cells {
     out.push_back("");  // offset: storage only
     out.push_back(std::to_string(loss.size()));
   }
+  void series(const char*, const std::vector<float>& v) {
+    out.push_back("");  // offset: storage only
+    out.push_back(std::to_string(v.size()));
+  }
 };
 
 void write_results(const std::string& path, std::ostream& out) {
@@ -63,6 +67,7 @@ void write_results(const std::string& path, std::ostream& out) {
   ReadOptions options;
   options.memory = true;
   options.curves = true;
+  options.series = true;
   ResultsReader reader(path, options);
   std::map<int32_t, std::string> names;
   for (const auto& m : reader.models()) names[m.model_index] = m.name;
@@ -137,7 +142,7 @@ std::string empty_table_note(const ResultsReader& reader, const std::string& pat
                              const char* key, bool recorded) {
   if (!recorded)
     return path + " holds no " + what + ": its run had output." + key + " off (set output." + key +
-           (std::string(key) == "save_memory" ? "=true" : "=N, a point every N steps,") +
+           (std::string(key) == "curves_every" ? "=N, a point every N steps," : "=true") +
            " in the config of a new run to record them)";
   size_t done = 0;
   for (const auto& r : reader.rows()) done += r.status == TaskStatus::done;
@@ -192,11 +197,32 @@ std::string write_memory(const std::string& path, std::ostream& out) {
   return empty_table_note(reader, path, "[mem] vectors", "save_memory", recorded);
 }
 
+std::string write_mem_attention(const std::string& path, std::ostream& out) {
+  ReadOptions options;
+  options.series = true;
+  ResultsReader reader(path, options);
+  out << "task_key,length,model_index,layer,mass\n";
+  size_t values = 0;
+  for (const auto& r : reader.rows())
+    for (size_t layer = 0; layer < r.mem_attention.size(); ++layer, ++values)
+      out << csv(r.task_key) << ',' << r.length << ',' << r.model_index << ',' << layer << ','
+          << num(r.mem_attention[layer]) << '\n';
+  if (values > 0) return "";
+  YAML::Node on = stored_output(reader, "attention_mass");
+  bool recorded = false;
+  try {
+    recorded = on && on.as<bool>();
+  } catch (const YAML::Exception&) {
+  }
+  return empty_table_note(reader, path, "attention mass", "attention_mass", recorded);
+}
+
 }  // namespace
 
 std::string write_csv(const std::string& path, std::ostream& out, const std::string& table) {
   if (table == "curves") return write_curves(path, out);
   if (table == "memory") return write_memory(path, out);
+  if (table == "mem_attention") return write_mem_attention(path, out);
   if (table == "results") {
     write_results(path, out);
     return "";
@@ -208,7 +234,7 @@ std::string write_csv(const std::string& path, std::ostream& out, const std::str
     return "";
   }
   throw ConfigError("unknown table '" + table + "' for export of " + path +
-                    ": expected results, models, samples, curves or memory");
+                    ": expected results, models, samples, curves, memory or mem_attention");
 }
 
 }  // namespace crammer

@@ -14,7 +14,7 @@ ResultsReader::ResultsReader(const std::string& path, ReadOptions options) : pat
   h5::Id file = schema::open_for_reading(path);
   try {
     header_ = schema::read_header(file, path, &schema_version_);
-    rows_ = schema::read_results(file, path, header_, {options.memory, options.curves});
+    rows_ = schema::read_results(file, path, header_, {options.memory, options.curves, options.series});
   } catch (const ResultsFileError&) {
     throw;
   } catch (const StoreError& e) {

@@ -113,11 +113,11 @@ struct ResultsWriter::Impl {
   // Opens `path` for appending in SWMR mode and loads the stored rows' keys and statuses.
   void open_for_append() {
     file = open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE);
-    if (!store::status_type_complete(file, path)) {
-      // Written before rows could be superseded: its status type cannot take one. Rebuilt once
-      // from the journal with today's type.
+    if (!store::layout_current(file, path)) {
+      // Written before rows could be superseded (its status type cannot take one) or before a
+      // series of the field list existed: rebuilt once from the journal with today's layout.
       file.close(path);
-      spdlog::info("results file {}: rewriting it from its journal {} with the current status type", path,
+      spdlog::info("results file {}: rewriting it from its journal {} with the current layout", path,
                    journal.path());
       build_file(journal_batches());
       file = open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE);
@@ -176,7 +176,7 @@ struct ResultsWriter::Impl {
       try {
         header = schema::read_header(f, path, &version);
         check_fingerprint(header.run.config_fingerprint, run.config_fingerprint);
-        rows = schema::read_results(f, path, header, {true, true});
+        rows = schema::read_results(f, path, header, {true, true, true});
       } catch (const ResultsFileError&) {
         throw;
       } catch (const StoreError& e) {
@@ -271,7 +271,7 @@ struct ResultsWriter::Impl {
       int32_t version = 0;
       file_header = schema::read_header(f, path, &version);
       check_fingerprint(file_header.run.config_fingerprint, run.config_fingerprint);
-      return schema::read_results(f, path, file_header, {true, true});
+      return schema::read_results(f, path, file_header, {true, true, true});
     } catch (const ConfigError&) {
       throw;
     } catch (const StoreError& e) {

@@ -72,6 +72,13 @@ struct Encoder : Walk {
     put<int64_t>(loss.empty() ? -1 : refs.curve_offset);
     put<int32_t>(static_cast<int32_t>(loss.size()));
   }
+  size_t series_index = 0;
+  void series(const char*, const std::vector<float>& v) {
+    const size_t i = series_index++;
+    const bool has = !v.empty() && i < refs.series.size() && refs.series[i].offset >= 0;
+    put<int64_t>(has ? refs.series[i].offset : -1);
+    put<int32_t>(has ? static_cast<int32_t>(v.size()) : 0);
+  }
 };
 
 struct Decoder : Walk {
@@ -102,6 +109,12 @@ struct Decoder : Walk {
   void curves(const char*, std::vector<float>&, std::vector<float>&) {
     refs.curve_offset = get<int64_t>();
     refs.curve_length = get<int32_t>();
+  }
+  void series(const char*, std::vector<float>&) {
+    SeriesRef r;
+    r.offset = get<int64_t>();
+    r.length = get<int32_t>();
+    refs.series.push_back(r);
   }
 };
 

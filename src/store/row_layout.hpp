@@ -12,13 +12,20 @@
 
 namespace crammer::schema {
 
-// Where a row's arrays lie in /memory/<model> and /curves/{loss,acc}.
+// Where a row's series lies in /series/<name>.
+struct SeriesRef {
+  int64_t offset = -1;  // -1: none
+  int32_t length = 0;
+};
+
+// Where a row's arrays lie in /memory/<model>, /curves/{loss,acc} and /series/<name>.
 struct ArrayRefs {
   int64_t memory_offset = -1;  // -1: none
   int32_t memory_k = 0;
   int32_t memory_d = 0;
   int64_t curve_offset = -1;   // -1: none
   int32_t curve_length = 0;
+  std::vector<SeriesRef> series;  // per series of the field list, in its order (result_series())
 };
 
 // The /results status column's type: an int8 enum naming every TaskStatus.

@@ -11,6 +11,8 @@
 #include <map>
 #include <sys/stat.h>
 
+#include "crammer/core/result_columns.hpp"
+#include "crammer/core/result_fields.hpp"
 #include "crammer/util/error.hpp"
 
 namespace crammer::schema {
@@ -192,6 +194,11 @@ h5::Id create_file(const std::string& path, const RunHeader& header) {
     h5::create_table(group, "loss", H5T_IEEE_F32LE, kCurveChunk);
     h5::create_table(group, "acc", H5T_IEEE_F32LE, kCurveChunk);
   }
+  {
+    h5::Id group = h5::group_id(
+        CRAMMER_H5(H5Gcreate2(file, "series", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path + ":/series"));
+    for (const auto& name : result_series()) h5::create_table(group, name, H5T_IEEE_F32LE, kCurveChunk);
+  }
   return file;
 }
 
@@ -264,6 +271,38 @@ RunHeader read_header(hid_t file, const std::string& path, int32_t* schema_versi
   return h;
 }
 
+std::string series_dataset(const std::string& name) { return "/series/" + name; }
+
+namespace {
+
+// The series of every row from /series/<name>; a file from before a series has no dataset for
+// it and its rows keep them empty.
+void read_series(hid_t file, const std::string& path, const std::vector<ArrayRefs>& raw,
+                 std::vector<TaskResult>& rows) {
+  const auto& names = result_series();
+  for (size_t s = 0; s < names.size(); ++s) {
+    const std::string name = series_dataset(names[s]);
+    if (!h5::link_exists(file, "series") || !h5::link_exists(file, name)) continue;
+    h5::Id ds = h5::dataset_id(CRAMMER_H5(H5Dopen2(file, name.c_str(), H5P_DEFAULT), path + ":" + name));
+    std::vector<float> all(h5::rows_of(ds, path + ":" + name));
+    h5::read_rows(ds, H5T_NATIVE_FLOAT, all.data(), 0, all.size(), path + ":" + name);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (s >= raw[i].series.size()) continue;
+      const SeriesRef& r = raw[i].series[s];
+      if (r.offset < 0 || r.length <= 0) continue;
+      const size_t end = static_cast<size_t>(r.offset) + static_cast<size_t>(r.length);
+      if (end > all.size()) continue;  // not yet visible to a SWMR reader
+      std::vector<float> values(all.begin() + r.offset, all.begin() + static_cast<std::ptrdiff_t>(end));
+      size_t at = 0;
+      visit_result_series(rows[i], [&](const char*, std::vector<float>& v) {
+        if (at++ == s) v = std::move(values);
+      });
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<TaskResult> read_results(hid_t file, const std::string& path, const RunHeader& header,
                                      ReadArrays arrays) {
   const std::string where = path + ":/results";
@@ -324,6 +363,7 @@ std::vector<TaskResult> read_results(hid_t file, const std::string& path, const 
       rows[i].curve_acc.assign(acc.begin() + r.curve_offset, acc.begin() + end);
     }
   }
+  if (arrays.series) read_series(file, path, raw, rows);
   return rows;
 }
 

@@ -31,7 +31,7 @@ constexpr hsize_t kMemoryChunk = 65536;
 constexpr hsize_t kCurveChunk = 16384;
 
 // Creates a results file at `path` (libver latest, so SWMR works) holding the header and the
-// empty /results, /memory/<model>, /curves tables; returns the open file.
+// empty /results, /memory/<model>, /curves and /series tables; returns the open file.
 h5::Id create_file(const std::string& path, const RunHeader& header);
 
 // Reads provenance, models and samples of an open results file.
@@ -40,6 +40,10 @@ RunHeader read_header(hid_t file, const std::string& path, int32_t* schema_versi
 // "/memory/<model name>": a model name must be usable as an HDF5 link name.
 std::string memory_dataset(const std::string& model_name);
 
+// "/series/<name>": where a series of the field list (result_series()) lies, every row's values
+// one after another.
+std::string series_dataset(const std::string& name);
+
 }  // namespace crammer::schema
 
 namespace crammer::schema {
@@ -47,6 +51,7 @@ namespace crammer::schema {
 struct ReadArrays {
   bool memory = false;
   bool curves = false;
+  bool series = false;
 };
 
 // All rows of /results of an open file; memory / curves filled on request. Rows whose arrays

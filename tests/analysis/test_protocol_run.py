@@ -1,5 +1,5 @@
 """The paper's protocol options end to end on the demo model under mpirun (1 coordinator, 2
-workers): cram.restarts, cram.init, cram.optimizer.schedule, cram.loss, cram.carry_optimizer, cram.one_step, cram.growth, bytes per row, the lower bound, steps to 95/99/100% accuracy, the
+workers): cram.restarts, output.attention_mass, cram.init, cram.optimizer.schedule, cram.loss, cram.carry_optimizer, cram.one_step, cram.growth, bytes per row, the lower bound, steps to 95/99/100% accuracy, the
 free-running decode accuracy and random-length texts (cram.length_mode: uniform) land in the
 results file, `crammer export` shows them, and the report's protocol table and solution
 diversity equal a recomputation from the export CSVs.
@@ -49,7 +49,7 @@ cram:
   optimizer: {{lr: 0.05, max_steps: 300, patience: 300{schedule}}}
 {extra}batching: {{batch_size: 8}}
 runtime: {{device: cpu, threads: 1, seed: 0}}
-output: {{path: {out}, save_memory: true}}
+output: {{path: {out}, save_memory: true{output}}}
 """
 
 
@@ -58,7 +58,7 @@ def run_sweep(d, name, **fields):
     h5 = os.path.join(d, name + ".h5")
     cfg = os.path.join(d, name + ".yaml")
     fields = dict({"n_mem": "[1]", "mem_rank": 0, "length_mode": "grid", "restarts": 1, "prefix_tokens": 0,
-                   "init": "randn", "schedule": "", "extra": ""}, **fields)
+                   "init": "randn", "schedule": "", "extra": "", "output": ""}, **fields)
     with open(cfg, "w") as f:
         f.write(CONFIG.format(repo=REPO, out=h5, **fields))
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -106,7 +106,8 @@ class ProtocolOnTheDemoModel(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         d = cls.tmp.name
-        cls.h5, _ = run_sweep(d, "protocol", lengths="[2, 8]", length_mode="grid", samples=2, restarts=RESTARTS)
+        cls.h5, _ = run_sweep(d, "protocol", lengths="[2, 8]", length_mode="grid", samples=2, restarts=RESTARTS,
+                              output=", attention_mass: true")
         cls.rows = table(cls.h5, "results")
         cls.samples = {int(s["sample_id"]): s for s in table(cls.h5, "samples")}
         cls.memory = table(cls.h5, "memory")
@@ -189,8 +190,33 @@ class ProtocolOnTheDemoModel(unittest.TestCase):
             self.assertAlmostEqual(float(d["l2_min"]), float(np.min(l2)), places=4)
             self.assertGreater(float(d["l2_min"]), 0.0)  # independent inits give distinct solutions
             self.assertAlmostEqual(float(d["pc1_variance_ratio"]) + float(d["pc2_variance_ratio"]), 1.0, places=6)
-        for name in ("gain_bound_vs_info_gain.png", "solutions_pca.png"):
+        for name in ("gain_bound_vs_info_gain.png", "solutions_pca.png", "mem_attention.png"):
             self.assertGreater(os.path.getsize(os.path.join(self.out, name)), 10_000, name)
+
+    def test_attention_mass_per_layer_and_its_report_table(self):
+        # output.attention_mass: every done row holds one share per attention layer of the model,
+        # and mem_attention.csv is their mean per (text kind, k, length, layer) from the export table.
+        layers = int(table(self.h5, "models")[0]["num_layers"])
+        mass = {}
+        for m in table(self.h5, "mem_attention"):
+            mass.setdefault(m["task_key"], []).append((int(m["layer"]), float(m["mass"])))
+        self.assertEqual(len(mass), len(self.rows))
+        for r in self.rows:
+            got = mass[r["task_key"]]
+            self.assertEqual([layer for layer, _ in got], list(range(layers)), r["task_key"])
+            self.assertEqual(int(r["mem_attention_length"]), layers)
+            for _, v in got:
+                self.assertGreater(v, 0.0, r["task_key"])
+                self.assertLessEqual(v, 1.0 + 1e-6, r["task_key"])
+        kinds = {sid: s["text_kind"] for sid, s in self.samples.items()}
+        report = read_csv(os.path.join(self.out, "mem_attention.csv"))
+        self.assertEqual(len(report), 2 * 2 * layers)  # 2 kinds, 2 lengths
+        for row in report:
+            values = [v for r in self.rows if kinds[int(r["sample_id"])] == row["text_kind"] and r["length"] == row["length"]
+                      for layer, v in mass[r["task_key"]] if layer == int(row["layer"])]
+            self.assertEqual(int(row["rows"]), len(values))
+            self.assertAlmostEqual(float(row["mass_mean"]), float(np.mean(values)), places=6)
+            self.assertAlmostEqual(float(row["mass_max"]), max(values), places=6)
 
 
 @unittest.skipUnless(CRAMMER and os.access(CRAMMER, os.X_OK), "CRAMMER_BIN not set")

@@ -2,10 +2,13 @@
 // computations (independent of the engine's chunked head and KV cache). Not a test itself.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
@@ -138,6 +141,27 @@ inline Task make_task(const std::string& key, const std::vector<int32_t>& ids, i
   t.length = length;
   t.token_ids = ids;
   return t;
+}
+
+// Texts of different lengths crammed in one batch give the rows each gives alone (padding and
+// compaction change nothing): the same steps, accuracies and attention mass, the loss to f32
+// rounding. Returns the batched rows.
+inline std::vector<TaskResult> expect_batched_equals_alone(CausalLM& model, const std::vector<Task>& tasks,
+                                                           const CramSettings& s) {
+  auto batched = cram_tasks(model, tasks, s);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const auto alone = cram_tasks(model, {tasks[i]}, s).at(0);
+    const auto& b = batched.at(i);
+    EXPECT_EQ(b.status, TaskStatus::done) << b.error;
+    EXPECT_EQ(b.steps, alone.steps) << tasks[i].key;
+    EXPECT_DOUBLE_EQ(b.best_acc, alone.best_acc) << tasks[i].key;
+    EXPECT_DOUBLE_EQ(b.decode_acc, alone.decode_acc) << tasks[i].key;
+    EXPECT_NEAR(b.best_loss, alone.best_loss, 2e-4 * std::max(1.0, alone.best_loss)) << tasks[i].key;
+    EXPECT_EQ(b.mem_attention.size(), alone.mem_attention.size()) << tasks[i].key;
+    for (size_t l = 0; l < std::min(b.mem_attention.size(), alone.mem_attention.size()); ++l)
+      EXPECT_NEAR(b.mem_attention[l], alone.mem_attention[l], 1e-4) << tasks[i].key << " layer " << l;
+  }
+  return batched;
 }
 
 }  // namespace crammer::test

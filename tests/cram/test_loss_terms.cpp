@@ -115,14 +115,7 @@ TEST(LossTerms, BatchedEqualsOneByOne) {
   s.cram.loss.first_weight = 3;
   s.cram.loss.align_alpha = 0.1;
   s.cram.loss.align_distance = "cosine";
-  auto batched = cram_tasks(*f.model, tasks, s);
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    auto alone = cram_tasks(*f.model, {tasks[i]}, s).at(0);
-    ASSERT_EQ(batched[i].status, TaskStatus::done) << batched[i].error;
-    EXPECT_EQ(batched[i].steps, alone.steps) << tasks[i].key;
-    EXPECT_DOUBLE_EQ(batched[i].best_acc, alone.best_acc) << tasks[i].key;
-    EXPECT_NEAR(batched[i].best_loss, alone.best_loss, 2e-4 * std::max(1.0, alone.best_loss)) << tasks[i].key;
-  }
+  test::expect_batched_equals_alone(*f.model, tasks, s);
 }
 
 }  // namespace

@@ -106,13 +106,7 @@ TEST(LowRank, BatchedEqualsOneByOne) {
                              make_task("c", test::fold_ids(test::random_ids(9, 512, 3), 512), 9, 2, 2)};
   auto s = test::quick_settings(30);
   s.cram.mem_rank = 4;
-  auto batched = cram_tasks(*f.model, tasks, s);
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    auto alone = cram_tasks(*f.model, {tasks[i]}, s).at(0);
-    EXPECT_EQ(batched[i].steps, alone.steps) << tasks[i].key;
-    EXPECT_DOUBLE_EQ(batched[i].best_acc, alone.best_acc) << tasks[i].key;
-    EXPECT_NEAR(batched[i].best_loss, alone.best_loss, 2e-4 * std::max(1.0, alone.best_loss)) << tasks[i].key;
-  }
+  test::expect_batched_equals_alone(*f.model, tasks, s);
 }
 
 TEST(LowRank, RankAboveTheWidthFailsTheTaskNamingTheKey) {

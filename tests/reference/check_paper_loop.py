@@ -11,7 +11,9 @@ distance) against the loop optimising progressive_cramming's objective (paper_lo
 the llama model's progressive search carrying AdamW moments and the schedule's position
 from probe to probe (cram.carry_optimizer) against paper_loop.progressive; and one-step
 generation (cram.one_step: e and m per text on every model, a shared fixed m on llama) against
-the loop reading the carrier [e, m, .., m].
+the loop reading the carrier [e, m, .., m]. Every run also records the attention mass on [mem]
+per layer (output.attention_mass), checked against transformers' output_attentions (eager
+attention) at each row's stored best mem.
 
   check_paper_loop.py --crammer build/release/src/app/crammer --workdir DIR
 """
@@ -99,11 +101,14 @@ def prepare(arch, crammer, work):
     corpus.write_text("".join(json.dumps(ids) + "\n" for ids in lines))  # one JSON array per line
     model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     model.eval()
+    eager = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32,
+                                                             attn_implementation="eager")
+    eager.eval()
     std = model.get_input_embeddings().weight.std().item()
     init = {f"{arch}/k{k}/L{L}/s{s}": (torch.randn(k, D, generator=gen) * std).contiguous()
             for k in KS for L in LENGTHS for s in range(SAMPLES)}
     save_file(init, str(work / f"init-{arch}.safetensors"))
-    return model_dir, lines, model, init
+    return model_dir, lines, model, eager, init
 
 
 def run_crammer(arch, crammer, work, model_dir, batch, o):
@@ -127,7 +132,7 @@ cram:
               patience: {o['patience']}, target_accuracy: 1.0{schedule}}}
 {loss}batching: {{batch_size: {batch}}}
 runtime: {{device: cpu, threads: 2, seed: 0, attention: explicit}}
-output: {{path: {results}, curves_every: 1}}
+output: {{path: {results}, curves_every: 1, save_memory: true, attention_mass: true}}
 """)
     subprocess.run([crammer, "run", str(config), "--progress", "off"], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -135,7 +140,39 @@ output: {{path: {results}, curves_every: 1}}
     curves = {}
     for c in export(crammer, results, "curves"):
         curves.setdefault(c["task_key"], []).append((float(c["loss"]), float(c["accuracy"])))
-    return rows, curves
+    return rows, curves, results
+
+
+def check_mem_attention(crammer, results, eager, lines, one_step):
+    """Each row's attention mass per layer (crammer export --table mem_attention) against
+    transformers' output_attentions at the row's stored best mem (--table memory): per layer,
+    the mean over heads and over the positions after [mem] (t_1..t_{L-1}; one-step: the copies
+    of m) of the probability on the k [mem] keys. Returns (rows compared, worst absolute
+    difference, errors)."""
+    mems, masses, errors, worst = {}, {}, [], 0.0
+    for r in export(crammer, results, "memory"):
+        mems.setdefault(r["task_key"], []).append([float(x) for x in r["values"].split()])
+    for r in export(crammer, results, "mem_attention"):
+        masses.setdefault(r["task_key"], []).append(float(r["mass"]))
+    for key, vectors in mems.items():
+        k, L, s = (int(p[1:]) for p in key.split("/")[1:])
+        mem = torch.tensor(vectors)
+        if one_step:  # stored e_1..e_k, then m
+            after = mem[k].expand(L - 1, -1)
+        else:
+            after = eager.get_input_embeddings()(torch.tensor(lines[s][:L - 1]))
+        with torch.no_grad():
+            out = eager(inputs_embeds=torch.cat([mem[:k], after])[None], output_attentions=True)
+        want = [a[0, :, k:, :k].sum(-1).mean().item() for a in out.attentions]
+        got = masses.get(key, [])
+        if len(got) != len(want):
+            errors.append(f"{key}: {len(got)} attention-mass layers stored, the model has {len(want)}")
+            continue
+        for layer, (g, w) in enumerate(zip(got, want)):
+            worst = max(worst, abs(g - w))
+            if abs(g - w) > 1e-5:
+                errors.append(f"{key} layer {layer}: attention mass on [mem] {g:.7f}, transformers {w:.7f}")
+    return len(mems), worst, errors
 
 
 # A progressive search carrying its AdamW state (cram.carry_optimizer) under a cosine whose
@@ -191,7 +228,7 @@ cram:
               min_lr: {o['min_lr']}, schedule_steps: {o['schedule_steps']}}}
 batching: {{batch_size: {batch}}}
 runtime: {{device: cpu, threads: 2, seed: 0, attention: explicit}}
-output: {{path: {results}, curves_every: 1}}
+output: {{path: {results}, curves_every: 1, save_memory: true, attention_mass: true}}
 """)
         subprocess.run([crammer, "run", str(config), "--progress", "off"], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -235,8 +272,9 @@ def main():
     args.workdir.mkdir(parents=True)
     torch.set_num_threads(2)
     errors, worst, reached, runs = [], 0.0, 0, 0
+    att_rows, att_worst = 0, 0.0
     for arch in ARCHS:
-        model_dir, lines, model, init = prepare(arch, args.crammer, args.workdir)
+        model_dir, lines, model, eager, init = prepare(arch, args.crammer, args.workdir)
         variants = [OPT] + ([SCHEDULED] if arch == "llama" else []) + [dict(OPT, loss=TERMS[arch])]
         variants.append(dict(OPT, one_step="per_text"))
         if arch == "llama":
@@ -258,8 +296,12 @@ def main():
                     o["eps"], o["max_steps"] + 1, o["patience"], schedule_of(o), o.get("loss"),
                     "one_step" in o, shared_m)
             for batch in (1, 8):
-                rows, curves = run_crammer(arch, args.crammer, args.workdir, model_dir, batch, o)
+                rows, curves, results = run_crammer(arch, args.crammer, args.workdir, model_dir, batch, o)
                 runs += len(reference)
+                n, worst_mass, mass_errors = check_mem_attention(args.crammer, results, eager, lines, "one_step" in o)
+                att_rows += n
+                att_worst = max(att_worst, worst_mass)
+                errors += [f"{arch} ({variant(o)}) batch {batch}: {e}" for e in mass_errors]
                 for key, ref in reference.items():
                     where = f"{key} ({variant(o)}) batch {batch}"
                     got = curves.get(key, [])
@@ -293,6 +335,10 @@ def main():
             print(f"llama (progressive by doubling and by one token, carried AdamW): {probes} probes at batch 1 and 8 compared, worst relative "
                   f"loss difference {worst_here:.2e}")
     total = runs
+    print(f"attention mass on [mem]: {att_rows} rows against transformers' output_attentions, worst "
+          f"absolute difference {att_worst:.2e}")
+    if att_rows < runs:
+        errors.append(f"attention mass compared on {att_rows} rows of {runs}")
     print(f"worst relative loss difference over the first {COMPARED_STEPS} steps: {worst:.2e}; "
           f"{reached} of {total} task runs reached accuracy 1.0")
     if reached < total // 2:

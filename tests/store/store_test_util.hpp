@@ -102,6 +102,7 @@ inline TaskResult make_row(int i, bool arrays = false) {
       r.curve_loss.push_back(3.0f - 0.1f * j + i);
       r.curve_acc.push_back(0.1f * j);
     }
+    for (int j = 0; j < 1 + i % 3; ++j) r.mem_attention.push_back(0.125f * j + 0.001f * i);
   }
   return r;
 }
@@ -148,6 +149,7 @@ inline void expect_same(const TaskResult& a, const TaskResult& b, bool arrays) {
     EXPECT_EQ(a.d_model, b.d_model);
     EXPECT_EQ(a.curve_loss, b.curve_loss);
     EXPECT_EQ(a.curve_acc, b.curve_acc);
+    EXPECT_EQ(a.mem_attention, b.mem_attention);
   }
 }
 

@@ -125,7 +125,7 @@ TEST(Crash, KillNineLosesNothingReportedAndFileStaysReadable) {
     w.open(path, test::make_run(), test::make_models(), test::make_samples());
     for (int i : reported) EXPECT_TRUE(w.has_row("kill-" + std::to_string(i), kill_row(i).length));
   }
-  ResultsReader r(path, {true, true});
+  ResultsReader r(path, {true, true, true});
   // A row stored but not yet reported when the child died is appended again by the next child:
   // a duplicate when done, a retry of a failed task (the old row superseded) otherwise.
   std::vector<TaskResult> live;

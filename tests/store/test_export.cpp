@@ -21,7 +21,7 @@ const char* kHeader =
     "baseline_acc,best_acc,best_loss,steps,steps_to_best,converged,info_gain_nats,info_gain_bits,"
     "token_gain,decode_exact,decode_prefix,capacity,n_bytes,gain_bound_nats,steps_to_acc95,"
     "steps_to_acc99,steps_to_acc100,decode_acc,copy_loss,copy_acc,grown_from,wall_seconds,rank,device,error,memory_k,"
-    "memory_d,curve_length";
+    "memory_d,curve_length,mem_attention_length";
 
 std::string write_file(const test::TempDir& dir, int n) {
   const std::string path = dir.file("r.h5");
@@ -48,7 +48,7 @@ TEST(Export, HeaderAndPlainRow) {
   std::vector<std::string> f;
   std::stringstream ss(first);
   for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
-  ASSERT_EQ(f.size(), 39u) << first;
+  ASSERT_EQ(f.size(), 40u) << first;
   std::vector<std::string> want = {r.task_key, "0", "demo", "1000", "1", "16", "done", "0", "16", "15"};
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(f[i], want[i]) << "column " << i;
   EXPECT_EQ(std::stod(f[10]), r.baseline_loss);
@@ -151,10 +151,14 @@ TEST(Export, EmptyArrayTablesSayWhy) {
   note = write_csv(off, out, "memory");
   EXPECT_NE(note.find("holds no [mem] vectors: its run had output.save_memory off (set output.save_memory=true"),
             std::string::npos) << note;
+  note = write_csv(off, out, "mem_attention");
+  EXPECT_NE(note.find("holds no attention mass: its run had output.attention_mass off (set "
+                      "output.attention_mass=true"),
+            std::string::npos) << note;
 
   const std::string on = dir.file("on.h5");
   RunInfo run = test::make_run();
-  run.config_yaml += "output:\n  curves_every: 5\n  save_memory: true\n";
+  run.config_yaml += "output:\n  curves_every: 5\n  save_memory: true\n  attention_mass: true\n";
   ResultsWriter w;
   w.open(on, run, test::make_models(), test::make_samples());
   w.append({test::make_row(0), test::make_row(1)});  // no arrays: as rows that are not done would be
@@ -163,6 +167,8 @@ TEST(Export, EmptyArrayTablesSayWhy) {
   EXPECT_NE(note.find(on + " holds no curves yet: 1 done row(s) of 2"), std::string::npos) << note;
   note = write_csv(on, out, "memory");
   EXPECT_NE(note.find(on + " holds no [mem] vectors yet"), std::string::npos) << note;
+  note = write_csv(on, out, "mem_attention");
+  EXPECT_NE(note.find(on + " holds no attention mass yet"), std::string::npos) << note;
 }
 
 TEST(Export, ModelsAndSamplesTablesAndUnknownTable) {
@@ -183,7 +189,7 @@ TEST(Export, ModelsAndSamplesTablesAndUnknownTable) {
     write_csv(path, bad, "mem");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("results, models, samples, curves or memory"),
+    EXPECT_NE(std::string(e.what()).find("results, models, samples, curves, memory or mem_attention"),
               std::string::npos);
   }
 }

@@ -38,6 +38,7 @@ struct Fill {
     loss = {9, 8.5f};
     acc = {0.25f, 0.5f};
   }
+  void series(const char*, std::vector<float>& v) { v = {0.125f, 0.5f, 0.75f}; }
 };
 
 // Every field as name -> text, so two results compare field by field.
@@ -60,6 +61,11 @@ struct Dump {
     for (float x : loss) s += std::to_string(x) + " ";
     s += "|";
     for (float x : acc) s += std::to_string(x) + " ";
+    out[f] = s;
+  }
+  void series(const char* f, const std::vector<float>& v) {
+    std::string s;
+    for (float x : v) s += std::to_string(x) + " ";
     out[f] = s;
   }
 };
@@ -115,7 +121,7 @@ TEST(FieldCoverage, ResultsFileCarriesEveryFieldAndListsEveryColumn) {
     w.close();
   }
   ReadOptions arrays;
-  arrays.memory = arrays.curves = true;
+  arrays.memory = arrays.curves = arrays.series = true;
   ResultsReader reader(path, arrays);
   ASSERT_EQ(reader.rows().size(), 1u);
   expect_same_fields(r, reader.rows()[0], "HDF5 /results");
@@ -159,6 +165,7 @@ print(",".join(c["name"] for c in json.loads(d.attrs["columns"])))
   EXPECT_EQ(cell["memory_k"], "2");
   EXPECT_EQ(cell["memory_d"], "4");
   EXPECT_EQ(cell["curve_length"], "2");
+  EXPECT_EQ(cell["mem_attention_length"], "3");
   EXPECT_EQ(cell["model"], "tiny-llama");
 }
 

@@ -80,7 +80,7 @@ struct Pristine {
 
 // The rows the file holds: exactly make_row(i) for each i in `want`, each once.
 void expect_file_rows(const std::string& path, const std::vector<int>& want) {
-  ResultsReader r(path, {true, true});
+  ResultsReader r(path, {true, true, true});
   ASSERT_EQ(r.rows().size(), want.size()) << path;
   for (size_t j = 0; j < want.size(); ++j) test::expect_same(r.rows()[j], make_row(want[j], true), true);
 }

@@ -34,7 +34,7 @@ void open_default(ResultsWriter& w, const std::string& path, OpenMode mode = Ope
 
 // The file's live rows (superseded ones left out) are exactly make_row(i) for n distinct i.
 void expect_rows(const std::string& path, int n, bool arrays) {
-  ResultsReader r(path, {arrays, arrays});
+  ResultsReader r(path, {arrays, arrays, arrays});
   std::vector<TaskResult> live;
   for (const auto& row : r.rows())
     if (row.status != TaskStatus::superseded) live.push_back(row);
@@ -236,6 +236,34 @@ TEST(Resume, FileFromBeforeSupersededIsRewrittenOnce) {
             "3\n");
 }
 
+// A file written before /series existed cannot take a row's series in place (a SWMR writer
+// creates no datasets): resuming it rewrites it once from the journal, every series included.
+TEST(Resume, FileFromBeforeSeriesIsRewrittenWithThem) {
+  test::TempDir dir;
+  const std::string path = dir.file("old.h5");
+  {
+    ResultsWriter w;
+    open_default(w, path, OpenMode::fresh);
+    w.append(rows_range(0, 3, true));
+  }
+  EXPECT_EQ(test::run_python("import sys, h5py\nf = h5py.File(sys.argv[1], \"r+\", libver=\"latest\")\n"
+                             "del f[\"series\"]\nprint(\"series\" in f)", path),
+            "False\n");
+  {
+    ResultsReader old(path, {true, true, true});  // readers give such a file's rows no series
+    ASSERT_EQ(old.rows().size(), 3u);
+    EXPECT_TRUE(old.rows()[0].mem_attention.empty());
+  }
+  {
+    ResultsWriter w;
+    open_default(w, path);
+    EXPECT_EQ(w.append(rows_range(3, 5, true)), 2u);
+  }
+  ResultsReader r(path, {true, true, true});
+  ASSERT_EQ(r.rows().size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(r.rows()[i].mem_attention, make_row(i, true).mem_attention) << i;
+}
+
 TEST(Resume, CapacitySearchRowsShareAKeyAndDifferInLength) {
   test::TempDir dir;
   const std::string path = dir.file("r.h5");
@@ -350,7 +378,7 @@ TEST(Resume, JournalOfAnOlderVersionIsReadThenRewrittenInThisOne) {
   }
   // The old rows kept every field they had; the fields they lacked read as defaults.
   {
-    ResultsReader r(path, {true, true});
+    ResultsReader r(path, {true, true, true});
     ASSERT_EQ(r.rows().size(), 7u);
     for (const auto& row : r.rows()) {
       const int i = std::stoi(row.task_key.substr(row.task_key.find("-s") + 2));
@@ -366,6 +394,7 @@ TEST(Resume, JournalOfAnOlderVersionIsReadThenRewrittenInThisOne) {
         want.copy_loss = blank.copy_loss;
         want.copy_acc = blank.copy_acc;
         want.grown_from = blank.grown_from;
+        want.mem_attention = blank.mem_attention;
         EXPECT_TRUE(std::isnan(row.gain_bound_nats)) << row.task_key;
         want.gain_bound_nats = row.gain_bound_nats;
       }

@@ -18,6 +18,7 @@ TEST(RoundTrip, EveryFieldOfRowsModelsSamplesAndProvenance) {
   rows[3].memory.clear();  // a row without arrays
   rows[3].curve_loss.clear();
   rows[3].curve_acc.clear();
+  rows[3].mem_attention.clear();
   rows[3].d_model = 0;
   {
     ResultsWriter w;
@@ -28,7 +29,7 @@ TEST(RoundTrip, EveryFieldOfRowsModelsSamplesAndProvenance) {
     EXPECT_EQ(w.row_count(), 23u);
     w.close();
   }
-  ResultsReader r(path, {true, true});
+  ResultsReader r(path, {true, true, true});
   EXPECT_EQ(r.schema_version(), 1);
   ASSERT_EQ(r.rows().size(), rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -137,7 +138,8 @@ print(int(x["curve_length"][4]), repr(float(f["curves/loss"][c + 2])))
             "baseline_loss,baseline_acc,best_acc,best_loss,steps,steps_to_best,converged,"
             "info_gain_nats,info_gain_bits,token_gain,decode_exact,decode_prefix,capacity,n_bytes,"
             "gain_bound_nats,steps_to_acc95,steps_to_acc99,steps_to_acc100,decode_acc,copy_loss,copy_acc,grown_from,wall_seconds,"
-            "rank,device,error,memory_offset,memory_k,memory_d,curve_offset,curve_length");
+            "rank,device,error,memory_offset,memory_k,memory_d,curve_offset,curve_length,mem_attention_offset,"
+            "mem_attention_length");
   EXPECT_NE(lines[1].find(rows[2].task_key), std::string::npos) << lines[1];
   EXPECT_EQ(std::stod(lines[1].substr(lines[1].rfind(' ') + 1)), rows[2].best_loss);
   EXPECT_EQ(lines[2],

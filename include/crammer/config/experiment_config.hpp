@@ -124,8 +124,12 @@ struct CramConfig {
   LossConfig loss;
 };
 
+// One-step generation (cram.one_step per_text or shared) replaces [mem, text] by its carrier.
+inline bool one_step_on(const CramConfig& c) { return c.one_step != "off"; }
 // Rows of a task's trained mem beyond e_1..e_k: 1 (m) under one_step per_text, else 0.
 inline int64_t one_step_extra_rows(const CramConfig& c) { return c.one_step == "per_text" ? 1 : 0; }
+// t_1 is a target (predicted from the last [mem] vector, or from one-step's e_k), not input.
+inline bool first_token_scored(const CramConfig& c) { return c.predict_first_token || one_step_on(c); }
 
 struct BatchingConfig {
   int64_t batch_size = 16;
@@ -149,6 +153,8 @@ struct OutputConfig {
   std::string path = "results/quickstart.h5";
   bool save_memory = false;
   int64_t curves_every = 0;      // 0 = no curves
+  // Per row, the attention mass on [mem] per attention layer at the best mem (mem_attention).
+  bool attention_mass = false;
   double flush_seconds = 10.0;   // rank 0 flushes the results file at least this often
 };
 

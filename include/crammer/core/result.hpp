@@ -89,6 +89,11 @@ struct TaskResult {
   int32_t d_model = 0;            // second dimension of `memory`
   std::vector<float> curve_loss;  // optional, every output.curves_every steps
   std::vector<float> curve_acc;
+  // Optional (output.attention_mass), one value per attention layer of the model, in order: the
+  // share of attention the text's positions put on the k [mem] positions at the best mem,
+  // averaged over heads and over those positions (the last [mem] vector to t_{N-1}; one-step:
+  // the N - 1 copies of m). Empty for models without attention layers (mamba).
+  std::vector<float> mem_attention;
 };
 
 // Task::prefix_bytes at `length`: -1 when the task carries none there.

@@ -10,7 +10,7 @@
 namespace crammer {
 
 // The byte format of the field list: a field after `v.since(n)` exists from format n on.
-constexpr uint32_t kResultFormat = 7;
+constexpr uint32_t kResultFormat = 8;
 
 // `format` < kResultFormat writes what an older build wrote (fields added later left out).
 void write_result(ByteWriter& w, const TaskResult& r, uint32_t format = kResultFormat);

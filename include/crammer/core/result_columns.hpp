@@ -2,7 +2,7 @@
 // what the HDF5 /results table holds, what `crammer export` prints and what the results file
 // tells analysis about its own columns (the /results attribute `columns`). A status field adds
 // its name as a second column; a matrix stores where its data lies (offset) and its shape; the
-// curves store where they lie and their length.
+// curves and a series store where they lie and their length.
 #pragma once
 
 #include <string>
@@ -22,6 +22,9 @@ struct ResultColumn {
 
 // In file order. Built once.
 const std::vector<ResultColumn>& result_columns();
+
+// The names of the field list's series, in its order (each stored in /series/<name>).
+const std::vector<std::string>& result_series();
 
 // The JSON text of the /results attribute `columns`: [{"name", "type", "section"}, ...].
 std::string result_columns_json();

@@ -7,11 +7,13 @@
 //   v.flag(name, bool&)                   v.status(name, TaskStatus&)
 //   v.matrix(name, std::vector<float>&, int32_t& cols)   [rows, cols] row-major (output.save_memory)
 //   v.curves(name, std::vector<float>& loss, std::vector<float>& acc)   (output.curves_every)
+//   v.series(name, std::vector<float>&)   a vector of any length (in HDF5: /series/<name>)
 //   v.section(name)   the fields that follow are: "key" | "metric" | "provenance" | "array"
 //   v.since(n)        the fields that follow, up to the next section or since, were added in
 //                     byte format n (journal version n): a journal older than n lacks them, and
 //                     its rows read them as TaskResult's defaults
-// Byte codecs encode a matrix as its floats then cols, curves as loss then acc. Changing the
+// Byte codecs encode a matrix as its floats then cols, curves as loss then acc, a series as its
+// floats. Changing the
 // order or a type changes both byte formats: bump kWireVersion and the journal version.
 #pragma once
 
@@ -71,6 +73,38 @@ void visit_result_fields(Visitor& v, R& x) {
   v.section("array");
   v.matrix("memory", x.memory, x.d_model);
   v.curves("curve", x.curve_loss, x.curve_acc);
+  v.since(8);
+  v.series("mem_attention", x.mem_attention);
+}
+
+namespace detail {
+template <class F>
+struct SeriesVisitor {
+  F& f;
+  void section(const char*) {}
+  void since(int) {}
+  template <class... T>
+  void text(T&&...) {}
+  template <class... T>
+  void num(T&&...) {}
+  template <class... T>
+  void flag(T&&...) {}
+  template <class... T>
+  void status(T&&...) {}
+  template <class... T>
+  void matrix(T&&...) {}
+  template <class... T>
+  void curves(T&&...) {}
+  template <class V>
+  void series(const char* name, V& values) { f(name, values); }
+};
+}  // namespace detail
+
+// f(name, values) for each series of the field list, in its order (values: const or not, as R).
+template <class R, class F>
+void visit_result_series(R& x, F&& f) {
+  detail::SeriesVisitor<F> v{f};
+  visit_result_fields(v, x);
 }
 
 }  // namespace crammer

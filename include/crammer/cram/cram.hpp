@@ -29,6 +29,7 @@ struct CramSettings {
   int64_t micro_batch = 0;
   bool save_memory = false;    // fill TaskResult::memory with the best mem [k, d]
   int64_t curves_every = 0;    // record loss/acc every this many steps (0 = none)
+  bool attention_mass = false; // fill TaskResult::mem_attention (cram/mem_attention.hpp)
 };
 
 CramSettings make_cram_settings(const ExperimentConfig& config, int32_t rank,

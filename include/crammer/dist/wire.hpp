@@ -18,7 +18,8 @@ namespace crammer {
 // 3: a request carries the text of an error that stops the run; stop reason "fatal".
 // 4: heartbeat messages. 5: restarts and byte counts (format-5 rows). 6: tasks carry a context.
 // 7: format-6 rows, tasks carry a copy prompt. 8: format-7 rows (grown_from).
-constexpr uint8_t kWireVersion = 8;
+// 9: format-8 rows (mem_attention).
+constexpr uint8_t kWireVersion = 9;
 
 // heartbeat: worker -> coordinator while a batch computes ("still alive"); never answered.
 enum class MessageKind : uint8_t { request = 1, work = 2, stop = 3, heartbeat = 4 };

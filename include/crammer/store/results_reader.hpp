@@ -15,6 +15,7 @@ namespace crammer {
 struct ReadOptions {
   bool memory = false;  // fill TaskResult::memory / d_model from /memory/<model>
   bool curves = false;  // fill TaskResult::curve_loss / curve_acc from /curves
+  bool series = false;  // fill the field list's series (TaskResult::mem_attention) from /series
 };
 
 class ResultsReader {
