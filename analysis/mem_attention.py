@@ -5,8 +5,8 @@ averaged over heads and positions (/series/mem_attention). Reads results files (
 import numpy as np
 import pandas as pd
 
-import crammer_results as cr
-from crammer_results import ResultsFileError, open_results, reads_file
+import results_read as rr
+from results_read import ResultsFileError, open_results, reads_file
 
 COLUMNS = ["model", "text_kind", "n_mem", "length", "sample_id", "restart", "task_key", "layer", "n_layers",
            "mass"]
@@ -26,12 +26,12 @@ def load_mem_attention(path):
         if "mem_attention_offset" not in names or "series/mem_attention" not in f:
             return pd.DataFrame(columns=COLUMNS)
         flat = np.asarray(f["series/mem_attention"][()], dtype=np.float64)
-    status = cr._status_text(path, data)
-    models = cr.load_models(path)
+    status = rr._status_text(path, data)
+    models = rr.load_models(path)
     model_names = dict(zip(models["model_index"], models["name"]))
-    samples = cr.load_samples(path)
+    samples = rr.load_samples(path)
     kinds = {(int(s), int(m)): k for s, m, k in zip(samples["sample_id"], samples["model_index"], samples["text_kind"])}
-    label = cr.variant_label(cr.run_variant(path))
+    label = rr.variant_label(rr.run_variant(path))
     rows = []
     for i, row in enumerate(data):
         o, n = int(row["mem_attention_offset"]), int(row["mem_attention_length"])
@@ -39,13 +39,13 @@ def load_mem_attention(path):
             continue
         if o + n > flat.shape[0]:
             raise ResultsFileError(f"{path}:/series/mem_attention has {flat.shape[0]} values; row "
-                                   f"{cr._text(row['task_key'])} needs {o + n}")
+                                   f"{rr._text(row['task_key'])} needs {o + n}")
         model_index, sample_id = int(row["model_index"]), int(row["sample_id"])
         base = {"model": model_names.get(model_index, str(model_index)) + label,
                 "text_kind": kinds.get((sample_id, model_index), "unknown"), "n_mem": int(row["n_mem"]),
                 "length": int(row["length"]), "sample_id": sample_id,
                 "restart": int(row["restart"]) if "restart" in names else 0,
-                "task_key": cr._text(row["task_key"]), "n_layers": n}
+                "task_key": rr._text(row["task_key"]), "n_layers": n}
         for layer in range(n):
             rows.append(dict(base, layer=layer, mass=float(flat[o + layer])))
     return pd.DataFrame(rows, columns=COLUMNS)
