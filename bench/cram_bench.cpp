@@ -27,6 +27,7 @@
 #include <torch/version.h>
 
 #include "cram_measure.hpp"
+#include "crammer/cram/ops.hpp"
 #include "peak_memory.hpp"
 
 using namespace crammer;

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "crammer/config/loader.hpp"
-#include "crammer/cram/engine.hpp"
+#include "crammer/cram/ops.hpp"
 #include "crammer/cram/one_step.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/store/results_reader.hpp"

@@ -17,6 +17,7 @@
 #include <torch/types.h>
 
 #include "crammer/cram/engine.hpp"
+#include "crammer/cram/ops.hpp"
 #include "crammer/cram/hidden_alignment.hpp"
 #include "crammer/cram/mem_params.hpp"
 

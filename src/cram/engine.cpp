@@ -1,7 +1,7 @@
 // One batched cramming run (DESIGN §4): B texts of equal k checked, their baselines, the step
 // loop (cram_loop.hpp: mem [B, k, d] trained with AdamW, per-sample stop, compaction), the
 // checks at each best mem, then the metrics of DESIGN §2. Not for: grouping tasks into batches
-// or capacity search (tasks.cpp).
+// or capacity search (cram.cpp).
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -11,6 +11,7 @@
 
 #include "cram_loop.hpp"
 #include "crammer/cram/engine.hpp"
+#include "crammer/cram/ops.hpp"
 #include "crammer/cram/mem_attention.hpp"
 #include "crammer/cram/one_step.hpp"
 #include "crammer/model/causal_lm.hpp"

@@ -5,7 +5,7 @@
 #include <ATen/core/grad_mode.h>
 #include <torch/torch.h>
 
-#include "crammer/cram/engine.hpp"
+#include "crammer/cram/ops.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/util/error.hpp"
 

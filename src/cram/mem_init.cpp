@@ -4,7 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 
-#include "crammer/cram/engine.hpp"
+#include "crammer/cram/ops.hpp"
 #include "crammer/util/error.hpp"
 
 namespace crammer {

@@ -1,6 +1,6 @@
 // The tensor operations of cramming: mem init, AdamW on [B, k, d], the chunked LM-head/CE step
 // with its hand-written gradient, baselines and greedy decode. Not for: the step loop
-// (engine.cpp) or task grouping and capacity search (tasks.cpp).
+// (engine.cpp) or task grouping and capacity search (cram.cpp).
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -9,7 +9,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 
-#include "crammer/cram/engine.hpp"
+#include "crammer/cram/ops.hpp"
 #include "crammer/cram/lr_schedule.hpp"
 #include "crammer/model/causal_lm.hpp"
 

@@ -15,6 +15,7 @@
 #include <torch/types.h>
 
 #include "crammer/cram/engine.hpp"
+#include "crammer/cram/ops.hpp"
 #include "crammer/model/causal_lm.hpp"
 
 namespace crammer::test {

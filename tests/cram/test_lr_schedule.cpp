@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "crammer/cram/engine.hpp"
+#include "crammer/cram/ops.hpp"
 #include "crammer/cram/lr_schedule.hpp"
 
 namespace crammer {

@@ -5,7 +5,7 @@
 
 #include <torch/torch.h>
 
-#include "crammer/cram/engine.hpp"
+#include "crammer/cram/ops.hpp"
 
 namespace crammer::reference {
 

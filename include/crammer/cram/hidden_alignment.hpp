@@ -1,7 +1,7 @@
 // The alignment term of the cramming objective (cram.loss.align_*, after progressive_cramming's
 // activation alignment loss): per text, the distance between the hidden states of the run with
 // [mem] and those of the text alone, at the text's positions, averaged over those positions and
-// summed over the aligned states. Not for: the CE term (chunked_head, engine.hpp).
+// summed over the aligned states. Not for: the CE term (chunked_head, ops.hpp).
 #pragma once
 
 #include <cstdint>

@@ -6,7 +6,7 @@
 //   constant:        lr
 //   cosine:          min_lr + (lr - min_lr) * (1 + cos(pi * min(1, (t - W) / (S - W)))) / 2,
 //                    S = schedule_steps, or max_steps when that is 0
-// Not for: the AdamW arithmetic itself (adamw_step, engine.hpp).
+// Not for: the AdamW arithmetic itself (adamw_step, ops.hpp).
 #pragma once
 
 #include <cstdint>

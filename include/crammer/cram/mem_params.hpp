@@ -2,7 +2,7 @@
 // (cram.mem_rank r > 0) progressive cramming's low-dimensional parametrisation, per sample
 // mem = z W^T + b with z [k, r], W [d, r] and b [d], all three trained by AdamW. Samples keep
 // their own tensors and moments, so a batch gives the rows its samples give one by one.
-// Not for: the step loop (engine.cpp) or the optimiser arithmetic (adamw_step, engine.hpp).
+// Not for: the step loop (cram_loop.cpp) or the optimiser arithmetic (adamw_step, ops.hpp).
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 #include <torch/types.h>
 
-#include "crammer/cram/engine.hpp"
+#include "crammer/cram/ops.hpp"
 
 namespace crammer {
 

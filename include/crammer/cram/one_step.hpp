@@ -1,7 +1,7 @@
 // One-step generation's carrier (cram.one_step; Mezentsev & Oseledets, arXiv 2505.21189): the
 // model reads [e_1..e_k, m, .., m] instead of [mem, t_1..t_N], and the outputs at e_k and at
 // each copy of m predict t_1..t_N, every token from one forward pass. Not for: the step loop
-// (engine.cpp) or the autoregressive decode (greedy_decode, engine.hpp).
+// (cram_loop.cpp) or the autoregressive decode (greedy_decode, ops.hpp).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <torch/types.h>
 
 #include "crammer/config/experiment_config.hpp"
-#include "crammer/cram/engine.hpp"
+#include "crammer/cram/ops.hpp"
 
 namespace crammer {
 
