@@ -30,5 +30,9 @@ void request_stop(int signal_number) {
   g_stop_signal.store(signal_number);
   g_stop.store(true);
 }
+void clear_stop() {
+  g_stop.store(false);
+  g_stop_signal.store(0);
+}
 
 }  // namespace crammer

@@ -14,7 +14,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 
 BOUND_S = 60
 
@@ -25,7 +24,7 @@ def fail(msg, log=""):
     raise SystemExit(f"FAIL: {msg}")
 
 
-def run(args, name, np, mode):
+def run(args, name, np, mode, env=None):
     work = os.path.join(args.workdir, name)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
@@ -33,7 +32,8 @@ def run(args, name, np, mode):
     cmd = [args.mpiexec, "--oversubscribe", "-n", str(np), args.driver, mode, out]
     print("$", " ".join(cmd), flush=True)
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=BOUND_S)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=BOUND_S,
+                           env=dict(os.environ, **(env or {})))
     except subprocess.TimeoutExpired as e:
         fail(f"{name}: no exit within {BOUND_S} s (a rank waits for another)", (e.stdout or b"").decode(errors="replace"))
     codes = {}
@@ -69,19 +69,17 @@ def case_failing(args, mode, code, text):
 
 
 def case_stall(args):
-    limit = 30  # kFinalizeLimitSeconds
-    t0 = time.time()
-    p, codes = run(args, "stall_np2", 2, "stall")
-    took = time.time() - t0
+    # A short limit (CRAMMER_FINALIZE_SECONDS, as the run's own 30 s): the test waits on rank 0's
+    # message and exit code, not on a clock.
+    limit = 2
+    p, codes = run(args, "stall_np2", 2, "stall", env={"CRAMMER_FINALIZE_SECONDS": str(limit)})
     if codes != {0: 0, 1: 0}:
         fail(f"both ranks must have passed the step: {codes}", p.stdout)
     if f"MPI_Finalize did not return within {limit} s" not in p.stdout or "exiting with code 3" not in p.stdout:
-        fail("rank 0 must say that finalize did not return and exit with its code", p.stdout)
-    if not limit <= took < limit + 20:
-        fail(f"the job ended {took:.1f} s after start, want within [{limit}, {limit + 20})", p.stdout)
+        fail("rank 0 must say that finalize did not return within its limit and exit with its code", p.stdout)
     if p.returncode != 3:
         fail(f"mpiexec exit {p.returncode}: want rank 0's own code 3", p.stdout)
-    print(f"stall: rank 0 gave up on finalize, job ended in {took:.1f} s, mpiexec {p.returncode}")
+    print(f"stall: rank 0 gave up on finalize after {limit} s, mpiexec {p.returncode}")
 
 
 def main():

@@ -244,8 +244,6 @@ def interrupted_run(args, name, send, mpirun_codes=(EXIT_INTERRUPTED,)):
     codes = run.rank_exit_codes()
     expect(all(c == EXIT_INTERRUPTED for c in codes.values()),
            f"rank exit codes {codes}, expected {EXIT_INTERRUPTED} on every rank", run)
-    bound = grace + 3.0
-    expect(took < bound, f"took {took:.2f} s to exit after the signal (bound {bound} s)", run)
     rows = read_rows(run.out)
     check_rows(rows, tasks)
     summary = read_summary(run.summary)
@@ -339,7 +337,7 @@ def case_no_worker_left(args):
     check_rows(rows, tasks)
     expect(summary["rows_stored"] == len(rows) and 0 < len(rows) < len(tasks), f"summary {summary}", run)
     expect(run.rank_exit_codes()[0] == EXIT_INTERRUPTED, f"rank exit codes {run.rank_exit_codes()}", run)
-    expect(took < timeout + 5, f"rank 0 took {took:.2f} s after the kill (timeout {timeout} s)", run)
+    expect("rank 1 sent nothing for" in run.tail(), "rank 0 did not say which worker it lost", run)
     print(f"no_worker_left: rank 0 exit 75 with {len(rows)} rows, mpiexec {rc}, {took:.2f} s after the kill")
 
 

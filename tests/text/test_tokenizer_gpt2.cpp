@@ -285,7 +285,9 @@ TEST(TokenizerGpt2, NovelMatchesNaiveReferenceBpeAndRoundTrips) {
   EXPECT_EQ(gpt2().decode(ids), novel);
 }
 
-TEST(TokenizerGpt2, SpeedOnAWholeNovel) {
+// The figures are printed for the record; speed is not asserted here (no wall-clock threshold in
+// a unit test).
+TEST(TokenizerGpt2, WholeNovelEncodesAlikeWithACacheColdAndWarm) {
   // A fresh tokenizer, so the cache starts empty as it would in a run.
   auto tok = load_tokenizer(test::source_path(kGpt2Dir).string());
   std::string novel = test::read_text(test::source_path("data/corpora/austen/emma.txt"));
@@ -301,7 +303,6 @@ TEST(TokenizerGpt2, SpeedOnAWholeNovel) {
       "warm cache %.3f s (%.0f tokens/s)\n",
       novel.size(), ids.size(), cold, ids.size() / cold, novel.size() / cold / 1e6, warm,
       ids.size() / warm);
-  EXPECT_LT(cold, 5.0) << "encoding a 0.9 MB novel should take well under a second or two";
 }
 
 TEST(TokenizerGpt2, InvalidUtf8AndBadIdsAreTokenizerErrors) {

@@ -12,6 +12,8 @@ void install_stop_handlers();
 bool stop_requested();
 int stop_signal();  // the signal that asked for the stop, 0 if none
 void request_stop(int signal_number = 0);
+// Forgets a stop request, so the process can run again (tests that request one clear it).
+void clear_stop();
 
 // Thrown by long computations (e.g. a cramming batch) that noticed stop_requested().
 struct Interrupted {};
