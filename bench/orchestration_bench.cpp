@@ -1,5 +1,5 @@
 // Orchestration throughput: how many tasks per second rank 0 hands out, receives and stores when
-// the work itself is nearly free (a fixed tiny computation, no model). Measures the dist layer
+// the work itself is nearly free (a fixed tiny computation, no model). Measures the sweep layer
 // only: serialization, MPI round trips, batch choice, the result path. Not a cramming benchmark.
 //
 //   orchestration_bench [--ranks 2,4,8] [--tasks 100000] [--batch 64] [--repeats 3]
@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "crammer/dist/check.hpp"
-#include "crammer/dist/context.hpp"
-#include "crammer/dist/sweep.hpp"
+#include "crammer/sweep/check.hpp"
+#include "crammer/sweep/context.hpp"
+#include "crammer/sweep/sweep.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/log.hpp"
 

@@ -6,7 +6,7 @@
 #   bash scripts/asan-tests.sh --layers "text store"
 set -euo pipefail
 cd "$(dirname "$0")/.."
-layers="util config text store dist slurm"
+layers="util config text store sweep slurm"
 while [ $# -gt 0 ]; do
   case "$1" in
     --layers) layers=$2; shift 2 ;;

@@ -8,7 +8,7 @@
 #include <torch/version.h>
 
 #include "crammer/app/commands.hpp"
-#include "crammer/dist/mpi_session.hpp"
+#include "crammer/sweep/mpi_session.hpp"
 #include "crammer/util/error.hpp"
 #include "crammer/util/log.hpp"
 #include "crammer/util/printable.hpp"

@@ -1,7 +1,7 @@
 // `crammer run`: the sweep of DESIGN §4. Every rank reads the config; rank 0 plans, owns the
 // results file and coordinates; every other rank loads models and crams the batches it pulls.
 // One process does both in-process. Glue only: planning (plan), cramming (cram), the file
-// (store) and the hand-out protocol (dist) live in their layers.
+// (store) and the hand-out protocol (sweep) live in their layers.
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
@@ -16,11 +16,11 @@
 #include "crammer/app/commands.hpp"
 #include "crammer/config/loader.hpp"
 #include "crammer/cram/cram.hpp"
-#include "crammer/dist/context.hpp"
-#include "crammer/dist/device_check.hpp"
-#include "crammer/dist/device_map.hpp"
-#include "crammer/dist/mpi_session.hpp"
-#include "crammer/dist/sweep.hpp"
+#include "crammer/sweep/context.hpp"
+#include "crammer/sweep/device_check.hpp"
+#include "crammer/sweep/device_map.hpp"
+#include "crammer/sweep/mpi_session.hpp"
+#include "crammer/sweep/sweep.hpp"
 #include "crammer/model/causal_lm.hpp"
 #include "crammer/plan/planner.hpp"
 #include "crammer/plan/preflight.hpp"
@@ -58,7 +58,7 @@ class CramBackend : public WorkerBackend {
     return rows;
   }
   int32_t held_model() const override { return held_; }
-  // Batches run on a thread of their own (dist's ComputeThread): OpenMP's thread count is
+  // Batches run on a thread of their own (sweep's ComputeThread): OpenMP's thread count is
   // per thread, so it takes the rank's setting again there.
   void on_compute_thread() override { at::init_num_threads(); }
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "crammer/dist/context.hpp"
+#include "crammer/sweep/context.hpp"
 
 namespace crammer {
 

@@ -46,7 +46,7 @@ std::string render_sbatch(const SubmitOptions& opts) {
   sb("--nodes=" + std::to_string(opts.nodes));
   // Every node gets room for workers + 1 tasks; srun starts nodes x workers + 1 of them, which
   // the srun line's block,NoPack layout places as workers + 1 on the first node and workers
-  // elsewhere: what map_device (dist/device_map.hpp) needs for one worker per GPU.
+  // elsewhere: what map_device (sweep/device_map.hpp) needs for one worker per GPU.
   sb("--ntasks-per-node=" + std::to_string(workers + 1));
   if (gpu) {
     if (opts.gpu_flag == "gres") {

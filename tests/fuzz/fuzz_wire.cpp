@@ -1,9 +1,9 @@
-// The wire decoder (dist/wire.hpp) on arbitrary bytes: every message kind. A message that
+// The wire decoder (sweep/wire.hpp) on arbitrary bytes: every message kind. A message that
 // decodes, encoded again, must decode and encode to those same bytes (the input itself may be a
 // non-canonical spelling: a bool byte of 0xff reads as true).
 #include <vector>
 
-#include "crammer/dist/wire.hpp"
+#include "crammer/sweep/wire.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

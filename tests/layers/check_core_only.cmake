@@ -17,7 +17,7 @@ foreach(target crammer_util crammer_core crammer_config crammer_model crammer_cr
     message(FATAL_ERROR "CRAMMER_CORE_ONLY=ON defines no target ${target}")
   endif()
 endforeach()
-foreach(target crammer_text crammer_plan crammer_train crammer_slurm crammer_store crammer_dist crammer
+foreach(target crammer_text crammer_plan crammer_train crammer_slurm crammer_store crammer_sweep crammer
                reference_test_golden)
   if(ninja MATCHES "build ${target}:")
     message(FATAL_ERROR "CRAMMER_CORE_ONLY=ON still defines ${target}")

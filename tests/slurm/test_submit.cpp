@@ -1,6 +1,6 @@
 // Unit tests of the `crammer submit` library: --time parsing, option validation messages, the
 // rendered #SBATCH lines and rank arithmetic, the rank layout against the device rule
-// (dist/device_map.hpp), shell quoting (checked by running bash on the script), results paths
+// (sweep/device_map.hpp), shell quoting (checked by running bash on the script), results paths
 // from the config, and the golden examples in slurm/*.sbatch. No cluster:
 // tests/slurm/slurm_tests.py submits real jobs.
 #include <gtest/gtest.h>
@@ -18,7 +18,7 @@
 #include "crammer/slurm/options.hpp"
 #include "crammer/slurm/render.hpp"
 #include "crammer/slurm/submit.hpp"
-#include "crammer/dist/device_map.hpp"
+#include "crammer/sweep/device_map.hpp"
 #include "crammer/util/error.hpp"
 #include "support/temp_dir.hpp"
 

@@ -1,4 +1,4 @@
-// The one binary byte stream of crammer: the MPI wire messages (dist/wire) and the journal
+// The one binary byte stream of crammer: the MPI wire messages (sweep/wire) and the journal
 // records (store/journal) are both written with ByteWriter and read with ByteReader. Host byte
 // order, which must be little-endian (the journal is a file); strings and vectors carry a u64
 // length. A short or malformed input fails through the caller's `fail`, naming the field.

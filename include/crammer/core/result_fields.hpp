@@ -1,5 +1,5 @@
 // THE field list of a TaskResult. Every codec and column list is driven by it: the MPI wire
-// (dist/wire.cpp), the journal (store/journal.cpp), the HDF5 /results row (store/row_layout.cpp),
+// (sweep/wire.cpp), the journal (store/journal.cpp), the HDF5 /results row (store/row_layout.cpp),
 // `crammer export` (store/export.cpp) and the column list analysis reads from the results file.
 // A new field is added here once. Each codec supplies a visitor with these primitives:
 //   v.text(name, std::string&, width)     fixed width in the HDF5 row (see result.hpp)

@@ -1,5 +1,5 @@
 // One unit of work of a sweep. Torch-free, like all of crammer/core: the plan, cram, store and
-// dist layers pass it around.
+// sweep layers pass it around.
 #pragma once
 
 #include <cstdint>

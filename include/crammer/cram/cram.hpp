@@ -1,8 +1,8 @@
 // The cramming engine's entry point for workers, implemented in cram.cpp: a list of tasks for
 // one loaded model in, one result row per task (grid) or per probe (capacity search) out.
-// Torch-free header so the dist and app layers can hold CramSettings without LibTorch; one
+// Torch-free header so the sweep and app layers can hold CramSettings without LibTorch; one
 // batched run lives in cram/engine.hpp, the tensor-level pieces in cram/ops.hpp. Not for:
-// planning (plan), storing (store), sharding (dist).
+// planning (plan), storing (store), sharding (sweep).
 #pragma once
 
 #include <cstdint>
