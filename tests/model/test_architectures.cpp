@@ -7,6 +7,7 @@
 // KV-cached forward == full forward. Not: file I/O (test_checkpoint.cpp) and config.json
 // parsing (test_hf_config.cpp).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -34,7 +35,9 @@ struct Arch {
 };
 
 Arch arch(const json& cfg) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "crammer_test_architectures";
+  // One directory per process: ctest -j runs the tests of this binary side by side.
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("crammer_test_architectures_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "config.json") << cfg.dump();
   return {cfg, read_model_spec(dir.string())};

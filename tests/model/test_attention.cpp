@@ -4,6 +4,7 @@
 // padding, grouped kv heads, sliding windows, gemma's score scale and cap, and the KV-cached decode (one token and multi-token chunks after a
 // cache). Each case runs through whole models of every architecture.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -56,7 +57,8 @@ ModelSpec window_spec() {
 // rather than head_dim's, layer 0 sliding (window 5); gemma2 also caps the scores, which only
 // the explicit kernel can, so sdpa must fall back to it there.
 ModelSpec gemma_spec(const std::string& type) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("crammer_test_attention_" + type);
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("crammer_test_attention_" + type + "_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "config.json") << R"({"model_type": ")" + type + R"(", "vocab_size": 101,
     "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
